@@ -1,0 +1,250 @@
+"""The counts contract: exact activity of one run phase, independent of any simulator.
+
+A counts record (schema ``hwmodel-counts/1``) is what a simulator hands to the cost model:
+how many spikes each population emitted, how many neuron state updates it made, and for
+each synaptic pathway how many synaptic events (spike x fan-out) and plasticity updates
+happened.  It round-trips through JSON and through an HDF5 group (as a JSON attribute, so
+both forms hold exactly the same integers).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import MISSING, asdict, dataclass, field, fields
+
+SCHEMA = "hwmodel-counts/1"
+PHASES = ("training", "inference")
+
+
+class CountsError(ValueError):
+    """A counts record is malformed; the message names the source and the field."""
+
+
+@dataclass(frozen=True)
+class PopulationCounts:
+    name: str
+    n: int
+    spikes: int
+    neuron_updates: int
+    state_vars: int = 1          # state words per neuron (memory footprint)
+
+
+@dataclass(frozen=True)
+class PathwayCounts:
+    name: str
+    pre: str
+    post: str
+    n_synapses: int
+    synaptic_events: int
+    plasticity_updates: int = 0
+    weight_bits: int = 32
+    plastic: bool = False        # whether the weights are learned (training memory, traces)
+
+
+@dataclass
+class Counts:
+    dt_s: float
+    steps: int
+    samples: int
+    phase: str
+    populations: list[PopulationCounts] = field(default_factory=list)
+    pathways: list[PathwayCounts] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
+
+    # -- derived totals -------------------------------------------------------------
+    @property
+    def spikes(self) -> int:
+        return sum(p.spikes for p in self.populations)
+
+    @property
+    def neuron_updates(self) -> int:
+        return sum(p.neuron_updates for p in self.populations)
+
+    @property
+    def synaptic_events(self) -> int:
+        return sum(p.synaptic_events for p in self.pathways)
+
+    @property
+    def plasticity_updates(self) -> int:
+        return sum(p.plasticity_updates for p in self.pathways)
+
+    @property
+    def n_synapses(self) -> int:
+        return sum(p.n_synapses for p in self.pathways)
+
+    @property
+    def duration_s(self) -> float:
+        return self.dt_s * self.steps
+
+    def population(self, name: str) -> PopulationCounts:
+        for p in self.populations:
+            if p.name == name:
+                return p
+        raise KeyError(f"no population {name!r} in counts (have {[p.name for p in self.populations]})")
+
+    def pathway(self, name: str) -> PathwayCounts:
+        for p in self.pathways:
+            if p.name == name:
+                return p
+        raise KeyError(f"no pathway {name!r} in counts (have {[p.name for p in self.pathways]})")
+
+    def __add__(self, other: "Counts") -> "Counts":
+        """Sum two records of the same network (e.g. successive training chunks)."""
+        if (self.phase, self.dt_s) != (other.phase, other.dt_s):
+            raise CountsError("cannot add counts of different phase or dt")
+        if [p.name for p in self.populations] != [p.name for p in other.populations] or \
+           [p.name for p in self.pathways] != [p.name for p in other.pathways]:
+            raise CountsError("cannot add counts of different networks")
+        pops = [PopulationCounts(a.name, a.n, a.spikes + b.spikes, a.neuron_updates + b.neuron_updates,
+                                 a.state_vars) for a, b in zip(self.populations, other.populations)]
+        paths = [PathwayCounts(a.name, a.pre, a.post, a.n_synapses, a.synaptic_events + b.synaptic_events,
+                               a.plasticity_updates + b.plasticity_updates, a.weight_bits, a.plastic)
+                 for a, b in zip(self.pathways, other.pathways)]
+        return Counts(self.dt_s, self.steps + other.steps, self.samples + other.samples, self.phase,
+                      pops, paths, dict(self.extra))
+
+    # -- serialisation --------------------------------------------------------------
+    def to_dict(self) -> dict:
+        d = {"schema": SCHEMA, "dt_s": self.dt_s, "steps": self.steps, "samples": self.samples,
+             "phase": self.phase,
+             "populations": [asdict(p) for p in self.populations],
+             "pathways": [asdict(p) for p in self.pathways]}
+        d.update(self.extra)
+        return d
+
+    def to_json(self, path: str | os.PathLike | None = None) -> str:
+        text = json.dumps(self.to_dict(), indent=2)
+        if path is not None:
+            tmp = f"{path}.tmp"
+            with open(tmp, "w") as f:
+                f.write(text + "\n")
+            os.replace(tmp, path)          # never leave a half-written file behind
+        return text
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str = "counts") -> "Counts":
+        if not isinstance(d, dict):
+            raise CountsError(f"{source}: expected a JSON object, got {type(d).__name__}")
+        if d.get("schema") != SCHEMA:
+            raise CountsError(f"{source}: field 'schema' must be {SCHEMA!r}, got {d.get('schema')!r}")
+        dt = _number(d, "dt_s", source, positive=True)
+        steps = _count(d, "steps", source)
+        samples = _count(d, "samples", source)
+        phase = d.get("phase")
+        if phase not in PHASES:
+            raise CountsError(f"{source}: field 'phase' must be one of {PHASES}, got {phase!r}")
+        pops = [_record(PopulationCounts, r, f"populations[{k}]", source)
+                for k, r in enumerate(_list(d, "populations", source))]
+        paths = [_record(PathwayCounts, r, f"pathways[{k}]", source)
+                 for k, r in enumerate(_list(d, "pathways", source))]
+        names = {p.name for p in pops}
+        for k, p in enumerate(paths):
+            for end in ("pre", "post"):
+                if getattr(p, end) not in names:
+                    raise CountsError(f"{source}: field 'pathways[{k}].{end}': unknown population "
+                                      f"{getattr(p, end)!r}")
+            if p.weight_bits < 1 or p.weight_bits > 64:
+                raise CountsError(f"{source}: field 'pathways[{k}].weight_bits' must be in 1..64")
+        known = {"schema", "dt_s", "steps", "samples", "phase", "populations", "pathways"}
+        extra = {k: v for k, v in d.items() if k not in known}
+        return cls(dt, steps, samples, phase, pops, paths, extra)
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "counts JSON") -> "Counts":
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise CountsError(f"{source}: not valid JSON ({e.msg} at line {e.lineno})") from None
+        return cls.from_dict(d, source)
+
+    def to_hdf5(self, group) -> None:
+        """Store in an h5py group (the brian-snn results layout: /counts/<phase>)."""
+        group.attrs["json"] = json.dumps(self.to_dict())
+
+    @classmethod
+    def from_hdf5(cls, group, source: str = "HDF5 group") -> "Counts":
+        if "json" not in group.attrs:
+            raise CountsError(f"{source}: no counts record (attribute 'json' missing)")
+        return cls.from_json(group.attrs["json"], source)
+
+
+def load_counts(path: str | os.PathLike, phase: str | None = None) -> Counts:
+    """Read a counts JSON file, or the counts of one phase from a brian-snn results HDF5 file.
+
+    For HDF5 files ``phase`` defaults to ``inference`` when present, else ``training``.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise CountsError(f"{path}: file not found")
+    with open(path, "rb") as f:
+        magic = f.read(8)
+    if magic == b"\x89HDF\r\n\x1a\n":
+        import h5py  # local import: JSON users need no HDF5
+        try:
+            h5 = h5py.File(path, "r")
+        except OSError as e:
+            raise CountsError(f"{path}: unreadable HDF5 file ({e})") from None
+        with h5:
+            if "counts" not in h5:
+                raise CountsError(f"{path}: no 'counts' group (not a brian-snn results file?)")
+            have = list(h5["counts"].keys())
+            if phase is None:
+                phase = "inference" if "inference" in have else (have[0] if have else None)
+            if phase not in have:
+                raise CountsError(f"{path}: no counts for phase {phase!r} (have {have})")
+            return Counts.from_hdf5(h5["counts"][phase], f"{path}:/counts/{phase}")
+    with open(path, encoding="utf-8", errors="replace") as f:
+        counts = Counts.from_json(f.read(), path)
+    if phase is not None and counts.phase != phase:
+        raise CountsError(f"{path}: counts are for phase {counts.phase!r}, not {phase!r}")
+    return counts
+
+
+# -- validation helpers ----------------------------------------------------------------
+def _number(d, key, source, positive=False):
+    v = d.get(key)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise CountsError(f"{source}: field {key!r} must be a finite number, got {v!r}")
+    if positive and v <= 0:
+        raise CountsError(f"{source}: field {key!r} must be > 0, got {v!r}")
+    return float(v)
+
+
+def _count(d, key, source, where=None):
+    v = d.get(key)
+    name = f"{where}.{key}" if where else key
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise CountsError(f"{source}: field {name!r} must be an integer, got {v!r}")
+    if v < 0:
+        raise CountsError(f"{source}: field {name!r} must be >= 0, got {v}")
+    return v
+
+
+def _list(d, key, source):
+    v = d.get(key)
+    if not isinstance(v, list):
+        raise CountsError(f"{source}: field {key!r} must be a list, got {type(v).__name__}")
+    return v
+
+
+def _record(cls, r, where, source):
+    if not isinstance(r, dict):
+        raise CountsError(f"{source}: field {where!r} must be an object")
+    values = {}
+    for f in fields(cls):
+        if f.name not in r:
+            if f.default is MISSING:
+                raise CountsError(f"{source}: field '{where}.{f.name}' is missing")
+            continue
+        if f.type in ("int", int):
+            values[f.name] = _count(r, f.name, source, where)
+        elif f.type in ("bool", bool):
+            values[f.name] = bool(r[f.name])
+        else:
+            if not isinstance(r[f.name], str) or not r[f.name]:
+                raise CountsError(f"{source}: field '{where}.{f.name}' must be a non-empty string")
+            values[f.name] = r[f.name]
+    return cls(**values)
