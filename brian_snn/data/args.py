@@ -1,0 +1,30 @@
+"""Command-line options for data (for ``brian-snn train`` and friends), argparse only."""
+from __future__ import annotations
+
+import argparse
+
+from .mnist import VALID_SOURCES, Dataset, load_dataset
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """Add ``--dataset``, ``--data-dir``, ``--cache-dir``, ``--n-train``, ``--n-test``,
+    ``--data-seed`` and ``--no-download`` to ``parser`` (in an argument group "data")."""
+    g = parser.add_argument_group("data")
+    g.add_argument("--dataset", default="embedded", choices=VALID_SOURCES,
+                   help="data set (default: embedded, 1,000 train + 500 test real MNIST shipped with the package)")
+    g.add_argument("--data-dir", metavar="DIR", default=None,
+                   help="folder with IDX files: the standard train-/t10k- names (.gz or raw), or one "
+                        "*images-idx3-ubyte + *labels-idx1-ubyte pool split 75/25 seeded-stratified")
+    g.add_argument("--cache-dir", metavar="DIR", default=None,
+                   help="download cache (default: $BRIAN_SNN_DATA/<dataset> or ~/.cache/brian_snn/<dataset>)")
+    g.add_argument("--n-train", type=int, metavar="N", default=None, help="stratified subset of N training images")
+    g.add_argument("--n-test", type=int, metavar="N", default=None, help="stratified subset of N test images")
+    g.add_argument("--data-seed", type=int, metavar="S", default=0, help="seed of splits and subsets (default 0)")
+    g.add_argument("--no-download", action="store_true", help="never download; the cache must hold the files")
+    return g
+
+
+def dataset_from_args(args: argparse.Namespace) -> Dataset:
+    """Load the data set the options of :func:`add_data_arguments` describe."""
+    return load_dataset(args.dataset, data_dir=args.data_dir, n_train=args.n_train, n_test=args.n_test,
+                        seed=args.data_seed, cache_dir=args.cache_dir, download_ok=not args.no_download)
