@@ -230,15 +230,16 @@ class Dataset:
         The train subset depends only on (train labels, ``n_train``, ``seed``), likewise for test.
         """
         x_tr, y_tr, x_te, y_te = self.x_train, self.y_train, self.x_test, self.y_test
+        where = f"{self.name} ({self.source.split(':')[0].split(' (')[0]})" if self.source else self.name
         notes = []
         if n_train is not None:
             idx = _subset_indices(y_tr, n_train, seed, 0, "n_train",
-                                  f"training images available in {self.name} ({self.source})")
+                                  f"training images available in {where}")
             x_tr, y_tr = x_tr[idx], y_tr[idx]
             notes.append(f"{len(idx)} of {self.n_train} train")
         if n_test is not None:
             idx = _subset_indices(y_te, n_test, seed, 1, "n_test",
-                                  f"test images available in {self.name} ({self.source})")
+                                  f"test images available in {where}")
             x_te, y_te = x_te[idx], y_te[idx]
             notes.append(f"{len(idx)} of {self.n_test} test")
         if not notes:
