@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 
 SCHEMA = "hwmodel-counts/1"
+_SUMMED = ("spikes", "neuron_updates", "synaptic_events", "plasticity_updates")
 PHASES = ("training", "inference")
 
 
@@ -40,6 +41,8 @@ class PathwayCounts:
     plasticity_updates: int = 0
     weight_bits: int = 32
     plastic: bool = False        # whether the weights are learned (training memory, traces)
+    pre_traces: int = 1          # plasticity trace words per presynaptic neuron (training memory)
+    post_traces: int = 1         # plasticity trace words per postsynaptic neuron (training memory)
 
 
 @dataclass
@@ -96,10 +99,13 @@ class Counts:
         if [p.name for p in self.populations] != [p.name for p in other.populations] or \
            [p.name for p in self.pathways] != [p.name for p in other.pathways]:
             raise CountsError("cannot add counts of different networks")
-        pops = [PopulationCounts(a.name, a.n, a.spikes + b.spikes, a.neuron_updates + b.neuron_updates,
-                                 a.state_vars) for a, b in zip(self.populations, other.populations)]
-        paths = [PathwayCounts(a.name, a.pre, a.post, a.n_synapses, a.synaptic_events + b.synaptic_events,
-                               a.plasticity_updates + b.plasticity_updates, a.weight_bits, a.plastic)
+        for a, b in list(zip(self.populations, other.populations)) + list(zip(self.pathways, other.pathways)):
+            if a != replace(b, **{k: getattr(a, k) for k in _SUMMED if hasattr(a, k)}):
+                raise CountsError(f"cannot add counts of different networks ({a.name!r} differs)")
+        pops = [replace(a, spikes=a.spikes + b.spikes, neuron_updates=a.neuron_updates + b.neuron_updates)
+                for a, b in zip(self.populations, other.populations)]
+        paths = [replace(a, synaptic_events=a.synaptic_events + b.synaptic_events,
+                         plasticity_updates=a.plasticity_updates + b.plasticity_updates)
                  for a, b in zip(self.pathways, other.pathways)]
         return Counts(self.dt_s, self.steps + other.steps, self.samples + other.samples, self.phase,
                       pops, paths, dict(self.extra))
@@ -203,6 +209,8 @@ def load_counts(path: str | os.PathLike, phase: str | None = None) -> Counts:
 
 # -- validation helpers ----------------------------------------------------------------
 def _number(d, key, source, positive=False):
+    if key not in d:
+        raise CountsError(f"{source}: field {key!r} is missing")
     v = d.get(key)
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
         raise CountsError(f"{source}: field {key!r} must be a finite number, got {v!r}")
@@ -214,6 +222,8 @@ def _number(d, key, source, positive=False):
 def _count(d, key, source, where=None):
     v = d.get(key)
     name = f"{where}.{key}" if where else key
+    if key not in d:
+        raise CountsError(f"{source}: field {name!r} is missing")
     if isinstance(v, float) and v.is_integer():
         v = int(v)
     if isinstance(v, bool) or not isinstance(v, int):
@@ -224,6 +234,8 @@ def _count(d, key, source, where=None):
 
 
 def _list(d, key, source):
+    if key not in d:
+        raise CountsError(f"{source}: field {key!r} is missing")
     v = d.get(key)
     if not isinstance(v, list):
         raise CountsError(f"{source}: field {key!r} must be a list, got {type(v).__name__}")
@@ -242,7 +254,9 @@ def _record(cls, r, where, source):
         if f.type in ("int", int):
             values[f.name] = _count(r, f.name, source, where)
         elif f.type in ("bool", bool):
-            values[f.name] = bool(r[f.name])
+            if not isinstance(r[f.name], bool):
+                raise CountsError(f"{source}: field '{where}.{f.name}' must be true or false, got {r[f.name]!r}")
+            values[f.name] = r[f.name]
         else:
             if not isinstance(r[f.name], str) or not r[f.name]:
                 raise CountsError(f"{source}: field '{where}.{f.name}' must be a non-empty string")
