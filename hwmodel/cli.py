@@ -1,0 +1,191 @@
+"""Command line: ``hwmodel targets | estimate | compare | metrics``.
+
+Bad input exits with status 2 and one line ``hwmodel: error: ...`` (no traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .counts import CountsError, load_counts
+from .estimate import EstimateError, _check_bits, estimate
+from .metrics import neurobench
+from .targets import TargetError, list_targets, load_target
+
+ERRORS = (CountsError, TargetError, EstimateError)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):                      # one line, status 2
+        self.exit(2, f"hwmodel: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="hwmodel", description="SNN activity counts -> energy, latency and memory on hardware targets.")
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+    t = sub.add_parser("targets", help="list the built-in targets")
+    t.add_argument("--json", action="store_true")
+
+    def common(q):
+        q.add_argument("counts", metavar="COUNTS", help="counts JSON (hwmodel-counts/1) or brian-snn results HDF5")
+        q.add_argument("--phase", choices=("training", "inference"), help="phase to read from an HDF5 results file")
+        q.add_argument("--weight-bits", type=int, metavar="B", help="override every pathway's weight bits")
+        q.add_argument("--state-bits", type=int, metavar="B", help="bits per neuron state word (default: target's, else 32)")
+        q.add_argument("--json", action="store_true", help="print one JSON object")
+
+    e = sub.add_parser("estimate", help="energy / latency / memory of COUNTS on one target")
+    common(e)
+    g = e.add_mutually_exclusive_group(required=True)
+    g.add_argument("--target", metavar="ID", help="built-in target id (see `hwmodel targets`)")
+    g.add_argument("--target-file", metavar="FILE", help="your own target TOML")
+    e.add_argument("--power-mode", metavar="M", help="power mode of the target (default: its first)")
+    c = sub.add_parser("compare", help="compare COUNTS across targets")
+    common(c)
+    c.add_argument("--targets", default="", metavar="A,B[:MODE],...", help="comma-separated ids (or 'all')")
+    c.add_argument("--target-file", action="append", default=[], metavar="FILE", help="add a target file (repeatable)")
+    c.add_argument("--plot", metavar="PNG", help="write a bar chart of energy per sample")
+    m = sub.add_parser("metrics", help="NeuroBench-style metrics of COUNTS")
+    common(m)
+    return p
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return {"targets": _targets, "estimate": _estimate, "compare": _compare, "metrics": _metrics}[args.cmd](args)
+    except ERRORS as e:
+        print(f"hwmodel: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"hwmodel: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return 2
+
+
+def _targets(a) -> int:
+    rows = [load_target(i) for i in list_targets()]
+    if a.json:
+        print(json.dumps([{"id": t.id, "class": t.cls, "model": t.model, "name": t.name} for t in rows]))
+        return 0
+    for t in rows:
+        print(f"{t.id:18s} {t.cls:13s} {t.model:15s} {t.name}")
+    return 0
+
+
+def _opts(a) -> dict:
+    return {"weight_bits": a.weight_bits, "state_bits": a.state_bits}
+
+
+def _estimate(a) -> int:
+    counts = load_counts(a.counts, a.phase)
+    est = estimate(counts, a.target or a.target_file, power_mode=a.power_mode, **_opts(a))
+    if a.json:
+        print(json.dumps(est.to_dict()))
+        return 0
+    print("\n".join(_report(est)))
+    return 0
+
+
+def _g(x, unit="") -> str:
+    return "n/a" if x is None else f"{x:.4g}{(' ' + unit) if unit else ''}"
+
+
+def _report(e) -> list[str]:
+    en, mem = e.energy_j, e.memory_bytes
+    out = [f"target      {e.target} — {e.name}",
+           f"model       {e.model}" + (f" (scope {e.scope})" if e.scope else "")
+           + (f", power mode {e.power_mode}" if e.power_mode else "")
+           + f", phase {e.phase}, {e.per_sample['samples']} samples",
+           f"energy      {_g(en['total'], 'J')} total  (dynamic {_g(en['dynamic'], 'J')}, static {_g(en['static'], 'J')})"]
+    for k, v in en["breakdown"].items():
+        share = f"{100 * v / en['total']:5.1f} %" if en["total"] else ""
+        out.append(f"  {k:20s} {v:.4g} J  {share}")
+    b = mem["breakdown"]
+    fits = {True: "yes", False: "NO", None: "unknown"}[e.fits]
+    out += [f"latency     {_g(e.latency_s, 's')}",
+            f"memory      {mem['total']:,} B (weights {b['weights']:,}, indices {b['indices']:,}, state {b['state']:,}, "
+            f"traces {b['traces']:,}); capacity {_g(mem['capacity'], 'B')}; fits: {fits}",
+            f"per sample  energy {_g(e.per_sample['energy_j'], 'J')}, latency {_g(e.per_sample['latency_s'], 's')}",
+            f"bits        weights {sorted(set(e.weight_bits.values()))}, state {e.state_bits}",
+            f"evidence    {e.evidence} (weakest grade of the {len(e.prices)} prices used)"]
+    out += [f"note        {n}" for n in e.notes]
+    return out
+
+
+def _compare(a) -> int:
+    counts = load_counts(a.counts, a.phase)
+    refs = [r.strip() for r in a.targets.split(",") if r.strip()]
+    if refs == ["all"]:
+        refs = list_targets()
+    refs += a.target_file
+    if not refs:
+        raise EstimateError("compare: give --targets a,b,c (or 'all') and/or --target-file FILE")
+    rows = []
+    for ref in refs:
+        tid, _, mode = ref.partition(":") if not ref.endswith(".toml") else (ref, "", "")
+        try:
+            rows.append((ref, estimate(counts, tid, power_mode=mode or None, **_opts(a)), None))
+        except ERRORS as err:
+            if isinstance(err, TargetError) and str(err).startswith("unknown target"):
+                raise
+            rows.append((ref, None, str(err)))
+    if a.plot:
+        _plot(rows, a.plot)
+    if a.json:
+        print(json.dumps({"counts": a.counts, "phase": counts.phase, "results": [
+            {"target": r, "estimate": e.to_dict()} if e else {"target": r, "error": m} for r, e, m in rows]}))
+        return 0
+    print(f"{'target':22s} {'model':15s} {'energy_J':>10s} {'E/sample_J':>10s} {'latency_s':>10s} "
+          f"{'memory_B':>11s} {'fits':>5s}  evidence")
+    for ref, e, msg in rows:
+        if e is None:
+            print(f"{ref:22s} n/a: {msg}")
+            continue
+        fits = {True: "yes", False: "NO", None: "?"}[e.fits]
+        print(f"{ref:22s} {e.model:15s} {_g(e.energy_j['total']):>10s} {_g(e.per_sample['energy_j']):>10s} "
+              f"{_g(e.latency_s):>10s} {e.memory_bytes['total']:>11,d} {fits:>5s}  {e.evidence}")
+    return 0
+
+
+def _plot(rows, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = [(r, e) for r, e, _ in rows if e is not None]
+    key = "per_sample" if ok and all(e.per_sample["energy_j"] is not None for _, e in ok) else "total"
+    vals = [e.per_sample["energy_j"] if key == "per_sample" else e.energy_j["total"] for _, e in ok]
+    fig, ax = plt.subplots(figsize=(max(4, 0.8 * len(ok) + 2), 4))
+    bars = ax.bar([r for r, _ in ok], vals, color="tab:blue")
+    for bar, (_, e) in zip(bars, ok):
+        ax.annotate(e.evidence or "", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    ha="center", va="bottom", fontsize=7)
+    ax.set_yscale("log")
+    ax.set_ylabel("energy per sample (J)" if key == "per_sample" else "energy (J)")
+    skipped = [r for r, e, _ in rows if e is None]
+    ax.set_title("hwmodel compare" + (f" (n/a: {', '.join(skipped)})" if skipped else ""), fontsize=8)
+    ax.tick_params(axis="x", rotation=45, labelsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _metrics(a) -> int:
+    counts = load_counts(a.counts, a.phase)
+    for flag, v in (("--weight-bits", a.weight_bits), ("--state-bits", a.state_bits)):
+        if v is not None:
+            _check_bits(v, flag)
+    m = neurobench(counts, a.weight_bits, a.state_bits or 32)
+    if a.json:
+        print(json.dumps(m))
+        return 0
+    so = m["synaptic_operations"]
+    print(f"synaptic operations per sample: effective ACs {_g(so['effective_acs'])}, "
+          f"effective MACs {_g(so['effective_macs'])}, dense {_g(so['dense'])}")
+    print(f"activation sparsity {_g(m['activation_sparsity'])}, connection sparsity {_g(m['connection_sparsity'])}, "
+          f"footprint {m['footprint_bytes']:,} B")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
