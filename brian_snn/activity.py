@@ -1,0 +1,130 @@
+"""Exact activity counts of any Brian2 network, as an ``hwmodel.Counts`` record.
+
+Usage (a user's own network)::
+
+    counter = ActivityCounter(net)          # before net.run(): adds event monitors
+    net.run(1 * second)
+    counts = counter.counts(phase="inference", samples=10)
+    hwmodel.estimate(counts, "jetson-nano")
+
+What is counted, and how (nothing is estimated from rates):
+
+* spikes of each group: its ``spike`` event count;
+* neuron updates: ``N x steps`` (every clock-driven group updates every neuron every step);
+* synaptic events of a ``Synapses`` object: for each pathway triggered by presynaptic spikes,
+  ``sum_i spikes_i x out_degree_i`` -- exactly how often Brian executes ``on_pre``;
+* plasticity updates: for each pathway whose code writes a synaptic variable (``w``, ...), the
+  number of times that code runs for a synapse (``sum_k events_k x degree_k`` over the
+  triggering group's neurons), counted only in the training phase.
+
+Objects whose name starts with ``_`` are bookkeeping (not part of the model) and are skipped.
+"""
+import re
+
+import numpy as np
+from brian2 import EventMonitor, NeuronGroup, Synapses
+from brian2.groups.group import Group
+
+from hwmodel.counts import Counts, PathwayCounts, PopulationCounts
+
+_ASSIGN = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\+=|-=|\*=|/=|=)")
+_INTERNAL_VARS = {"lastspike", "not_refractory", "i", "N", "t", "dt", "t_in_timesteps"}
+
+
+def _owner_name(var):
+    owner = getattr(var, "owner", None)          # a weak proxy: compare by name
+    return getattr(owner, "name", None)
+
+
+def _is_counted(obj):
+    return not obj.name.startswith("_")
+
+
+def _writes_synaptic_state(syn, code):
+    for line in code.splitlines():
+        m = _ASSIGN.match(line)
+        if m:
+            var = syn.variables.get(m.group(1))
+            if var is not None and _owner_name(var) == syn.name and not var.scalar:
+                return True
+    return False
+
+
+def state_words(group) -> int:
+    """State variables per neuron that a hardware implementation must store."""
+    words = 0
+    for name, var in group.variables.items():
+        if name.startswith("_") or name in _INTERNAL_VARS or getattr(var, "scalar", True):
+            continue
+        if _owner_name(var) != group.name or type(var).__name__ != "ArrayVariable":
+            continue
+        words += 1
+    if "lastspike" in group.variables:
+        words += 1                     # a refractory counter
+    return max(words, 1)
+
+
+class ActivityCounter:
+    """Counts spikes and synaptic operations of a network, exactly.
+
+    ``record``: groups whose spike times are recorded, so that counts can be restricted to a
+    time window with ``counts(t_end=...)``; other groups only keep per-neuron totals.
+    """
+
+    def __init__(self, network_or_objects, record=(), weight_bits=32):
+        objs = list(getattr(network_or_objects, "objects", network_or_objects))
+        self.groups = [o for o in objs if isinstance(o, Group) and not isinstance(o, Synapses)
+                       and hasattr(o, "events") and "spike" in o.events and _is_counted(o)]
+        self.synapses = [o for o in objs if isinstance(o, Synapses) and _is_counted(o)]
+        self.weight_bits = weight_bits
+        record_names = {g.name for g in record}
+        wanted = {(g.name, "spike"): g for g in self.groups}
+        for s in self.synapses:
+            for p in s._pathways:
+                wanted.setdefault((p.source.name, p.event), p.source)
+        self.monitors = {}
+        for (gname, event), g in wanted.items():
+            self.monitors[(gname, event)] = EventMonitor(
+                g, event, variables=[], record=gname in record_names, name=f"_count_{gname}_{event}")
+        if hasattr(network_or_objects, "add"):
+            network_or_objects.add(*self.monitors.values())
+
+    def event_counts(self, group_name, event="spike", t_end=None, t_start=None):
+        """Per-neuron event counts, within [t_start, t_end) for recorded groups."""
+        mon = self.monitors[(group_name, event)]
+        if (t_end is None and t_start is None) or not mon.record:
+            # unrecorded groups are counted over the whole run (the caller knows they are
+            # silent outside the window, e.g. inputs during padding)
+            return np.asarray(mon.count[:], dtype=np.int64)
+        t = np.asarray(mon.t_[:])
+        keep = np.ones(len(t), bool)
+        if t_end is not None:
+            keep &= t < float(t_end) - 1e-12
+        if t_start is not None:
+            keep &= t >= float(t_start) - 1e-12
+        return np.bincount(np.asarray(mon.i[:])[keep], minlength=len(mon.source)).astype(np.int64)
+
+    def counts(self, phase, samples, steps, dt_s, t_end=None, t_start=None, extra=None) -> Counts:
+        pops = []
+        for g in self.groups:
+            spikes = self.event_counts(g.name, "spike", t_end, t_start).sum()
+            pops.append(PopulationCounts(g.name, len(g), int(spikes), len(g) * int(steps), state_words(g)))
+        paths = []
+        for s in self.synapses:
+            pre_idx = np.asarray(s.i[:])
+            post_idx = np.asarray(s.j[:])
+            events = plastic_updates = 0
+            plastic = False
+            for p in s._pathways:
+                side = pre_idx if p.prepost == "pre" else post_idx
+                degree = np.bincount(side, minlength=len(p.source))
+                n = int(self.event_counts(p.source.name, p.event, t_end, t_start) @ degree)
+                if p.prepost == "pre" and p.event == "spike":
+                    events += n
+                if _writes_synaptic_state(s, p.code):
+                    plastic = True
+                    if phase == "training":
+                        plastic_updates += n
+            paths.append(PathwayCounts(s.name, s.source.name, s.target.name, len(s), events,
+                                       plastic_updates, self.weight_bits, plastic))
+        return Counts(float(dt_s), int(steps), int(samples), phase, pops, paths, dict(extra or {}))

@@ -1,0 +1,265 @@
+"""Backends that run a model over a presentation sequence: ``runtime`` and ``cpp`` (and ``cuda``).
+
+Every backend runs *chunks*: a fixed number of presentation slots in one simulation, with the
+learned state (weights, thresholds, schedule) carried from chunk to chunk.  With ``cpp`` a
+chunk is one execution of a compiled standalone binary; the binary is built once per model
+structure (cached on disk, keyed by a hash of the structure), and images, order, learned state,
+seeds and run-time parameters are handed to it through ``run_args``, so a second run of an
+unchanged model -- or a sweep over run-time parameters or data -- never recompiles.
+"""
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import brian2
+from brian2 import Network, SpikeMonitor, defaultclock, device, ms, prefs, second, set_device, volt
+
+from . import integration  # noqa: F401  (registers the 'linear_implicit' state updater)
+from .activity import ActivityCounter
+
+BACKENDS = ("runtime", "cpp", "cuda")
+CODE_VERSION = "1"        # bump when generated code changes in a way the hash cannot see
+CONTROLLER_VARS = ("t_in", "count", "repeats", "intensity", "started")
+
+
+class BackendError(RuntimeError):
+    pass
+
+
+@dataclass
+class ChunkResult:
+    """What one chunk returns: learned state, slot log, excitatory spikes, exact counts."""
+    state: dict
+    slot_t: np.ndarray             # start time of each slot (s)
+    slot_ptr: np.ndarray           # order position shown in each slot
+    exc_i: np.ndarray
+    exc_t: np.ndarray
+    counts: object                 # hwmodel.Counts over the real (unpadded) slots
+    real_slots: int
+    wall_s: float
+    timings: dict = field(default_factory=dict)
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("BRIAN_SNN_BUILD_DIR", Path.home() / ".cache" / "brian_snn" / "builds"))
+
+
+def check_compiler():
+    """Raise a one-line BackendError when no C++ compiler is available."""
+    cxx = os.environ.get("CXX", "g++")
+    if shutil.which(cxx) is None and shutil.which("c++") is None:
+        raise BackendError(f"no C++ compiler found (looked for {cxx!r} and 'c++' on PATH); "
+                           "install g++ (Debian/Ubuntu: apt install g++) or use --backend runtime")
+
+
+def get_backend(name: str, **kw):
+    if name == "runtime":
+        return RuntimeBackend(**kw)
+    if name == "cpp":
+        return CppBackend(**kw)
+    if name == "cuda":
+        from .cuda import CudaBackend
+        return CudaBackend(**kw)
+    raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+
+
+class _Assembled:
+    """A model's Brian2 objects plus the monitors every backend needs."""
+
+    def __init__(self, spec, images, order, presentation):
+        self.model = spec.build(images, order, presentation)
+        self.net = Network(self.model.objects)
+        self.slots = SpikeMonitor(self.model.controller, variables=["ptr"], name="_slots")
+        recorded = [g for g in self.model.populations if g is not self.model.input_group]
+        self.counter = ActivityCounter(self.model.objects, record=recorded)
+        self.net.add(self.slots, *self.counter.monitors.values())
+
+    def state_targets(self):
+        """Carried state: name -> (variable view, SI unit)."""
+        m = self.model
+        t = {"w": (m.input_syn.w, 1), "theta": (m.exc.theta, volt), "v": (m.exc.v, volt)}
+        if "learned" in m.exc.variables:
+            t["learned"] = (m.exc.learned, 1)
+        for var in CONTROLLER_VARS:
+            t["ctrl_" + var] = (getattr(m.controller, var), second if var == "t_in" else 1)
+        return t
+
+
+
+class _ChunkedBackend:
+    name = "?"
+
+    def __init__(self, chunk_slots=250, cache_dir=None, verbose=False):
+        if chunk_slots < 1:
+            raise ValueError("chunk_slots must be >= 1")
+        self.chunk_slots = int(chunk_slots)
+        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        self.verbose = verbose
+
+    # -- helpers shared by both backends -------------------------------------------------
+    def _settings(self, asm, spec, presentation, state, order_chunk, plastic, delays):
+        """(view or TimedArray) -> value for everything that changes between runs."""
+        m = asm.model
+        vals = {}
+        for name, (obj, var, unit) in m.runtime_targets.items():
+            vals[getattr(obj, var)] = getattr(spec, name) * unit
+        for name, value in presentation.runtime_values().items():
+            vals[getattr(m.controller, name)] = value
+        vals[m.exc.plastic] = float(plastic)
+        for k, (view, unit) in asm.state_targets().items():
+            if k in state:
+                vals[view] = state[k] * unit
+        vals[m.controller.ptr] = 0.0
+        vals[m.exc.wsum] = np.bincount(np.tile(np.arange(spec.n_exc), spec.n_input),
+                                       weights=state["w"], minlength=spec.n_exc)
+        vals[m.input_syn.delay] = delays * ms
+        vals[m.order] = np.asarray(order_chunk, dtype=float)
+        return vals
+
+    def _collect(self, asm, spec, presentation, n_real, phase, wall):
+        m = asm.model
+        state = {k: np.asarray(view[:] / unit, dtype=float)
+                 for k, (view, unit) in asm.state_targets().items()}
+        slot_t = np.asarray(asm.slots.t_[:])
+        slot_ptr = np.asarray(asm.slots.ptr[:]).astype(np.int64)
+        exc_mon = asm.counter.monitors[(m.exc.name, "spike")]
+        exc_i = np.asarray(exc_mon.i[:]).astype(np.int64)
+        exc_t = np.asarray(exc_mon.t_[:])
+        real = int(np.searchsorted(slot_ptr, n_real, side="left"))   # slots showing real samples
+        dt_s = presentation.dt_ms * 1e-3
+        t_end = real * presentation.slot_ms * 1e-3
+        counts = asm.counter.counts(phase, samples=0, steps=real * presentation.steps_per_slot,
+                                    dt_s=dt_s, t_end=t_end)
+        return ChunkResult(state, slot_t, slot_ptr, exc_i, exc_t, counts, real, wall)
+
+
+class RuntimeBackend(_ChunkedBackend):
+    """Brian2 runtime mode (Cython, or numpy with ``codegen_target='numpy'``): small jobs, tests."""
+    name = "runtime"
+
+    def __init__(self, codegen_target="cython", **kw):
+        super().__init__(**kw)
+        self.codegen_target = codegen_target
+
+    def run_chunk(self, spec, presentation, images, order_chunk, state, plastic, delays, phase,
+                  n_real, seed):
+        set_device("runtime")
+        prefs.codegen.target = self.codegen_target
+        brian2.seed(seed)
+        defaultclock.dt = presentation.dt_ms * ms
+        asm = _Assembled(spec, images, order_chunk, presentation)
+        asm.net.run(0 * ms)          # create synapses so their variables can be set
+        for view, value in self._settings(asm, spec, presentation, state, order_chunk, plastic,
+                                          delays).items():
+            if view is asm.model.order:
+                continue             # already built with this chunk's order
+            view[:] = value
+        t0 = time.perf_counter()
+        asm.net.run(self.chunk_slots * presentation.slot_ms * ms)
+        return self._collect(asm, spec, presentation, n_real, phase, time.perf_counter() - t0)
+
+
+SEED_FROM_ENV = """
+if (const char* _s = std::getenv("BRIAN_SNN_SEED")) {
+    unsigned long _base = std::stoul(_s);
+    for (size_t _k = 0; _k < brian::_random_generators.size(); _k++)
+        brian::_random_generators[_k].seed(_base + 7919 * _k);
+}
+"""
+
+
+class CppBackend(_ChunkedBackend):
+    """cpp_standalone: one compiled binary per model structure, re-run with ``run_args``."""
+    name = "cpp"
+    device_name = "cpp_standalone"
+
+    def __init__(self, threads=0, **kw):
+        super().__init__(**kw)
+        self.threads = threads      # OpenMP was slower than 1 thread on 2 vCPUs (DESIGN.md)
+        self._built = None          # (key, assembled) of the build active in this process
+
+    def build_key(self, spec, presentation, n_images):
+        desc = {"model": spec.NAME, "structure": spec.structure(), "dt_ms": presentation.dt_ms,
+                "n_images": int(n_images), "chunk_slots": self.chunk_slots, "device": self.device_name,
+                "threads": self.threads, "code": CODE_VERSION, "brian2": brian2.__version__}
+        return hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()[:16], desc
+
+    def _configure_device(self, directory):
+        prefs.devices.cpp_standalone.openmp_threads = self.threads
+
+    def _ensure_built(self, spec, presentation, images):
+        key, desc = self.build_key(spec, presentation, len(images))
+        if self._built and self._built[0] == key:
+            return self._built[1]
+        check_compiler()
+        directory = self.cache_dir / f"{spec.NAME}-{key}"
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "build.json").write_text(json.dumps(desc, indent=1))
+        device.reinit()
+        device.activate()
+        set_device(self.device_name, build_on_run=False, directory=str(directory))
+        self._configure_device(directory)
+        defaultclock.dt = presentation.dt_ms * ms
+        order = np.full(self.chunk_slots + 1, len(images) - 1, dtype=float)
+        asm = _Assembled(spec, images, order, presentation)
+        device.insert_code("before_network_run", SEED_FROM_ENV)
+        asm.net.run(self.chunk_slots * presentation.slot_ms * ms)
+        t0 = time.perf_counter()
+        try:
+            device.build(directory=str(directory), compile=True, run=False)
+        except Exception as e:   # compiler errors arrive as long multi-line messages
+            raise BackendError(f"building {spec.NAME} in {directory} failed: "
+                               f"{str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__}") from e
+        asm.build_s = time.perf_counter() - t0
+        asm.directory = directory
+        self._built = (key, asm)
+        return asm
+
+    def run_chunk(self, spec, presentation, images, order_chunk, state, plastic, delays, phase,
+                  n_real, seed):
+        asm = self._ensure_built(spec, presentation, images)
+        vals = self._settings(asm, spec, presentation, state, order_chunk, plastic, delays)
+        vals[asm.model.images] = np.asarray(images, dtype=float)
+        device.run_environment_variables["BRIAN_SNN_SEED"] = str(int(seed) % (2 ** 31))
+        t0 = time.perf_counter()
+        device.run(directory=str(asm.directory), with_output=self.verbose,
+                   run_args=_run_args_list(asm.directory, vals))
+        wall = time.perf_counter() - t0
+        result = self._collect(asm, spec, presentation, n_real, phase, wall)
+        result.timings["build_s"] = getattr(asm, "build_s", 0.0)
+        asm.build_s = 0.0           # report the build once
+        _drop_stale_run_args(asm.directory)
+        return result
+
+
+def _run_args_list(directory, values):
+    """Brian's run_args conversion, with one fix: a pathway's ``delay`` is registered under the
+    Synapses' name (``input_exc.delay``), not the pathway's (``input_exc_pre.delay``)."""
+    from brian2 import TimedArray
+    args = []
+    for key, value in values.items():
+        if isinstance(key, TimedArray):
+            name, text, fname, arr = device._prepare_timed_array_run_arg(key, value)
+        else:
+            name, text, fname, arr = device._prepare_variableview_run_arg(key, value)
+            if key.name == "delay":
+                name = f"{key.group_name.rsplit('_', 1)[0]}.delay"   # pathway name = <synapses>_pre
+        if fname:
+            path = Path(directory) / "static_arrays" / fname
+            if not path.exists():
+                arr.tofile(path)
+        args.append(f"{name}={text}")
+    return args
+
+
+def _drop_stale_run_args(directory, keep=("init_image_table_", "init_input_exc_delay_")):
+    """run_args arrays are files named by content hash: keep the image table and delays (reused
+    by every chunk), remove the rest (weights etc. change every run)."""
+    for f in (Path(directory) / "static_arrays").glob("init_*.dat"):
+        if not f.name.startswith(keep):
+            f.unlink(missing_ok=True)

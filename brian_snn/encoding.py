@@ -1,0 +1,145 @@
+"""Input encoding and the presentation schedule, both inside the network.
+
+A whole training epoch runs in one compiled binary, so nothing here happens in Python per
+sample.  A one-neuron *controller* group keeps the schedule:
+
+* every sample occupies one *slot* of ``t_on + t_rest``; the controller counts time in the
+  slot and raises ``boundary`` on the first step of each slot;
+* at a boundary it decides whether the previous presentation worked: if the excitatory
+  layer fired fewer than ``min_spikes`` spikes, the same image is shown again with the input
+  intensity raised by ``intensity_step`` (Diehl & Cook's rule, at most ``max_repeats``
+  times); otherwise the next image of the ``order`` table is shown at ``intensity0``;
+* input neurons fire Poisson spikes at ``pixel/8 * intensity`` Hz during ``t_on`` (so 63.75 Hz
+  for a white pixel at the default intensity 2) and are silent during ``t_rest``.
+
+The window lengths, intensities and the boost rule are run-time values (shared variables of
+the controller), so sweeps over them reuse one compiled binary.  The image table and the
+presentation order are ``TimedArray`` s, replaced per run without recompiling.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+from brian2 import (Hz, NeuronGroup, Synapses, TimedArray, check_units, linked_var, ms, second)
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """Timing and intensity of sample presentation (Diehl & Cook 2015 defaults)."""
+    t_on_ms: float = 350.0
+    t_rest_ms: float = 150.0
+    dt_ms: float = 0.5
+    intensity0: float = 2.0          # rate = pixel / 8 * intensity  [Hz]
+    intensity_step: float = 1.0
+    min_spikes: int = 5              # fewer excitatory spikes than this -> show again, brighter
+    max_repeats: int = 5             # give up after this many repeats (our choice: avoids endless loops)
+
+    def __post_init__(self):
+        for name in ("t_on_ms", "t_rest_ms", "dt_ms", "intensity0"):
+            v = getattr(self, name)
+            if not np.isfinite(v) or v <= 0:
+                raise ValueError(f"Presentation.{name} must be a positive number, got {v!r}")
+        if self.t_rest_ms < 0 or self.intensity_step < 0 or self.min_spikes < 0 or self.max_repeats < 0:
+            raise ValueError("Presentation: intensity_step, min_spikes and max_repeats must be >= 0")
+        for name in ("t_on_ms", "t_rest_ms"):
+            steps = getattr(self, name) / self.dt_ms
+            if abs(steps - round(steps)) > 1e-9:
+                raise ValueError(f"Presentation.{name} must be a multiple of dt ({self.dt_ms} ms)")
+
+    @property
+    def slot_ms(self) -> float:
+        return self.t_on_ms + self.t_rest_ms
+
+    @property
+    def steps_per_slot(self) -> int:
+        return int(round(self.slot_ms / self.dt_ms))
+
+    def runtime_values(self) -> dict:
+        """Controller values for one run (no recompilation needed to change them)."""
+        return {"t_on": self.t_on_ms * ms, "t_slot": self.slot_ms * ms,
+                "intensity0": self.intensity0, "intensity_step": self.intensity_step,
+                "min_spikes": self.min_spikes, "max_repeats": self.max_repeats}
+
+
+CONTROLLER_EQS = """
+t_in : second                 # time since the start of the current slot
+ptr : 1                       # index into the order table of the sample being shown
+sample : 1                    # image index of that sample
+count : 1                     # excitatory spikes in the current slot
+repeats : 1                   # how often the current sample was repeated
+intensity : 1
+started : 1                   # 0 before the first slot of a run
+boundary : 1                  # 1 on the first step of a slot
+on : 1                        # 1 while the input is presented
+t_on : second (shared)
+t_slot : second (shared)
+intensity0 : 1 (shared)
+intensity_step : 1 (shared)
+min_spikes : 1 (shared)
+max_repeats : 1 (shared)
+"""
+
+# Abstract code has no `if`; the decision is written with 0/1 factors.
+CONTROLLER_STEP = """
+boundary = int(t_in >= t_slot - 0.5*dt)
+success = int(count >= min_spikes or repeats >= max_repeats or started < 0.5)
+ptr = ptr + boundary * success * started
+repeats = boundary * (1 - success) * (repeats + 1) + (1 - boundary) * repeats
+intensity = boundary * (success * intensity0 + (1 - success) * (intensity + intensity_step)) + (1 - boundary) * intensity
+count = count * (1 - boundary)
+t_in = t_in * (1 - boundary)
+started = 1
+sample = presentation_order(ptr * ms)
+on = int(t_in > 0.5*dt and t_in < t_on + 0.5*dt)
+t_in = t_in + dt
+"""
+
+INPUT_EQS = """
+rate : Hz
+dxpre/dt = -xpre / tau_pre : 1
+on : 1 (linked)
+boundary : 1 (linked)
+sample : 1 (linked)
+intensity : 1 (linked)
+"""
+
+
+def build_schedule(images, order, presentation: Presentation, tau_pre_ms=20.0, name="input"):
+    """Create the controller and the Poisson input layer.
+
+    ``images``: array [n_images, n_pixels] of pixel values 0..255; its last row should be blank
+    (padding points there).  ``order``: array of image indices, one per sample.
+    Returns ``(controller, input_group, images_ta, order_ta)``.
+    """
+    images = np.asarray(images)
+    n_pixels = images.shape[1]
+    images_ta = TimedArray(images.astype(np.float64), dt=1 * ms, name="image_table")
+    order_ta = TimedArray(np.asarray(order, dtype=np.float64), dt=1 * ms, name="presentation_order")
+    ctrl = NeuronGroup(1, CONTROLLER_EQS, threshold="boundary > 0.5", reset="", name="_controller",
+                       namespace={"presentation_order": order_ta})
+    ctrl.run_regularly(CONTROLLER_STEP, when="start", order=-10, name="controller_step")
+    for k, v in presentation.runtime_values().items():
+        setattr(ctrl, k, v)
+    ctrl.t_in = presentation.slot_ms * ms     # first step of a run is a boundary
+    ctrl.intensity = presentation.intensity0
+
+    rate_per_pixel = Hz / 8
+    inp = NeuronGroup(n_pixels, INPUT_EQS, threshold="on > 0.5 and rate > 0*Hz and rand() < rate*dt",
+                      reset="xpre = 1", events={"new_sample": "boundary > 0.5"}, method="exact",
+                      name=name, namespace={"tau_pre": tau_pre_ms * ms, "image_table": images_ta,
+                                            "rate_per_pixel": rate_per_pixel})
+    inp.run_on_event("new_sample", "rate = image_table(sample * ms, i) * intensity * rate_per_pixel",
+                     when="after_resets")
+    zeros = np.zeros(n_pixels, dtype=int)
+    for var in ("on", "boundary", "sample", "intensity"):
+        setattr(inp, var, linked_var(ctrl, var, index=zeros))
+    return ctrl, inp, images_ta, order_ta
+
+
+def spike_counter(exc, ctrl):
+    """Bookkeeping pathway: every excitatory spike increments the controller's counter.
+
+    It is not part of the model (hardware would use a counter register), so the activity
+    counter leaves it out (its name starts with an underscore)."""
+    s = Synapses(exc, ctrl, on_pre="count_post += 1", name="_spike_counter")
+    s.connect()
+    return s

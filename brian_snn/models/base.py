@@ -1,0 +1,67 @@
+"""What every network model provides to the backends and experiments."""
+from dataclasses import dataclass, field, fields, replace
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Parameters of a network; the structural ones decide what gets compiled.
+
+    Subclasses list their run-time parameters in ``RUNTIME``: those are shared variables in
+    the network and change without recompiling.  Everything else is structural.
+    """
+    n_input: int = 784
+    n_exc: int = 400
+    max_delay_ms: float = 10.0       # input->exc synaptic delays, uniform in [0, max_delay]
+    structure_seed: int = 0          # delays are drawn once per build from this seed
+
+    RUNTIME = ()
+    NAME = "base"
+
+    def __post_init__(self):
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                if not np.isfinite(v):
+                    raise ValueError(f"{self.NAME}: parameter {f.name} must be finite, got {v!r}")
+                if v < 0:
+                    raise ValueError(f"{self.NAME}: parameter {f.name} must be >= 0, got {v!r}")
+        if self.n_exc < 1 or self.n_input < 1:
+            raise ValueError(f"{self.NAME}: n_exc and n_input must be >= 1")
+
+    def structure(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in self.RUNTIME}
+
+    def runtime(self) -> dict:
+        return {k: getattr(self, k) for k in self.RUNTIME}
+
+    def with_(self, **kw):
+        return replace(self, **kw)
+
+
+@dataclass
+class BuiltModel:
+    """Brian2 objects of one network plus the handles the experiments need."""
+    objects: list
+    exc: object                      # the learning layer
+    input_syn: object                # input -> exc synapses (weights ``w``)
+    controller: object
+    input_group: object
+    images: object                   # TimedArray of the image table
+    order: object                    # TimedArray of the presentation order
+    runtime_targets: dict            # run-time parameter name -> (group, variable)
+    populations: list                # counted populations
+    inhibition: list = field(default_factory=list)
+
+
+def get_model_spec(name: str, **params) -> ModelSpec:
+    from .diehl_cook import DiehlCook
+    from .spikedyn import SpikeDyn
+    models = {"diehl-cook": DiehlCook, "spikedyn": SpikeDyn}
+    if name not in models:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(models)}")
+    return models[name](**params)
+
+
+MODEL_NAMES = ("diehl-cook", "spikedyn")

@@ -1,0 +1,154 @@
+"""Diehl & Cook (2015): conductance LIF excitatory and inhibitory layers, adaptive threshold,
+triplet-like STDP on input->excitatory, column normalisation.  Parameters as in the original
+code (see ../shared/reference/spikedyn_topspark.md §2); our implementation choices are listed
+in docs/methods.md."""
+from dataclasses import dataclass
+
+import numpy as np
+from brian2 import NeuronGroup, Synapses, linked_var, ms, mV
+
+from ..encoding import Presentation, build_schedule, spike_counter
+from .base import BuiltModel, ModelSpec
+
+# Excitatory neuron: conductance-based LIF with an adaptive threshold theta (it grows by
+# theta_plus at every spike while learning and decays with tau_theta).  xpost1/xpost2 are
+# the postsynaptic STDP traces; wsum is this neuron's input-weight sum, kept current by the
+# plasticity code so that normalisation needs no per-step sum.
+EXC_EQS = """
+dv/dt = ((v_rest_e - v) + ge * (E_exc - v) + gi * (E_inh_e - v)) / tau_e : volt (unless refractory)
+dge/dt = -ge / tau_ge : 1
+dgi/dt = -gi / tau_gi : 1
+dtheta/dt = -theta * plastic / tau_theta : volt
+dxpost1/dt = -xpost1 / tau_post1 : 1
+dxpost2/dt = -xpost2 / tau_post2 : 1
+wsum : 1
+nspikes : 1
+boundary : 1 (linked)
+plastic : 1 (shared)
+theta_plus : volt (shared)
+tau_theta : second (shared)
+norm : 1 (shared)
+"""
+EXC_THRESHOLD = "v > theta - theta_offset + v_thresh_e"
+EXC_RESET = """
+v = v_reset_e
+theta += theta_plus * plastic
+xpost1 = 1
+xpost2 = 1
+nspikes += 1
+"""
+
+INH_EQS = """
+dv/dt = ((v_rest_i - v) + ge * (E_exc - v) + gi * (E_inh_i - v)) / tau_i : volt (unless refractory)
+dge/dt = -ge / tau_ge : 1
+dgi/dt = -gi / tau_gi : 1
+"""
+
+# Input -> excitatory synapses: triplet-like STDP (depression at presynaptic spikes from the
+# fast postsynaptic trace; potentiation at postsynaptic spikes from the presynaptic trace times
+# the slow postsynaptic trace read before its reset).
+STDP_SYN_EQS = """
+w : 1
+eta_depress : 1 (shared)
+eta_potent : 1 (shared)
+"""
+STDP_ON_PRE = """
+ge_post += w
+w_new = clip(w - eta_depress * xpost1_post * plastic_post, 0, wmax)
+wsum_post += w_new - w
+w = w_new
+"""
+STDP_ON_POST = """
+w_new = clip(w + eta_potent * xpre_pre * xpost2_post * plastic_post, 0, wmax)
+wsum_post += w_new - w
+w = w_new
+"""
+# Before every training sample each neuron's input weights are rescaled to sum to `norm`.
+# Runs on the excitatory 'renorm' event (a sample boundary while learning).
+NORMALISE = "w = w * norm_post / (wsum_post + 1e-12)"
+RENORM_ALL = "boundary > 0.5 and plastic > 0.5"
+EXC_AT_BOUNDARY = """
+wsum = wsum + plastic * int(wsum > 0) * (norm - wsum)
+nspikes = 0
+"""
+
+NEURON_CONSTANTS = dict(
+    v_rest_e=-65 * mV, v_reset_e=-65 * mV, v_thresh_e=-52 * mV, theta_offset=20 * mV,
+    E_exc=0 * mV, E_inh_e=-100 * mV, tau_e=100 * ms,
+    v_rest_i=-60 * mV, v_reset_i=-45 * mV, v_thresh_i=-40 * mV, E_inh_i=-85 * mV, tau_i=10 * ms,
+    tau_ge=1 * ms, tau_gi=2 * ms, tau_post1=20 * ms, tau_post2=40 * ms, wmax=1.0,
+)
+METHOD = "linear_implicit"
+
+
+@dataclass(frozen=True)
+class DiehlCook(ModelSpec):
+    NAME = "diehl-cook"
+    RUNTIME = ("nu_pre", "nu_post", "norm", "theta_plus_mV", "tau_theta_ms", "w_ei", "w_ie")
+    nu_pre: float = 1e-4
+    nu_post: float = 1e-2
+    norm: float = 78.0
+    theta_plus_mV: float = 0.05
+    tau_theta_ms: float = 1e7
+    w_ei: float = 10.4               # exc -> inh, one-to-one
+    w_ie: float = 17.0               # inh -> exc, all but self
+    tau_pre_ms: float = 20.0
+
+    def build(self, images, order, presentation: Presentation) -> BuiltModel:
+        ctrl, inp, images_ta, order_ta = build_schedule(images, order, presentation, self.tau_pre_ms)
+        exc = build_exc_layer(self, ctrl)
+        syn = build_input_synapses(self, inp, exc, STDP_ON_PRE, STDP_ON_POST, NORMALISE)
+        inh = NeuronGroup(self.n_exc, INH_EQS, threshold="v > v_thresh_i", reset="v = v_reset_i",
+                          refractory=2 * ms, method=METHOD, name="inh", namespace=NEURON_CONSTANTS)
+        inh.v = NEURON_CONSTANTS["v_rest_i"] - 40 * mV
+        e2i = Synapses(exc, inh, "w_ei : 1 (shared)", on_pre="ge_post += w_ei", name="exc_inh")
+        e2i.connect(j="i")
+        i2e = Synapses(inh, exc, "w_ie : 1 (shared)", on_pre="gi_post += w_ie", name="inh_exc")
+        i2e.connect(condition="i != j")
+        targets = runtime_targets(exc, syn)
+        targets.update(w_ei=(e2i, "w_ei", 1), w_ie=(i2e, "w_ie", 1))
+        objs = [ctrl, inp, exc, inh, syn, e2i, i2e, spike_counter(exc, ctrl)]
+        return BuiltModel(objs, exc, syn, ctrl, inp, images_ta, order_ta, targets,
+                          populations=[inp, exc, inh], inhibition=[e2i, i2e])
+
+
+def build_exc_layer(spec, ctrl, renorm=RENORM_ALL, extra_eqs="", at_boundary=EXC_AT_BOUNDARY):
+    ns = NEURON_CONSTANTS
+    exc = NeuronGroup(spec.n_exc, EXC_EQS + extra_eqs, threshold=EXC_THRESHOLD,
+                      reset=EXC_RESET, refractory=5 * ms, method=METHOD,
+                      events={"boundary": "boundary > 0.5", "renorm": renorm}, name="exc", namespace=ns)
+    exc.boundary = linked_var(ctrl, "boundary", index=np.zeros(spec.n_exc, dtype=int))
+    exc.run_on_event("boundary", at_boundary)
+    exc.v = NEURON_CONSTANTS["v_rest_e"] - 40 * mV
+    exc.theta = 20 * mV
+    return exc
+
+
+def build_input_synapses(spec, inp, exc, on_pre, on_post, normalise, extra_eqs=""):
+    syn = Synapses(inp, exc, STDP_SYN_EQS + extra_eqs,
+                   on_pre={"pre": on_pre},
+                   on_post={"post": on_post, "normalise": normalise},
+                   on_event={"pre": "spike", "post": "spike", "normalise": "renorm"},
+                   namespace=dict(wmax=NEURON_CONSTANTS["wmax"], max_delay=spec.max_delay_ms * ms),
+                   name="input_exc")
+    syn.connect()
+    # Heterogeneous delays; every run replaces them by the seeded synaptic_delays_ms(spec).
+    syn.delay = "rand() * max_delay"
+    return syn
+
+
+def runtime_targets(exc, syn):
+    """Run-time parameter -> (object, variable, unit factor)."""
+    return {"nu_pre": (syn, "eta_depress", 1), "nu_post": (syn, "eta_potent", 1), "norm": (exc, "norm", 1),
+            "theta_plus_mV": (exc, "theta_plus", mV), "tau_theta_ms": (exc, "tau_theta", ms)}
+
+
+def initial_weights(spec, rng):
+    """Diehl & Cook's initialisation: (U[0,1) + 0.01) * 0.3, in Brian's synapse order (i-major)."""
+    return (rng.random(spec.n_input * spec.n_exc) + 0.01) * 0.3
+
+
+def synaptic_delays_ms(spec):
+    """Input delays, uniform in [0, max_delay], fixed per structure seed (same on every backend)."""
+    rng = np.random.default_rng(spec.structure_seed)
+    return rng.uniform(0, spec.max_delay_ms, spec.n_input * spec.n_exc)

@@ -1,0 +1,71 @@
+"""SpikeDyn (Putra & Shafique, DAC 2021), as reconstructed here.
+
+The paper's formulas are not public.  What it names, and how we realise each part (reasons
+in docs/methods.md; none of these formulas is the authors'):
+
+* direct lateral inhibition: no inhibitory layer; every excitatory spike adds ``w_lat`` to the
+  inhibitory conductance of all other excitatory neurons (exc -> exc, all but self);
+* reduction of spurious updates: no weight update at presynaptic spikes (in Diehl & Cook
+  every input spike touches all its synapses); weights change only when the postsynaptic
+  neuron fires, and only the columns of neurons that fired are renormalised;
+* weight decay: at a postsynaptic spike, inputs that were silent (presynaptic trace near 0)
+  lose ``eta * x_tar`` -- an activity-gated decay that, unlike a uniform decay, is not undone
+  by normalisation;
+* adaptive learning rate: ``eta_j = eta / (1 + learned_j / n_half)``, where ``learned_j``
+  counts the samples neuron j has learned from; well-trained neurons consolidate, fresh ones
+  stay plastic (what continual learning needs);
+* adaptive threshold: the Diehl & Cook theta mechanism with its own increment and time
+  constant.
+"""
+from dataclasses import dataclass
+
+from brian2 import Synapses
+
+from ..encoding import Presentation, build_schedule, spike_counter
+from .base import BuiltModel, ModelSpec
+from .diehl_cook import NORMALISE, build_exc_layer, build_input_synapses, runtime_targets
+
+LEARNED_EQS = """
+learned : 1                   # samples this neuron has learned from (adaptive learning rate)
+n_half : 1 (shared)
+"""
+POTENTIATE = """
+w_new = clip(w + plastic_post * eta_potent / (1 + learned_post / n_half_post) * (xpre_pre - x_tar), 0, wmax)
+wsum_post += w_new - w
+w = w_new
+"""
+# Renormalise only the columns that changed in the last sample.
+RENORM_ACTIVE = "boundary > 0.5 and plastic > 0.5 and nspikes > 0"
+EXC_AT_BOUNDARY = """
+learned = learned + plastic * int(nspikes > 0)
+wsum = wsum + plastic * int(nspikes > 0) * int(wsum > 0) * (norm - wsum)
+nspikes = 0
+"""
+
+
+@dataclass(frozen=True)
+class SpikeDyn(ModelSpec):
+    NAME = "spikedyn"
+    RUNTIME = ("nu_post", "x_tar", "norm", "theta_plus_mV", "tau_theta_ms", "w_lat", "n_half")
+    nu_post: float = 1e-2
+    x_tar: float = 0.4               # Diehl & Cook's STDP offset, here the decay target
+    norm: float = 78.0
+    theta_plus_mV: float = 0.05
+    tau_theta_ms: float = 1e7
+    w_lat: float = 17.0              # direct lateral inhibition strength (D&C's inh->exc weight)
+    n_half: float = 200.0            # samples after which a neuron's learning rate has halved
+    tau_pre_ms: float = 20.0
+
+    def build(self, images, order, presentation: Presentation) -> BuiltModel:
+        ctrl, inp, images_ta, order_ta = build_schedule(images, order, presentation, self.tau_pre_ms)
+        exc = build_exc_layer(self, ctrl, RENORM_ACTIVE, LEARNED_EQS, EXC_AT_BOUNDARY)
+        syn = build_input_synapses(self, inp, exc, "ge_post += w", POTENTIATE, NORMALISE,
+                                   extra_eqs="x_tar : 1 (shared)\n")
+        lat = Synapses(exc, exc, "w_lat : 1 (shared)", on_pre="gi_post += w_lat", name="exc_exc")
+        lat.connect(condition="i != j")
+        targets = runtime_targets(exc, syn)
+        del targets["nu_pre"]
+        targets.update(x_tar=(syn, "x_tar", 1), w_lat=(lat, "w_lat", 1), n_half=(exc, "n_half", 1))
+        objs = [ctrl, inp, exc, syn, lat, spike_counter(exc, ctrl)]
+        return BuiltModel(objs, exc, syn, ctrl, inp, images_ta, order_ta, targets,
+                          populations=[inp, exc], inhibition=[lat])

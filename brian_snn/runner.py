@@ -1,0 +1,88 @@
+"""Present a sequence of samples to a model on a backend, chunk by chunk.
+
+The sequence is cut into chunks of ``backend.chunk_slots`` presentation slots; learned state
+is carried across chunks; the last chunk is padded with the blank image (its slots are not
+counted).  Returns per-sample responses (excitatory spike counts of each sample's final
+presentation), the exact counts and timings.
+"""
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .models.diehl_cook import synaptic_delays_ms
+
+
+@dataclass
+class RunOutput:
+    state: dict
+    responses: np.ndarray          # [n_samples, n_exc] spike counts of the final presentation
+    presentations: int             # slots used (>= samples: repeats of quiet samples)
+    counts: object
+    sim_wall_s: float
+    build_s: float
+    timings: dict = field(default_factory=dict)
+
+
+class Progress:
+    """A minimal progress bar over samples on stderr (no dependency)."""
+
+    def __init__(self, total, label, enabled=True):
+        self.total, self.label, self.enabled = total, label, enabled and total > 0
+        self.t0 = time.perf_counter()
+
+    def update(self, done):
+        if not self.enabled:
+            return
+        el = time.perf_counter() - self.t0
+        rate = done / el if el > 0 else 0.0
+        bar = "#" * int(30 * done / self.total)
+        sys.stderr.write(f"\r{self.label} [{bar:<30}] {done}/{self.total} samples, {rate:.1f}/s")
+        if done >= self.total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def present(spec, backend, presentation, images, order, state, plastic, phase, seed,
+            progress=True, on_chunk=None):
+    """Show ``images[order]`` (the last row of ``images`` must be blank) and return RunOutput.
+
+    ``on_chunk(done, state)`` is called after every chunk (checkpointing).
+    """
+    order = np.asarray(order, dtype=np.int64)
+    n = len(order)
+    blank = len(images) - 1
+    delays = synaptic_delays_ms(spec)
+    responses = np.zeros((n, spec.n_exc), dtype=np.int64)
+    counts, sim_wall, build_s, slots_used = None, 0.0, 0.0, 0
+    position = 0                 # global order position shown in the chunk's first slot
+    started = state.get("ctrl_started", np.zeros(1))[0] > 0.5
+    bar = Progress(n, f"{phase} {spec.NAME}", progress)
+    chunk = 0
+    while True:
+        window = np.full(backend.chunk_slots + 1, blank, dtype=np.int64)
+        part = order[position:position + backend.chunk_slots + 1]
+        window[:len(part)] = part
+        res = backend.run_chunk(spec, presentation, images, window, state, plastic, delays, phase,
+                                n_real=n - position, seed=seed * 100003 + chunk)
+        chunk += 1
+        state = res.state
+        sim_wall += res.wall_s
+        build_s += res.timings.get("build_s", 0.0)
+        counts = res.counts if counts is None else counts + res.counts
+        slots_used += res.real_slots
+        # Assign spikes to slots; a later slot with the same position overrides (a repeat).
+        slot_of_spike = np.searchsorted(res.slot_t, res.exc_t, side="right") - 1
+        for s in range(res.real_slots):
+            p = position + res.slot_ptr[s]
+            responses[p] = np.bincount(res.exc_i[slot_of_spike == s], minlength=spec.n_exc)
+        last = position + int(res.slot_ptr[-1]) if len(res.slot_ptr) else position
+        if on_chunk is not None:
+            on_chunk(min(last, n), state)
+        bar.update(min(last, n) if last < n else n)
+        if last >= n or res.real_slots == 0:
+            break
+        position = last
+    counts.samples = n
+    return RunOutput(state, responses, slots_used, counts, sim_wall, build_s)
