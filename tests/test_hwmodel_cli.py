@@ -3,12 +3,16 @@ import json
 import subprocess
 import sys
 
+import os
+
 import h5py
 import pytest
 
 from hwmodel import Counts
 from hwmodel.cli import main
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
 HAND = {  # written by hand: a 784-400 Diehl & Cook-like inference window of 2 samples
     "schema": "hwmodel-counts/1", "dt_s": 0.0005, "steps": 1400, "samples": 2, "phase": "inference",
     "populations": [{"name": "input", "n": 784, "spikes": 3000, "neuron_updates": 0, "state_vars": 0},
@@ -145,8 +149,19 @@ def test_console_script_and_no_brian2(hand):
     code = ("import sys, hwmodel, hwmodel.cli; hwmodel.estimate(sys.argv[1], 'loihi1'); "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('brian2', 'brian_snn')]; "
             "assert not bad, bad; print('ok')")
-    r = subprocess.run([sys.executable, "-c", code, hand], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-c", code, hand], capture_output=True, text=True, env=ENV)
     assert r.stdout.strip() == "ok", r.stderr
     r = subprocess.run([sys.executable, "-m", "hwmodel", "estimate", hand, "--target", "nope"],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, env=ENV)
     assert r.returncode == 2 and r.stderr.startswith("hwmodel: error: unknown target") and "Traceback" not in r.stderr
+
+
+def test_examples_run(hand, tmp_path):
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "hwmodel_estimate.py")],
+                       capture_output=True, text=True, cwd=tmp_path, env=ENV)
+    assert r.returncode == 0 and "loihi1" in r.stdout and "156,800 B" in r.stdout, r.stderr
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "hwmodel_calibrated_gpu.py"), hand,
+                        "--per-step-overhead-s", "2e-5", "--idle-w", "1.5", "--power-mode", "5W"],
+                       capture_output=True, text=True, cwd=tmp_path, env=ENV)
+    assert r.returncode == 0 and "jetson-nano-calibrated" in r.stdout, r.stderr
+    assert (tmp_path / "jetson-nano-calibrated.toml").exists()
