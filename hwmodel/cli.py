@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from .counts import CountsError, load_counts
@@ -23,7 +24,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="hwmodel", description="SNN activity counts -> energy, latency and memory on hardware targets.")
-    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+    sub = p.add_subparsers(dest="cmd", metavar="COMMAND", required=True, parser_class=_Parser,
+                           help="targets | estimate | compare | metrics")
     t = sub.add_parser("targets", help="list the built-in targets")
     t.add_argument("--json", action="store_true")
 
@@ -57,6 +59,9 @@ def main(argv=None) -> int:
     except ERRORS as e:
         print(f"hwmodel: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:                        # e.g. `hwmodel targets | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except OSError as e:
         print(f"hwmodel: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
         return 2

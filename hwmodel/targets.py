@@ -11,8 +11,12 @@ from __future__ import annotations
 import math
 import os
 import re
-import tomllib
 from dataclasses import dataclass
+
+try:
+    import tomllib
+except ImportError:                 # Python 3.10: the tomli backport (declared in pyproject.toml)
+    import tomli as tomllib
 
 SCHEMA = "hwmodel-target/1"
 GRADES = ("measured", "calibrated", "datasheet", "simulated", "derived")   # strongest first
@@ -116,7 +120,7 @@ def list_targets() -> list[str]:
 def load_target(ref: str | os.PathLike) -> Target:
     """Load a built-in target by id, or a user target file by path (``--target-file``)."""
     ref = os.fspath(ref)
-    if ref.endswith(".toml") or os.sep in ref or os.path.exists(ref):
+    if ref.endswith(".toml") or os.sep in ref or os.path.isfile(ref):
         if not os.path.isfile(ref):
             raise TargetError(f"{ref}: target file not found")
         return _load(ref, ref)
