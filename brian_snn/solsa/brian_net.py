@@ -234,13 +234,13 @@ class BrianSolsa:
             with_record = measure and self.scheduled
             objs = self._build(self._namespace(x_steps, y_steps, upd_steps), with_record)
             objs["groups"][-1].es_on = es_on
-            objs["network"].run(duration)
+            objs["network"].run(duration, namespace={})
         else:
             with_record = self.scheduled      # structure fixed at compile time
             if self._objs is None:
                 objs = self._build(self._namespace(x_steps, y_steps, upd_steps), with_record)
                 objs["groups"][-1].es_on = es_on
-                objs["network"].run(duration)   # build_on_run: compiles and runs epoch 1
+                objs["network"].run(duration, namespace={})   # build_on_run: compiles and runs epoch 1
                 self._objs = objs
             else:
                 objs = self._objs
@@ -299,7 +299,7 @@ class BrianSolsa:
         upd = np.zeros(len(x_steps))
         if self.backend == "runtime" or self._objs is None:
             objs = self._build(self._namespace(x_steps, y_steps, upd), False)
-            objs["network"].run(self.n * self.T * ms)
+            objs["network"].run(self.n * self.T * ms, namespace={})
             self._objs = objs
         self._collect(self._objs, False)
         gA, gB = self.filter_gradients(self._objs) if self.adaptive else (np.zeros(2), np.zeros(2))
@@ -314,5 +314,5 @@ class BrianSolsa:
         objs = self._build(self._namespace(x_steps, y_steps, np.zeros(len(x_steps))), False)
         mon = StateMonitor(objs["groups"][-1], "O", record=True, when="end")
         objs["network"].add(mon)
-        objs["network"].run(self.n * self.T * ms)
+        objs["network"].run(self.n * self.T * ms, namespace={})
         return np.asarray(mon.O).T.reshape(self.n, self.T, -1)
