@@ -1,0 +1,101 @@
+"""``brian-snn solsa`` through ``register`` on a fresh argparse parser."""
+import argparse
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+from brian_snn.experiments import solsa_cmd
+from brian_snn.solsa.tasks import shared_data_dir
+
+needs_uea = pytest.mark.skipif(not (shared_data_dir("uea") / "RacketSports").is_dir(),
+                               reason="shared UEA data not present")
+
+
+def _run(argv, capsys):
+    parser = argparse.ArgumentParser(prog="brian-snn")
+    sub = parser.add_subparsers(dest="command")
+    solsa_cmd.register(sub)
+    args = parser.parse_args(["solsa", *argv])
+    rc = args.func(args)
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+SMALL = ["--hidden", "8", "--epochs", "2", "--n-train", "12", "--n-test", "12"]
+
+
+@needs_uea
+def test_all_methods_json_and_hdf5(tmp_path, capsys):
+    h5 = tmp_path / "r.h5"
+    rc, out, err = _run(["--task", "patterns,uea", "--uea-set", "RacketSports", *SMALL, "--json",
+                         "--out", str(h5)], capsys)
+    assert rc == 0, err
+    res = json.loads(out)
+    assert [t["name"] for t in res["tasks"]] == ["patterns", "uea:RacketSports"]
+    for t in res["tasks"]:
+        assert set(t["methods"]) == {"solsa", "bptt", "online-simple"}
+        for d in t["methods"].values():
+            assert 0.0 <= d["test"] <= 1.0 and len(d["history"]) == 2
+            assert d["memory"]["measured_bytes"] > 0 and d["memory"]["analytic_bytes"] > 0
+        assert t["methods"]["solsa"]["engine"] == "brian2-runtime"
+    s = res["summary"]
+    # the summary is computed from the table, not typed in
+    diffs = [100 * (t["methods"]["solsa"]["test"] - t["methods"]["bptt"]["test"]) for t in res["tasks"]]
+    assert s["vs_bptt_points"] == pytest.approx(np.mean(diffs))
+    assert s["paper"]["memory_reduction_percent"] == 72.0
+    with h5py.File(h5) as f:
+        assert f.attrs["schema"] == "brian-snn-solsa/1"
+        g = f["tasks/patterns/solsa"]
+        assert g.attrs["test"] == pytest.approx(res["tasks"][0]["methods"]["solsa"]["test"])
+        assert g["W0"].shape == (8, res["tasks"][0]["sizes"][0]) and len(g["history_test"]) == 2
+
+
+def test_table_output_single_method_and_regression(capsys):
+    rc, out, _ = _run(["--task", "sines", "--method", "bptt", "--hidden", "8", "--epochs", "1",
+                       "--n-train", "2"], capsys)
+    assert rc == 0
+    assert "sines" in out and "nmse" in out and "paper" in out
+
+
+@needs_uea
+def test_memory_only_with_plot(tmp_path, capsys):
+    png = tmp_path / "mem.png"
+    rc, out, _ = _run(["--task", "uea", "--uea-set", "RacketSports", "--memory-only", "--plot", str(png)], capsys)
+    assert rc == 0 and png.stat().st_size > 1000
+    assert "SOLSA stops winning below T =" in out
+
+
+@pytest.mark.parametrize("argv,msg", [
+    (["--task", "cifar"], "unknown task cifar"),
+    (["--method", "eprop"], "unknown method eprop"),
+    (["--epochs", "-1"], "epochs must be >= 0"),
+    (["--lr", "nan"], "lr must be finite"),
+    (["--lr", "-0.1"], "lr must be >= 0"),
+    (["--hidden", "0"], "--hidden must be positive"),
+    (["--hidden", "a,b"], "--hidden must be comma-separated integers"),
+    (["--task", "uea", "--uea-set", "Nope"], "unknown UEA set 'Nope'"),
+    (["--n-train", "0"], "--n-train must be >= 1"),
+])
+def test_bad_input_one_line_error_exit_2(argv, msg, capsys):
+    rc, out, err = _run(argv, capsys)
+    assert rc == 2
+    assert err.startswith("brian-snn: error: ") and msg in err and err.count("\n") == 1
+
+
+def test_malformed_npz_via_data_dir(tmp_path, capsys):
+    d = tmp_path / "Bad"
+    d.mkdir()
+    np.savez(d / "train_data.npz", data=np.zeros((3, 4)), label=np.zeros(3))
+    np.savez(d / "test_data.npz", data=np.zeros((3, 4, 1)), label=np.zeros(3))
+    rc, _, err = _run(["--task", "uea", "--uea-set", "Bad", "--data-dir", str(tmp_path)], capsys)
+    assert rc == 2 and "train_data.npz: 'data' must be [n, T, C]" in err
+
+
+def test_unknown_backend_rejected_by_argparse():
+    parser = argparse.ArgumentParser(prog="brian-snn")
+    solsa_cmd.register(parser.add_subparsers())
+    with pytest.raises(SystemExit) as exc:
+        parser.parse_args(["solsa", "--backend", "cuda"])
+    assert exc.value.code == 2
