@@ -41,7 +41,7 @@ def _is_counted(obj):
 
 
 def _writes_synaptic_state(syn, code):
-    for line in code.splitlines():
+    for line in re.split(r"[\n;]", code):
         m = _ASSIGN.match(line)
         if m:
             var = syn.variables.get(m.group(1))
@@ -72,7 +72,7 @@ class ActivityCounter:
     """
 
     def __init__(self, network_or_objects, record=(), weight_bits=32):
-        objs = list(getattr(network_or_objects, "objects", network_or_objects))
+        objs = sorted(getattr(network_or_objects, "objects", network_or_objects), key=lambda o: o.name)
         self.groups = [o for o in objs if isinstance(o, Group) and not isinstance(o, Synapses)
                        and hasattr(o, "events") and "spike" in o.events and _is_counted(o)]
         self.synapses = [o for o in objs if isinstance(o, Synapses) and _is_counted(o)]

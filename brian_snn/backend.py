@@ -178,15 +178,16 @@ class CppBackend(_ChunkedBackend):
     name = "cpp"
     device_name = "cpp_standalone"
 
-    def __init__(self, threads=0, **kw):
+    def __init__(self, threads=0, profile=False, **kw):
         super().__init__(**kw)
         self.threads = threads      # OpenMP was slower than 1 thread on 2 vCPUs (DESIGN.md)
+        self.profile = profile      # Brian2 per-code-object timing (adds a small per-step cost)
         self._built = None          # (key, assembled) of the build active in this process
 
     def build_key(self, spec, presentation, n_images):
         desc = {"model": spec.NAME, "structure": spec.structure(), "dt_ms": presentation.dt_ms,
                 "n_images": int(n_images), "chunk_slots": self.chunk_slots, "device": self.device_name,
-                "threads": self.threads, "code": CODE_VERSION, "brian2": brian2.__version__}
+                "threads": self.threads, "profile": self.profile, "code": CODE_VERSION, "brian2": brian2.__version__}
         return hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()[:16], desc
 
     def _configure_device(self, directory):
@@ -208,7 +209,7 @@ class CppBackend(_ChunkedBackend):
         order = np.full(self.chunk_slots + 1, len(images) - 1, dtype=float)
         asm = _Assembled(spec, images, order, presentation)
         device.insert_code("before_network_run", SEED_FROM_ENV)
-        asm.net.run(self.chunk_slots * presentation.slot_ms * ms)
+        asm.net.run(self.chunk_slots * presentation.slot_ms * ms, profile=self.profile)
         t0 = time.perf_counter()
         try:
             device.build(directory=str(directory), compile=True, run=False)
@@ -225,13 +226,15 @@ class CppBackend(_ChunkedBackend):
         asm = self._ensure_built(spec, presentation, images)
         vals = self._settings(asm, spec, presentation, state, order_chunk, plastic, delays)
         vals[asm.model.images] = np.asarray(images, dtype=float)
-        device.run_environment_variables["BRIAN_SNN_SEED"] = str(int(seed) % (2 ** 31))
+        os.environ["BRIAN_SNN_SEED"] = str(int(seed) % (2 ** 31))    # read by SEED_FROM_ENV
         t0 = time.perf_counter()
         device.run(directory=str(asm.directory), with_output=self.verbose,
                    run_args=_run_args_list(asm.directory, vals))
         wall = time.perf_counter() - t0
         result = self._collect(asm, spec, presentation, n_real, phase, wall)
         result.timings["build_s"] = getattr(asm, "build_s", 0.0)
+        if self.profile:
+            result.timings["profile"] = {name: float(t) for name, t in asm.net.profiling_info}
         asm.build_s = 0.0           # report the build once
         _drop_stale_run_args(asm.directory)
         return result

@@ -48,7 +48,8 @@ def present(spec, backend, presentation, images, order, state, plastic, phase, s
             progress=True, on_chunk=None):
     """Show ``images[order]`` (the last row of ``images`` must be blank) and return RunOutput.
 
-    ``on_chunk(done, state)`` is called after every chunk (checkpointing).
+    ``on_chunk(done, state, counts)`` is called after every chunk (checkpointing): the samples
+    finished so far, the learned state and the counts so far.
     """
     order = np.asarray(order, dtype=np.int64)
     n = len(order)
@@ -57,7 +58,6 @@ def present(spec, backend, presentation, images, order, state, plastic, phase, s
     responses = np.zeros((n, spec.n_exc), dtype=np.int64)
     counts, sim_wall, build_s, slots_used = None, 0.0, 0.0, 0
     position = 0                 # global order position shown in the chunk's first slot
-    started = state.get("ctrl_started", np.zeros(1))[0] > 0.5
     bar = Progress(n, f"{phase} {spec.NAME}", progress)
     chunk = 0
     while True:
@@ -79,7 +79,7 @@ def present(spec, backend, presentation, images, order, state, plastic, phase, s
             responses[p] = np.bincount(res.exc_i[slot_of_spike == s], minlength=spec.n_exc)
         last = position + int(res.slot_ptr[-1]) if len(res.slot_ptr) else position
         if on_chunk is not None:
-            on_chunk(min(last, n), state)
+            on_chunk(min(last, n), state, counts)
         bar.update(min(last, n) if last < n else n)
         if last >= n or res.real_slots == 0:
             break

@@ -1,0 +1,202 @@
+"""``brian-snn``: train, evaluate, export and inspect spiking networks from the command line."""
+import argparse
+import json
+import sys
+from dataclasses import asdict
+
+from .data import DataError, add_data_arguments, dataset_from_args
+from .models import MODEL_NAMES
+
+DEFAULT_TARGET = "loihi1"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):                      # one line, exit status 2
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _choice(name, valid):
+    def check(value):
+        if value not in valid:
+            raise argparse.ArgumentTypeError(f"unknown {name} {value!r}; choose one of {', '.join(valid)}")
+        return value
+    return check
+
+
+def _positive_int(value):
+    try:
+        v = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return v
+
+
+def build_parser():
+    from .backend import BACKENDS
+    p = _Parser(prog="brian-snn", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    t = sub.add_parser("train", help="train a network, label its neurons, test it; write results HDF5")
+    t.add_argument("--model", type=_choice("model", MODEL_NAMES), default="spikedyn",
+                   help=f"one of {', '.join(MODEL_NAMES)} (default spikedyn)")
+    t.add_argument("--neurons", type=_positive_int, default=400, help="excitatory neurons (default 400)")
+    t.add_argument("--backend", type=_choice("backend", BACKENDS), default="cpp",
+                   help="cpp (compiled standalone, default), runtime (Brian2 runtime), cuda")
+    t.add_argument("--epochs", type=_positive_int, default=1)
+    t.add_argument("--seed", type=int, default=0, help="seed of weights, order and Poisson input")
+    t.add_argument("--chunk", type=_positive_int, default=250,
+                   help="presentations per compiled run; state is checkpointed between chunks")
+    t.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a model parameter (repeatable), e.g. --param nu_post=0.002")
+    t.add_argument("--out", default="results.h5", help="results HDF5 (default results.h5)")
+    t.add_argument("--no-resume", action="store_true", help="ignore a checkpoint in --out")
+    t.add_argument("--target", default=DEFAULT_TARGET, help=f"hwmodel target for the cost line ({DEFAULT_TARGET})")
+    t.add_argument("--plot", metavar="PNG", help="write the learned receptive fields as a PNG")
+    t.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_data_arguments(t)
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", help="test a trained network (results HDF5) again")
+    e.add_argument("results", help="results HDF5 written by 'brian-snn train'")
+    e.add_argument("--backend", type=_choice("backend", BACKENDS), default=None)
+    e.add_argument("--target", default=DEFAULT_TARGET)
+    e.add_argument("--json", action="store_true")
+    e.add_argument("--quiet", action="store_true")
+    e.set_defaults(func=cmd_evaluate)
+
+    d = sub.add_parser("doctor", help="check the compiler and the installed packages")
+    d.set_defaults(func=cmd_doctor)
+
+    for module in ("solsa_cmd",):
+        try:
+            mod = __import__(f"brian_snn.experiments.{module}", fromlist=["register"])
+        except ImportError:
+            continue
+        mod.register(sub)
+    return p
+
+
+def _params(items):
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--param expects NAME=VALUE, got {item!r}")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise ValueError(f"--param {name}: {value!r} is not a number") from None
+    return out
+
+
+def _hardware(counts, target):
+    import hwmodel
+    try:
+        est = hwmodel.estimate(counts, target)
+    except (hwmodel.TargetError, hwmodel.EstimateError) as e:
+        return {"target": target, "error": str(e)}
+    return est.to_dict()
+
+
+def summary(results, target):
+    counts = results["counts"]
+    s = {"accuracy": results["scalars"]["accuracy"],
+         "train_samples_per_s": results["timings"].get("train_samples_per_s"),
+         "test_samples_per_s": results["timings"].get("test_samples_per_s"),
+         "build_s": results["timings"].get("build_s"),
+         "counts": {ph: c.to_dict() for ph, c in counts.items() if c is not None},
+         "hardware": {ph: _hardware(c, target) for ph, c in counts.items() if c is not None}}
+    return s
+
+
+def print_summary(s, out=sys.stdout):
+    def f(x):
+        return "n/a" if x is None else f"{x:.1f}"
+    out.write(f"accuracy        {100 * s['accuracy']:.2f} %\n")
+    out.write(f"throughput      train {f(s['train_samples_per_s'])} samples/s, "
+              f"test {f(s['test_samples_per_s'])} samples/s (build {f(s['build_s'])} s)\n")
+    for phase, c in s["counts"].items():
+        n = max(c["samples"], 1)
+        out.write(f"{phase} counts per sample ({c['samples']} samples):\n")
+        for p in c["populations"]:
+            out.write(f"  {p['name']:<12} n={p['n']:<6} spikes {p['spikes'] / n:12.1f}   "
+                      f"neuron updates {p['neuron_updates'] / n:14.0f}\n")
+        for p in c["pathways"]:
+            out.write(f"  {p['name']:<12} syn={p['n_synapses']:<8} events {p['synaptic_events'] / n:12.0f}   "
+                      f"plasticity updates {p['plasticity_updates'] / n:10.0f}\n")
+    for phase, h in s["hardware"].items():
+        if "error" in h:
+            out.write(f"hardware ({phase}, {h['target']}): n/a ({h['error']})\n")
+        else:
+            e = h["per_sample"]["energy_j"]
+            out.write(f"hardware ({phase}, {h['target']}): {e * 1e3:.4g} mJ/sample, "
+                      f"latency {h['per_sample']['latency_s'] * 1e3:.4g} ms/sample, "
+                      f"memory {h['memory_bytes']['total'] / 1024:.1f} KiB, evidence {h['evidence']}\n")
+
+
+def cmd_train(args):
+    from .experiments.train_eval import TrainConfig, train_and_evaluate
+    dataset = dataset_from_args(args)
+    cfg = TrainConfig(model=args.model, n_exc=args.neurons, backend=args.backend, epochs=args.epochs,
+                      seed=args.seed, chunk_slots=args.chunk, params=_params(args.param),
+                      data={"dataset": args.dataset, "data_dir": args.data_dir, "n_train": args.n_train,
+                            "n_test": args.n_test, "data_seed": args.data_seed, "source": dataset.source})
+    log = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr))
+    log(f"{args.model}, {args.neurons} neurons, {args.backend}: {len(dataset.y_train)} train / "
+        f"{len(dataset.y_test)} test samples of {dataset.source}")
+    results = train_and_evaluate(cfg, dataset, out=args.out, resume=not args.no_resume,
+                                 progress=not (args.quiet or args.json), log=log)
+    if args.plot:
+        from .plots import receptive_fields
+        receptive_fields(results["arrays"]["weights"], args.plot, results["arrays"]["assignments"],
+                         title=f"{args.model} N={args.neurons}: receptive fields")
+    s = summary(results, args.target)
+    if args.json:
+        print(json.dumps(s))
+    else:
+        print_summary(s)
+        print(f"results written to {args.out}")
+    return 0
+
+
+def cmd_evaluate(args):
+    from .experiments.train_eval import evaluate_file
+    results = evaluate_file(args.results, backend=args.backend, progress=not (args.quiet or args.json))
+    s = summary(results, args.target)
+    if args.json:
+        print(json.dumps(s))
+    else:
+        print_summary(s)
+    return 0
+
+
+def cmd_doctor(args):
+    from .backend import check_compiler
+    import brian2, numpy, scipy, h5py
+    print(f"python      {sys.version.split()[0]}")
+    for m in (brian2, numpy, scipy, h5py):
+        print(f"{m.__name__:<11} {m.__version__}")
+    check_compiler()
+    print("compiler    ok")
+    return 0
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("brian-snn: interrupted (the last checkpoint in --out is kept)", file=sys.stderr)
+        return 130
+    except (ValueError, RuntimeError, OSError) as e:
+        msg = " ".join(str(e).split()) or type(e).__name__
+        print(f"brian-snn: error: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Experiments built on the models: training/evaluation, continual learning, timestep, search."""

@@ -1,0 +1,186 @@
+"""Train a model on a data set (one compiled binary, chunked), label its neurons, test it.
+
+Checkpoints after every chunk into the results file; ``resume=True`` continues an interrupted
+run from its last checkpoint when the configuration is the same.
+"""
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..backend import get_backend
+from ..encoding import Presentation
+from ..models import get_model_spec
+from ..models.diehl_cook import initial_weights
+from ..readout import assign_labels, confusion_matrix, predict
+from ..runner import present
+from ..store import read_results, write_results
+
+
+@dataclass
+class TrainConfig:
+    model: str = "spikedyn"
+    n_exc: int = 100
+    backend: str = "cpp"
+    epochs: int = 1
+    seed: int = 0
+    chunk_slots: int = 250
+    label_samples: int | None = None      # training samples used for labelling (default: all)
+    params: dict = field(default_factory=dict)           # model parameter overrides
+    presentation: dict = field(default_factory=dict)     # Presentation overrides
+    data: dict = field(default_factory=dict)             # provenance (filled in by the caller)
+
+    def key(self) -> str:
+        d = asdict(self)
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def image_table(dataset):
+    """Train and test images in one table plus a blank last row (padding)."""
+    blank = np.zeros((1, dataset.x_train.shape[1]), dtype=np.uint8)
+    return np.vstack([dataset.x_train, dataset.x_test, blank])
+
+
+def initial_state(spec, seed):
+    """Diehl & Cook's random weights, columns scaled to ``norm`` (what D&C's first normalisation
+    does; SpikeDyn renormalises only columns that learned, so it must start normalised), and
+    theta = 20 mV."""
+    rng = np.random.default_rng(seed)
+    w = initial_weights(spec, rng).reshape(spec.n_input, spec.n_exc)
+    w *= spec.norm / w.sum(axis=0)
+    return {"w": w.ravel(), "theta": np.full(spec.n_exc, 0.02)}
+
+
+def train_and_evaluate(config: TrainConfig, dataset, out=None, resume=True, progress=True, log=print):
+    spec = get_model_spec(config.model, n_exc=config.n_exc, n_input=dataset.x_train.shape[1],
+                          **config.params)
+    pres = Presentation(**config.presentation)
+    backend = get_backend(config.backend, chunk_slots=config.chunk_slots)
+    images = image_table(dataset)
+    n_train, n_test = len(dataset.y_train), len(dataset.y_test)
+    rng = np.random.default_rng(config.seed)
+    orders = [rng.permutation(n_train) for _ in range(config.epochs)]
+    state, train_counts, epoch0, pos0 = initial_state(spec, config.seed), None, 0, 0
+    t_start = time.perf_counter()
+    timings = {"train_sim_s": 0.0, "build_s": 0.0}
+
+    if resume and out is not None and _has_checkpoint(out, config):
+        ck = read_results(out)["checkpoint"]
+        state, meta = ck["state"], ck["meta"]
+        epoch0, pos0 = meta["epoch"], meta["position"]
+        train_counts = _counts_from(meta.get("counts"))
+        timings.update(meta.get("timings", {}))
+        log(f"resuming {out} at epoch {epoch0 + 1}, sample {pos0}")
+
+    def checkpoint(epoch, position, st, counts):
+        if out is not None:
+            write_results(out, {"config": _config_dict(config), "checkpoint": {
+                "meta": {"config_key": config.key(), "epoch": epoch, "position": position,
+                         "counts": counts.to_dict() if counts is not None else None,
+                         "timings": timings},
+                "state": st}})
+
+    for epoch in range(epoch0, config.epochs):
+        start = pos0 if epoch == epoch0 else 0
+        done_before = train_counts
+
+        def on_chunk(done, st, counts, epoch=epoch, start=start, before=done_before):
+            total = counts if before is None else before + counts
+            checkpoint(epoch, start + done, st, total)
+
+        run = present(spec, backend, pres, images, orders[epoch][start:], state, plastic=1,
+                      phase="training", seed=config.seed * 1000 + epoch * 10 + (start > 0),
+                      progress=progress, on_chunk=on_chunk)
+        state = run.state
+        train_counts = run.counts if train_counts is None else train_counts + run.counts
+        timings["train_sim_s"] += run.sim_wall_s
+        timings["build_s"] += run.build_s
+        # fresh schedule state for the next epoch (no pending decision carried over)
+        state = {k: v for k, v in state.items() if not k.startswith("ctrl_")}
+
+    # Labels from the training set with learning off (Diehl & Cook), then the test set.
+    n_label = n_train if config.label_samples is None else min(config.label_samples, n_train)
+    frozen = {k: v for k, v in state.items() if not k.startswith("ctrl_")}
+    lab = present(spec, backend, pres, images, np.arange(n_label), frozen, plastic=0,
+                  phase="inference", seed=config.seed * 1000 + 501, progress=progress)
+    assignments, class_means = assign_labels(lab.responses, dataset.y_train[:n_label])
+    test = present(spec, backend, pres, images, n_train + np.arange(n_test), frozen, plastic=0,
+                   phase="inference", seed=config.seed * 1000 + 502, progress=progress)
+    pred = predict(test.responses, assignments)
+    accuracy = float((pred == dataset.y_test).mean())
+    timings.update(label_sim_s=lab.sim_wall_s, test_sim_s=test.sim_wall_s,
+                   build_s=timings["build_s"] + lab.build_s + test.build_s,
+                   total_s=time.perf_counter() - t_start)
+    train_samples = n_train * config.epochs
+    timings["train_samples_per_s"] = train_samples / timings["train_sim_s"] if timings["train_sim_s"] else None
+    timings["test_samples_per_s"] = n_test / test.sim_wall_s if test.sim_wall_s else None
+    results = {
+        "config": _config_dict(config, spec, pres),
+        "scalars": {"accuracy": accuracy, "n_train": n_train, "n_test": n_test,
+                    "train_presentations": None, "test_presentations": test.presentations},
+        "timings": timings,
+        "arrays": {"weights": state["w"].reshape(spec.n_input, spec.n_exc),
+                   "thresholds_theta_V": state["theta"], "assignments": assignments,
+                   "class_means": class_means, "confusion": confusion_matrix(dataset.y_test, pred),
+                   "test_predictions": pred, "test_labels": dataset.y_test,
+                   "test_responses": test.responses},
+        "counts": {"training": train_counts, "inference": test.counts},
+    }
+    if "learned" in state:
+        results["arrays"]["learned"] = state["learned"]
+    if out is not None:
+        write_results(out, results)
+    return results
+
+
+def _config_dict(config, spec=None, pres=None):
+    d = asdict(config)
+    d["config_key"] = config.key()
+    if spec is not None:
+        d["model_params"] = {k: getattr(spec, k) for k in spec.__dataclass_fields__}
+    if pres is not None:
+        d["presentation_params"] = asdict(pres)
+    return d
+
+
+def _has_checkpoint(path, config):
+    from pathlib import Path
+    if not Path(path).exists():
+        return False
+    res = read_results(path)
+    ck = res["checkpoint"]
+    return ck is not None and ck["meta"].get("config_key") == config.key()
+
+
+def _counts_from(d):
+    from hwmodel.counts import Counts
+    return None if d is None else Counts.from_dict(d)
+
+
+def evaluate_file(path, backend=None, progress=True):
+    """Test the network stored in a results file again, on the data set it was trained with."""
+    from ..data import load_dataset
+    stored = read_results(path)
+    cfg = stored["config"]
+    if "weights" not in stored["arrays"]:
+        raise ValueError(f"{path}: holds only a checkpoint (training did not finish); "
+                         "run 'brian-snn train' again with the same --out to resume")
+    data = cfg.get("data") or {}
+    dataset = load_dataset(data.get("dataset", "embedded"), data_dir=data.get("data_dir"),
+                           n_train=data.get("n_train"), n_test=data.get("n_test"),
+                           seed=data.get("data_seed", 0), download_ok=False)
+    spec = get_model_spec(cfg["model"], **cfg["model_params"])
+    pres = Presentation(**cfg["presentation_params"])
+    bk = get_backend(backend or cfg["backend"], chunk_slots=cfg["chunk_slots"])
+    state = {"w": stored["arrays"]["weights"].ravel(), "theta": stored["arrays"]["thresholds_theta_V"]}
+    n_train, n_test = len(dataset.y_train), len(dataset.y_test)
+    test = present(spec, bk, pres, image_table(dataset), n_train + np.arange(n_test), state, plastic=0,
+                   phase="inference", seed=cfg["seed"] * 1000 + 503, progress=progress)
+    pred = predict(test.responses, stored["arrays"]["assignments"])
+    return {"scalars": {"accuracy": float((pred == dataset.y_test).mean()), "n_test": n_test},
+            "timings": {"test_sim_s": test.sim_wall_s, "build_s": test.build_s,
+                        "test_samples_per_s": n_test / test.sim_wall_s if test.sim_wall_s else None},
+            "counts": {"inference": test.counts},
+            "arrays": {"confusion": confusion_matrix(dataset.y_test, pred)}}

@@ -1,0 +1,73 @@
+"""HDF5 results files (schema in docs/hdf5.md).
+
+Writes are atomic (a temporary file renamed over the target), so an interrupted write never
+destroys what was there before.  Checkpoints live in the same file under /checkpoint.
+"""
+import json
+import os
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from hwmodel.counts import Counts
+
+SCHEMA = "brian-snn-results/1"
+
+
+class StoreError(ValueError):
+    pass
+
+
+def _open_read(path):
+    path = Path(path)
+    if not path.exists():
+        raise StoreError(f"{path}: file not found")
+    try:
+        return h5py.File(path, "r")
+    except OSError as e:
+        raise StoreError(f"{path}: not a readable HDF5 file (truncated or corrupt?): {e}") from None
+
+
+def write_results(path, results: dict):
+    """``results``: config (dict), arrays (name -> array), scalars (dict), counts (phase -> Counts),
+    timings (dict), checkpoint (dict or None)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with h5py.File(tmp, "w") as f:
+        f.attrs["schema"] = SCHEMA
+        f.attrs["config"] = json.dumps(results.get("config", {}), sort_keys=True)
+        f.attrs["scalars"] = json.dumps(results.get("scalars", {}))
+        f.attrs["timings"] = json.dumps(results.get("timings", {}))
+        for name, arr in results.get("arrays", {}).items():
+            f.create_dataset(name, data=np.asarray(arr), compression="gzip" if np.size(arr) > 1000 else None)
+        g = f.create_group("counts")
+        for phase, counts in results.get("counts", {}).items():
+            if counts is not None:
+                counts.to_hdf5(g.create_group(phase))
+        ck = results.get("checkpoint")
+        if ck:
+            c = f.create_group("checkpoint")
+            c.attrs["meta"] = json.dumps(ck["meta"])
+            for k, v in ck["state"].items():
+                c.create_dataset(k, data=np.asarray(v))
+    os.replace(tmp, path)
+
+
+def read_results(path) -> dict:
+    with _open_read(path) as f:
+        if f.attrs.get("schema") != SCHEMA:
+            raise StoreError(f"{path}: not a brian-snn results file (schema {f.attrs.get('schema')!r})")
+        out = {"config": json.loads(f.attrs["config"]), "scalars": json.loads(f.attrs["scalars"]),
+               "timings": json.loads(f.attrs["timings"]), "arrays": {}, "counts": {}, "checkpoint": None}
+        for name, ds in f.items():
+            if isinstance(ds, h5py.Dataset):
+                out["arrays"][name] = ds[()]
+        for phase, g in f["counts"].items():
+            out["counts"][phase] = Counts.from_hdf5(g, f"{path}:/counts/{phase}")
+        if "checkpoint" in f:
+            c = f["checkpoint"]
+            out["checkpoint"] = {"meta": json.loads(c.attrs["meta"]),
+                                 "state": {k: c[k][()] for k in c.keys()}}
+        return out
