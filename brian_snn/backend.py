@@ -186,6 +186,7 @@ class CppBackend(_ChunkedBackend):
 
     def build_key(self, spec, presentation, n_images):
         desc = {"model": spec.NAME, "structure": spec.structure(), "dt_ms": presentation.dt_ms,
+                "slot_ms": presentation.slot_ms,      # the chunk's duration is compiled in
                 "n_images": int(n_images), "chunk_slots": self.chunk_slots, "device": self.device_name,
                 "threads": self.threads, "profile": self.profile, "code": CODE_VERSION, "brian2": brian2.__version__}
         return hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()[:16], desc
@@ -201,9 +202,9 @@ class CppBackend(_ChunkedBackend):
         directory = self.cache_dir / f"{spec.NAME}-{key}"
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "build.json").write_text(json.dumps(desc, indent=1))
-        device.reinit()
-        device.activate()
         set_device(self.device_name, build_on_run=False, directory=str(directory))
+        device.reinit()             # the standalone device may hold an earlier build
+        device.activate(build_on_run=False, directory=str(directory))
         self._configure_device(directory)
         defaultclock.dt = presentation.dt_ms * ms
         order = np.full(self.chunk_slots + 1, len(images) - 1, dtype=float)

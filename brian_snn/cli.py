@@ -139,6 +139,8 @@ def print_summary(s, out=sys.stdout):
 
 def cmd_train(args):
     from .experiments.train_eval import TrainConfig, train_and_evaluate
+    from .models import get_model_spec
+    get_model_spec(args.model, n_exc=args.neurons, **_params(args.param))   # fail fast on bad values
     dataset = dataset_from_args(args)
     cfg = TrainConfig(model=args.model, n_exc=args.neurons, backend=args.backend, epochs=args.epochs,
                       seed=args.seed, chunk_slots=args.chunk, params=_params(args.param),
@@ -186,7 +188,10 @@ def cmd_doctor(args):
 
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:                 # --help, or a one-line usage error (status 2)
+        return e.code
     try:
         return args.func(args)
     except KeyboardInterrupt:

@@ -78,6 +78,7 @@ def present(spec, backend, presentation, images, order, state, plastic, phase, s
             p = position + res.slot_ptr[s]
             responses[p] = np.bincount(res.exc_i[slot_of_spike == s], minlength=spec.n_exc)
         last = position + int(res.slot_ptr[-1]) if len(res.slot_ptr) else position
+        counts.samples = min(last, n)
         if on_chunk is not None:
             on_chunk(min(last, n), state, counts)
         bar.update(min(last, n) if last < n else n)

@@ -1,0 +1,102 @@
+"""End-to-end: train a tiny network in the compiled binary, results file, resume, CLI errors."""
+import json
+
+import numpy as np
+import pytest
+
+from brian_snn.backend import BackendError, CppBackend, check_compiler
+from brian_snn.cli import main
+from brian_snn.data import load_embedded
+from brian_snn.experiments.train_eval import TrainConfig, train_and_evaluate
+from brian_snn.store import StoreError, read_results
+
+
+def _compiler_or_skip():
+    try:
+        check_compiler()
+    except BackendError as e:
+        pytest.skip(str(e))
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_embedded().subset(n_train=30, n_test=20, seed=1)
+
+
+def test_train_writes_complete_results_and_counts_add_up(tiny, tmp_path):
+    _compiler_or_skip()
+    cfg = TrainConfig(model="diehl-cook", n_exc=10, backend="cpp", chunk_slots=12, seed=2)
+    out = tmp_path / "r.h5"
+    res = train_and_evaluate(cfg, tiny, out=out, progress=False, log=lambda *a: None)
+    stored = read_results(out)
+    assert stored["checkpoint"] is None
+    assert stored["arrays"]["weights"].shape == (784, 10)
+    assert stored["arrays"]["confusion"].sum() == 20
+    acc = stored["scalars"]["accuracy"]
+    assert acc == pytest.approx((stored["arrays"]["test_predictions"] == tiny.y_test).mean())
+    tr, inf = stored["counts"]["training"], stored["counts"]["inference"]
+    assert tr.samples == 30 and inf.samples == 20 and tr.phase == "training"
+    # identities of the D&C topology, from the population counts alone
+    n_in = tr.population("input").spikes
+    exc, inh = tr.population("exc").spikes, tr.population("inh").spikes
+    assert tr.pathway("input_exc").synaptic_events == n_in * 10
+    assert tr.pathway("exc_inh").synaptic_events == exc
+    assert tr.pathway("inh_exc").synaptic_events == inh * 9
+    # plasticity: every input spike (depression), every exc spike (potentiation, 784 inputs),
+    # plus one renormalisation of all 7840 weights per training presentation
+    presentations = tr.steps // 1000
+    assert tr.pathway("input_exc").plasticity_updates == n_in * 10 + exc * 784 + presentations * 7840
+    assert inf.pathway("input_exc").plasticity_updates == 0
+    assert tr.population("exc").neuron_updates == 10 * tr.steps
+    # weights were renormalised to 78 per neuron before each training sample
+    assert np.all(stored["arrays"]["weights"].sum(axis=0) < 200)
+
+
+def test_interrupted_training_resumes_from_checkpoint(tiny, tmp_path, monkeypatch):
+    _compiler_or_skip()
+    cfg = TrainConfig(model="spikedyn", n_exc=10, backend="cpp", chunk_slots=12, seed=3)
+    out = tmp_path / "r.h5"
+    calls = {"n": 0}
+    real = CppBackend.run_chunk
+
+    def flaky(self, *a, **kw):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(CppBackend, "run_chunk", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        train_and_evaluate(cfg, tiny, out=out, progress=False, log=lambda *a: None)
+    ck = read_results(out)["checkpoint"]
+    assert ck is not None and 0 < ck["meta"]["position"] < 30
+    assert ck["meta"]["counts"]["samples"] == ck["meta"]["position"]
+    logs = []
+    res = train_and_evaluate(cfg, tiny, out=out, progress=False, log=logs.append)
+    assert any("resuming" in m for m in logs)
+    assert res["counts"]["training"].samples == 30
+    assert read_results(out)["checkpoint"] is None
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["train", "--model", "hopfield"], "unknown model 'hopfield'"),
+    (["train", "--backend", "fpga"], "unknown backend 'fpga'"),
+    (["train", "--neurons", "-3"], "positive integer"),
+    (["train", "--data-dir", "/nonexistent/dir", "--quiet"], "/nonexistent/dir"),
+    (["train", "--param", "nu_post", "--quiet"], "NAME=VALUE"),
+    (["train", "--param", "nu_post=nan", "--quiet"], "nu_post"),
+])
+def test_cli_bad_input_gives_one_line_error(argv, words, capsys, tmp_path):
+    code = main(argv + ["--out", str(tmp_path / "x.h5")]) if argv[0] == "train" else main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and words in err and "Traceback" not in err
+
+
+def test_truncated_results_file_gives_one_line_error(tmp_path, capsys):
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 20)
+    with pytest.raises(StoreError, match="bad.h5"):
+        read_results(bad)
+    assert main(["evaluate", str(bad)]) == 2
+    assert "bad.h5" in capsys.readouterr().err
