@@ -2,10 +2,10 @@
 
 Usage (a user's own network)::
 
-    counter = ActivityCounter(net)          # before net.run(): adds event monitors
-    net.run(1 * second)
+    with count_activity(net) as counter:    # adds event monitors to the network
+        net.run(1 * second)
     counts = counter.counts(phase="inference", samples=10)
-    hwmodel.estimate(counts, "jetson-nano")
+    hwmodel.estimate(counts, "loihi1")
 
 What is counted, and how (nothing is estimated from rates):
 
@@ -86,8 +86,15 @@ class ActivityCounter:
         for (gname, event), g in wanted.items():
             self.monitors[(gname, event)] = EventMonitor(
                 g, event, variables=[], record=gname in record_names, name=f"_count_{gname}_{event}")
-        if hasattr(network_or_objects, "add"):
-            network_or_objects.add(*self.monitors.values())
+        self.network = network_or_objects if hasattr(network_or_objects, "add") else None
+        if self.network is not None:
+            self.network.add(*self.monitors.values())
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
 
     def event_counts(self, group_name, event="spike", t_end=None, t_start=None):
         """Per-neuron event counts, within [t_start, t_end) for recorded groups."""
@@ -104,7 +111,15 @@ class ActivityCounter:
             keep &= t >= float(t_start) - 1e-12
         return np.bincount(np.asarray(mon.i[:])[keep], minlength=len(mon.source)).astype(np.int64)
 
-    def counts(self, phase, samples, steps, dt_s, t_end=None, t_start=None, extra=None) -> Counts:
+    def counts(self, phase, samples=1, steps=None, dt_s=None, t_end=None, t_start=None,
+               extra=None) -> Counts:
+        """The counts record; ``steps``/``dt_s`` default to the network's clock (steps run so far)."""
+        if steps is None or dt_s is None:
+            if self.network is None:
+                raise ValueError("pass steps and dt_s (the counter was built from objects, not a Network)")
+            dt = float(next(iter(self.network.objects)).clock.dt) if dt_s is None else dt_s
+            dt_s = dt
+            steps = int(round(float(self.network.t) / dt)) if steps is None else steps
         pops = []
         for g in self.groups:
             spikes = self.event_counts(g.name, "spike", t_end, t_start).sum()
@@ -128,3 +143,8 @@ class ActivityCounter:
             paths.append(PathwayCounts(s.name, s.source.name, s.target.name, len(s), events,
                                        plastic_updates, self.weight_bits, plastic))
         return Counts(float(dt_s), int(steps), int(samples), phase, pops, paths, dict(extra or {}))
+
+
+def count_activity(network, record=(), weight_bits=32) -> ActivityCounter:
+    """Attach exact counters to ``network`` (a Brian2 ``Network``) before running it."""
+    return ActivityCounter(network, record=record, weight_bits=weight_bits)
