@@ -77,16 +77,21 @@ def test_brian2_training_regression_membrane_readout():
 
 @pytest.mark.slow
 def test_cpp_standalone_training_equals_runtime(tmp_path):
-    """One compile: three epochs through run_args re-runs equal the runtime result; runtime works after."""
+    """One compile for two seeds (the second goes in through run_args): both equal the runtime results,
+    and the process is back in runtime mode afterwards."""
+    from brian_snn.solsa.trainers import open_session
     task = _easy_task()
     cfg = TrainConfig(epochs=3, points=3, period=1, lr=0.02, lr_filter=0.005, init_scale=2.0)
-    rc = train("solsa", task, [8], P, cfg, engine="brian2", backend="cpp", directory=str(tmp_path / "cpp"))
-    rr = train("solsa", task, [8], P, cfg, engine="brian2", backend="runtime")
-    for l in range(2):
-        np.testing.assert_allclose(rc.net.W[l], rr.net.W[l], rtol=0, atol=1e-9)
-    np.testing.assert_allclose(rc.net.alpha, rr.net.alpha, atol=1e-10)
-    assert [h["updates"] for h in rc.history] == [h["updates"] for h in rr.history]
-    assert rc.schedule == rr.schedule
-    # the process is back in runtime mode
+    with open_session(task, [8], P, cfg, backend="cpp", directory=str(tmp_path / "cpp")) as session:
+        rcs = [train("solsa", task, [8], P, cfg.replace(seed=s), session=session) for s in (0, 1)]
     from brian2 import get_device
     assert type(get_device()).__name__ == "RuntimeDevice"
+    for seed, rc in zip((0, 1), rcs):
+        rr = train("solsa", task, [8], P, cfg.replace(seed=seed), engine="brian2", backend="runtime")
+        for l in range(2):
+            np.testing.assert_allclose(rc.net.W[l], rr.net.W[l], rtol=0, atol=1e-9)
+        np.testing.assert_allclose(rc.net.alpha, rr.net.alpha, atol=1e-10)
+        assert [h["updates"] for h in rc.history] == [h["updates"] for h in rr.history]
+        assert rc.schedule == rr.schedule
+        assert rc.engine == "brian2-cpp"
+    assert not np.allclose(rcs[0].net.W[0], rcs[1].net.W[0])

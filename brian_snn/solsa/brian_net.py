@@ -55,6 +55,16 @@ class BrianSolsa:
         self._ctx = None
         self._epochs_run = 0
 
+    def load(self, net: Network) -> None:
+        """Start a new training (e.g. another seed) on the same structure: new parameters, zero optimiser
+        state.  On cpp the compiled project is reused: the values go in through ``run_args``."""
+        if net.sizes != self.net.sizes or net.readout != self.net.readout:
+            raise SolsaError(f"network {net.sizes} ({net.readout}) does not match the built {self.net.sizes}")
+        self.net = net
+        self.msw = [np.zeros_like(w) for w in net.W]
+        self.msA, self.msB = np.zeros(net.n_layers), np.zeros(net.n_layers)
+        self.gw = [np.zeros_like(w) for w in net.W]
+
     # ------------------------------------------------------------ context management (cpp device)
     def __enter__(self):
         if self.backend == "cpp":

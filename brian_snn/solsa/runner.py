@@ -11,7 +11,7 @@ from .config import ModelParams, TrainConfig
 from .errors import SolsaError
 from .memory import learning_bytes, measure_peak
 from .tasks import TASKS, Task, make_mnist_rows, make_patterns, make_sines
-from .trainers import ENGINES, METHODS, train
+from .trainers import ENGINES, METHODS, open_session, train
 from .standalone import BACKENDS
 
 # The only published numbers (abstract): SOLSA vs other non-BPTT rules, vs BPTT, and its memory saving.
@@ -105,16 +105,26 @@ def run_experiment(exp: Experiment) -> dict:
     exp.validate()
     out = dict(schema="brian-snn-solsa/1", experiment=_describe(exp), tasks=[])
     runs = {}
-    for r in range(int(exp.repeats)):
-        seed = exp.cfg.seed + r
-        cfg = exp.cfg.replace(seed=seed)
-        for task in build_tasks(exp, seed):
-            for method in exp.methods:
-                if exp.verbose:
-                    print(f"[{task.name}] {method} seed {seed}", flush=True)
-                res = train(method, task, exp.hidden, exp.params, cfg, engine=exp.engine,
-                            backend=exp.backend, verbose=exp.verbose)
-                runs.setdefault((task.name, method), []).append((task, res))
+    seeds = [exp.cfg.seed + r for r in range(int(exp.repeats))]
+    tasks_by_seed = {seed: build_tasks(exp, seed) for seed in seeds}
+    for k in range(len(tasks_by_seed[seeds[0]])):
+        for method in exp.methods:
+            session = None
+            if method == "solsa" and exp.engine == "brian2":
+                # one Brian2 build per task, reused for every seed (one compile on cpp)
+                session = open_session(tasks_by_seed[seeds[0]][k], exp.hidden, exp.params, exp.cfg, exp.backend)
+                session.__enter__()
+            try:
+                for seed in seeds:
+                    task = tasks_by_seed[seed][k]
+                    if exp.verbose:
+                        print(f"[{task.name}] {method} seed {seed}", flush=True)
+                    res = train(method, task, exp.hidden, exp.params, exp.cfg.replace(seed=seed),
+                                engine=exp.engine, backend=exp.backend, verbose=exp.verbose, session=session)
+                    runs.setdefault((task.name, method), []).append((task, res))
+            finally:
+                if session is not None:
+                    session.__exit__(None, None, None)
     for (tname, method), items in runs.items():
         task = items[0][0]
         sizes = [task.n_inputs, *exp.hidden, task.n_outputs]

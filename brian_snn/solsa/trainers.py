@@ -144,8 +144,20 @@ def _train_online_numpy(method, task, sizes, p, cfg, verbose=False) -> TrainResu
 
 
 # ----------------------------------------------------------------------------- SOLSA in Brian2
-def _train_solsa_brian2(task, sizes, p, cfg, backend="runtime", directory=None, verbose=False) -> TrainResult:
+def open_session(task, hidden, p: ModelParams, cfg: TrainConfig, backend="runtime", directory=None):
+    """A Brian2 SOLSA network for ``task``'s shape, to train several seeds with one build (one compile on cpp).
+    Use as a context manager and pass it to :func:`train` as ``session``."""
     from .brian_net import BrianSolsa
+    if cfg.batch != 1:
+        raise SolsaError("the Brian2 engine trains with batch 1 (Brian2 has no batch axis)")
+    sizes = [task.n_inputs, *[int(h) for h in hidden], task.n_outputs]
+    net = initial_network("solsa", sizes, p, cfg, task.readout)
+    return BrianSolsa(net, p, cfg, len(task.x_train), task.T, backend=backend, directory=directory)
+
+
+def _train_solsa_brian2(task, sizes, p, cfg, backend="runtime", directory=None, verbose=False,
+                        session=None) -> TrainResult:
+    import contextlib
     if cfg.batch != 1:
         raise SolsaError("the Brian2 engine trains with batch 1 (Brian2 has no batch axis)")
     net = initial_network("solsa", sizes, p, cfg, task.readout)
@@ -153,9 +165,17 @@ def _train_solsa_brian2(task, sizes, p, cfg, backend="runtime", directory=None, 
     n, T = x.shape[:2]
     sched = UpdateSchedule(T, cfg)
     rng = np.random.default_rng(cfg.seed + 1)
-    res = TrainResult("solsa", net, engine=f"brian2-{backend}")
     t_start = time.perf_counter()
-    with BrianSolsa(net, p, cfg, n, T, backend=backend, directory=directory) as bn:
+    if session is None:
+        from .brian_net import BrianSolsa
+        ctx = BrianSolsa(net, p, cfg, n, T, backend=backend, directory=directory)
+    else:
+        if session.cfg != cfg.replace(seed=session.cfg.seed) or session.p != p:
+            raise SolsaError("the session was built with other settings")
+        session.load(net)
+        ctx = contextlib.nullcontext(session)
+    res = TrainResult("solsa", net, engine=f"brian2-{(session.backend if session else backend)}")
+    with ctx as bn:
         for epoch in range(cfg.epochs):
             t0 = time.perf_counter()
             order = rng.permutation(n)
@@ -201,8 +221,11 @@ def _train_bptt(task, sizes, p, cfg, verbose=False) -> TrainResult:
 
 def train(method: str, task, hidden, p: ModelParams | None = None, cfg: TrainConfig | None = None,
           engine: str = "brian2", backend: str = "runtime", directory: str | None = None,
-          verbose: bool = False) -> TrainResult:
-    """Train ``method`` on ``task`` with hidden layer sizes ``hidden`` (list of ints)."""
+          verbose: bool = False, session=None) -> TrainResult:
+    """Train ``method`` on ``task`` with hidden layer sizes ``hidden`` (list of ints).
+
+    SOLSA with ``engine='brian2'`` runs as Brian2 equations (``backend`` runtime or cpp); ``session``
+    (from :func:`open_session`) reuses one Brian2 build across calls."""
     p, cfg = p or ModelParams(), cfg or TrainConfig()
     if method not in METHODS:
         raise SolsaError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
@@ -214,5 +237,5 @@ def train(method: str, task, hidden, p: ModelParams | None = None, cfg: TrainCon
     if method == "bptt":
         return _train_bptt(task, sizes, p, cfg, verbose)
     if method == "solsa" and engine == "brian2":
-        return _train_solsa_brian2(task, sizes, p, cfg, backend, directory, verbose)
+        return _train_solsa_brian2(task, sizes, p, cfg, backend, directory, verbose, session)
     return _train_online_numpy(method, task, sizes, p, cfg, verbose)
