@@ -213,7 +213,8 @@ class CppBackend(_ChunkedBackend):
         asm.net.run(self.chunk_slots * presentation.slot_ms * ms, profile=self.profile)
         t0 = time.perf_counter()
         try:
-            device.build(directory=str(directory), compile=True, run=False)
+            with _locked(directory):            # other processes (Dask workers) may build it too
+                device.build(directory=str(directory), compile=True, run=False)
         except Exception as e:   # compiler errors arrive as long multi-line messages
             raise BackendError(f"building {spec.NAME} in {directory} failed: "
                                f"{str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__}") from e
@@ -229,15 +230,20 @@ class CppBackend(_ChunkedBackend):
         vals[asm.model.images] = np.asarray(images, dtype=float)
         os.environ["BRIAN_SNN_SEED"] = str(int(seed) % (2 ** 31))    # read by SEED_FROM_ENV
         t0 = time.perf_counter()
-        device.run(directory=str(asm.directory), with_output=self.verbose,
-                   run_args=_run_args_list(asm.directory, vals))
+        args, written = _run_args_list(asm.directory, vals)
+        # results in a folder of this process: several processes may share one build
+        device.run(directory=str(asm.directory), results_directory=f"results_{os.getpid()}",
+                   with_output=self.verbose, run_args=args)
         wall = time.perf_counter() - t0
         result = self._collect(asm, spec, presentation, n_real, phase, wall)
         result.timings["build_s"] = getattr(asm, "build_s", 0.0)
         if self.profile:
             result.timings["profile"] = {name: float(t) for name, t in asm.net.profiling_info}
         asm.build_s = 0.0           # report the build once
-        _drop_stale_run_args(asm.directory)
+        shutil.rmtree(Path(asm.directory) / f"results_{os.getpid()}", ignore_errors=True)
+        for f in written:           # weights etc. change every run; images and delays are reused
+            if not f.name.startswith(("init_image_table_", "init_input_exc_delay_")):
+                f.unlink(missing_ok=True)
         return result
 
 
@@ -245,7 +251,7 @@ def _run_args_list(directory, values):
     """Brian's run_args conversion, with one fix: a pathway's ``delay`` is registered under the
     Synapses' name (``input_exc.delay``), not the pathway's (``input_exc_pre.delay``)."""
     from brian2 import TimedArray
-    args = []
+    args, written = [], []
     for key, value in values.items():
         if isinstance(key, TimedArray):
             name, text, fname, arr = device._prepare_timed_array_run_arg(key, value)
@@ -256,14 +262,29 @@ def _run_args_list(directory, values):
         if fname:
             path = Path(directory) / "static_arrays" / fname
             if not path.exists():
-                arr.tofile(path)
+                tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+                arr.tofile(tmp)
+                os.replace(tmp, path)
+                written.append(path)
         args.append(f"{name}={text}")
-    return args
+    return args, written
 
 
-def _drop_stale_run_args(directory, keep=("init_image_table_", "init_input_exc_delay_")):
-    """run_args arrays are files named by content hash: keep the image table and delays (reused
-    by every chunk), remove the rest (weights etc. change every run)."""
-    for f in (Path(directory) / "static_arrays").glob("init_*.dat"):
-        if not f.name.startswith(keep):
-            f.unlink(missing_ok=True)
+class _locked:
+    """An exclusive advisory lock on a build directory (fcntl; a no-op where unavailable)."""
+
+    def __init__(self, directory):
+        self.path = Path(directory) / ".build.lock"
+
+    def __enter__(self):
+        self.f = open(self.path, "w")
+        try:
+            import fcntl
+            fcntl.flock(self.f, fcntl.LOCK_EX)
+        except ImportError:
+            pass
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+        return False
