@@ -181,10 +181,11 @@ def _measured_cross(rows, rising: bool = False):
 
 
 def plot_report(report: dict, path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    # Figure without pyplot: no global backend state is touched
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
+    fig = Figure(figsize=(11, 4.2))
+    axes = fig.subplots(1, 2)
     colors = {"solsa": "C0", "bptt": "C3", "online-simple": "C2"}
     for ax, key, xlabel, cross in ((axes[0], "over_T", "sequence length T (steps)", "T"),
                                    (axes[1], "over_width", "hidden width H", "width")):
@@ -202,6 +203,10 @@ def plot_report(report: dict, path) -> None:
             ax.text(ana, ax.get_ylim()[1], f" crossover {ana}", va="top", fontsize=8, color="grey")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ticks = sorted({r["value"] for r in rows})
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([str(v) for v in ticks], fontsize=7)
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(xlabel)
         ax.set_ylabel("learning memory per sample (KiB)")
         ax.grid(alpha=0.3, which="both")
@@ -211,4 +216,3 @@ def plot_report(report: dict, path) -> None:
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
