@@ -49,19 +49,20 @@ class ModelParams:
 @dataclass(frozen=True)
 class TrainConfig:
     """Learning settings shared by SOLSA, BPTT and the simplified online rule."""
-    lr: float = 2e-3              # weight learning rate
-    lr_filter: float = 2e-3       # learning rate of alpha, beta
+    lr: float = 2e-3              # weight learning rate (one value for all methods, not tuned per method)
+    lr_filter: float = 1e-4       # learning rate of alpha, beta
     optimizer: str = "rmsprop"
     rho: float = 0.99             # RMSprop decay (PyTorch default)
     opt_eps: float = 1e-8
-    epochs: int = 10
+    epochs: int = 20
     batch: int = 1                # Brian2 has no batch axis: 1 everywhere keeps the methods comparable
     init_scale: float = 1.0       # weights ~ U(-s/sqrt(fan_in), s/sqrt(fan_in)) (PyTorch Linear default for s=1)
     seed: int = 0
     # enhancements (each can be switched off)
     scheduled: bool = True        # update only at chosen steps; off = update at every step
     points: int = 8               # P, number of update points
-    period: int = 3               # R, epochs between re-rankings of the schedule
+    period: int = 2               # R, epochs between re-rankings (code: 3 for 200 epochs; 2 lets the
+                                  # schedule freeze and early stop start within 20 epochs)
     early_stop: bool = True       # stop updating a sample once confidently right
     p_thr: float = 0.9            # confidence threshold on the normalised output count
     adaptive_filter: bool = True  # learn alpha, beta; off = fixed at alpha0, beta0
