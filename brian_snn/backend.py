@@ -117,7 +117,8 @@ class _ChunkedBackend:
         vals[m.controller.ptr] = 0.0
         vals[m.exc.wsum] = np.bincount(np.tile(np.arange(spec.n_exc), spec.n_input),
                                        weights=state["w"], minlength=spec.n_exc)
-        vals[m.input_syn.delay] = delays * ms
+        if spec.max_delay_ms > 0:
+            vals[m.input_syn.delay] = delays * ms
         vals[m.order] = np.asarray(order_chunk, dtype=float)
         return vals
 
@@ -238,7 +239,9 @@ class CppBackend(_ChunkedBackend):
         result = self._collect(asm, spec, presentation, n_real, phase, wall)
         result.timings["build_s"] = getattr(asm, "build_s", 0.0)
         if self.profile:
-            result.timings["profile"] = {name: float(t) for name, t in asm.net.profiling_info}
+            prof = Path(asm.directory) / f"results_{os.getpid()}" / "profiling_info.txt"
+            result.timings["profile"] = {k: float(v) for k, v in
+                                         (line.split() for line in prof.read_text().splitlines())}
         asm.build_s = 0.0           # report the build once
         shutil.rmtree(Path(asm.directory) / f"results_{os.getpid()}", ignore_errors=True)
         for f in written:           # weights etc. change every run; images and delays are reused

@@ -56,7 +56,7 @@ def present(spec, backend, presentation, images, order, state, plastic, phase, s
     blank = len(images) - 1
     delays = synaptic_delays_ms(spec)
     responses = np.zeros((n, spec.n_exc), dtype=np.int64)
-    counts, sim_wall, build_s, slots_used = None, 0.0, 0.0, 0
+    counts, sim_wall, build_s, slots_used, profile = None, 0.0, 0.0, 0, {}
     position = 0                 # global order position shown in the chunk's first slot
     bar = Progress(n, f"{phase} {spec.NAME}", progress)
     chunk = 0
@@ -70,6 +70,8 @@ def present(spec, backend, presentation, images, order, state, plastic, phase, s
         state = res.state
         sim_wall += res.wall_s
         build_s += res.timings.get("build_s", 0.0)
+        for name, t in res.timings.get("profile", {}).items():
+            profile[name] = profile.get(name, 0.0) + t
         counts = res.counts if counts is None else counts + res.counts
         slots_used += res.real_slots
         # Assign spikes to slots; a later slot with the same position overrides (a repeat).
@@ -86,4 +88,5 @@ def present(spec, backend, presentation, images, order, state, plastic, phase, s
             break
         position = last
     counts.samples = n
-    return RunOutput(state, responses, slots_used, counts, sim_wall, build_s)
+    return RunOutput(state, responses, slots_used, counts, sim_wall, build_s,
+                     {"profile": profile} if profile else {})

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from brian2 import NeuronGroup, Synapses, linked_var, ms, mV
 
-from ..encoding import Presentation, build_schedule, spike_counter
+from ..encoding import PRE_TRACE, Presentation, build_schedule, spike_counter
 from .base import BuiltModel, ModelSpec
 
 # Excitatory neuron: conductance-based LIF with an adaptive threshold theta (it grows by
@@ -19,8 +19,6 @@ dv/dt = ((v_rest_e - v) + ge * (E_exc - v) + gi * (E_inh_e - v)) / tau_e : volt 
 dge/dt = -ge / tau_ge : 1
 dgi/dt = -gi / tau_gi : 1
 dtheta/dt = -theta * plastic / tau_theta : volt
-dxpost1/dt = -xpost1 / tau_post1 : 1
-dxpost2/dt = -xpost2 / tau_post2 : 1
 wsum : 1
 nspikes : 1
 boundary : 1 (linked)
@@ -33,9 +31,15 @@ EXC_THRESHOLD = "v > theta - theta_offset + v_thresh_e"
 EXC_RESET = """
 v = v_reset_e
 theta += theta_plus * plastic
+nspikes += 1
+"""
+POST_TRACES = """
+dxpost1/dt = -xpost1 / tau_post1 : 1
+dxpost2/dt = -xpost2 / tau_post2 : 1
+"""
+POST_TRACES_RESET = """
 xpost1 = 1
 xpost2 = 1
-nspikes += 1
 """
 
 INH_EQS = """
@@ -58,8 +62,8 @@ w_new = clip(w - eta_depress * xpost1_post * plastic_post, 0, wmax)
 wsum_post += w_new - w
 w = w_new
 """
-STDP_ON_POST = """
-w_new = clip(w + eta_potent * xpre_pre * xpost2_post * plastic_post, 0, wmax)
+STDP_ON_POST = f"""
+w_new = clip(w + eta_potent * {PRE_TRACE} * xpost2_post * plastic_post, 0, wmax)
 wsum_post += w_new - w
 w = w_new
 """
@@ -67,9 +71,11 @@ w = w_new
 # Runs on the excitatory 'renorm' event (a sample boundary while learning).
 NORMALISE = "w = w * norm_post / (wsum_post + 1e-12)"
 RENORM_ALL = "boundary > 0.5 and plastic > 0.5"
+# Sample-boundary bookkeeping, run by the controller's boundary spike through a one-to-all
+# bookkeeping pathway, *after* the normalisation (which reads wsum).
 EXC_AT_BOUNDARY = """
-wsum = wsum + plastic * int(wsum > 0) * (norm - wsum)
-nspikes = 0
+wsum_post = wsum_post + plastic_post * int(wsum_post > 0) * (norm_post - wsum_post)
+nspikes_post = 0
 """
 
 NEURON_CONSTANTS = dict(
@@ -95,8 +101,8 @@ class DiehlCook(ModelSpec):
     tau_pre_ms: float = 20.0
 
     def build(self, images, order, presentation: Presentation) -> BuiltModel:
-        ctrl, inp, images_ta, order_ta = build_schedule(images, order, presentation, self.tau_pre_ms)
-        exc = build_exc_layer(self, ctrl)
+        ctrl, inp, images_ta, order_ta, book = build_schedule(images, order, presentation)
+        exc, book_exc = build_exc_layer(self, ctrl, extra_eqs=POST_TRACES, extra_reset=POST_TRACES_RESET)
         syn = build_input_synapses(self, inp, exc, STDP_ON_PRE, STDP_ON_POST, NORMALISE)
         inh = NeuronGroup(self.n_exc, INH_EQS, threshold="v > v_thresh_i", reset="v = v_reset_i",
                           refractory=2 * ms, method=METHOD, name="inh", namespace=NEURON_CONSTANTS)
@@ -107,21 +113,24 @@ class DiehlCook(ModelSpec):
         i2e.connect(condition="i != j")
         targets = runtime_targets(exc, syn)
         targets.update(w_ei=(e2i, "w_ei", 1), w_ie=(i2e, "w_ie", 1))
-        objs = [ctrl, inp, exc, inh, syn, e2i, i2e, spike_counter(exc, ctrl)]
+        objs = [ctrl, inp, exc, inh, syn, e2i, i2e, spike_counter(exc, ctrl), book_exc] + book
         return BuiltModel(objs, exc, syn, ctrl, inp, images_ta, order_ta, targets,
                           populations=[inp, exc, inh], inhibition=[e2i, i2e])
 
 
-def build_exc_layer(spec, ctrl, renorm=RENORM_ALL, extra_eqs="", at_boundary=EXC_AT_BOUNDARY):
+def build_exc_layer(spec, ctrl, renorm=RENORM_ALL, extra_eqs="", extra_reset="",
+                    at_boundary=EXC_AT_BOUNDARY):
     ns = NEURON_CONSTANTS
     exc = NeuronGroup(spec.n_exc, EXC_EQS + extra_eqs, threshold=EXC_THRESHOLD,
-                      reset=EXC_RESET, refractory=5 * ms, method=METHOD,
-                      events={"boundary": "boundary > 0.5", "renorm": renorm}, name="exc", namespace=ns)
+                      reset=EXC_RESET + extra_reset, refractory=5 * ms, method=METHOD,
+                      events={"renorm": renorm}, name="exc", namespace=ns)
     exc.boundary = linked_var(ctrl, "boundary", index=np.zeros(spec.n_exc, dtype=int))
-    exc.run_on_event("boundary", at_boundary)
     exc.v = NEURON_CONSTANTS["v_rest_e"] - 40 * mV
     exc.theta = 20 * mV
-    return exc
+    book = Synapses(ctrl, exc, on_pre=at_boundary, name="_exc_boundary")
+    book.connect()
+    book.pre.order = 2          # after the normalise pathway (order 1), which reads wsum
+    return exc, book
 
 
 def build_input_synapses(spec, inp, exc, on_pre, on_post, normalise, extra_eqs=""):
@@ -129,11 +138,13 @@ def build_input_synapses(spec, inp, exc, on_pre, on_post, normalise, extra_eqs="
                    on_pre={"pre": on_pre},
                    on_post={"post": on_post, "normalise": normalise},
                    on_event={"pre": "spike", "post": "spike", "normalise": "renorm"},
-                   namespace=dict(wmax=NEURON_CONSTANTS["wmax"], max_delay=spec.max_delay_ms * ms),
+                   namespace=dict(wmax=NEURON_CONSTANTS["wmax"], max_delay=spec.max_delay_ms * ms,
+                                  tau_pre=spec.tau_pre_ms * ms),
                    name="input_exc")
     syn.connect()
-    # Heterogeneous delays; every run replaces them by the seeded synaptic_delays_ms(spec).
-    syn.delay = "rand() * max_delay"
+    if spec.max_delay_ms > 0:
+        # Heterogeneous delays; every run replaces them by the seeded synaptic_delays_ms(spec).
+        syn.delay = "rand() * max_delay"
     return syn
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from brian2 import Synapses
 
-from ..encoding import Presentation, build_schedule, spike_counter
+from ..encoding import PRE_TRACE, Presentation, build_schedule, spike_counter
 from .base import BuiltModel, ModelSpec
 from .diehl_cook import NORMALISE, build_exc_layer, build_input_synapses, runtime_targets
 
@@ -29,17 +29,17 @@ LEARNED_EQS = """
 learned : 1                   # samples this neuron has learned from (adaptive learning rate)
 n_half : 1 (shared)
 """
-POTENTIATE = """
-w_new = clip(w + plastic_post * eta_potent / (1 + learned_post / n_half_post) * (xpre_pre - x_tar), 0, wmax)
+POTENTIATE = f"""
+w_new = clip(w + plastic_post * eta_potent / (1 + learned_post / n_half_post) * ({PRE_TRACE} - x_tar), 0, wmax)
 wsum_post += w_new - w
 w = w_new
 """
 # Renormalise only the columns that changed in the last sample.
 RENORM_ACTIVE = "boundary > 0.5 and plastic > 0.5 and nspikes > 0"
 EXC_AT_BOUNDARY = """
-learned = learned + plastic * int(nspikes > 0)
-wsum = wsum + plastic * int(nspikes > 0) * int(wsum > 0) * (norm - wsum)
-nspikes = 0
+learned_post = learned_post + plastic_post * int(nspikes_post > 0)
+wsum_post = wsum_post + plastic_post * int(nspikes_post > 0) * int(wsum_post > 0) * (norm_post - wsum_post)
+nspikes_post = 0
 """
 
 
@@ -55,10 +55,11 @@ class SpikeDyn(ModelSpec):
     w_lat: float = 17.0              # direct lateral inhibition strength (D&C's inh->exc weight)
     n_half: float = 200.0            # samples after which a neuron's learning rate has halved
     tau_pre_ms: float = 20.0
+    max_delay_ms: float = 0.0        # BindsNET's D&C v2 (SpikeDyn's base) has no synaptic delays
 
     def build(self, images, order, presentation: Presentation) -> BuiltModel:
-        ctrl, inp, images_ta, order_ta = build_schedule(images, order, presentation, self.tau_pre_ms)
-        exc = build_exc_layer(self, ctrl, RENORM_ACTIVE, LEARNED_EQS, EXC_AT_BOUNDARY)
+        ctrl, inp, images_ta, order_ta, book = build_schedule(images, order, presentation)
+        exc, book_exc = build_exc_layer(self, ctrl, RENORM_ACTIVE, LEARNED_EQS, at_boundary=EXC_AT_BOUNDARY)
         syn = build_input_synapses(self, inp, exc, "ge_post += w", POTENTIATE, NORMALISE,
                                    extra_eqs="x_tar : 1 (shared)\n")
         lat = Synapses(exc, exc, "w_lat : 1 (shared)", on_pre="gi_post += w_lat", name="exc_exc")
@@ -66,6 +67,6 @@ class SpikeDyn(ModelSpec):
         targets = runtime_targets(exc, syn)
         del targets["nu_pre"]
         targets.update(x_tar=(syn, "x_tar", 1), w_lat=(lat, "w_lat", 1), n_half=(exc, "n_half", 1))
-        objs = [ctrl, inp, exc, syn, lat, spike_counter(exc, ctrl)]
+        objs = [ctrl, inp, exc, syn, lat, spike_counter(exc, ctrl), book_exc] + book
         return BuiltModel(objs, exc, syn, ctrl, inp, images_ta, order_ta, targets,
                           populations=[inp, exc], inhibition=[lat])
