@@ -457,7 +457,7 @@ def _copy_counts(spec, pres, raw, k, real_slots, phase, t_end):
     paths = [PathwayCounts("exc_inh", "exc", "inh", N, int(exc_sp.sum()), 0, 32, False),
              PathwayCounts("inh_exc", "inh", "exc", N * (N - 1), int(inh_sp.sum()) * (N - 1), 0, 32, False),
              PathwayCounts("input_exc", "input", "exc", P * N, ev_in, plast if training else 0, 32, True)]
-    return Counts(pres.dt_ms * 1e-3, int(steps), 0, phase, pops, paths, {"copy": k})
+    return Counts(pres.dt_ms * 1e-3, int(steps), 0, phase, pops, paths)
 
 
 def present_batched(net: BatchedNetwork, images, orders, states, params, seeds, plastic, phase="training"):
