@@ -1,0 +1,117 @@
+"""``brian-snn export``: write the standalone CUDA project of a model (and optionally compile it).
+
+``register(subparsers)`` adds the sub-command; ``run(args) -> int`` executes it.  Also runnable as
+``python -m brian_snn.experiments.cuda_cmd ...`` (same options).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def _positive_int(value):
+    try:
+        v = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return v
+
+
+def _cc(value):
+    from ..cuda import CudaError, parse_compute_capability
+    try:
+        parse_compute_capability(value)
+    except CudaError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return value
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..data import add_data_arguments
+    from ..models import MODEL_NAMES
+    p.add_argument("--backend", choices=("cuda",), default="cuda", help="code generator (cuda)")
+    p.add_argument("--model", choices=MODEL_NAMES, default="diehl-cook",
+                   help=f"one of {', '.join(MODEL_NAMES)} (default diehl-cook)")
+    p.add_argument("--neurons", type=_positive_int, default=100, help="excitatory neurons (default 100)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the project (new or empty)")
+    p.add_argument("--compute-capability", "--cc", dest="cc", type=_cc, default="8.7", metavar="X.Y",
+                   help="GPU to build for: 5.3 Jetson Nano, 6.2 TX2, 7.2 Xavier, 8.7 Orin (default), "
+                        "9.0 H100, or a name (orin, h100, jetson-nano)")
+    p.add_argument("--gpu-id", type=int, default=0, help="GPU index the binary selects (default 0)")
+    p.add_argument("--build", action="store_true",
+                   help="also compile it here with nvcc (no GPU needed; the local nvcc must support --cc)")
+    p.add_argument("--jobs", type=_positive_int, default=None, help="parallel nvcc jobs for --build")
+    p.add_argument("--cuda-path", default=None, metavar="DIR", help="CUDA toolkit (default: found from nvcc)")
+    p.add_argument("--curand-dir", default=None, metavar="DIR",
+                   help="folder with include/curand.h and lib/libcurand.so* (default: toolkit, nvidia-curand wheel)")
+    p.add_argument("--chunk", type=_positive_int, default=250, help="presentation slots per run (default 250)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the order")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a model parameter (repeatable)")
+    p.add_argument("--force", action="store_true", help="write into a non-empty --out")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    add_data_arguments(p)
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("export", help="write the standalone CUDA project of a model (build it on a GPU machine)",
+                              description=__doc__.splitlines()[0])
+    add_arguments(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def _params(items):
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--param expects NAME=VALUE, got {item!r}")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise ValueError(f"--param {name}: {value!r} is not a number") from None
+    return out
+
+
+def run(args) -> int:
+    from ..data import dataset_from_args
+    from ..export import export_project
+    from ..models import get_model_spec
+    params = _params(args.param)
+    get_model_spec(args.model, n_exc=args.neurons, **params)          # fail fast on bad values
+    dataset = dataset_from_args(args)
+    info = export_project(args.model, args.out, dataset, n_exc=args.neurons, compute_capability=args.cc,
+                          build=args.build, params=params, chunk_slots=args.chunk, seed=args.seed,
+                          gpu_id=args.gpu_id, cuda_path=args.cuda_path, curand_dir=args.curand_dir,
+                          make_jobs=args.jobs, force=args.force)
+    if args.json:
+        print(json.dumps(info, default=str))
+        return 0
+    c = info["cuda"]
+    state = f"compiled in {info['build_s']} s" if info["built"] else "generated (not compiled)"
+    print(f"{info['directory']}: {args.model} N={args.neurons}, {state} for compute capability "
+          f"{c['compute_capability']:g} ({c['arch']}, {c['cxx_std']}); see its README.md, run with ./run.sh")
+    return 0
+
+
+def main(argv=None) -> int:
+    from ..cli import _Parser
+    p = _Parser(prog="brian-snn export", description=__doc__.splitlines()[0])
+    add_arguments(p)
+    try:
+        args = p.parse_args(argv)
+    except SystemExit as e:
+        return e.code
+    try:
+        return run(args)
+    except (ValueError, RuntimeError, OSError) as e:
+        print(f"brian-snn: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
