@@ -77,6 +77,8 @@ def test_counts_equal_recount_from_full_spike_record():
 def _counts_on(device_name, tmp_path):
     if device_name == "cpp_standalone":
         set_device("cpp_standalone", directory=str(tmp_path / "cpp"), build_on_run=True)
+        device.reinit()             # another test may have used the standalone device
+        device.activate(directory=str(tmp_path / "cpp"), build_on_run=True)
     else:
         prefs.codegen.target = "numpy"
     defaultclock.dt = 0.5 * ms
@@ -94,8 +96,6 @@ def test_runtime_and_cpp_counts_agree_exactly(tmp_path):
     except BackendError as e:
         pytest.skip(str(e))
     runtime = _counts_on("runtime", tmp_path)
-    device.reinit()
-    device.activate()
     cpp = _counts_on("cpp_standalone", tmp_path)
     assert cpp.to_dict() == runtime.to_dict()
     assert runtime.spikes > 0 and runtime.plasticity_updates > 0
