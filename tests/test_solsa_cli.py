@@ -59,6 +59,15 @@ def test_table_output_single_method_and_regression(capsys):
     assert "sines" in out and "nmse" in out and "paper" in out
 
 
+@pytest.mark.skipif(not (shared_data_dir("mnist") / "mnist8k-images-idx3-ubyte.gz").is_file(), reason="no MNIST")
+def test_mnist_rows_solsa_end_to_end(capsys):
+    rc, out, err = _run(["--task", "mnist-rows", "--method", "solsa", "--hidden", "8", "--epochs", "1",
+                         "--n-train", "5", "--n-test", "5", "--json"], capsys)
+    assert rc == 0, err
+    t = json.loads(out)["tasks"][0]
+    assert t["name"] == "mnist-rows" and t["T"] == 28 and t["sizes"] == [28, 8, 10]
+
+
 @needs_uea
 def test_memory_only_with_plot(tmp_path, capsys):
     png = tmp_path / "mem.png"
@@ -70,7 +79,7 @@ def test_memory_only_with_plot(tmp_path, capsys):
 @pytest.mark.parametrize("argv,msg", [
     (["--task", "cifar"], "unknown task cifar"),
     (["--method", "eprop"], "unknown method eprop"),
-    (["--epochs", "-1"], "epochs must be >= 0"),
+    (["--epochs", "0"], "epochs must be >= 1"),
     (["--lr", "nan"], "lr must be finite"),
     (["--lr", "-0.1"], "lr must be >= 0"),
     (["--hidden", "0"], "--hidden must be positive"),

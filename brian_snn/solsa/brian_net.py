@@ -312,12 +312,15 @@ class BrianSolsa:
             objs["network"].run(self.n * self.T * ms, namespace={})
             self._objs = objs
         self._collect(self._objs, False)
-        gA, gB = self.filter_gradients(self._objs) if self.adaptive else (np.zeros(2), np.zeros(2))
+        L = self.net.n_layers
+        gA, gB = self.filter_gradients(self._objs) if self.adaptive else (np.zeros(L), np.zeros(L))
         return [g.copy() for g in self.gw], gA, gB
 
     def monitor_forward(self, x):
         """Output of the Brian2 network (O of the last layer per step) with learning off, for checks."""
         from brian2 import StateMonitor, ms
+        if self.backend != "runtime":
+            raise SolsaError("monitor_forward is a runtime-backend check")
         x = np.asarray(x, dtype=float)
         y = np.zeros(x.shape[:2] + (self.net.sizes[-1],))
         x_steps, y_steps, _ = self._epoch_arrays(x, y, np.zeros(self.T))

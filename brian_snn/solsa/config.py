@@ -74,7 +74,7 @@ class TrainConfig:
             raise SolsaError(f"unknown optimizer {self.optimizer!r} (choose from {', '.join(OPTIMIZERS)})")
         check_finite("rho", self.rho, low=0.0, high=1.0)
         check_finite("opt_eps", self.opt_eps, positive=True)
-        check_int("epochs", self.epochs, low=0)
+        check_int("epochs", self.epochs, low=1)
         check_int("batch", self.batch)
         check_finite("init_scale", self.init_scale, positive=True)
         check_int("seed", self.seed, low=0)

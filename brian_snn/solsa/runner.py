@@ -19,7 +19,7 @@ PAPER_HEADLINE = {"vs_non_bptt_points": 14.2, "vs_bptt_points": 5.0, "memory_red
 
 # Default sizes, chosen so the full comparison runs in minutes on 2 cores (docs/solsa.md).
 TASK_DEFAULTS = {
-    "patterns": dict(n_train=300, n_test=300),
+    "patterns": dict(n_train=200, n_test=200),
     "sines": dict(n_train=20, n_test=1),
     "mnist-rows": dict(n_train=1000, n_test=500),
     "uea": dict(n_train=None, n_test=None),

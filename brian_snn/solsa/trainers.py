@@ -80,9 +80,8 @@ def _epoch_entry(epoch, net, p, task, seconds, updates, extra=None):
 
 def _log(verbose, method, e):
     if verbose:
-        metric = "acc" if isinstance(e["test"], float) else ""
         print(f"  {method:13s} epoch {e['epoch']:3d}: train {e['train']:.4f} test {e['test']:.4f} "
-              f"updates {e['updates']} ({e['seconds']:.1f}s) {metric}", flush=True)
+              f"updates {e['updates']} ({e['seconds']:.1f}s)", flush=True)
 
 
 # ----------------------------------------------------------------------------- online rules (numpy)
