@@ -78,6 +78,69 @@ wsum_post = wsum_post + plastic_post * int(wsum_post > 0) * (norm_post - wsum_po
 nspikes_post = 0
 """
 
+# -- Optional: input weights held at b bits in the simulation (spec.weight_bits > 0; issue 4) ------
+# Ours (docs/methods.md): unsigned b-bit codes k = 0..2^b-1 on [0, wmax], w = k * w_q with
+# w_q = wmax / (2^b - 1).  Every write of w is rounded onto that grid: stochastically while
+# learning (unbiased, so updates smaller than one step still act on average), to the nearest
+# level when plastic = 0 (a weight on the grid then stays exactly where it is).  The step w_q is
+# a run-time value, so every bit width shares one compiled binary.
+QUANT_EQS = "w_q : 1 (shared)\n"
+QUANTISE_W_NEW = "w_new = w_q * floor(w_new / w_q + 0.5 + plastic_post * (rand() - 0.5))"
+
+
+def quantised(code):
+    """``code`` with every ``w_new = clip(...)`` followed by rounding onto the weight grid."""
+    out = []
+    for line in code.strip("\n").split("\n"):
+        out.append(line)
+        if line.strip().startswith("w_new = clip("):
+            out.append(QUANTISE_W_NEW)
+    return "\n".join(out) + "\n"
+
+
+def quantised_normalise(normalise):
+    """A normalisation ``w = <expr>`` whose result is rounded onto the grid (stochastically)."""
+    lhs, expr = normalise.split("=", 1)
+    if lhs.strip() != "w":
+        raise ValueError(f"cannot quantise normalisation code {normalise!r}")
+    return f"w = w_q * floor(({expr.strip()}) / w_q + rand())"
+
+
+def weight_quantum(bits, wmax=1.0):
+    """Grid step of b-bit weights on [0, wmax]; 0.0 (no grid) for bits = 0."""
+    return 0.0 if not bits else float(wmax) / (2 ** int(bits) - 1)
+
+
+def quantise_weights(w, bits, wmax=1.0):
+    """Round weights to the nearest level of the b-bit grid (bits = 0: an unchanged copy)."""
+    w = np.asarray(w, dtype=float)
+    if not bits:
+        return w.copy()
+    q = weight_quantum(bits, wmax)
+    return np.clip(np.round(w / q), 0, 2 ** int(bits) - 1) * q
+
+
+class QuantisedWeights:
+    """Mixin for specs with a ``weight_bits`` field (0 = full precision).  ``weight_bits`` is a
+    run-time value; only *whether* weights are quantised is structural (one binary for all widths)."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        b = self.weight_bits
+        if isinstance(b, bool) or float(b) != int(b) or not 0 <= int(b) <= 32:
+            raise ValueError(f"{self.NAME}: weight_bits must be an integer in 0..32 (0 = full precision), got {b!r}")
+
+    def structure(self) -> dict:
+        d = super().structure()
+        if self.weight_bits:
+            d["quantised_weights"] = True
+        return d
+
+    @property
+    def w_quantum(self) -> float:
+        return weight_quantum(self.weight_bits, NEURON_CONSTANTS["wmax"])
+
+
 NEURON_CONSTANTS = dict(
     v_rest_e=-65 * mV, v_reset_e=-65 * mV, v_thresh_e=-52 * mV, theta_offset=20 * mV,
     E_exc=0 * mV, E_inh_e=-100 * mV, tau_e=100 * ms,
@@ -88,9 +151,11 @@ METHOD = "linear_implicit"
 
 
 @dataclass(frozen=True)
-class DiehlCook(ModelSpec):
+class DiehlCook(QuantisedWeights, ModelSpec):
     NAME = "diehl-cook"
-    RUNTIME = ("nu_pre", "nu_post", "norm", "theta_plus_mV", "tau_theta_ms", "w_ei", "w_ie")
+    RUNTIME = ("nu_pre", "nu_post", "norm", "theta_plus_mV", "tau_theta_ms", "w_ei", "w_ie", "weight_bits")
+    NORMALISE_CODE = NORMALISE       # (class attributes, not parameters: subclasses change them)
+    SYN_EQS_EXTRA = ""
     nu_pre: float = 1e-4
     nu_post: float = 1e-2
     norm: float = 78.0
@@ -99,11 +164,13 @@ class DiehlCook(ModelSpec):
     w_ei: float = 10.4               # exc -> inh, one-to-one
     w_ie: float = 17.0               # inh -> exc, all but self
     tau_pre_ms: float = 20.0
+    weight_bits: int = 0             # > 0: input weights held at this many bits in the simulation
 
     def build(self, images, order, presentation: Presentation) -> BuiltModel:
         ctrl, inp, images_ta, order_ta, book = build_schedule(images, order, presentation)
         exc, book_exc = build_exc_layer(self, ctrl, extra_eqs=POST_TRACES, extra_reset=POST_TRACES_RESET)
-        syn = build_input_synapses(self, inp, exc, STDP_ON_PRE, STDP_ON_POST, NORMALISE)
+        syn = build_input_synapses(self, inp, exc, STDP_ON_PRE, STDP_ON_POST, self.NORMALISE_CODE,
+                                   extra_eqs=self.SYN_EQS_EXTRA)
         inh = NeuronGroup(self.n_exc, INH_EQS, threshold="v > v_thresh_i", reset="v = v_reset_i",
                           refractory=2 * ms, method=METHOD, name="inh", namespace=NEURON_CONSTANTS)
         inh.v = NEURON_CONSTANTS["v_rest_i"] - 40 * mV
@@ -116,6 +183,25 @@ class DiehlCook(ModelSpec):
         objs = [ctrl, inp, exc, inh, syn, e2i, i2e, spike_counter(exc, ctrl), book_exc] + book
         return BuiltModel(objs, exc, syn, ctrl, inp, images_ta, order_ta, targets,
                           populations=[inp, exc, inh], inhibition=[e2i, i2e])
+
+
+# ASP-style baseline (ours: ASP's equations are not public; docs/methods.md).  Diehl & Cook plus a
+# decay of unused features: at every training sample boundary, the input weights of each neuron
+# that stayed silent in the sample move a fraction `decay` towards the uniform baseline
+# norm / N_incoming.  The column sum stays `norm`, so normalisation does not undo the decay.
+NORMALISE_DECAY = ("w = (w * norm_post / (wsum_post + 1e-12)) * (1 - decay * int(nspikes_post < 0.5))"
+                   " + decay * int(nspikes_post < 0.5) * norm_post / N_incoming")
+
+
+@dataclass(frozen=True)
+class AspDecay(DiehlCook):
+    """Diehl & Cook with an ASP-style activity-dependent weight decay: the baseline SpikeDyn
+    was compared with, as we reconstruct it.  ``decay``: fraction per training sample."""
+    NAME = "asp-decay"
+    RUNTIME = DiehlCook.RUNTIME + ("decay",)
+    NORMALISE_CODE = NORMALISE_DECAY
+    SYN_EQS_EXTRA = "decay : 1 (shared)\n"
+    decay: float = 1e-3
 
 
 def build_exc_layer(spec, ctrl, renorm=RENORM_ALL, extra_eqs="", extra_reset="",
@@ -134,6 +220,9 @@ def build_exc_layer(spec, ctrl, renorm=RENORM_ALL, extra_eqs="", extra_reset="",
 
 
 def build_input_synapses(spec, inp, exc, on_pre, on_post, normalise, extra_eqs=""):
+    if getattr(spec, "weight_bits", 0):
+        on_pre, on_post = quantised(on_pre), quantised(on_post)
+        normalise, extra_eqs = quantised_normalise(normalise), extra_eqs + QUANT_EQS
     syn = Synapses(inp, exc, STDP_SYN_EQS + extra_eqs,
                    on_pre={"pre": on_pre},
                    on_post={"post": on_post, "normalise": normalise},
@@ -150,8 +239,13 @@ def build_input_synapses(spec, inp, exc, on_pre, on_post, normalise, extra_eqs="
 
 def runtime_targets(exc, syn):
     """Run-time parameter -> (object, variable, unit factor)."""
-    return {"nu_pre": (syn, "eta_depress", 1), "nu_post": (syn, "eta_potent", 1), "norm": (exc, "norm", 1),
-            "theta_plus_mV": (exc, "theta_plus", mV), "tau_theta_ms": (exc, "tau_theta", ms)}
+    targets = {"nu_pre": (syn, "eta_depress", 1), "nu_post": (syn, "eta_potent", 1), "norm": (exc, "norm", 1),
+               "theta_plus_mV": (exc, "theta_plus", mV), "tau_theta_ms": (exc, "tau_theta", ms)}
+    if "w_q" in syn.variables:          # quantised weights: the grid step (spec.w_quantum)
+        targets["w_quantum"] = (syn, "w_q", 1)
+    if "decay" in syn.variables:        # asp-decay
+        targets["decay"] = (syn, "decay", 1)
+    return targets
 
 
 def initial_weights(spec, rng):

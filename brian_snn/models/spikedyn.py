@@ -23,7 +23,7 @@ from brian2 import Synapses
 
 from ..encoding import PRE_TRACE, Presentation, build_schedule, spike_counter
 from .base import BuiltModel, ModelSpec
-from .diehl_cook import NORMALISE, build_exc_layer, build_input_synapses, runtime_targets
+from .diehl_cook import NORMALISE, QuantisedWeights, build_exc_layer, build_input_synapses, runtime_targets
 
 LEARNED_EQS = """
 learned : 1                   # samples this neuron has learned from (adaptive learning rate)
@@ -44,9 +44,9 @@ nspikes_post = 0
 
 
 @dataclass(frozen=True)
-class SpikeDyn(ModelSpec):
+class SpikeDyn(QuantisedWeights, ModelSpec):
     NAME = "spikedyn"
-    RUNTIME = ("nu_post", "x_tar", "norm", "theta_plus_mV", "tau_theta_ms", "w_lat", "n_half")
+    RUNTIME = ("nu_post", "x_tar", "norm", "theta_plus_mV", "tau_theta_ms", "w_lat", "n_half", "weight_bits")
     nu_post: float = 2e-3            # tuned on the embedded subset (docs/methods.md)
     x_tar: float = 0.2               # decay target: inputs with a smaller trace lose weight
     norm: float = 78.0
@@ -56,6 +56,7 @@ class SpikeDyn(ModelSpec):
     n_half: float = 200.0            # samples after which a neuron's learning rate has halved
     tau_pre_ms: float = 20.0
     max_delay_ms: float = 0.0        # BindsNET's D&C v2 (SpikeDyn's base) has no synaptic delays
+    weight_bits: int = 0             # > 0: input weights held at this many bits in the simulation
 
     def build(self, images, order, presentation: Presentation) -> BuiltModel:
         ctrl, inp, images_ta, order_ta, book = build_schedule(images, order, presentation)
