@@ -1,4 +1,4 @@
-"""Command line: ``hwmodel targets | estimate | compare | metrics``.
+"""Command line: ``hwmodel targets | estimate | compare | metrics | calibrate``.
 
 Bad input exits with status 2 and one line ``hwmodel: error: ...`` (no traceback).
 """
@@ -13,8 +13,9 @@ from .counts import CountsError, load_counts
 from .estimate import EstimateError, _check_bits, estimate
 from .metrics import neurobench
 from .targets import TargetError, list_targets, load_target
+from . import calibrate as _calibrate
 
-ERRORS = (CountsError, TargetError, EstimateError)
+ERRORS = (CountsError, TargetError, EstimateError, _calibrate.CalibrationError)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -25,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="hwmodel", description="SNN activity counts -> energy, latency and memory on hardware targets.")
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND", required=True, parser_class=_Parser,
-                           help="targets | estimate | compare | metrics")
+                           help="targets | estimate | compare | metrics | calibrate")
     t = sub.add_parser("targets", help="list the built-in targets")
     t.add_argument("--json", action="store_true")
 
@@ -49,13 +50,15 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--plot", metavar="PNG", help="write a bar chart of energy per sample")
     m = sub.add_parser("metrics", help="NeuroBench-style metrics of COUNTS")
     common(m)
+    _calibrate.add_parser(sub)
     return p
 
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"targets": _targets, "estimate": _estimate, "compare": _compare, "metrics": _metrics}[args.cmd](args)
+        return {"targets": _targets, "estimate": _estimate, "compare": _compare, "metrics": _metrics,
+                "calibrate": _calibrate.run_cli}[args.cmd](args)
     except ERRORS as e:
         print(f"hwmodel: error: {e}", file=sys.stderr)
         return 2

@@ -1,0 +1,356 @@
+"""``hwmodel calibrate``: fit a GPU target's per-step overhead, efficiency and power to measurements.
+
+The GPU model (estimate._gpu, reference §8.3) is
+
+    t = steps · t_step + max(F / (peak · e), B / (BW · e))      E = P · t
+
+with F, B the FLOP and bytes of the counts (cost.gpu_work).  With one efficiency e for compute
+and memory the roofline term is W / e, where W = max(F/peak, B/BW) is the time at peak, so t is
+linear in (t_step, 1/e): a two-parameter non-negative least-squares fit over the runs, with
+e <= 1 enforced (a GPU is not faster than its peak).  The average power P is the least-squares
+fit of E = P · t through the origin.  A measured idle power (NVML / tegrastats with the GPU idle)
+is recorded as ``static.idle``.
+
+Input, ``hwmodel-measurements/1`` JSON::
+
+    {"schema": "hwmodel-measurements/1", "target": "h100-sxm5", "power_mode": null,
+     "idle_w": 61.0, "source": "NVML energy counter, brian2cuda 1.0a7, ...",
+     "runs": [{"label": "dc-N100-K1", "counts": {hwmodel-counts/1} | "counts_file": "c.json",
+               "time_s": 1.9, "energy_j": 180.2, "holdout": false}, ...]}
+
+Runs marked ``holdout`` (or, when none is, every ``holdout_every``-th run) are not used for the fit;
+the report gives the estimate-vs-measured error on them.  Output: a target TOML that ``extends``
+the base target, usable with ``hwmodel estimate --target-file``.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field
+
+from .counts import Counts, CountsError, load_counts
+from .estimate import EstimateError, estimate
+from .targets import Target, TargetError, load_target, validate
+
+SCHEMA = "hwmodel-measurements/1"
+
+
+class CalibrationError(ValueError):
+    """Bad measurements or a target that cannot be calibrated (one line)."""
+
+
+@dataclass
+class Run:
+    label: str
+    counts: Counts
+    time_s: float
+    energy_j: float | None
+    holdout: bool = False
+
+
+@dataclass
+class Fit:
+    target: str
+    base: str
+    power_mode: str | None
+    per_step_overhead_s: float
+    efficiency: float
+    power_w: float | None
+    idle_w: float | None
+    fit_runs: list
+    holdout_runs: list
+    rows: list = field(default_factory=list)      # per run: label, set, time/energy measured vs estimated
+    error: dict = field(default_factory=dict)     # {"fit"|"holdout": {"time": mean |rel err|, "energy": ...}}
+    notes: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# -- reading -----------------------------------------------------------------------------------
+def _num(d, key, where, required=True, positive=True):
+    v = d.get(key)
+    if v is None:
+        if required:
+            raise CalibrationError(f"{where}: field '{key}' is missing")
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise CalibrationError(f"{where}: field '{key}' must be a finite number, got {v!r}")
+    if positive and v <= 0:
+        raise CalibrationError(f"{where}: field '{key}' must be > 0, got {v!r}")
+    return float(v)
+
+
+def load_measurements(path) -> dict:
+    """Read and check a measurements file; counts are loaded (inline or from ``counts_file``)."""
+    path = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise CalibrationError(f"{path}: file not found") from None
+    except json.JSONDecodeError as e:
+        raise CalibrationError(f"{path}: not valid JSON ({e.msg}, line {e.lineno})") from None
+    return parse_measurements(data, path)
+
+
+def parse_measurements(data: dict, shown: str = "<measurements>") -> dict:
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        got = data.get("schema") if isinstance(data, dict) else type(data).__name__
+        raise CalibrationError(f"{shown}: field 'schema' must be {SCHEMA!r}, got {got!r}")
+    runs_in = data.get("runs")
+    if not isinstance(runs_in, list) or not runs_in:
+        raise CalibrationError(f"{shown}: field 'runs' must be a non-empty list")
+    base_dir = os.path.dirname(os.path.abspath(shown)) if os.path.exists(shown) else os.getcwd()
+    runs = []
+    for k, r in enumerate(runs_in):
+        where = f"{shown}: runs[{k}]"
+        if not isinstance(r, dict):
+            raise CalibrationError(f"{where} must be an object")
+        if "counts" in r:
+            try:
+                c = Counts.from_dict(r["counts"])
+            except CountsError as e:
+                raise CalibrationError(f"{where}.counts: {e}") from None
+        elif "counts_file" in r:
+            p = r["counts_file"]
+            p = p if os.path.isabs(p) else os.path.join(base_dir, p)
+            try:
+                c = load_counts(p)
+            except CountsError as e:
+                raise CalibrationError(f"{where}.counts_file: {e}") from None
+        else:
+            raise CalibrationError(f"{where}: field 'counts' (or 'counts_file') is missing")
+        runs.append(Run(str(r.get("label", f"run{k}")), c, _num(r, "time_s", where),
+                        _num(r, "energy_j", where, required=False), bool(r.get("holdout", False))))
+    out = dict(data)
+    out["runs"] = runs
+    if "idle_w" in data:
+        out["idle_w"] = _num(data, "idle_w", shown, required=False)
+    return out
+
+
+# -- fitting -----------------------------------------------------------------------------------
+def _probe_target(base: Target, mode_idx: int | None) -> Target:
+    """The base target with overhead ~0, efficiency 1 and power 1 W: its estimate's latency is
+    W (time at peak) and its energy W x 1 W -- the model's own work terms, nothing re-derived."""
+    data = copy.deepcopy(base.data)
+    data.setdefault("sources", {})["_probe"] = "calibration probe"
+    q = lambda v, u: {"value": v, "unit": u, "evidence": "calibrated", "source": "_probe"}   # noqa: E731
+    data.setdefault("gpu", {})
+    data["gpu"]["per_step_overhead"] = q(1e-300, "s")
+    data["gpu"]["efficiency_compute"] = q(1.0, "1")
+    data["gpu"]["efficiency_memory"] = q(1.0, "1")
+    if mode_idx is not None:
+        data["power_modes"][mode_idx]["power"] = q(1.0, "W")
+    data.pop("static", None)
+    return validate(data, base.path + " (probe)")
+
+
+def _nnls2(x1, x2, y, lo2=0.0):
+    """min Σ (y - a x1 - b x2)^2 subject to a >= 0, b >= lo2 (closed form over the active sets)."""
+    def sse(a, b):
+        return sum((yi - a * u - b * v) ** 2 for u, v, yi in zip(x1, x2, y))
+    cands = []
+    s11 = sum(u * u for u in x1)
+    s22 = sum(v * v for v in x2)
+    s12 = sum(u * v for u, v in zip(x1, x2))
+    s1y = sum(u * yi for u, yi in zip(x1, y))
+    s2y = sum(v * yi for v, yi in zip(x2, y))
+    det = s11 * s22 - s12 * s12
+    if det > 1e-12 * max(s11 * s22, 1e-300):
+        a, b = (s22 * s1y - s12 * s2y) / det, (s11 * s2y - s12 * s1y) / det
+        if a >= 0 and b >= lo2:
+            cands.append((a, b))
+    if s22 > 0:                                     # a = 0
+        cands.append((0.0, max(lo2, s2y / s22)))
+    if s11 > 0:                                     # b = lo2
+        cands.append((max(0.0, (s1y - lo2 * s12) / s11), lo2))
+    cands.append((0.0, lo2))
+    return min(cands, key=lambda ab: sse(*ab))
+
+
+def calibrate(measurements: dict, base: str | None = None, power_mode: str | None = None,
+              holdout_every: int = 3, target_id: str | None = None) -> tuple[Fit, str]:
+    """Fit the GPU parameters; returns (Fit, calibrated target TOML text)."""
+    base = base or measurements.get("target")
+    if not base:
+        raise CalibrationError("no base target: give --base ID or a 'target' field in the measurements")
+    t = load_target(base)
+    if t.model != "gpu_time_power":
+        raise CalibrationError(f"target {t.id!r} uses the {t.model} model; calibrate fits GPU targets "
+                               "(class gpu, execution clock_driven_sparse)")
+    power_mode = power_mode or measurements.get("power_mode")
+    mode = t.mode(power_mode)
+    idx = mode[0] if mode else None
+    runs = measurements["runs"]
+    if holdout_every < 0:
+        raise CalibrationError(f"--holdout-every must be >= 0, got {holdout_every}")
+    if not any(r.holdout for r in runs) and holdout_every:
+        for k, r in enumerate(runs):
+            r.holdout = (k % holdout_every == holdout_every - 1)
+    fit_runs = [r for r in runs if not r.holdout]
+    hold = [r for r in runs if r.holdout]
+    if len(fit_runs) < 2:
+        raise CalibrationError(f"need at least 2 runs to fit (have {len(fit_runs)} not held out); "
+                               "add runs or use --holdout-every 0")
+    probe = _probe_target(t, idx)
+    work = {}
+    for r in runs:
+        try:
+            e = estimate(r.counts, probe, power_mode=mode[1]["name"] if mode else None)
+        except (EstimateError, TargetError) as err:
+            raise CalibrationError(f"run {r.label!r}: {err}") from None
+        work[id(r)] = e.latency_s
+    notes = []
+    steps = [float(r.counts.steps) for r in fit_runs]
+    W = [work[id(r)] for r in fit_runs]
+    y = [r.time_s for r in fit_runs]
+    if len({(s, w) for s, w in zip(steps, W)}) < 2:
+        raise CalibrationError("the fit runs all have the same steps and work: vary the network size "
+                               "or the run length so that overhead and efficiency can be separated")
+    o, inv_e = _nnls2(steps, W, y, lo2=1.0)
+    if inv_e <= 1.0 + 1e-12:
+        notes.append("efficiency at its bound 1 (the runs are overhead-dominated or faster than the "
+                     "roofline): only the per-step overhead is fitted")
+    if o <= 0:
+        notes.append("per-step overhead fitted as 0 (at its bound)")
+        o = 1e-12
+    eff = 1.0 / inv_e
+    er = [r for r in fit_runs if r.energy_j is not None]
+    power = None
+    if er:
+        power = sum(r.energy_j * r.time_s for r in er) / sum(r.time_s ** 2 for r in er)
+    else:
+        notes.append("no energy measurements: power is not calibrated")
+    idle = measurements.get("idle_w")
+    if idle is not None and power is not None and power < idle:
+        notes.append(f"fitted average power {power:.3g} W is below the measured idle {idle:.3g} W")
+    tid = target_id or f"{t.id}-calibrated"
+    text = calibrated_toml(t, idx, tid, o, eff, power, idle, measurements.get("source") or
+                           "own measurements (hwmodel calibrate)", len(fit_runs))
+    cal = _load_text(text, tid)
+    rows = []
+    for r in runs:
+        e = estimate(r.counts, cal)
+        rows.append({"label": r.label, "set": "holdout" if r.holdout else "fit", "steps": r.counts.steps,
+                     "time_s": r.time_s, "time_est_s": e.latency_s,
+                     "time_rel_err": (e.latency_s - r.time_s) / r.time_s,
+                     "energy_j": r.energy_j, "energy_est_j": e.energy_j["total"] if power else None,
+                     "energy_rel_err": ((e.energy_j["total"] - r.energy_j) / r.energy_j
+                                        if power and r.energy_j else None)})
+    error = {}
+    for name in ("fit", "holdout"):
+        sel = [x for x in rows if x["set"] == name]
+        if sel:
+            te = [abs(x["time_rel_err"]) for x in sel]
+            ee = [abs(x["energy_rel_err"]) for x in sel if x["energy_rel_err"] is not None]
+            error[name] = {"runs": len(sel), "time_mean_abs_rel": sum(te) / len(te), "time_max_abs_rel": max(te),
+                           "energy_mean_abs_rel": sum(ee) / len(ee) if ee else None,
+                           "energy_max_abs_rel": max(ee) if ee else None}
+    if not hold:
+        notes.append("no held-out runs: the errors below are on the fitted runs only")
+    fit = Fit(tid, t.id, mode[1]["name"] if mode else None, o, eff, power, idle,
+              [r.label for r in fit_runs], [r.label for r in hold], rows, error, notes)
+    return fit, text
+
+
+# -- writing ------------------------------------------------------------------------------------
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise TypeError(type(v))
+
+
+def calibrated_toml(t: Target, mode_idx, tid, overhead, eff, power, idle, source, n_runs) -> str:
+    q = lambda v, u, note=None: dict({"value": float(f"{v:.6g}"), "unit": u, "evidence": "calibrated",  # noqa: E731
+                                      "source": "calibration"}, **({"note": note} if note else {}))
+    lines = [f"# Calibrated from {n_runs} measured runs by `hwmodel calibrate` (base: {t.id}).",
+             f'extends = "{t.id}"', f'id = "{tid}"', f'name = {json.dumps(t.name + " (calibrated)")}',
+             "", "[sources]", f"calibration = {json.dumps(source)}", "", "[gpu]",
+             f"per_step_overhead = {_toml_value(q(overhead, 's', 'fitted: time per simulated step at zero activity'))}",
+             f"efficiency_compute = {_toml_value(q(eff, '1', 'fitted (one efficiency for compute and memory)'))}",
+             f"efficiency_memory = {_toml_value(q(eff, '1', 'fitted (one efficiency for compute and memory)'))}"]
+    if idle is not None:
+        lines += ["", "[static]", "idle = " + _toml_value(dict(q(idle, "W", "measured with the GPU idle"),
+                                                               evidence="measured"))]
+    modes = copy.deepcopy(t.power_modes())
+    if power is not None:
+        cal = {"name": "calibrated", "note": "average power fitted to the measured energy",
+               "power": q(power, "W")}
+        if mode_idx is not None and isinstance(modes[mode_idx].get("gpu_clock"), dict):
+            cal["gpu_clock"] = modes[mode_idx]["gpu_clock"]
+        modes = [cal] + [m for m in modes if m["name"].lower() != "calibrated"]
+    for m in modes:
+        lines += ["", "[[power_modes]]"] + [f"{k} = {_toml_value(v)}" for k, v in m.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _load_text(text: str, tid: str) -> Target:
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        p = os.path.join(d, f"{tid}.toml")
+        with open(p, "w") as f:
+            f.write(text)
+        return load_target(p)
+
+
+def report_lines(fit: Fit) -> list[str]:
+    g = lambda x, f=".4g": "n/a" if x is None else format(x, f)      # noqa: E731
+    out = [f"calibrated {fit.base} -> {fit.target} from {len(fit.fit_runs)} runs "
+           f"({len(fit.holdout_runs)} held out)",
+           f"  per_step_overhead  {g(fit.per_step_overhead_s)} s",
+           f"  efficiency         {g(fit.efficiency)}",
+           f"  average power      {g(fit.power_w)} W" + (f"  (idle {g(fit.idle_w)} W)" if fit.idle_w else ""),
+           f"  {'run':<22s} {'set':<8s} {'time_s':>10s} {'est_s':>10s} {'err':>7s} {'E_J':>10s} {'est_J':>10s} {'err':>7s}"]
+    for r in fit.rows:
+        pct = lambda x: "n/a" if x is None else f"{100 * x:+.1f}%"    # noqa: E731
+        out.append(f"  {r['label'][:22]:<22s} {r['set']:<8s} {r['time_s']:>10.4g} {r['time_est_s']:>10.4g} "
+                   f"{pct(r['time_rel_err']):>7s} {g(r['energy_j']):>10s} {g(r['energy_est_j']):>10s} "
+                   f"{pct(r['energy_rel_err']):>7s}")
+    for name, e in fit.error.items():
+        out.append(f"  {name} error: time {100 * e['time_mean_abs_rel']:.1f} % mean / "
+                   f"{100 * e['time_max_abs_rel']:.1f} % max"
+                   + (f", energy {100 * e['energy_mean_abs_rel']:.1f} % mean / {100 * e['energy_max_abs_rel']:.1f} % max"
+                      if e["energy_mean_abs_rel"] is not None else "") + f" ({e['runs']} runs)")
+    out += [f"  note: {n}" for n in fit.notes]
+    return out
+
+
+def add_parser(sub):
+    """Register ``hwmodel calibrate`` on the CLI's sub-parsers."""
+    c = sub.add_parser("calibrate", help="fit a GPU target's per-step overhead / efficiency / power to measured runs")
+    c.add_argument("measurements", metavar="MEASUREMENTS", help=f"{SCHEMA} JSON (runs: counts, time_s, energy_j)")
+    c.add_argument("--base", metavar="ID", help="built-in GPU target to calibrate (default: the file's 'target')")
+    c.add_argument("--power-mode", metavar="M", help="power mode the runs were measured in (default: the target's first)")
+    c.add_argument("--holdout-every", type=int, default=3, metavar="N",
+                   help="when no run is marked holdout, hold out every N-th run for the error report (0: none)")
+    c.add_argument("--id", dest="target_id", metavar="ID", help="id of the calibrated target (default <base>-calibrated)")
+    c.add_argument("--out", metavar="FILE", help="write the calibrated target TOML here (default <id>.toml)")
+    c.add_argument("--json", action="store_true", help="print the fit as one JSON object")
+    return c
+
+
+def run_cli(a) -> int:
+    m = load_measurements(a.measurements)
+    fit, text = calibrate(m, base=a.base, power_mode=a.power_mode, holdout_every=a.holdout_every,
+                          target_id=a.target_id)
+    out = a.out or f"{fit.target}.toml"
+    with open(out, "w") as f:
+        f.write(text)
+    if a.json:
+        print(json.dumps(dict(fit.to_dict(), file=out)))
+    else:
+        print("\n".join(report_lines(fit)))
+        print(f"wrote {out} (use: hwmodel estimate COUNTS --target-file {out})")
+    return 0
