@@ -50,6 +50,7 @@ from brian2 import defaultclock, device, ms, prefs, set_device
 from .backend import BackendError, CppBackend, _Assembled, _locked
 from .models.diehl_cook import synaptic_delays_ms
 
+DEFAULT_TOOLKITS = ("/usr/local/cuda",)
 MIN_CC = 5.0                       # brian2cuda 1.0a7's minimal_compute_capability
 DEVICES = {"jetson-nano": 5.3, "jetson-tx2": 6.2, "xavier": 7.2, "orin": 8.7, "h100": 9.0,
            "a100": 8.0, "rtx3090": 8.6, "rtx4090": 8.9, "t4": 7.5}
@@ -146,7 +147,7 @@ def find_cuda(cuda_path=None) -> Toolchain:
         cands = [explicit]
     else:
         which = shutil.which("nvcc")
-        cands = ([_toolkit_of(which)] if which else []) + ["/usr/local/cuda"]
+        cands = ([_toolkit_of(which)] if which else []) + list(DEFAULT_TOOLKITS)
     for c in cands:
         if c is None:
             continue
@@ -479,6 +480,7 @@ def generate_project(backend: CudaBackend, spec, presentation, images, directory
         # brian2cuda as in cpp_standalone), so delays given as run_args never reach it: compile
         # the seeded per-structure delays in (they are part of the structure key anyway).
         asm.model.input_syn.delay = synaptic_delays_ms(spec) * ms
+    avoid_j_redeclaration(asm.net.objects)
     device.insert_code("before_network_run", SEED_FROM_ENV_CUDA)
     asm.net.run(backend.chunk_slots * presentation.slot_ms * ms, profile=backend.profile)
     t0 = time.perf_counter()
@@ -487,6 +489,21 @@ def generate_project(backend: CudaBackend, spec, presentation, images, directory
     asm.build_s = time.perf_counter() - t0
     asm.directory = directory
     return asm
+
+
+def avoid_j_redeclaration(objects):
+    """brian2cuda 1.0a7's synapse kernels loop with ``for(int j = tid; ...)`` and then declare the
+    user's ``j`` (post index) inside that loop: ``error: "j" ... may not be redeclared``.  Use the
+    equivalent ``i_post`` in on_pre/on_post code instead.  Returns the pathways changed."""
+    from brian2 import Synapses
+    changed = []
+    for obj in objects:
+        if isinstance(obj, Synapses):
+            for p in obj._pathways:
+                if re.search(r"\bj\b", p.code):
+                    p.code = re.sub(r"\bj\b", "i_post", p.code)
+                    changed.append(p.name)
+    return changed
 
 
 def _build_locked(backend, opts, directory):
