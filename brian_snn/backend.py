@@ -19,7 +19,13 @@ import numpy as np
 import brian2
 from brian2 import Network, SpikeMonitor, defaultclock, device, ms, prefs, second, set_device, volt
 
+from brian2.utils.logger import BrianLogger
+
 from . import integration  # noqa: F401  (registers the 'linear_implicit' state updater)
+
+# Our bookkeeping pathways write one post-synaptic variable per synapse (well defined); Brian
+# warns about the pattern in general.
+BrianLogger.suppress_hierarchy("brian2.codegen.generators.base")
 from .activity import ActivityCounter
 
 BACKENDS = ("runtime", "cpp", "cuda")
