@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .continual import ContinualConfig, plot_matrix, run_continual
+from .continual import ContinualConfig, model_fields, plot_matrix, run_continual
 from .energy import derived_jetson_target, estimate
 
 JETSON = "jetson-nano-derived"
@@ -86,18 +86,28 @@ def relative(rows, target=JETSON, proposed="spikedyn"):
     return out
 
 
+def check_params(params, models):
+    """Each ``--param`` must belong to at least one compared model (it is given to those that have it)."""
+    for k in params:
+        if not any(k in model_fields(m) for m in models):
+            raise ValueError(f"parameter {k!r} belongs to none of the models {', '.join(models)}")
+
+
 def run_comparison(base: ContinualConfig, dataset, models=("diehl-cook", "asp-decay", "spikedyn"),
                    sizes=(200, 400), out_dir="continual-compare", targets=(JETSON,), resume=True,
                    progress=True, log=print):
     """Run every (model, N) with the settings of ``base``; write per-run HDF5 + heat maps and the
     table (comparison.md / .json / .csv) into ``out_dir``; return the summary dict."""
+    check_params(base.params, models)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     rows = []
     for n in sizes:
         for model in models:
-            cfg = replace(base, model=model, n_exc=int(n))
+            own = model_fields(model)
+            cfg = replace(base, model=model, n_exc=int(n),
+                          params={k: v for k, v in base.params.items() if k in own})
             path = out_dir / f"{model}-N{n}.h5"
             log(f"== {model}, N={n} -> {path}")
             res = run_continual(cfg, dataset, out=path, resume=resume, progress=progress, log=log)

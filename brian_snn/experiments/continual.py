@@ -19,6 +19,7 @@ state (the frozen evaluation never changes it).
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -127,21 +128,32 @@ class ContinualConfig:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
 
 
+MODEL_CHOICES = ("diehl-cook", "asp-decay", "spikedyn")
+
+
+def _model_class(name):
+    from ..models.diehl_cook import AspDecay, DiehlCook
+    from ..models.spikedyn import SpikeDyn
+    classes = {"diehl-cook": DiehlCook, "asp-decay": AspDecay, "spikedyn": SpikeDyn}
+    if name not in classes:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_CHOICES)}")
+    return classes[name]
+
+
+def model_fields(name) -> set:
+    """Parameter names a model accepts."""
+    return set(_model_class(name).__dataclass_fields__)
+
+
 def model_spec(name, n_exc, n_input=784, weight_bits=0, **params):
     """A model by name: the registry's models plus ``asp-decay`` (our ASP-style baseline)."""
-    from ..models import get_model_spec
+    cls = _model_class(name)
+    unknown = sorted(set(params) - model_fields(name))
+    if unknown:
+        raise ValueError(f"model {name!r} has no parameter {unknown[0]!r}")
     if weight_bits:
         params = dict(params, weight_bits=int(weight_bits))
-    if name == "asp-decay":
-        from ..models.diehl_cook import AspDecay
-        return AspDecay(n_exc=n_exc, n_input=n_input, **params)
-    try:
-        return get_model_spec(name, n_exc=n_exc, n_input=n_input, **params)
-    except TypeError as e:        # an unknown parameter name
-        raise ValueError(f"model {name!r}: {e}") from None
-
-
-MODEL_CHOICES = ("diehl-cook", "asp-decay", "spikedyn")
+    return cls(n_exc=n_exc, n_input=n_input, **params)
 
 
 # ------------------------------------------------------------------------------------------
@@ -293,6 +305,44 @@ def skeleton(spec, presentation):
         log.setLevel(level)
 
 
+_BACKENDS = {}
+
+
+def shared_backend(name, chunk_slots):
+    """One backend per (name, chunk_slots) in this process, so that runs of the same model
+    structure reuse the compiled binary without even regenerating its code."""
+    key = (name, int(chunk_slots))
+    if key not in _BACKENDS:
+        _BACKENDS[key] = get_backend(name, chunk_slots=int(chunk_slots))
+    return _BACKENDS[key]
+
+
+def ready_backend(backend, spec, presentation, images):
+    """Call before running ``spec`` on ``backend`` (cpp/cuda).
+
+    * The backend holds this model's build and the standalone device still holds it (another
+      part of the process may have switched to the runtime device): make that device current
+      again -- the binary is reused without regenerating its code.
+    * Otherwise drop the old build (of every shared backend) and collect its Brian2 objects,
+      so that the new build's code objects keep their plain names where possible (suffixed
+      names, ``..._codeobject_1``, would compile a cached binary again)."""
+    built = getattr(backend, "_built", None)
+    if not built:
+        return
+    from brian2 import get_device, set_device
+    from brian2.devices.device import all_devices
+    key = backend.build_key(spec, presentation, len(images))[0]
+    dev = all_devices.get(getattr(backend, "device_name", ""))
+    directory = str(getattr(built[1], "directory", ""))
+    if built[0] == key and dev is not None and getattr(dev, "project_dir", None) == directory:
+        if get_device() is not dev:
+            set_device(backend.device_name, build_on_run=False, directory=directory)
+        return
+    for b in list(_BACKENDS.values()) + [backend]:
+        b._built = None
+    gc.collect()
+
+
 def run_continual(config: ContinualConfig, dataset, out=None, resume=True, progress=True,
                   log=print, backend=None):
     """Run the protocol; returns the results dict (also written to ``out`` when given)."""
@@ -300,8 +350,9 @@ def run_continual(config: ContinualConfig, dataset, out=None, resume=True, progr
     spec = model_spec(config.model, config.n_exc, dataset.x_train.shape[1], config.weight_bits,
                       **config.params)
     pres = Presentation(**config.presentation)
-    backend = backend or get_backend(config.backend, chunk_slots=config.chunk_slots)
+    backend = backend or shared_backend(config.backend, config.chunk_slots)
     images = image_table(dataset)
+    ready_backend(backend, spec, pres, images)
     n_train = len(dataset.y_train)
     plan = plan_tasks(dataset, tasks, config.samples_per_task, config.label_per_class,
                       config.test_per_class, config.seed)
