@@ -1,0 +1,957 @@
+"""TopSpark (issue 5, ``brian-snn timestep``): timestep reduction for training and inference,
+parameter enhancement, and a trade-off policy.
+
+TopSpark's paper text is not available; everything below is our reconstruction (reasons in
+docs/methods.md, "TopSpark (issue 5)"; usage in docs/topspark.md).
+
+* **Timesteps.**  A sample is shown for a *window* ``T`` (input on) followed by a rest that
+  scales with it (``rest = T x rest_ratio``, 150/350 by default, rounded to a multiple of dt), so
+  the simulated steps per presentation are ``(T + rest) / dt``.  Latency and energy come from
+  the exact counts of each run (every repeat of the boost rule included) priced by hwmodel.
+* **Analysis.**  For every model, size and window: train *and* infer at ``T`` (``baseline``),
+  the same with enhanced parameters (``enhanced``), and the network trained at the full window
+  inferred at ``T`` (``inference-only``, with and without the inference-side enhancements).
+* **Enhancement.**  A knob ``k`` (input rate, threshold, reset, membrane time constant, theta
+  increment, learning rates, weight norm, inhibition) is scaled with the window by
+  ``value(T) = value(T0) * (T0 / T) ** alpha_k``; :func:`enhance` is a pure function of the
+  window.  The exponents come from a one-at-a-time sensitivity analysis
+  (:func:`run_sensitivity`).
+* **Policy.**  :func:`choose` picks, among measured rows, the one maximising
+  ``w_a A/A0 - w_l L/L0 - w_t Et/Et0 - w_i Ei/Ei0`` subject to ``A >= A0 - tolerance`` (and any
+  latency / energy budgets), where index 0 is the baseline at the full window.
+
+Window lengths are compiled into the binary (a chunk's duration is), so every distinct window
+is one build; every other value here (model parameters, intensities, thresholds via the initial
+theta, data, state) is run-time and reuses that build.  The two compiled knobs (reset, membrane
+time constant) cost one build per value (:mod:`.timestep_models`).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .timestep_models import (BASE_RESET_GAP_MV, BASE_TAU_E_MS, BASE_THETA0_MV, BASE_THRESHOLD_GAP_MV,
+                              tuned_spec)
+
+MODELS = ("diehl-cook", "spikedyn")
+BASE_WINDOW_MS = 350.0
+REST_RATIO = 150.0 / 350.0            # Diehl & Cook's 150 ms rest after 350 ms, kept proportional
+BASE_INTENSITY = 2.0                  # Presentation.intensity0 default (63.75 Hz for a white pixel)
+MAX_PIXEL_RATE_PER_INTENSITY = 255.0 / 8.0    # Hz per unit of intensity (encoding.py)
+P_CAP = 0.5                           # cap of a white pixel's spike probability per step
+JETSON = "jetson-nano-derived"
+TOPSPARK_HEADLINE = {"latency": 3.9, "energy_train": 3.5, "energy_inference": 3.3, "accuracy_pp": 2.0}
+
+# knob -> what it scales (docs/methods.md); "compiled" knobs need one build per value
+KNOBS = {
+    "intensity": "input rate (Presentation.intensity0; capped so a white pixel fires with p <= 0.5 per step)",
+    "threshold": "initial firing-threshold gap above rest (13 mV; set through the initial theta)",
+    "reset": "gap from threshold down to the reset potential (13 mV; compiled)",
+    "tau_m": "excitatory membrane time constant (100 ms; compiled)",
+    "theta_plus": "adaptive-threshold increment per spike (theta_plus_mV)",
+    "eta": "learning rates (nu_post; Diehl & Cook also nu_pre)",
+    "norm": "input-weight column sum (norm)",
+    "inhibition": "lateral inhibition strength (w_lat for SpikeDyn, w_ie for Diehl & Cook)",
+}
+COMPILED_KNOBS = ("reset", "tau_m")
+INFERENCE_KNOBS = ("intensity", "threshold", "reset", "tau_m", "inhibition")   # act when plastic = 0
+# Enhancement exponents: value(T) = value(T0) * (T0/T)**alpha (see docs/methods.md for the
+# sensitivity measurement they come from).
+DEFAULT_RULES = {"intensity": 0.5, "eta": 0.5}
+SENSITIVITY_ALPHAS = (-0.5, 0.5, 1.0)
+
+DEFAULT_WEIGHTS = {"accuracy": 1.0, "latency": 1.0, "energy_train": 1.0, "energy_inference": 1.0}
+_METRIC = {"latency": "latency_s", "energy_train": "energy_train_j", "energy_inference": "energy_inference_j"}
+VARIANTS = ("baseline", "enhanced", "inference-only", "inference-only-enhanced")
+
+
+# ------------------------------------------------------------------------------------------
+# windows
+# ------------------------------------------------------------------------------------------
+def _number(name, v):
+    if isinstance(v, bool):
+        raise ValueError(f"{name} must be a number, got {v!r}")
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {v!r}") from None
+    if not math.isfinite(x):
+        raise ValueError(f"{name} must be a finite number, got {v!r}")
+    return x
+
+
+def check_dt(dt_ms) -> float:
+    dt = _number("dt", dt_ms)
+    if dt <= 0:
+        raise ValueError(f"dt must be > 0 ms, got {dt_ms!r}")
+    return dt
+
+
+def check_window(window_ms, dt_ms) -> float:
+    """A presentation window in ms: finite, > 0 and a whole number of dt steps."""
+    dt = check_dt(dt_ms)
+    w = _number("window", window_ms)
+    if w <= 0:
+        raise ValueError(f"window must be > 0 ms, got {window_ms!r}")
+    steps = w / dt
+    if abs(steps - round(steps)) > 1e-9 * max(1.0, steps):
+        raise ValueError(f"window {w:g} ms is not a multiple of dt ({dt:g} ms)")
+    return w
+
+
+def check_windows(windows, dt_ms) -> list:
+    ws = [check_window(w, dt_ms) for w in windows]
+    if not ws:
+        raise ValueError("no window given")
+    if len(set(ws)) != len(ws):
+        raise ValueError(f"windows repeat a value: {', '.join(f'{w:g}' for w in windows)}")
+    return sorted(ws, reverse=True)
+
+
+def rest_ms(window_ms, dt_ms, rest_ratio=REST_RATIO) -> float:
+    """Rest after a window: ``window x rest_ratio`` rounded to whole steps, at least one step."""
+    dt = check_dt(dt_ms)
+    r = _number("rest ratio", rest_ratio)
+    if r < 0:
+        raise ValueError(f"rest ratio must be >= 0, got {rest_ratio!r}")
+    return max(1, int(round(check_window(window_ms, dt) * r / dt))) * dt
+
+
+def steps_per_presentation(window_ms, dt_ms, rest_ratio=REST_RATIO) -> int:
+    return int(round((check_window(window_ms, dt_ms) + rest_ms(window_ms, dt_ms, rest_ratio)) / dt_ms))
+
+
+def presentation(window_ms, dt_ms=0.5, rest_ratio=REST_RATIO, intensity0=BASE_INTENSITY):
+    from ..encoding import Presentation
+    return Presentation(t_on_ms=check_window(window_ms, dt_ms), t_rest_ms=rest_ms(window_ms, dt_ms, rest_ratio),
+                        dt_ms=dt_ms, intensity0=intensity0)
+
+
+# ------------------------------------------------------------------------------------------
+# parameter enhancement (pure)
+# ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Settings:
+    """What a run changes relative to the model's defaults."""
+    params: dict = field(default_factory=dict)      # model parameters (tau_e_ms/reset_gap_mV compiled)
+    intensity0: float = BASE_INTENSITY
+    theta_shift_mV: float = 0.0                     # added to theta (initial for training, learned for inference-only)
+    factors: dict = field(default_factory=dict)     # knob -> factor applied
+    capped: tuple = ()                              # knobs limited by a cap
+
+    def to_dict(self):
+        return {"params": dict(self.params), "intensity0": self.intensity0,
+                "theta_shift_mV": self.theta_shift_mV, "factors": dict(self.factors), "capped": list(self.capped)}
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(dict(d["params"]), d["intensity0"], d["theta_shift_mV"], dict(d["factors"]), tuple(d["capped"]))
+
+
+def check_model(model):
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    return model
+
+
+def base_params(model) -> dict:
+    """Default values of the run-time parameters the knobs act on."""
+    from ..models import get_model_spec
+    spec = get_model_spec(check_model(model), n_exc=1)
+    return {k: float(getattr(spec, k)) for k in spec.RUNTIME}
+
+
+def check_rules(rules) -> dict:
+    out = {}
+    for k, a in dict(rules).items():
+        if k not in KNOBS:
+            raise ValueError(f"unknown knob {k!r}; choose from {', '.join(KNOBS)}")
+        out[k] = _number(f"exponent of {k}", a)
+    return out
+
+
+def apply_factors(model, factors, dt_ms=0.5, params=None, intensity0=BASE_INTENSITY, p_cap=P_CAP) -> Settings:
+    """Settings with each knob's default value multiplied by its factor (pure).
+
+    ``params`` are the caller's parameter overrides (the base the factors multiply)."""
+    check_model(model)
+    dt = check_dt(dt_ms)
+    base = dict(base_params(model), **(params or {}))
+    out = dict(params or {})
+    intensity, shift, capped, fac = _number("intensity", intensity0), 0.0, [], {}
+    for k, f in dict(factors).items():
+        if k not in KNOBS:
+            raise ValueError(f"unknown knob {k!r}; choose from {', '.join(KNOBS)}")
+        f = _number(f"factor of {k}", f)
+        if f <= 0:
+            raise ValueError(f"factor of {k} must be > 0, got {f!r}")
+        fac[k] = f
+        if k == "intensity":
+            intensity *= f
+            cap = p_cap / (MAX_PIXEL_RATE_PER_INTENSITY * dt * 1e-3)
+            if intensity > cap:
+                intensity, capped = cap, capped + ["intensity"]
+        elif k == "threshold":
+            shift = BASE_THRESHOLD_GAP_MV * (f - 1.0)
+        elif k == "reset":
+            out["reset_gap_mV"] = float(base.get("reset_gap_mV", BASE_RESET_GAP_MV)) * f
+        elif k == "tau_m":
+            out["tau_e_ms"] = float(base.get("tau_e_ms", BASE_TAU_E_MS)) * f
+        elif k == "theta_plus":
+            out["theta_plus_mV"] = base["theta_plus_mV"] * f
+        elif k == "eta":
+            for p in ("nu_pre", "nu_post"):
+                if p in base:
+                    out[p] = base[p] * f
+        elif k == "norm":
+            out["norm"] = base["norm"] * f
+        elif k == "inhibition":
+            p = "w_lat" if "w_lat" in base else "w_ie"
+            out[p] = base[p] * f
+    return Settings(out, float(intensity), float(shift), fac, tuple(capped))
+
+
+def enhance(model, window_ms, base_window_ms=BASE_WINDOW_MS, dt_ms=0.5, rules=None, params=None,
+            intensity0=BASE_INTENSITY) -> Settings:
+    """Enhanced settings for a window: every knob ``k`` of ``rules`` scaled by
+    ``(base_window / window) ** rules[k]`` (a pure function of the window)."""
+    dt = check_dt(dt_ms)
+    w, w0 = check_window(window_ms, dt), check_window(base_window_ms, dt)
+    if w > w0:
+        raise ValueError(f"window {w:g} ms is longer than the full window {w0:g} ms")
+    rules = check_rules(DEFAULT_RULES if rules is None else rules)
+    r = w0 / w
+    return apply_factors(model, {k: r ** a for k, a in rules.items()}, dt, params, intensity0)
+
+
+def inference_part(settings: Settings, model, dt_ms=0.5, params=None, intensity0=BASE_INTENSITY) -> Settings:
+    """The part of ``settings`` that acts with learning off (for a network trained elsewhere)."""
+    keep = {k: f for k, f in settings.factors.items() if k in INFERENCE_KNOBS}
+    return apply_factors(model, keep, dt_ms, params, intensity0)
+
+
+# ------------------------------------------------------------------------------------------
+# trade-off policy (pure)
+# ------------------------------------------------------------------------------------------
+def check_weights(weights) -> dict:
+    w = dict(DEFAULT_WEIGHTS)
+    for k, v in dict(weights or {}).items():
+        if k not in DEFAULT_WEIGHTS:
+            raise ValueError(f"unknown weight {k!r}; choose from {', '.join(DEFAULT_WEIGHTS)}")
+        v = _number(f"weight {k}", v)
+        if v < 0:
+            raise ValueError(f"weight {k} must be >= 0, got {v!r}")
+        w[k] = v
+    if sum(w.values()) <= 0:
+        raise ValueError("at least one weight must be > 0")
+    return w
+
+
+def check_tolerance(tol) -> float:
+    t = _number("accuracy tolerance", tol)
+    if t < 0:
+        raise ValueError(f"accuracy tolerance must be >= 0 percentage points, got {tol!r}")
+    return t
+
+
+def objective(row, ref, weights) -> float:
+    """``w_a A/A0 - sum_k w_k X_k/X_k0`` (costs: latency, training and inference energy)."""
+    a0 = ref["accuracy"] if ref["accuracy"] > 0 else 1.0
+    s = weights["accuracy"] * row["accuracy"] / a0
+    for k, key in _METRIC.items():
+        if weights[k] == 0:
+            continue
+        x, x0 = row.get(key), ref.get(key)
+        if x is None or x0 is None or not x0 > 0:
+            raise ValueError(f"cannot weigh {k}: the reference has no positive {key} (was the target able to price the counts?)")
+        s -= weights[k] * x / x0
+    return s
+
+
+def choose(rows, ref, tolerance_pp=2.0, weights=None, max_latency_s=None, max_energy_train_j=None,
+           max_energy_inference_j=None):
+    """Pick the best row under the constraints.  Returns ``(selected or None, scored)`` where
+    every scored row is a copy with ``score``, ``feasible`` and ``reason``.  Ties: the more
+    accurate, then the longer inference window."""
+    tol, w = check_tolerance(tolerance_pp), check_weights(weights)
+    budgets = {"latency_s": max_latency_s, "energy_train_j": max_energy_train_j,
+               "energy_inference_j": max_energy_inference_j}
+    for k, v in budgets.items():
+        if v is not None and (_number(k, v) < 0):
+            raise ValueError(f"budget {k} must be >= 0, got {v!r}")
+    scored = []
+    for r in rows:
+        s = dict(r, score=objective(r, ref, w), feasible=True, reason="")
+        if r["accuracy"] < ref["accuracy"] - tol / 100.0 - 1e-12:
+            s.update(feasible=False, reason=f"accuracy {100 * (r['accuracy'] - ref['accuracy']):+.1f} pp < -{tol:g} pp")
+        for k, v in budgets.items():
+            if s["feasible"] and v is not None and (r.get(k) is None or r[k] > float(v)):
+                s.update(feasible=False, reason=f"{k} over budget")
+        scored.append(s)
+    feas = [s for s in scored if s["feasible"]]
+    best = max(feas, key=lambda s: (round(s["score"], 12), s["accuracy"], s["infer_window_ms"])) if feas else None
+    return best, scored
+
+
+def ratios(row, ref) -> dict:
+    def q(k):
+        return ref[k] / row[k] if row.get(k) and ref.get(k) is not None else None
+    return {"latency": q("latency_s"), "energy_train": q("energy_train_j"),
+            "energy_inference": q("energy_inference_j"), "accuracy_pp": 100 * (row["accuracy"] - ref["accuracy"])}
+
+
+# ------------------------------------------------------------------------------------------
+# configuration
+# ------------------------------------------------------------------------------------------
+@dataclass
+class TimestepConfig:
+    models: tuple = ("spikedyn", "diehl-cook")
+    neurons: tuple = (100,)
+    windows_ms: tuple = (350.0, 200.0, 100.0, 50.0, 25.0)
+    dt_ms: float = 0.5
+    rest_ratio: float = REST_RATIO
+    seeds: tuple = (0,)
+    epochs: int = 1
+    label_samples: int | None = None
+    rules: dict = field(default_factory=lambda: dict(DEFAULT_RULES))
+    variants: tuple = VARIANTS
+    backend: str = "cpp"
+    chunk_slots: int = 250
+    data: dict = field(default_factory=lambda: {"dataset": "embedded"})
+
+    def __post_init__(self):
+        self.models = tuple(check_model(m) for m in self.models)
+        if not self.models:
+            raise ValueError("no model given")
+        self.neurons = tuple(int(n) for n in self.neurons)
+        if not self.neurons or min(self.neurons) < 1:
+            raise ValueError("neurons must be positive integers")
+        self.dt_ms = check_dt(self.dt_ms)
+        self.windows_ms = tuple(check_windows(self.windows_ms, self.dt_ms))
+        rest_ms(self.windows_ms[0], self.dt_ms, self.rest_ratio)
+        self.seeds = tuple(int(s) for s in self.seeds) or (0,)
+        if int(self.epochs) < 1:
+            raise ValueError(f"epochs must be >= 1, got {self.epochs!r}")
+        if self.label_samples is not None and int(self.label_samples) < 1:
+            raise ValueError(f"label samples must be >= 1, got {self.label_samples!r}")
+        self.rules = check_rules(self.rules)
+        bad = [v for v in self.variants if v not in VARIANTS]
+        if bad:
+            raise ValueError(f"unknown variant {bad[0]!r}; choose from {', '.join(VARIANTS)}")
+        if "baseline" not in self.variants:
+            self.variants = ("baseline",) + tuple(self.variants)
+
+    @property
+    def base_window_ms(self):
+        return self.windows_ms[0]
+
+
+# ------------------------------------------------------------------------------------------
+# one evaluation (runs in this process or in a Dask worker)
+# ------------------------------------------------------------------------------------------
+_WORKER = {"backends": {}, "datasets": {}}
+
+
+def _dataset(data):
+    from ..data import load_dataset
+    key = json.dumps(data, sort_keys=True)
+    if key not in _WORKER["datasets"]:
+        _WORKER["datasets"][key] = load_dataset(data.get("dataset", "embedded"), data_dir=data.get("data_dir"),
+                                                n_train=data.get("n_train"), n_test=data.get("n_test"),
+                                                seed=data.get("data_seed", 0), download_ok=False)
+    return _WORKER["datasets"][key]
+
+
+def _backend(name, chunk_slots):
+    from ..backend import get_backend
+    key = (name, int(chunk_slots))
+    if key not in _WORKER["backends"]:
+        _WORKER["backends"][key] = get_backend(name, chunk_slots=int(chunk_slots))
+    return _WORKER["backends"][key]
+
+
+def _kernels(backend, spec, pres):
+    from .energy import kernels_per_step
+    built = getattr(backend, "_built", None)
+    if built:
+        return kernels_per_step(built[1].model.objects)
+    from .continual import skeleton
+    return skeleton(spec, pres)["kernels"]
+
+
+def _strip(state):
+    return {k: np.asarray(v, dtype=float) for k, v in state.items() if not k.startswith("ctrl_")}
+
+
+def evaluate(job: dict) -> dict:
+    """Train (unless ``job['state']`` is given) at ``train_window_ms`` with ``train_settings``,
+    label and test at ``infer_window_ms`` with ``infer_settings``.  Plain data in and out."""
+    from ..readout import assign_labels, predict
+    from ..runner import present
+    from .train_eval import image_table, initial_state
+    t_start = time.perf_counter()
+    cfg = job["config"]
+    ds = _dataset(cfg["data"])
+    images = image_table(ds)
+    bk = _backend(cfg["backend"], cfg["chunk_slots"])
+    seed, dt, rr = int(job["seed"]), cfg["dt_ms"], cfg["rest_ratio"]
+    n_train, n_test = len(ds.y_train), len(ds.y_test)
+    n_in = ds.x_train.shape[1]
+    out = {"job": {k: v for k, v in job.items() if k not in ("state", "config")}, "pid": os.getpid()}
+    state = job.get("state")
+    if state is None:
+        ts = Settings.from_dict(job["train_settings"])
+        spec = tuned_spec(job["model"], job["n_exc"], n_in, **ts.params)
+        pres = presentation(job["train_window_ms"], dt, rr, ts.intensity0)
+        st = initial_state(spec, seed)
+        st["theta"] = st["theta"] + ts.theta_shift_mV * 1e-3
+        rng = np.random.default_rng(seed)
+        counts, wall, slots = None, 0.0, 0
+        for epoch in range(int(cfg["epochs"])):
+            run = present(spec, bk, pres, images, rng.permutation(n_train), st, plastic=1, phase="training",
+                          seed=seed * 1000 + epoch * 10, progress=False)
+            st = _strip(run.state)
+            counts = run.counts if counts is None else counts + run.counts
+            wall += run.sim_wall_s
+            slots += run.presentations
+        state = st
+        out.update(train_counts=counts.to_dict(), train_wall_s=wall, train_presentations=slots,
+                   train_samples=n_train * int(cfg["epochs"]), state=state)
+    else:
+        state = _strip(state)
+    inf = Settings.from_dict(job["infer_settings"])
+    spec = tuned_spec(job["model"], job["n_exc"], n_in, **inf.params)
+    pres = presentation(job["infer_window_ms"], dt, rr, inf.intensity0)
+    frozen = dict(state, theta=state["theta"] + inf.theta_shift_mV * 1e-3)
+    n_label = n_train if cfg.get("label_samples") is None else min(int(cfg["label_samples"]), n_train)
+    lab = present(spec, bk, pres, images, np.arange(n_label), frozen, plastic=0, phase="inference",
+                  seed=seed * 1000 + 501, progress=False)
+    assignments, _ = assign_labels(lab.responses, ds.y_train[:n_label])
+    test = present(spec, bk, pres, images, n_train + np.arange(n_test), frozen, plastic=0, phase="inference",
+                   seed=seed * 1000 + 502, progress=False)
+    pred = predict(test.responses, assignments)
+    out.update(accuracy=float((pred == ds.y_test).mean()), infer_counts=test.counts.to_dict(),
+               infer_wall_s=test.sim_wall_s, infer_presentations=test.presentations, test_samples=n_test,
+               spikes_per_test_sample=float(test.responses.sum(axis=1).mean()),
+               kernels=_kernels(bk, spec, pres), wall_s=time.perf_counter() - t_start)
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# jobs of the timestep analysis
+# ------------------------------------------------------------------------------------------
+def _job_key(job) -> str:
+    d = {k: v for k, v in job.items() if k not in ("state",)}
+    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def plan_jobs(cfg: TimestepConfig) -> list:
+    """Jobs, full-window baselines first; inference-only jobs name the job whose state they use."""
+    c = _cfg_dict(cfg)
+    base = Settings().to_dict()
+    jobs = []
+    for model in cfg.models:
+        for n in cfg.neurons:
+            for seed in cfg.seeds:
+                w0 = cfg.base_window_ms
+                j0 = dict(model=model, n_exc=n, seed=seed, variant="baseline", train_window_ms=w0,
+                          infer_window_ms=w0, train_settings=base, infer_settings=base, config=c)
+                j0["key"] = _job_key(j0)
+                jobs.append(j0)
+                for w in cfg.windows_ms[1:]:
+                    enh = enhance(model, w, w0, cfg.dt_ms, cfg.rules)
+                    inf_enh = inference_part(enh, model, cfg.dt_ms)
+                    specs = {"baseline": (w, base, w, base, None),
+                             "enhanced": (w, enh.to_dict(), w, enh.to_dict(), None),
+                             "inference-only": (w0, base, w, base, j0["key"]),
+                             "inference-only-enhanced": (w0, base, w, inf_enh.to_dict(), j0["key"])}
+                    for v in cfg.variants:
+                        tw, tset, iw, iset, dep = specs[v]
+                        j = dict(model=model, n_exc=n, seed=seed, variant=v, train_window_ms=tw,
+                                 infer_window_ms=iw, train_settings=tset, infer_settings=iset, config=c,
+                                 state_from=dep)
+                        j["key"] = _job_key(j)
+                        jobs.append(j)
+    return jobs
+
+
+def _cfg_dict(cfg):
+    d = asdict(cfg)
+    return {k: d[k] for k in ("dt_ms", "rest_ratio", "epochs", "label_samples", "backend", "chunk_slots", "data")}
+
+
+def _cache_path(out_dir, key):
+    return None if out_dir is None else Path(out_dir) / "jobs" / f"{key}.json"
+
+
+def _load_cached(out_dir, key):
+    p = _cache_path(out_dir, key)
+    if p is None or not p.exists():
+        return None
+    res = json.loads(p.read_text())
+    npz = p.with_suffix(".npz")
+    if npz.exists():
+        with np.load(npz) as z:
+            res["state"] = {k: z[k] for k in z.files}
+    return res
+
+
+def _save_cached(out_dir, key, res):
+    p = _cache_path(out_dir, key)
+    if p is None:
+        return
+    p.parent.mkdir(parents=True, exist_ok=True)
+    state = res.get("state")
+    if state is not None:
+        np.savez(p.with_suffix(".npz"), **{k: np.asarray(v) for k, v in state.items()})
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_text(json.dumps({k: v for k, v in res.items() if k != "state"}))
+    os.replace(tmp, p)
+
+
+def run_jobs(jobs, out_dir=None, scheduler=None, workers=2, serial=False, log=print):
+    """Run ``jobs`` (those with ``state_from`` after the job they depend on); cached results in
+    ``out_dir/jobs`` are reused.  Returns results by job key (without the states)."""
+    results, t0 = {}, time.perf_counter()
+    todo = []
+    for j in jobs:
+        r = _load_cached(out_dir, j["key"])
+        if r is not None:
+            results[j["key"]] = r
+        else:
+            todo.append(j)
+    if len(results):
+        log(f"reusing {len(results)} finished job(s) from {Path(out_dir) / 'jobs'}")
+    total, done = len(todo), [0]
+
+    def finished(j, r):
+        done[0] += 1
+        results[j["key"]] = r
+        _save_cached(out_dir, j["key"], r)
+        log(f"[{done[0]}/{total}] {_describe(j)}: accuracy {100 * r['accuracy']:.1f} % "
+            f"({r['wall_s']:.0f} s, elapsed {time.perf_counter() - t0:.0f} s)")
+
+    def with_state(j):
+        j = dict(j)
+        dep = j.pop("state_from", None)
+        if dep is not None:
+            j["state"] = results[dep]["state"]
+        return j
+
+    if serial or not todo:
+        for j in sorted(todo, key=lambda j: j.get("state_from") is not None):
+            finished(j, evaluate(with_state(j)))
+    else:
+        from dask.distributed import as_completed
+        from .search import open_client
+        client, cluster = open_client(scheduler, workers)
+        try:
+            first = [j for j in todo if j.get("state_from") is None or j["state_from"] in results]
+            later = [j for j in todo if j not in first]
+            # full-window jobs first (their states feed the inference-only jobs), then by window
+            first.sort(key=lambda j: (-j["train_window_ms"], -j["infer_window_ms"]))
+            fut = {client.submit(evaluate, with_state(j), pure=False): j for j in first}
+            pending = {j["key"]: j for j in later}
+            ac = as_completed(list(fut))
+            for f in ac:
+                j = fut.pop(f)
+                finished(j, f.result())
+                for k in [k for k, lj in pending.items() if lj["state_from"] in results]:
+                    nj = pending.pop(k)
+                    nf = client.submit(evaluate, with_state(nj), pure=False)
+                    fut[nf] = nj
+                    ac.add(nf)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    for r in results.values():
+        r.pop("state", None)
+    return results
+
+
+def _describe(j):
+    w = (f"window {j['infer_window_ms']:g} ms" if j["train_window_ms"] == j["infer_window_ms"]
+         else f"trained {j['train_window_ms']:g} ms, inferred {j['infer_window_ms']:g} ms")
+    return f"{j['model']} N={j['n_exc']} seed {j['seed']} {j['variant']} {w}"
+
+
+# ------------------------------------------------------------------------------------------
+# table: price the counts, aggregate seeds, ratios, policy
+# ------------------------------------------------------------------------------------------
+def price(counts_dict, kernels, target=JETSON):
+    from hwmodel.counts import Counts
+    from .energy import derived_jetson_target, estimate
+    tgt = derived_jetson_target(kernels) if target == JETSON else target
+    return estimate(Counts.from_dict(counts_dict), tgt)
+
+
+def _sum_counts(dicts):
+    from hwmodel.counts import Counts
+    total = None
+    for d in dicts:
+        c = Counts.from_dict(d)
+        total = c if total is None else total + c
+    return total.to_dict()
+
+
+def build_rows(jobs, results, target=JETSON) -> list:
+    """One row per (model, N, variant, windows): accuracy averaged over seeds, counts summed over
+    seeds and priced per sample.  Inference-only rows carry the training cost of their state."""
+    by_key = {j["key"]: j for j in jobs}
+    groups = {}
+    for j in jobs:
+        g = (j["model"], j["n_exc"], j["variant"], j["train_window_ms"], j["infer_window_ms"])
+        groups.setdefault(g, []).append(j)
+    rows = []
+    for (model, n, variant, tw, iw), js in groups.items():
+        rs = [results[j["key"]] for j in js]
+        train_src = [results[j["state_from"]] if j.get("state_from") else results[j["key"]] for j in js]
+        tc = _sum_counts([r["train_counts"] for r in train_src])
+        ic = _sum_counts([r["infer_counts"] for r in rs])
+        kern_t, kern_i = train_src[0]["kernels"], rs[0]["kernels"]
+        et, ei = price(tc, kern_t, target), price(ic, kern_i, target)
+        acc = np.array([r["accuracy"] for r in rs])
+        dt = js[0]["config"]["dt_ms"]
+        row = {"model": model, "n_exc": n, "variant": variant, "train_window_ms": tw, "infer_window_ms": iw,
+               "timesteps": int(round(iw / dt)),
+               "steps_per_presentation": steps_per_presentation(iw, dt, js[0]["config"]["rest_ratio"]),
+               "accuracy": float(acc.mean()), "accuracy_std": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
+               "seeds": [j["seed"] for j in js],
+               "latency_s": ei.get("latency_s_per_sample"), "latency_train_s": et.get("latency_s_per_sample"),
+               "energy_train_j": et.get("energy_j_per_sample"), "energy_inference_j": ei.get("energy_j_per_sample"),
+               "target": ei.get("target"), "evidence": ei.get("evidence"),
+               "price_error": ei.get("error") or et.get("error"),
+               "steps_per_test_sample": ic["steps"] / max(ic["samples"], 1),
+               "presentations_per_train_sample": sum(r["train_presentations"] for r in train_src)
+               / max(sum(r["train_samples"] for r in train_src), 1),
+               "presentations_per_test_sample": sum(r["infer_presentations"] for r in rs)
+               / max(sum(r["test_samples"] for r in rs), 1),
+               "spikes_per_test_sample": float(np.mean([r["spikes_per_test_sample"] for r in rs])),
+               "cpu_ms_per_train_sample": 1e3 * sum(r["train_wall_s"] for r in train_src)
+               / max(sum(r["train_samples"] for r in train_src), 1),
+               "cpu_ms_per_test_sample": 1e3 * sum(r["infer_wall_s"] for r in rs)
+               / max(sum(r["test_samples"] for r in rs), 1),
+               "kernels_per_step": kern_i,
+               "settings": js[0]["infer_settings"] if variant != "enhanced" else js[0]["train_settings"]}
+        rows.append(row)
+    order = {m: i for i, m in enumerate(dict.fromkeys(j["model"] for j in jobs))}
+    rows.sort(key=lambda r: (order[r["model"]], r["n_exc"], -r["infer_window_ms"], VARIANTS.index(r["variant"])))
+    return rows
+
+
+def select_all(rows, tolerance_pp=2.0, weights=None, variants=None, **budgets) -> dict:
+    """Reference, ratios, policy choice per (model, N); headline averaged over them."""
+    configs, chosen = [], []
+    for key in dict.fromkeys((r["model"], r["n_exc"]) for r in rows):
+        rs = [r for r in rows if (r["model"], r["n_exc"]) == key]
+        ref = next(r for r in rs if r["variant"] == "baseline" and r["train_window_ms"] == r["infer_window_ms"]
+                   and r["infer_window_ms"] == max(x["infer_window_ms"] for x in rs))
+        for r in rs:
+            r["ratios"] = ratios(r, ref)
+        cand = [r for r in rs if variants is None or r["variant"] in variants or r is ref]
+        best, scored = choose(cand, ref, tolerance_pp, weights, **budgets)
+        for r in rs:
+            r["selected"] = False
+        for r, s in zip(cand, scored):
+            r.update(score=s["score"], feasible=s["feasible"], reason=s["reason"], selected=s is best)
+        configs.append({"model": key[0], "n_exc": key[1], "reference_accuracy": ref["accuracy"],
+                        "selected": None if best is None else {k: best[k] for k in (
+                            "variant", "train_window_ms", "infer_window_ms", "accuracy")},
+                        "ratios": None if best is None else best["ratios"]})
+        if best is not None:
+            chosen.append(best["ratios"])
+    head = {}
+    if chosen:
+        for k in ("latency", "energy_train", "energy_inference", "accuracy_pp"):
+            vals = [c[k] for c in chosen if c[k] is not None]
+            head[k] = float(np.mean(vals)) if vals else None
+    return {"configs": configs, "headline": head, "tolerance_pp": check_tolerance(tolerance_pp),
+            "weights": check_weights(weights), "budgets": budgets,
+            "variants": list(variants) if variants else None}
+
+
+def _f(x, fmt):
+    return "n/a" if x is None else format(x, fmt)
+
+
+def format_table(rows, selection, target=JETSON) -> str:
+    lines = [f"energy and latency per sample: hwmodel, target {target}; ratios vs the baseline at the full window",
+             "| model | N | variant | train ms | infer ms | steps/sample | accuracy % | Δ pp | latency ms | "
+             "E_train mJ | E_inf mJ | latency × | E_train × | E_inf × | score |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        q = r.get("ratios", {})
+        mark = " ◀" if r.get("selected") else ("" if r.get("feasible", True) else " ✗")
+        lines.append(
+            f"| {r['model']} | {r['n_exc']} | {r['variant']}{mark} | {r['train_window_ms']:g} | {r['infer_window_ms']:g} "
+            f"| {r['steps_per_test_sample']:.0f} | {100 * r['accuracy']:.1f} | {_f(q.get('accuracy_pp'), '+.1f')} "
+            f"| {_f(r['latency_s'] and 1e3 * r['latency_s'], '.1f')} | {_f(r['energy_train_j'] and 1e3 * r['energy_train_j'], '.1f')} "
+            f"| {_f(r['energy_inference_j'] and 1e3 * r['energy_inference_j'], '.1f')} | {_f(q.get('latency'), '.2f')} "
+            f"| {_f(q.get('energy_train'), '.2f')} | {_f(q.get('energy_inference'), '.2f')} | {_f(r.get('score'), '.3f')} |")
+    lines.append("◀ selected by the policy, ✗ outside the accuracy tolerance or a budget; "
+                 "steps/sample = simulated steps per test sample incl. rest and boost-rule repeats")
+    lines.append("")
+    w = selection["weights"]
+    lines.append(f"policy: accuracy within {selection['tolerance_pp']:g} pp of the full window; maximise "
+                 f"{w['accuracy']:g}·A/A0 − {w['latency']:g}·L/L0 − {w['energy_train']:g}·Et/Et0 − "
+                 f"{w['energy_inference']:g}·Ei/Ei0")
+    for c in selection["configs"]:
+        s, q = c["selected"], c["ratios"]
+        if s is None:
+            lines.append(f"  {c['model']} N={c['n_exc']}: nothing feasible")
+            continue
+        lines.append(f"  {c['model']} N={c['n_exc']}: {s['variant']}, train {s['train_window_ms']:g} ms / infer "
+                     f"{s['infer_window_ms']:g} ms -> latency {_f(q['latency'], '.2f')}×, training energy "
+                     f"{_f(q['energy_train'], '.2f')}×, inference energy {_f(q['energy_inference'], '.2f')}× lower, "
+                     f"accuracy {q['accuracy_pp']:+.1f} pp")
+    h = selection["headline"]
+    t = TOPSPARK_HEADLINE
+    if h:
+        lines.append(f"ours (mean over {len([c for c in selection['configs'] if c['selected']])} configurations): "
+                     f"latency {_f(h['latency'], '.2f')}×, training energy {_f(h['energy_train'], '.2f')}×, "
+                     f"inference energy {_f(h['energy_inference'], '.2f')}× lower, accuracy {h['accuracy_pp']:+.1f} pp")
+    lines.append(f"TopSpark (abstract, mean over its sizes/rules/workloads): latency {t['latency']}×, training energy "
+                 f"{t['energy_train']}×, inference energy {t['energy_inference']}× lower, accuracy within {t['accuracy_pp']:g} %")
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------------
+# the whole analysis
+# ------------------------------------------------------------------------------------------
+def run_timestep(cfg: TimestepConfig, out_dir=None, target=JETSON, tolerance_pp=2.0, weights=None,
+                 policy_variants=None, scheduler=None, workers=2, serial=False, log=print, **budgets) -> dict:
+    t0 = time.perf_counter()
+    check_tolerance(tolerance_pp)
+    check_weights(weights)
+    jobs = plan_jobs(cfg)
+    windows = ", ".join(f"{w:g}" for w in cfg.windows_ms)
+    log(f"timestep analysis: {', '.join(cfg.models)}; N = {', '.join(map(str, cfg.neurons))}; windows {windows} ms "
+        f"(dt {cfg.dt_ms:g} ms, rest x{cfg.rest_ratio:.3f}); seeds {', '.join(map(str, cfg.seeds))}; {len(jobs)} runs; "
+        f"one compiled binary per (model, N, window)")
+    results = run_jobs(jobs, out_dir, scheduler, workers, serial, log)
+    res = {"schema": "brian-snn-timestep/1", "config": asdict(cfg), "target": target,
+           "jobs": [{k: v for k, v in j.items() if k != "config"} for j in jobs],
+           "results": results, "wall_s": time.perf_counter() - t0}
+    return tabulate(res, target, tolerance_pp, weights, policy_variants, **budgets)
+
+
+def tabulate(res, target=None, tolerance_pp=2.0, weights=None, policy_variants=None, **budgets) -> dict:
+    """(Re-)price and (re-)select on stored results: no simulation (``--from``)."""
+    target = target or res.get("target", JETSON)
+    cfg = res["config"]
+    c = {k: cfg[k] for k in ("dt_ms", "rest_ratio", "epochs", "label_samples", "backend", "chunk_slots", "data")}
+    jobs = [dict(j, config=c) for j in res["jobs"]]
+    rows = build_rows(jobs, res["results"], target)
+    sel = select_all(rows, tolerance_pp, weights, policy_variants, **budgets)
+    return dict(res, target=target, rows=rows, selection=sel)
+
+
+def save(res, out_dir, plot=True):
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "timestep.json").write_text(json.dumps(res, indent=1, default=_json_default))
+    if plot:
+        plot_timestep(res, out / "timestep.png")
+    return out / "timestep.json"
+
+
+def load(path) -> dict:
+    p = Path(path)
+    if p.is_dir():
+        p = p / "timestep.json"
+    try:
+        res = json.loads(p.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"{p}: no such file") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{p}: not a JSON file ({e})") from None
+    if res.get("schema") != "brian-snn-timestep/1":
+        raise ValueError(f"{p}: not a 'brian-snn timestep' results file")
+    return res
+
+
+def _json_default(o):
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    raise TypeError(type(o).__name__)
+
+
+def plot_timestep(res, path):
+    """Accuracy vs timesteps per sample (one panel per model/N) and energy/latency ratios."""
+    from ..plots import _plt
+    plt = _plt()
+    rows = res["rows"]
+    keys = list(dict.fromkeys((r["model"], r["n_exc"]) for r in rows))
+    fig, axes = plt.subplots(2, len(keys), figsize=(4.6 * len(keys), 7.0), squeeze=False)
+    styles = {"baseline": ("tab:blue", "o-"), "enhanced": ("tab:red", "s-"),
+              "inference-only": ("tab:green", "^--"), "inference-only-enhanced": ("tab:purple", "v--")}
+    for col, key in enumerate(keys):
+        rs = [r for r in rows if (r["model"], r["n_exc"]) == key]
+        ref = max((r for r in rs if r["variant"] == "baseline"), key=lambda r: r["infer_window_ms"])
+        ax, ax2 = axes[0, col], axes[1, col]
+        for v, (colr, st) in styles.items():
+            pts = [r for r in rs if r["variant"] == v and r is not ref]
+            if not pts:
+                continue
+            pts = sorted(pts + [ref], key=lambda r: r["timesteps"])    # the full window is every variant's start
+            x = [r["timesteps"] for r in pts]
+            ax.errorbar(x, [100 * r["accuracy"] for r in pts], yerr=[100 * r["accuracy_std"] for r in pts],
+                        fmt=st, color=colr, label=v, ms=5, capsize=2)
+            if v in ("baseline", "enhanced"):
+                q = [r.get("ratios", {}) for r in pts]
+                ax2.plot(x, [z.get("latency") or np.nan for z in q], st, color=colr, label=f"{v}: latency ×")
+                ax2.plot(x, [z.get("energy_train") or np.nan for z in q], st, color=colr, alpha=0.45,
+                         label=f"{v}: training energy ×")
+        ax.axhline(100 * ref["accuracy"] - res["selection"]["tolerance_pp"], color="grey", ls=":", lw=1,
+                   label="tolerance")
+        for r in rs:
+            if r.get("selected"):
+                ax.plot([r["timesteps"]], [100 * r["accuracy"]], marker="*", ms=16, color="gold", mec="k",
+                        ls="none", label="selected")
+        ax.set_xscale("log")
+        ax2.set_xscale("log")
+        ax.set_title(f"{key[0]} N={key[1]}", fontsize=10)
+        ax.set_ylabel("test accuracy %")
+        ax2.set_ylabel(f"reduction vs full window ({res['target']})")
+        ax2.set_xlabel(f"timesteps per sample (window / dt, dt {res['config']['dt_ms']:g} ms)")
+        ax.legend(fontsize=7)
+        ax2.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+# ------------------------------------------------------------------------------------------
+# sensitivity analysis (which knobs matter at a short window)
+# ------------------------------------------------------------------------------------------
+def plan_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alphas=SENSITIVITY_ALPHAS) -> list:
+    """One-at-a-time: at ``window_ms``, each knob alone scaled by ``(T0/T)**alpha`` for every
+    alpha; plus the unenhanced short window and the full window (references)."""
+    knobs = list(KNOBS) if knobs is None else list(knobs)
+    for k in knobs:
+        check_rules({k: 1.0})
+    alphas = [_number("alpha", a) for a in alphas]
+    w0 = cfg.base_window_ms
+    w = check_window(window_ms, cfg.dt_ms)
+    if w >= w0:
+        raise ValueError(f"sensitivity window {w:g} ms must be shorter than the full window {w0:g} ms")
+    c = _cfg_dict(cfg)
+    jobs = []
+    for model in cfg.models:
+        for n in cfg.neurons:
+            for seed in cfg.seeds:
+                def job(win, settings, knob, alpha):
+                    j = dict(model=model, n_exc=n, seed=seed, variant="sensitivity", knob=knob, alpha=alpha,
+                             train_window_ms=win, infer_window_ms=win, train_settings=settings.to_dict(),
+                             infer_settings=settings.to_dict(), config=c)
+                    j["key"] = _job_key(j)
+                    return j
+                jobs.append(job(w0, Settings(), "full-window", 0.0))
+                jobs.append(job(w, Settings(), "none", 0.0))
+                for k in knobs:
+                    for a in alphas:
+                        jobs.append(job(w, apply_factors(model, {k: (w0 / w) ** a}, cfg.dt_ms), k, a))
+    return jobs
+
+
+def summarise_sensitivity(jobs, results) -> list:
+    """Per (model, N, knob): accuracy per alpha (mean over seeds), best alpha and its gain over
+    the unenhanced short window; sorted by gain (the ranking)."""
+    acc = {}
+    for j in jobs:
+        acc.setdefault((j["model"], j["n_exc"], j["knob"], j["alpha"]), []).append(results[j["key"]]["accuracy"])
+    out = []
+    for model, n in dict.fromkeys((j["model"], j["n_exc"]) for j in jobs):
+        a_none = float(np.mean(acc[(model, n, "none", 0.0)]))
+        a_full = float(np.mean(acc[(model, n, "full-window", 0.0)]))
+        knobs = dict.fromkeys(j["knob"] for j in jobs if (j["model"], j["n_exc"]) == (model, n)
+                              and j["knob"] not in ("none", "full-window"))
+        rows = []
+        for k in knobs:
+            per = {a: float(np.mean(v)) for (m, nn, kk, a), v in acc.items() if (m, nn, kk) == (model, n, k)}
+            best = max(per, key=lambda a: (per[a], -abs(a)))
+            rows.append({"model": model, "n_exc": n, "knob": k, "accuracy_by_alpha": per, "best_alpha": best,
+                         "gain_pp": 100 * (per[best] - a_none), "unenhanced": a_none, "full_window": a_full})
+        rows.sort(key=lambda r: -r["gain_pp"])
+        for i, r in enumerate(rows):
+            r["rank"] = i + 1
+        out.extend(rows)
+    return out
+
+
+def format_sensitivity(rows, window_ms, base_window_ms) -> str:
+    if not rows:
+        return "no sensitivity results\n"
+    alphas = sorted({a for r in rows for a in r["accuracy_by_alpha"]})
+    lines = [f"one-at-a-time sensitivity at {window_ms:g} ms (full window {base_window_ms:g} ms): "
+             f"knob × (T0/T)^alpha, test accuracy %",
+             "| model | N | rank | knob | " + " | ".join(f"α={a:g}" for a in alphas) + " | best α | gain pp |",
+             "|---|---|---|---|" + "---|" * len(alphas) + "---|---|"]
+    for r in rows:
+        cells = " | ".join(_f(r["accuracy_by_alpha"].get(a) and 100 * r["accuracy_by_alpha"][a], ".1f")
+                           for a in alphas)
+        lines.append(f"| {r['model']} | {r['n_exc']} | {r['rank']} | {r['knob']} | {cells} | {r['best_alpha']:g} "
+                     f"| {r['gain_pp']:+.1f} |")
+    for key in dict.fromkeys((r["model"], r["n_exc"]) for r in rows):
+        r0 = next(r for r in rows if (r["model"], r["n_exc"]) == key)
+        lines.append(f"{key[0]} N={key[1]}: full window {100 * r0['full_window']:.1f} %, "
+                     f"unenhanced at {window_ms:g} ms {100 * r0['unenhanced']:.1f} %")
+    return "\n".join(lines) + "\n"
+
+
+def run_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alphas=SENSITIVITY_ALPHAS, out_dir=None,
+                    scheduler=None, workers=2, serial=False, log=print) -> dict:
+    t0 = time.perf_counter()
+    jobs = plan_sensitivity(cfg, window_ms, knobs, alphas)
+    log(f"sensitivity at {window_ms:g} ms: {len(jobs)} runs (compiled knobs {', '.join(COMPILED_KNOBS)}: "
+        f"one build per value)")
+    results = run_jobs(jobs, out_dir, scheduler, workers, serial, log)
+    rows = summarise_sensitivity(jobs, results)
+    res = {"schema": "brian-snn-timestep-sensitivity/1", "config": asdict(cfg), "window_ms": float(window_ms),
+           "alphas": list(alphas), "rows": rows, "wall_s": time.perf_counter() - t0,
+           "jobs": [{k: v for k, v in j.items() if k != "config"} for j in jobs],
+           "results": {k: {kk: vv for kk, vv in r.items() if kk not in ("train_counts", "infer_counts")}
+                       for k, r in results.items()}}
+    if out_dir is not None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        (Path(out_dir) / "sensitivity.json").write_text(json.dumps(res, indent=1, default=_json_default))
+        plot_sensitivity(res, Path(out_dir) / "sensitivity.png")
+    return res
+
+
+def plot_sensitivity(res, path):
+    from ..plots import _plt
+    plt = _plt()
+    rows = res["rows"]
+    keys = list(dict.fromkeys((r["model"], r["n_exc"]) for r in rows))
+    fig, axes = plt.subplots(1, len(keys), figsize=(5.5 * len(keys), 3.8), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        rs = [r for r in rows if (r["model"], r["n_exc"]) == key]
+        alphas = sorted({a for r in rs for a in r["accuracy_by_alpha"]})
+        x = np.arange(len(rs))
+        width = 0.8 / max(len(alphas), 1)
+        for i, a in enumerate(alphas):
+            ax.bar(x + (i - (len(alphas) - 1) / 2) * width,
+                   [100 * r["accuracy_by_alpha"].get(a, np.nan) for r in rs], width, label=f"α={a:g}")
+        ax.axhline(100 * rs[0]["unenhanced"], color="k", ls="--", lw=1, label=f"unenhanced {res['window_ms']:g} ms")
+        ax.axhline(100 * rs[0]["full_window"], color="grey", ls=":", lw=1, label="full window")
+        ax.set_xticks(x)
+        ax.set_xticklabels([r["knob"] for r in rs], rotation=30, fontsize=8)
+        ax.set_ylabel("test accuracy %")
+        ax.set_title(f"{key[0]} N={key[1]}: knob × (T0/T)^α at {res['window_ms']:g} ms", fontsize=9)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
