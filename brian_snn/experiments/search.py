@@ -32,7 +32,7 @@ import numpy as np
 
 import hwmodel
 
-from .continual import ContinualConfig, model_spec, run_continual, skeleton
+from .continual import ContinualConfig, model_spec, ready_backend, run_continual, skeleton
 from .energy import derived_jetson_target, estimate
 
 OBJECTIVES = {"energy_j": "min", "memory_bytes": "min", "accuracy": "max"}
@@ -140,7 +140,7 @@ def screen(candidates, base: ContinualConfig, energy_phase="training", max_memor
 # ------------------------------------------------------------------------------------------
 # step 2: evaluation (runs in a Dask worker process)
 # ------------------------------------------------------------------------------------------
-_WORKER = {"backends": {}, "datasets": {}}
+_WORKER = {"datasets": {}}
 
 
 def _dataset(data: dict):
@@ -154,11 +154,8 @@ def _dataset(data: dict):
 
 
 def _backend(name, chunk_slots):
-    from ..backend import get_backend
-    key = (name, chunk_slots)
-    if key not in _WORKER["backends"]:
-        _WORKER["backends"][key] = get_backend(name, chunk_slots=chunk_slots)
-    return _WORKER["backends"][key]
+    from .continual import shared_backend
+    return shared_backend(name, chunk_slots)
 
 
 def candidate_config(cand: Candidate, base: ContinualConfig) -> ContinualConfig:
@@ -174,9 +171,11 @@ def prebuild(cand: Candidate, base_dict: dict) -> dict:
     ds = _dataset(base.data)
     spec = model_spec(cfg.model, cfg.n_exc, ds.x_train.shape[1], cfg.weight_bits, **cfg.params)
     bk = _backend(cfg.backend, cfg.chunk_slots)
+    pres, images = Presentation(**cfg.presentation), image_table(ds)
     t0 = time.perf_counter()
     if hasattr(bk, "_ensure_built"):
-        bk._ensure_built(spec, Presentation(**cfg.presentation), image_table(ds))
+        ready_backend(bk, spec, pres, images)
+        bk._ensure_built(spec, pres, images)
     return {"candidate": cand.name, "build_s": time.perf_counter() - t0, "pid": os.getpid()}
 
 
