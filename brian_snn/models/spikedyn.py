@@ -48,7 +48,7 @@ class SpikeDyn(QuantisedWeights, ModelSpec):
     NAME = "spikedyn"
     RUNTIME = ("nu_post", "x_tar", "norm", "theta_plus_mV", "tau_theta_ms", "w_lat", "n_half", "weight_bits")
     nu_post: float = 2e-3            # tuned on the embedded subset (docs/methods.md)
-    x_tar: float = 0.2               # decay target: inputs with a smaller trace lose weight
+    x_tar: float = 0.1               # decay target: inputs with a smaller trace lose weight
     norm: float = 78.0
     theta_plus_mV: float = 0.05
     tau_theta_ms: float = 1e7
