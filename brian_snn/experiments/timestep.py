@@ -413,7 +413,7 @@ def evaluate(job: dict) -> dict:
         st = initial_state(spec, seed)
         st["theta"] = st["theta"] + ts.theta_shift_mV * 1e-3
         rng = np.random.default_rng(seed)
-        counts, wall, slots = None, 0.0, 0
+        counts, wall, slots, build = None, 0.0, 0, 0.0
         for epoch in range(int(cfg["epochs"])):
             run = present(spec, bk, pres, images, rng.permutation(n_train), st, plastic=1, phase="training",
                           seed=seed * 1000 + epoch * 10, progress=False)
@@ -421,11 +421,13 @@ def evaluate(job: dict) -> dict:
             counts = run.counts if counts is None else counts + run.counts
             wall += run.sim_wall_s
             slots += run.presentations
+            build += run.build_s
         state = st
         out.update(train_counts=counts.to_dict(), train_wall_s=wall, train_presentations=slots,
                    train_samples=n_train * int(cfg["epochs"]), state=state)
     else:
         state = _strip(state)
+        build = 0.0
     inf = Settings.from_dict(job["infer_settings"])
     spec = tuned_spec(job["model"], job["n_exc"], n_in, **inf.params)
     pres = presentation(job["infer_window_ms"], dt, rr, inf.intensity0)
@@ -440,7 +442,8 @@ def evaluate(job: dict) -> dict:
     out.update(accuracy=float((pred == ds.y_test).mean()), infer_counts=test.counts.to_dict(),
                infer_wall_s=test.sim_wall_s, infer_presentations=test.presentations, test_samples=n_test,
                spikes_per_test_sample=float(test.responses.sum(axis=1).mean()),
-               kernels=_kernels(bk, spec, pres), wall_s=time.perf_counter() - t_start)
+               kernels=_kernels(bk, spec, pres), build_s=build + lab.build_s + test.build_s,
+               wall_s=time.perf_counter() - t_start)
     return out
 
 
@@ -535,8 +538,9 @@ def run_jobs(jobs, out_dir=None, scheduler=None, workers=2, serial=False, log=pr
         done[0] += 1
         results[j["key"]] = r
         _save_cached(out_dir, j["key"], r)
+        built = f", build {r['build_s']:.0f} s" if r.get("build_s", 0) > 0.5 else ""
         log(f"[{done[0]}/{total}] {_describe(j)}: accuracy {100 * r['accuracy']:.1f} % "
-            f"({r['wall_s']:.0f} s, elapsed {time.perf_counter() - t0:.0f} s)")
+            f"({r['wall_s']:.0f} s{built}, elapsed {time.perf_counter() - t0:.0f} s)")
 
     def with_state(j):
         j = dict(j)

@@ -1,0 +1,275 @@
+"""``brian-snn timestep``: TopSpark-style timestep reduction (issue 5).
+
+``register(subparsers)`` adds the sub-command; ``func(args) -> int``.  Bad input gives one line
+``brian-snn: error: ...`` and exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+
+from . import timestep as ts
+
+DEFAULT_OUT = "timestep-results"
+
+
+def _floats(name, positive=True):
+    def check(text):
+        vals = []
+        for v in str(text).split(","):
+            if not v.strip():
+                continue
+            try:
+                x = float(v)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"{v.strip()!r} is not a number") from None
+            if not math.isfinite(x) or (positive and x <= 0):
+                raise argparse.ArgumentTypeError(f"expected positive finite numbers, got {v.strip()!r}")
+            vals.append(x)
+        if not vals:
+            raise argparse.ArgumentTypeError("no value given")
+        return vals
+    return check
+
+
+def _ints(name, lo=None):
+    def check(text):
+        try:
+            vals = [int(v) for v in str(text).split(",") if v.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+        if not vals or (lo is not None and min(vals) < lo):
+            raise argparse.ArgumentTypeError(f"expected integers >= {lo}, got {text!r}")
+        return vals
+    return check
+
+
+def _names(name, valid):
+    def check(text):
+        vals = [v.strip() for v in str(text).split(",") if v.strip()]
+        bad = [v for v in vals if v not in valid]
+        if bad or not vals:
+            raise argparse.ArgumentTypeError(f"unknown {name} {(bad or [text])[0]!r}; choose from {', '.join(valid)}")
+        return vals
+    return check
+
+
+def _pairs(name, parse_value):
+    def check(text):
+        out = {}
+        for item in str(text).split(","):
+            if not item.strip():
+                continue
+            k, sep, v = item.partition("=")
+            if not sep:
+                raise argparse.ArgumentTypeError(f"expected NAME=VALUE pairs, got {item.strip()!r}")
+            try:
+                out[k.strip()] = parse_value(v)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"{v.strip()!r} is not a number") from None
+        return out
+    return check
+
+
+def _weights(text):
+    try:
+        return ts.check_weights(_pairs("--weights", float)(text))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _rules(text):
+    if str(text).strip() == "none":
+        return {}
+    if str(text).strip() == "default":
+        return dict(ts.DEFAULT_RULES)
+    try:
+        return ts.check_rules(_pairs("--enhance", float)(text))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _nonneg(name):
+    def check(text):
+        try:
+            x = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(x) or x < 0:
+            raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+        return x
+    return check
+
+
+def _pos_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def register(subparsers):
+    from ..backend import BACKENDS
+    from ..data import add_data_arguments
+    p = subparsers.add_parser(
+        "timestep", help="TopSpark: accuracy vs timesteps, parameter enhancement, trade-off policy",
+        description="Train and test each model at each presentation window (baseline, enhanced parameters, "
+                    "and the full-window network inferred at the shorter window), price the exact counts "
+                    "with hwmodel, and pick the window for your constraints.  One compiled binary per "
+                    "(model, N, window); parameters are run-time values.")
+    p.add_argument("--models", type=_names("model", ts.MODELS), default=["spikedyn", "diehl-cook"],
+                   help="comma list (default spikedyn,diehl-cook)")
+    p.add_argument("--neurons", type=_ints("--neurons", 1), default=[100],
+                   help="excitatory neurons, comma list (default 100; the larger grid: 100,200,400)")
+    p.add_argument("--windows", type=_floats("--windows"), default=list(ts.TimestepConfig().windows_ms),
+                   help="presentation windows in ms, multiples of dt; the longest is the reference "
+                        "(default 350,200,100,50,25)")
+    p.add_argument("--dt", type=_floats("--dt"), default=[0.5], help="time step in ms (default 0.5; compiled)")
+    p.add_argument("--rest-ratio", type=_nonneg("--rest-ratio"), default=ts.REST_RATIO,
+                   help="rest after each window as a fraction of it (default 150/350)")
+    p.add_argument("--seeds", type=_ints("--seeds"), default=[0], help="comma list (default 0); accuracy is averaged")
+    p.add_argument("--epochs", type=_pos_int, default=1)
+    p.add_argument("--label-samples", type=_pos_int, default=None,
+                   help="training samples used to label neurons (default: all)")
+    p.add_argument("--enhance", type=_rules, default=dict(ts.DEFAULT_RULES), metavar="RULES",
+                   help="knob=exponent pairs, value(T) = value(T0)*(T0/T)**exponent; 'default' "
+                        f"({','.join(f'{k}={v:g}' for k, v in ts.DEFAULT_RULES.items())}) or 'none'; "
+                        f"knobs: {', '.join(ts.KNOBS)}")
+    p.add_argument("--variants", type=_names("variant", ts.VARIANTS), default=list(ts.VARIANTS),
+                   help=f"runs per window (default all: {','.join(ts.VARIANTS)})")
+    g = p.add_argument_group("policy")
+    g.add_argument("--tolerance", type=_nonneg("--tolerance"), default=2.0,
+                   help="accuracy may drop this many percentage points below the full window (default 2)")
+    g.add_argument("--weights", type=_weights, default=dict(ts.DEFAULT_WEIGHTS),
+                   help="objective weights, e.g. accuracy=1,latency=1,energy_train=1,energy_inference=1 (default all 1)")
+    g.add_argument("--policy-variants", type=_names("variant", ts.VARIANTS), default=None,
+                   help="rows the policy may pick (default: all)")
+    g.add_argument("--max-latency", type=_nonneg("--max-latency"), default=None, metavar="MS",
+                   help="latency budget per inference sample, ms")
+    g.add_argument("--max-energy-train", type=_nonneg("--max-energy-train"), default=None, metavar="MJ",
+                   help="training energy budget per sample, mJ")
+    g.add_argument("--max-energy-inference", type=_nonneg("--max-energy-inference"), default=None, metavar="MJ",
+                   help="inference energy budget per sample, mJ")
+    g.add_argument("--target", default=ts.JETSON,
+                   help=f"hwmodel target (default {ts.JETSON}: Jetson Nano with the derived per-step overhead)")
+    g.add_argument("--from", dest="from_file", metavar="JSON",
+                   help="re-run only the policy on saved results (a timestep.json or its folder): no simulation")
+    s = p.add_argument_group("sensitivity analysis")
+    s.add_argument("--sensitivity", action="store_true",
+                   help="one-at-a-time sensitivity of the knobs at --sensitivity-window instead of the sweep")
+    s.add_argument("--sensitivity-window", type=_floats("--sensitivity-window"), default=[50.0], metavar="MS",
+                   help="window of the sensitivity analysis (default 50)")
+    s.add_argument("--knobs", type=_names("knob", tuple(ts.KNOBS)), default=list(ts.KNOBS),
+                   help=f"knobs to test (default all: {','.join(ts.KNOBS)})")
+    s.add_argument("--alphas", type=_floats("--alphas", positive=False), default=list(ts.SENSITIVITY_ALPHAS),
+                   help="exponents tested per knob (default -0.5,0.5,1)")
+    r = p.add_argument_group("running")
+    r.add_argument("--backend", choices=BACKENDS, default="cpp")
+    r.add_argument("--chunk", type=_pos_int, default=250, help="presentations per compiled run (default 250)")
+    r.add_argument("--workers", type=_pos_int, default=2, help="Dask LocalCluster worker processes (default 2)")
+    r.add_argument("--scheduler", metavar="ADDRESS", help="use a running Dask scheduler, e.g. tcp://host:8786")
+    r.add_argument("--serial", action="store_true", help="no Dask: run everything in this process")
+    r.add_argument("--out", default=DEFAULT_OUT,
+                   help=f"folder for timestep.json, timestep.png and per-run results (resume) (default {DEFAULT_OUT})")
+    r.add_argument("--plot", metavar="PNG", help="plot path (default OUT/timestep.png)")
+    r.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    r.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_data_arguments(p)
+    p.set_defaults(func=cmd_timestep)
+    return p
+
+
+def cmd_timestep(args) -> int:
+    try:
+        return _run(args)
+    except (ValueError, RuntimeError, OSError) as e:
+        msg = " ".join(str(e).split()) or type(e).__name__
+        print(f"brian-snn: error: {msg}", file=sys.stderr)
+        return 2
+
+
+def _budgets(args):
+    return {"max_latency_s": None if args.max_latency is None else args.max_latency * 1e-3,
+            "max_energy_train_j": None if args.max_energy_train is None else args.max_energy_train * 1e-3,
+            "max_energy_inference_j": None if args.max_energy_inference is None else args.max_energy_inference * 1e-3}
+
+
+def _run(args) -> int:
+    from pathlib import Path
+    log = (lambda *a: None) if (args.json or args.quiet) else (lambda *a: print(*a, file=sys.stderr, flush=True))
+    if len(args.dt) != 1:
+        raise ValueError("--dt takes one value")
+    if args.from_file:
+        res = ts.tabulate(ts.load(args.from_file), args.target, args.tolerance, args.weights,
+                          args.policy_variants, **_budgets(args))
+        return _report(args, res, None)
+    data = {"dataset": args.dataset, "data_dir": args.data_dir, "n_train": args.n_train, "n_test": args.n_test,
+            "data_seed": args.data_seed}
+    cfg = ts.TimestepConfig(models=tuple(args.models), neurons=tuple(args.neurons), windows_ms=tuple(args.windows),
+                            dt_ms=args.dt[0], rest_ratio=args.rest_ratio, seeds=tuple(args.seeds),
+                            epochs=args.epochs, label_samples=args.label_samples, rules=args.enhance,
+                            variants=tuple(args.variants), backend=args.backend, chunk_slots=args.chunk, data=data)
+    from ..data import dataset_from_args
+    ds = dataset_from_args(args)            # fail early (and download if needed) in this process
+    log(f"data: {ds.source or args.dataset}: {len(ds.y_train)} train / {len(ds.y_test)} test")
+    if args.sensitivity:
+        if len(args.sensitivity_window) != 1:
+            raise ValueError("--sensitivity-window takes one value")
+        w = args.sensitivity_window[0]
+        res = ts.run_sensitivity(cfg, w, args.knobs, args.alphas, out_dir=args.out, scheduler=args.scheduler,
+                                 workers=args.workers, serial=args.serial, log=log)
+        if args.json:
+            print(json.dumps({k: res[k] for k in ("window_ms", "alphas", "rows", "wall_s")}, default=ts._json_default))
+        else:
+            sys.stdout.write(ts.format_sensitivity(res["rows"], w, cfg.base_window_ms))
+            print(f"saved {Path(args.out) / 'sensitivity.json'} and sensitivity.png ({res['wall_s']:.0f} s)")
+        return 0
+    t0 = time.perf_counter()
+    res = ts.run_timestep(cfg, out_dir=args.out, target=args.target, tolerance_pp=args.tolerance,
+                          weights=args.weights, policy_variants=args.policy_variants, scheduler=args.scheduler,
+                          workers=args.workers, serial=args.serial, log=log, **_budgets(args))
+    res["wall_s"] = time.perf_counter() - t0
+    return _report(args, res, args.out)
+
+
+def _report(args, res, out_dir):
+    from pathlib import Path
+    saved = None
+    if out_dir is not None:
+        saved = ts.save(res, out_dir, plot=False)
+    plot = args.plot or (None if out_dir is None else str(Path(out_dir) / "timestep.png"))
+    if plot:
+        ts.plot_timestep(res, plot)
+    if args.json:
+        print(json.dumps({"rows": res["rows"], "selection": res["selection"], "target": res["target"],
+                          "wall_s": res.get("wall_s")}, default=ts._json_default))
+        return 0
+    sys.stdout.write(ts.format_table(res["rows"], res["selection"], res["target"]))
+    if saved:
+        print(f"saved {saved} and {plot} (run time {res.get('wall_s', 0):.0f} s)")
+    elif plot:
+        print(f"plot {plot}")
+    return 0
+
+
+def main(argv=None) -> int:
+    """Run this sub-command alone (``python -m brian_snn.experiments.timestep_cmd ...``)."""
+    from ..cli import _Parser
+    parser = _Parser(prog="brian-snn")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    register(sub)
+    try:
+        args = parser.parse_args(["timestep", *(sys.argv[1:] if argv is None else argv)])
+    except SystemExit as e:
+        return e.code
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,348 @@
+"""TopSpark (issue 5): windows, enhancement rules, policy, table and CLI -- no simulation."""
+import json
+import math
+
+import pytest
+
+from brian_snn.experiments import timestep as ts
+
+
+# ------------------------------------------------------------------------------------------
+# windows
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("bad", [0, -5, float("nan"), float("inf"), "abc", None, True])
+def test_bad_window_is_a_value_error(bad):
+    with pytest.raises(ValueError):
+        ts.check_window(bad, 0.5)
+
+
+def test_window_must_be_a_multiple_of_dt():
+    assert ts.check_window(20, 0.5) == 20.0
+    assert ts.check_window(21, 1.0) == 21.0
+    with pytest.raises(ValueError, match="not a multiple of dt"):
+        ts.check_window(33.3, 0.5)
+    with pytest.raises(ValueError, match="not a multiple of dt"):
+        ts.check_window(20.5, 1.0)
+    with pytest.raises(ValueError, match="dt"):
+        ts.check_window(20, 0)
+    with pytest.raises(ValueError, match="repeat"):
+        ts.check_windows([350, 100, 100], 0.5)
+    assert ts.check_windows([50, 350, 100], 0.5) == [350, 100, 50]
+
+
+def test_rest_scales_with_the_window_in_whole_steps():
+    assert ts.rest_ms(350, 0.5) == 150.0                      # Diehl & Cook's 350 + 150 ms
+    assert ts.steps_per_presentation(350, 0.5) == 1000
+    # 50 * 150/350 = 21.43 ms = 42.86 steps -> 43 steps = 21.5 ms
+    assert ts.rest_ms(50, 0.5) == 21.5
+    assert ts.steps_per_presentation(50, 0.5) == 100 + 43
+    assert ts.steps_per_presentation(50, 1.0) == 50 + 21
+    assert ts.rest_ms(20, 0.5, rest_ratio=0) == 0.5          # at least one step
+    with pytest.raises(ValueError):
+        ts.rest_ms(20, 0.5, rest_ratio=-1)
+
+
+# ------------------------------------------------------------------------------------------
+# enhancement: a pure function of the window
+# ------------------------------------------------------------------------------------------
+def test_enhancement_is_identity_at_the_full_window():
+    for model in ts.MODELS:
+        s = ts.enhance(model, 350, 350, 0.5, {"intensity": 1, "eta": 0.5, "theta_plus": 1})
+        base = ts.base_params(model)
+        assert s.intensity0 == ts.BASE_INTENSITY and s.theta_shift_mV == 0 and not s.capped
+        for k, v in s.params.items():
+            assert v == pytest.approx(base[k])
+
+
+def test_enhancement_values_computed_by_hand():
+    # T0/T = 350/87.5 = 4; sqrt(4) = 2
+    s = ts.enhance("diehl-cook", 87.5, 350, 0.5, {"intensity": 0.5, "eta": 0.5, "theta_plus": 1,
+                                                  "inhibition": -0.5, "tau_m": 1, "reset": -1, "threshold": -0.5,
+                                                  "norm": 0.5})
+    assert s.intensity0 == pytest.approx(4.0)                     # 2 * 2
+    assert s.params["nu_pre"] == pytest.approx(2e-4)              # 1e-4 * 2
+    assert s.params["nu_post"] == pytest.approx(2e-2)             # 1e-2 * 2
+    assert s.params["theta_plus_mV"] == pytest.approx(0.2)        # 0.05 * 4
+    assert s.params["w_ie"] == pytest.approx(8.5)                 # 17 / 2
+    assert s.params["tau_e_ms"] == pytest.approx(400.0)           # 100 * 4
+    assert s.params["reset_gap_mV"] == pytest.approx(3.25)        # 13 / 4
+    assert s.theta_shift_mV == pytest.approx(13 * (0.5 - 1))      # gap 13 mV -> 6.5 mV
+    assert s.params["norm"] == pytest.approx(156.0)               # 78 * 2
+    sd = ts.enhance("spikedyn", 87.5, 350, 0.5, {"eta": 1, "inhibition": 1})
+    assert sd.params["nu_post"] == pytest.approx(8e-3) and "nu_pre" not in sd.params
+    assert sd.params["w_lat"] == pytest.approx(68.0)
+
+
+def test_enhancement_is_a_pure_function_of_the_window_ratio():
+    rules = {"intensity": 0.5, "eta": 0.5, "threshold": -0.5}
+    a = ts.enhance("spikedyn", 50, 350, 0.5, rules)
+    assert ts.enhance("spikedyn", 50, 350, 0.5, rules) == a          # same input, same output
+    assert ts.enhance("spikedyn", 25, 175, 0.5, rules) == a          # depends on T0/T only
+    assert ts.enhance("spikedyn", 100, 350, 0.5, rules) != a
+    # monotone: the shorter the window, the higher the input rate and learning rate
+    vals = [ts.enhance("spikedyn", w, 350, 0.5, rules) for w in (350, 200, 100, 50, 25)]
+    assert all(x.intensity0 < y.intensity0 for x, y in zip(vals, vals[1:]))
+    assert all(x.params["nu_post"] < y.params["nu_post"] for x, y in zip(vals, vals[1:]))
+
+
+def test_intensity_is_capped_at_half_a_spike_per_step():
+    cap = 0.5 / (255 / 8 * 0.5e-3)                                   # 31.37 at dt 0.5 ms
+    s = ts.enhance("spikedyn", 20, 350, 0.5, {"intensity": 1})       # 2 * 17.5 = 35 > cap
+    assert s.intensity0 == pytest.approx(cap) and s.capped == ("intensity",)
+    s = ts.enhance("spikedyn", 25, 350, 0.5, {"intensity": 1})       # 28 < cap
+    assert s.intensity0 == pytest.approx(28.0) and not s.capped
+
+
+def test_inference_part_drops_learning_knobs():
+    s = ts.enhance("diehl-cook", 50, 350, 0.5, {"intensity": 0.5, "eta": 1, "theta_plus": 1, "norm": 1})
+    i = ts.inference_part(s, "diehl-cook", 0.5)
+    assert i.intensity0 == pytest.approx(s.intensity0)
+    assert set(i.factors) == {"intensity"} and i.params == {}
+
+
+@pytest.mark.parametrize("call, msg", [
+    (lambda: ts.enhance("spikedyn", 400, 350), "longer than the full window"),
+    (lambda: ts.enhance("spikedyn", 50, 350, 0.5, {"voltage": 1}), "unknown knob"),
+    (lambda: ts.enhance("spikedyn", 33.3, 350), "multiple of dt"),
+    (lambda: ts.enhance("spikedyn", float("nan"), 350), "finite"),
+    (lambda: ts.enhance("no-such-model", 50, 350), "unknown model"),
+    (lambda: ts.enhance("spikedyn", 50, 350, 0.5, {"eta": float("nan")}), "finite"),
+    (lambda: ts.apply_factors("spikedyn", {"eta": -2}), "> 0"),
+])
+def test_enhancement_errors(call, msg):
+    with pytest.raises(ValueError, match=msg):
+        call()
+
+
+def test_tuned_spec_only_when_compiled_knobs_change():
+    from brian_snn.experiments.timestep_models import TunedSpikeDyn, tuned_spec
+    from brian_snn.models.spikedyn import SpikeDyn
+    plain = tuned_spec("spikedyn", 10, nu_post=0.004)
+    assert type(plain) is SpikeDyn and plain.nu_post == 0.004
+    t = tuned_spec("spikedyn", 10, tau_e_ms=50.0)
+    assert type(t) is TunedSpikeDyn and t.structure()["tau_e_ms"] == 50.0
+    assert t.structure() != plain.structure()          # a separate build key
+    with pytest.raises(ValueError, match="unknown parameter"):
+        tuned_spec("spikedyn", 10, bogus=1)
+    with pytest.raises(ValueError, match="unknown model"):
+        tuned_spec("nope", 10)
+
+
+# ------------------------------------------------------------------------------------------
+# the trade-off policy on a synthetic table
+# ------------------------------------------------------------------------------------------
+def _row(w, acc, lat, et, ei, variant="enhanced"):
+    return {"infer_window_ms": w, "train_window_ms": w, "variant": variant, "accuracy": acc,
+            "latency_s": lat, "energy_train_j": et, "energy_inference_j": ei}
+
+
+REF = _row(350, 0.90, 0.100, 1.00, 0.80, "baseline")
+TABLE = [REF, _row(200, 0.895, 0.060, 0.62, 0.47), _row(100, 0.885, 0.030, 0.30, 0.24),
+         _row(50, 0.860, 0.016, 0.17, 0.13), _row(25, 0.700, 0.009, 0.09, 0.07)]
+
+
+def _expected(rows, ref, tol, w, budget_lat=None):
+    best, best_s = None, -math.inf
+    for r in rows:
+        if r["accuracy"] < ref["accuracy"] - tol / 100 - 1e-12:
+            continue
+        if budget_lat is not None and r["latency_s"] > budget_lat:
+            continue
+        s = (w[0] * r["accuracy"] / ref["accuracy"] - w[1] * r["latency_s"] / ref["latency_s"]
+             - w[2] * r["energy_train_j"] / ref["energy_train_j"] - w[3] * r["energy_inference_j"] / ref["energy_inference_j"])
+        if s > best_s:
+            best, best_s = r, s
+    return best
+
+
+def test_policy_picks_the_cheapest_window_within_tolerance():
+    best, scored = ts.choose(TABLE, REF)
+    assert best["infer_window_ms"] == 100          # 50 ms loses 4 pp > 2 pp
+    # score of the 100 ms row by hand: 0.885/0.9 - 0.3 - 0.3 - 0.3
+    assert best["score"] == pytest.approx(0.885 / 0.9 - 0.3 - 0.30 - 0.3)
+    assert [s["feasible"] for s in scored] == [True, True, True, False, False]
+
+
+@pytest.mark.parametrize("tol, weights, budget", [
+    (2, (1, 1, 1, 1), None), (5, (1, 1, 1, 1), None), (50, (1, 1, 1, 1), None), (0, (1, 1, 1, 1), None),
+    (2, (100, 1, 1, 1), None), (5, (30, 1, 1, 1), None), (5, (1, 0, 0, 1), None), (50, (1, 1, 1, 1), 0.02),
+    (2, (1, 1, 1, 1), 0.05),
+])
+def test_policy_matches_a_brute_force_choice(tol, weights, budget):
+    w = dict(zip(("accuracy", "latency", "energy_train", "energy_inference"), weights))
+    best, _ = ts.choose(TABLE, REF, tol, w, max_latency_s=budget)
+    exp = _expected(TABLE, REF, tol, weights, budget)
+    assert best["infer_window_ms"] == exp["infer_window_ms"]
+
+
+def test_policy_accuracy_weight_and_budgets():
+    best, _ = ts.choose(TABLE, REF, 5, {"accuracy": 1000})
+    assert best["infer_window_ms"] == 350            # accuracy dominates: the full window
+    best, _ = ts.choose(TABLE, REF, 5)
+    assert best["infer_window_ms"] == 50             # 4 pp allowed now
+    best, _ = ts.choose(TABLE, REF, 2, max_latency_s=0.001)
+    assert best is None                              # nothing meets the budget
+
+
+@pytest.mark.parametrize("weights, msg", [
+    ({"latency": -1}, ">= 0"), ({"accuracy": float("nan")}, "finite"), ({"speed": 1}, "unknown weight"),
+    ({"accuracy": 0, "latency": 0, "energy_train": 0, "energy_inference": 0}, "at least one"),
+])
+def test_policy_rejects_bad_weights(weights, msg):
+    with pytest.raises(ValueError, match=msg):
+        ts.choose(TABLE, REF, 2, weights)
+
+
+def test_policy_rejects_bad_tolerance():
+    for bad in (-1, float("nan"), "x"):
+        with pytest.raises(ValueError):
+            ts.choose(TABLE, REF, bad)
+
+
+def test_ratios():
+    q = ts.ratios(TABLE[2], REF)
+    assert q["latency"] == pytest.approx(0.1 / 0.03)
+    assert q["energy_train"] == pytest.approx(1 / 0.3)
+    assert q["energy_inference"] == pytest.approx(0.8 / 0.24)
+    assert q["accuracy_pp"] == pytest.approx(-1.5)
+
+
+def test_select_all_averages_ratios_over_configurations():
+    rows = [dict(r, model="spikedyn", n_exc=100) for r in TABLE]
+    ref2 = dict(REF, model="diehl-cook", n_exc=100, latency_s=0.2)
+    rows += [ref2, dict(_row(100, 0.90, 0.05, 0.25, 0.2), model="diehl-cook", n_exc=100)]
+    sel = ts.select_all(rows)
+    picks = {c["model"]: c["selected"]["infer_window_ms"] for c in sel["configs"]}
+    assert picks == {"spikedyn": 100, "diehl-cook": 100}
+    assert sel["headline"]["latency"] == pytest.approx(((0.1 / 0.03) + (0.2 / 0.05)) / 2)
+    assert sel["headline"]["energy_train"] == pytest.approx(((1 / 0.3) + (1 / 0.25)) / 2)
+    assert sel["headline"]["accuracy_pp"] == pytest.approx((-1.5 + 0) / 2)
+    assert sum(r["selected"] for r in rows) == 2
+
+
+# ------------------------------------------------------------------------------------------
+# table from stored results (no simulation): pricing and the --from path
+# ------------------------------------------------------------------------------------------
+def _counts(phase, samples, steps_per_sample, n=100):
+    return {"schema": "hwmodel-counts/1", "dt_s": 5e-4, "steps": samples * steps_per_sample, "samples": samples,
+            "phase": phase,
+            "populations": [{"name": "input", "n": 784, "spikes": 20 * samples, "neuron_updates": 784 * samples * steps_per_sample},
+                            {"name": "exc", "n": n, "spikes": 10 * samples, "neuron_updates": n * samples * steps_per_sample}],
+            "pathways": [{"name": "input_exc", "pre": "input", "post": "exc", "n_synapses": 784 * n,
+                          "synaptic_events": 20 * n * samples, "plasticity_updates": 0}]}
+
+
+def fake_results(cfg, accuracy):
+    """A results dict in the format run_timestep() returns, with synthetic counts."""
+    from dataclasses import asdict
+    jobs = ts.plan_jobs(cfg)
+    results = {}
+    for j in jobs:
+        st = ts.steps_per_presentation(j["infer_window_ms"], cfg.dt_ms, cfg.rest_ratio)
+        sttr = ts.steps_per_presentation(j["train_window_ms"], cfg.dt_ms, cfg.rest_ratio)
+        results[j["key"]] = {"accuracy": accuracy(j), "train_counts": _counts("training", 100, sttr),
+                             "infer_counts": _counts("inference", 50, st), "train_wall_s": 1.0,
+                             "infer_wall_s": 0.5, "train_presentations": 100, "infer_presentations": 50,
+                             "train_samples": 100, "test_samples": 50, "spikes_per_test_sample": 10.0,
+                             "kernels": 20, "build_s": 0.0, "wall_s": 1.0}
+    return {"schema": "brian-snn-timestep/1", "config": asdict(cfg), "target": ts.JETSON,
+            "jobs": [{k: v for k, v in j.items() if k != "config"} for j in jobs], "results": results}
+
+
+def _acc(j):
+    return {350: 0.80, 200: 0.795, 100: 0.79, 50: 0.70}[j["infer_window_ms"]] + (0.005 if j["variant"] == "enhanced" else 0)
+
+
+def test_table_prices_exact_counts_and_picks_a_window(tmp_path):
+    import hwmodel
+    from hwmodel.counts import Counts
+    from brian_snn.experiments.energy import derived_jetson_target
+    cfg = ts.TimestepConfig(models=("spikedyn",), windows_ms=(350, 200, 100, 50))
+    res = ts.tabulate(fake_results(cfg, _acc))
+    rows = res["rows"]
+    assert len(rows) == 1 + 3 * 4
+    r100 = next(r for r in rows if r["variant"] == "enhanced" and r["infer_window_ms"] == 100)
+    tgt = derived_jetson_target(20)
+    exp = hwmodel.estimate(Counts.from_dict(_counts("inference", 50, ts.steps_per_presentation(100, 0.5))), tgt)
+    assert r100["latency_s"] == pytest.approx(exp.per_sample["latency_s"])
+    assert r100["steps_per_test_sample"] == 200 + 86
+    ref = rows[0]
+    # launch-bound target: latency ratio ~ ratio of steps (1000 / 286) up to the tiny roofline term
+    assert r100["ratios"]["latency"] == pytest.approx(1000 / 286, rel=0.02)
+    sel = res["selection"]["configs"][0]["selected"]
+    assert (sel["variant"], sel["infer_window_ms"]) == ("enhanced", 100)   # 50 ms loses 10 pp
+    assert ref["ratios"]["latency"] == 1.0
+    # inference-only rows keep the full window's training cost
+    io = next(r for r in rows if r["variant"] == "inference-only" and r["infer_window_ms"] == 100)
+    assert io["energy_train_j"] == pytest.approx(ref["energy_train_j"])
+    text = ts.format_table(rows, res["selection"])
+    assert "TopSpark" in text and "3.9×" in text and "◀" in text
+    ts.save(res, tmp_path)
+    assert (tmp_path / "timestep.png").stat().st_size > 1000
+    again = ts.load(tmp_path)
+    assert again["selection"]["configs"][0]["selected"] == sel
+
+
+# ------------------------------------------------------------------------------------------
+# CLI
+# ------------------------------------------------------------------------------------------
+def _parser():
+    from brian_snn.cli import _Parser
+    from brian_snn.experiments.timestep_cmd import register
+    p = _Parser(prog="brian-snn")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    register(sub)
+    return p
+
+
+def test_cli_registers_timestep_with_defaults():
+    args = _parser().parse_args(["timestep"])
+    assert args.command == "timestep" and callable(args.func)
+    assert args.models == ["spikedyn", "diehl-cook"] and args.neurons == [100]
+    assert args.windows == [350, 200, 100, 50, 25] and args.tolerance == 2.0
+    assert args.enhance == ts.DEFAULT_RULES and args.weights == ts.DEFAULT_WEIGHTS
+    args = _parser().parse_args(["timestep", "--enhance", "intensity=1,threshold=-0.5", "--weights", "latency=3"])
+    assert args.enhance == {"intensity": 1.0, "threshold": -0.5} and args.weights["latency"] == 3.0
+    assert _parser().parse_args(["timestep", "--enhance", "none"]).enhance == {}
+
+
+@pytest.mark.parametrize("argv", [
+    ["--windows", "350,-50"], ["--windows", "350,nan"], ["--windows", "abc"], ["--models", "lstm"],
+    ["--weights", "latency=-1"], ["--weights", "speed=1"], ["--tolerance", "-2"], ["--enhance", "voltage=1"],
+    ["--neurons", "0"], ["--dt", "0"],
+])
+def test_cli_bad_arguments_one_line_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        _parser().parse_args(["timestep", *argv])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "error:" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("argv, msg", [
+    (["--windows", "350,33.3"], "not a multiple of dt"),
+    (["--windows", "350,20", "--dt", "1.5"], "not a multiple of dt"),
+    (["--windows", "350,350"], "repeat"),
+    (["--from", "/nonexistent/timestep.json"], "no such file"),
+])
+def test_cli_semantic_errors_one_line_exit_2(argv, msg, capsys):
+    p = _parser()
+    args = p.parse_args(["timestep", *argv])
+    assert args.func(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("brian-snn: error:") and msg in err and len(err.splitlines()) == 1
+
+
+def test_cli_from_reselects_without_simulation(tmp_path, capsys):
+    cfg = ts.TimestepConfig(models=("spikedyn",), windows_ms=(350, 200, 100, 50))
+    ts.save(ts.tabulate(fake_results(cfg, _acc)), tmp_path / "run", plot=False)
+    p = _parser()
+    args = p.parse_args(["timestep", "--from", str(tmp_path / "run"), "--tolerance", "20", "--json",
+                         "--plot", str(tmp_path / "p.png")])
+    assert args.func(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["selection"]["configs"][0]["selected"]["infer_window_ms"] == 50   # 10 pp allowed now
+    assert (tmp_path / "p.png").exists()
+    args = p.parse_args(["timestep", "--from", str(tmp_path / "run"), "--target", "jetson-nano"])
+    assert args.func(args) == 2                        # the plain Jetson target cannot price: one-line error
+    assert capsys.readouterr().err.startswith("brian-snn: error:")
