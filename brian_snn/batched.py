@@ -187,6 +187,7 @@ CONTROLLER_STEP_BATCHED = CONTROLLER_STEP.replace("presentation_order(ptr * ms)"
                                                   "presentation_order(ptr * ms, i)")
 assert CONTROLLER_STEP_BATCHED != CONTROLLER_STEP
 STATE_KEYS = ("w", "theta", "v")
+_ACTIVE = [None]              # the BatchedNetwork whose build the standalone device holds
 
 
 @dataclass(frozen=True)
@@ -349,8 +350,9 @@ class BatchedNetwork:
         return self._cuda_backend
 
     def build(self, images):
-        if self._net is not None:
+        if self._net is not None and _ACTIVE[0] is self:
             return self._net
+        self._net = None         # another build took the (single) standalone device: build again
         key, desc = self.key()
         directory = self.cache_dir / f"batch-{self.backend}-{key}"
         directory.mkdir(parents=True, exist_ok=True)
@@ -402,6 +404,7 @@ class BatchedNetwork:
         self.build_s = time.perf_counter() - t0
         bn.directory = directory
         self._net = bn
+        _ACTIVE[0] = self
         return bn
 
     def run_chunk(self, images, states, params, order, seeds, plastic):
