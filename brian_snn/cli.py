@@ -70,12 +70,9 @@ def build_parser():
     d = sub.add_parser("doctor", help="check the compiler and the installed packages")
     d.set_defaults(func=cmd_doctor)
 
-    for module in ("solsa_cmd",):
-        try:
-            mod = __import__(f"brian_snn.experiments.{module}", fromlist=["register"])
-        except ImportError:
-            continue
-        mod.register(sub)
+    from .experiments import continual_cmd, cuda_cmd, solsa_cmd, timestep_cmd
+    for module in (solsa_cmd, continual_cmd, timestep_cmd, cuda_cmd):
+        module.register(sub)
     return p
 
 
