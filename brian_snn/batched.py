@@ -418,6 +418,7 @@ class BatchedNetwork:
         device.run(directory=str(bn.directory), results_directory=res, with_output=self.verbose, run_args=args)
         wall = time.perf_counter() - t0
         out = self._collect(bn)
+        out["net_s"] = getattr(device, "_last_run_time", None)     # the network's run inside the binary
         shutil.rmtree(Path(bn.directory) / res, ignore_errors=True)
         for f in written:
             if not f.name.startswith("init_image_table_"):
@@ -482,7 +483,7 @@ def present_batched(net: BatchedNetwork, images, orders, states, params, seeds, 
     responses = [np.zeros((n, spec.n_exc), dtype=np.int64) for _ in range(K)]
     counts = [None] * K
     used = [0] * K
-    sim, chunk = 0.0, 0
+    sim, net_s, chunk = 0.0, 0.0, 0
     states = [dict(s) for s in states]
     while (pos < n).any():
         window = np.full((net.slots + 1, K), blank, dtype=np.int64)
@@ -492,6 +493,7 @@ def present_batched(net: BatchedNetwork, images, orders, states, params, seeds, 
         chunk_seeds = [(int(s) * 100003 + chunk) % (2 ** 31) for s in seeds]
         raw, wall = net.run_chunk(images, states, params, window, chunk_seeds, plastic)
         sim += wall
+        net_s += raw["net_s"] or 0.0
         chunk += 1
         for k in range(K):
             if pos[k] >= n:          # this copy is done (it was shown blank padding)
@@ -515,4 +517,20 @@ def present_batched(net: BatchedNetwork, images, orders, states, params, seeds, 
             pos[k] = min(last, n) if last < n else n
     for c in counts:
         c.samples = n
-    return BatchResult(states, responses, counts, used, sim, net.build_s)
+    return BatchResult(states, responses, counts, used, sim, net.build_s, {"net_s": net_s, "chunks": chunk})
+
+
+def batch_counts(counts_list):
+    """The counts of a whole batch as one network (what the hardware runs): populations and pathways
+    K times larger, activity summed; ``steps`` is the batch's (shared) number of steps."""
+    first = counts_list[0]
+    pops = [PopulationCounts(p.name, sum(c.populations[i].n for c in counts_list),
+                             sum(c.populations[i].spikes for c in counts_list),
+                             sum(c.populations[i].neuron_updates for c in counts_list), p.state_vars)
+            for i, p in enumerate(first.populations)]
+    paths = [PathwayCounts(s.name, s.pre, s.post, sum(c.pathways[i].n_synapses for c in counts_list),
+                           sum(c.pathways[i].synaptic_events for c in counts_list),
+                           sum(c.pathways[i].plasticity_updates for c in counts_list), s.weight_bits, s.plastic)
+             for i, s in enumerate(first.pathways)]
+    return Counts(first.dt_s, max(c.steps for c in counts_list), sum(c.samples for c in counts_list),
+                  first.phase, pops, paths, {"copies": len(counts_list)})

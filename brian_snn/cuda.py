@@ -422,7 +422,7 @@ class CudaBackend(CppBackend):
     # -- build -------------------------------------------------------------------------------
     def _ensure_built(self, spec, presentation, images):
         key, desc = self.build_key(spec, presentation, len(images))
-        if self._built and self._built[0] == key:
+        if self._built and self._built[0] == key and device_holds(self._built[1].model.exc):
             return self._built[1]
         directory = self.cache_dir / f"{spec.NAME}-{key}"
         asm = generate_project(self, spec, presentation, images, directory, desc)
@@ -451,6 +451,14 @@ class CudaBackend(CppBackend):
             raise CudaError(f"the CUDA binary failed on GPU {self.gpu_id} "
                             f"(compute capability {self.options().compute_capability:g}): "
                             f"{msg[-1] if msg else type(e).__name__}") from e
+
+
+def device_holds(group) -> bool:
+    """Whether the active standalone device still holds this build (another build in the same
+    process re-initialises the device, and the old objects can no longer be run or read)."""
+    from brian2 import get_device
+    arrays = getattr(get_device(), "arrays", {})
+    return group.variables["v"] in arrays
 
 
 def generate_project(backend: CudaBackend, spec, presentation, images, directory, desc=None,
