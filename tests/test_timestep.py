@@ -346,3 +346,31 @@ def test_cli_from_reselects_without_simulation(tmp_path, capsys):
     args = p.parse_args(["timestep", "--from", str(tmp_path / "run"), "--target", "jetson-nano"])
     assert args.func(args) == 2                        # the plain Jetson target cannot price: one-line error
     assert capsys.readouterr().err.startswith("brian-snn: error:")
+
+
+# ------------------------------------------------------------------------------------------
+# sensitivity: plan and ranking (synthetic results)
+# ------------------------------------------------------------------------------------------
+def test_sensitivity_plan_and_ranking():
+    cfg = ts.TimestepConfig(models=("spikedyn",), windows_ms=(350, 50), seeds=(0, 1))
+    jobs = ts.plan_sensitivity(cfg, 50, knobs=["intensity", "theta_plus"], alphas=(-0.5, 0.5))
+    assert len(jobs) == 2 * (2 + 2 * 2)
+    ji = next(j for j in jobs if j["knob"] == "intensity" and j["alpha"] == 0.5)
+    assert ji["train_settings"]["intensity0"] == pytest.approx(2 * 7 ** 0.5)
+    jt = next(j for j in jobs if j["knob"] == "theta_plus" and j["alpha"] == -0.5)
+    assert jt["train_settings"]["params"]["theta_plus_mV"] == pytest.approx(0.05 / 7 ** 0.5)
+    acc = {("full-window", 0.0): 0.80, ("none", 0.0): 0.60, ("intensity", -0.5): 0.55, ("intensity", 0.5): 0.62,
+           ("theta_plus", -0.5): 0.50, ("theta_plus", 0.5): 0.75}
+    results = {j["key"]: {"accuracy": acc[(j["knob"], j["alpha"])] + (0.01 if j["seed"] else -0.01),
+                          "train_presentations": 200 if j["knob"] == "none" else 100, "train_samples": 100,
+                          "infer_presentations": 50, "test_samples": 50} for j in jobs}
+    rows = ts.summarise_sensitivity(jobs, results)
+    assert [r["knob"] for r in rows] == ["theta_plus", "intensity"]
+    assert rows[0]["best_alpha"] == 0.5 and rows[0]["gain_pp"] == pytest.approx(15.0)
+    assert rows[1]["best_alpha"] == 0.5 and rows[1]["gain_pp"] == pytest.approx(2.0)
+    assert rows[0]["unenhanced_presentations"] == [2.0, 1.0]
+    assert "theta_plus" in ts.format_sensitivity(rows, 50, 350)
+    with pytest.raises(ValueError, match="shorter"):
+        ts.plan_sensitivity(cfg, 350)
+    with pytest.raises(ValueError, match="unknown knob"):
+        ts.plan_sensitivity(cfg, 50, knobs=["voltage"])

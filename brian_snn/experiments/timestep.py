@@ -550,7 +550,16 @@ def run_jobs(jobs, out_dir=None, scheduler=None, workers=2, serial=False, log=pr
         return j
 
     if serial or not todo:
-        for j in sorted(todo, key=lambda j: j.get("state_from") is not None):
+        # Greedy order: a job whose dependency is done, preferably on the binary in use (a switch
+        # between binaries regenerates code and re-links: seconds to minutes on a loaded machine).
+        remaining, current = list(todo), None
+        while remaining:
+            ready = [j for j in remaining if j.get("state_from") is None or j["state_from"] in results]
+            if not ready:
+                raise RuntimeError("timestep jobs depend on a job that is not planned")
+            j = next((x for x in ready if _binaries(x)[0] == current), ready[0])
+            remaining.remove(j)
+            current = _binaries(j)[-1]
             finished(j, evaluate(with_state(j)))
     else:
         from dask.distributed import as_completed
@@ -579,6 +588,15 @@ def run_jobs(jobs, out_dir=None, scheduler=None, workers=2, serial=False, log=pr
     for r in results.values():
         r.pop("state", None)
     return results
+
+
+def _binaries(j):
+    """The compiled binaries a job uses, in order (training, inference)."""
+    def key(window, settings):
+        p = settings["params"]
+        return (j["model"], j["n_exc"], window, p.get("tau_e_ms"), p.get("reset_gap_mV"))
+    train = [] if j.get("state_from") or j.get("state") is not None else [key(j["train_window_ms"], j["train_settings"])]
+    return train + [key(j["infer_window_ms"], j["infer_settings"])]
 
 
 def _describe(j):
@@ -870,23 +888,35 @@ def plan_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alphas=SENSITIV
 
 
 def summarise_sensitivity(jobs, results) -> list:
-    """Per (model, N, knob): accuracy per alpha (mean over seeds), best alpha and its gain over
-    the unenhanced short window; sorted by gain (the ranking)."""
-    acc = {}
+    """Per (model, N, knob): accuracy per alpha (mean over seeds), presentations per training and
+    per test sample (boost-rule repeats: they cost latency and energy), the best alpha and its
+    gain over the unenhanced short window; sorted by gain (the ranking)."""
+    acc, slots = {}, {}
     for j in jobs:
-        acc.setdefault((j["model"], j["n_exc"], j["knob"], j["alpha"]), []).append(results[j["key"]]["accuracy"])
+        k = (j["model"], j["n_exc"], j["knob"], j["alpha"])
+        r = results[j["key"]]
+        acc.setdefault(k, []).append(r["accuracy"])
+        slots.setdefault(k, []).append((r["train_presentations"] / r["train_samples"],
+                                        r["infer_presentations"] / r["test_samples"]))
     out = []
     for model, n in dict.fromkeys((j["model"], j["n_exc"]) for j in jobs):
         a_none = float(np.mean(acc[(model, n, "none", 0.0)]))
         a_full = float(np.mean(acc[(model, n, "full-window", 0.0)]))
+        s_none = np.mean(slots[(model, n, "none", 0.0)], axis=0).tolist()
+        s_full = np.mean(slots[(model, n, "full-window", 0.0)], axis=0).tolist()
         knobs = dict.fromkeys(j["knob"] for j in jobs if (j["model"], j["n_exc"]) == (model, n)
                               and j["knob"] not in ("none", "full-window"))
         rows = []
         for k in knobs:
-            per = {a: float(np.mean(v)) for (m, nn, kk, a), v in acc.items() if (m, nn, kk) == (model, n, k)}
+            keys = [key for key in acc if key[:3] == (model, n, k)]
+            per = {key[3]: float(np.mean(acc[key])) for key in keys}
+            per_slots = {key[3]: np.mean(slots[key], axis=0).tolist() for key in keys}
             best = max(per, key=lambda a: (per[a], -abs(a)))
-            rows.append({"model": model, "n_exc": n, "knob": k, "accuracy_by_alpha": per, "best_alpha": best,
-                         "gain_pp": 100 * (per[best] - a_none), "unenhanced": a_none, "full_window": a_full})
+            rows.append({"model": model, "n_exc": n, "knob": k, "accuracy_by_alpha": per,
+                         "presentations_by_alpha": per_slots, "best_alpha": best,
+                         "gain_pp": 100 * (per[best] - a_none), "unenhanced": a_none, "full_window": a_full,
+                         "unenhanced_presentations": s_none, "full_window_presentations": s_full,
+                         "seeds": len(acc[keys[0]])})
         rows.sort(key=lambda r: -r["gain_pp"])
         for i, r in enumerate(rows):
             r["rank"] = i + 1
@@ -898,19 +928,24 @@ def format_sensitivity(rows, window_ms, base_window_ms) -> str:
     if not rows:
         return "no sensitivity results\n"
     alphas = sorted({a for r in rows for a in r["accuracy_by_alpha"]})
-    lines = [f"one-at-a-time sensitivity at {window_ms:g} ms (full window {base_window_ms:g} ms): "
-             f"knob × (T0/T)^alpha, test accuracy %",
+    lines = [f"one-at-a-time sensitivity at {window_ms:g} ms (full window {base_window_ms:g} ms): knob × (T0/T)^α; "
+             f"test accuracy % (presentations per training sample)",
              "| model | N | rank | knob | " + " | ".join(f"α={a:g}" for a in alphas) + " | best α | gain pp |",
              "|---|---|---|---|" + "---|" * len(alphas) + "---|---|"]
     for r in rows:
-        cells = " | ".join(_f(r["accuracy_by_alpha"].get(a) and 100 * r["accuracy_by_alpha"][a], ".1f")
-                           for a in alphas)
-        lines.append(f"| {r['model']} | {r['n_exc']} | {r['rank']} | {r['knob']} | {cells} | {r['best_alpha']:g} "
-                     f"| {r['gain_pp']:+.1f} |")
+        cells = []
+        for a in alphas:
+            if a in r["accuracy_by_alpha"]:
+                cells.append(f"{100 * r['accuracy_by_alpha'][a]:.1f} ({r['presentations_by_alpha'][a][0]:.1f})")
+            else:
+                cells.append("")
+        lines.append(f"| {r['model']} | {r['n_exc']} | {r['rank']} | {r['knob']} | {' | '.join(cells)} "
+                     f"| {r['best_alpha']:g} | {r['gain_pp']:+.1f} |")
     for key in dict.fromkeys((r["model"], r["n_exc"]) for r in rows):
         r0 = next(r for r in rows if (r["model"], r["n_exc"]) == key)
-        lines.append(f"{key[0]} N={key[1]}: full window {100 * r0['full_window']:.1f} %, "
-                     f"unenhanced at {window_ms:g} ms {100 * r0['unenhanced']:.1f} %")
+        lines.append(f"{key[0]} N={key[1]} ({r0['seeds']} seed(s)): full window {100 * r0['full_window']:.1f} % "
+                     f"({r0['full_window_presentations'][0]:.2f} presentations per training sample), unenhanced at "
+                     f"{window_ms:g} ms {100 * r0['unenhanced']:.1f} % ({r0['unenhanced_presentations'][0]:.2f})")
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Reproduce the measured TopSpark numbers in docs/topspark.md (issue 5).
+# Run from the repository root.  Heavy jobs are niced: the machine is shared.
+set -euo pipefail
+BS=${BS:-.venv/bin/brian-snn}
+run() { nice -n 10 "$@"; }
+
+# 1. sensitivity (which knobs matter at a short window): 2 models x N=100 x 2 seeds,
+#    8 knobs x 3 exponents at 50 ms; the compiled knobs (reset, tau_m) build one binary per value.
+run $BS timestep --sensitivity --sensitivity-window 50 --windows 350,50 --seeds 0,1 \
+    --out out/timestep_sensitivity --serial
+cp out/timestep_sensitivity/sensitivity.json benchmarks/timestep_sensitivity.json
+cp out/timestep_sensitivity/sensitivity.png  benchmarks/timestep_sensitivity.png
+
+# 2. the acceptance table: 2 models x N=100, embedded real-MNIST subset (1,000 train / 500 test),
+#    5 windows x 4 variants, Jetson Nano (derived per-step overhead).
+/usr/bin/time -f "wall %e s" $BS timestep --out out/timestep_acceptance 2>&1 | tee benchmarks/timestep_acceptance.txt
+cp out/timestep_acceptance/timestep.json benchmarks/timestep_acceptance.json
+cp out/timestep_acceptance/timestep.png  benchmarks/timestep_acceptance.png
