@@ -98,6 +98,7 @@ def plot(result, path):
         ax[1].axhline(10 * base["samples_per_s_cpu"], color="tab:red", ls=":", label="goal: 10x one cpp network")
     for a, t in zip(ax, ("samples/s per copy", "aggregate samples/s")):
         a.set_xscale("log", base=2)
+        a.set_ylim(bottom=0)
         a.set_xlabel("copies K")
         a.set_ylabel(t)
         a.legend(fontsize=7)
@@ -118,7 +119,12 @@ def main(argv=None):
     p.add_argument("--no-baseline", action="store_true")
     p.add_argument("--out", default=None)
     p.add_argument("--png", default=None)
+    p.add_argument("--replot", action="store_true", help="only redraw the PNG from --out's JSON")
     a = p.parse_args(argv)
+    if a.replot:
+        out = Path(a.out or Path(__file__).resolve().parent / "batched_cpu.json")
+        plot(json.loads(out.read_text()), Path(a.png or out.with_suffix(".png")))
+        return
     here = Path(__file__).resolve().parent
     out = Path(a.out or here / f"batched_{'cpu' if a.backend == 'cpp' else 'gpu'}.json")
     png = Path(a.png or out.with_suffix(".png"))
