@@ -53,7 +53,9 @@ def run_row(res, targets=(JETSON,)) -> dict:
                                     "plasticity_updates": c.plasticity_updates / n, "spikes": c.spikes / n,
                                     "steps": c.steps / n}
         for tname in targets:
-            e = estimate(c, resolve_target(tname, sc["kernels_per_step"]), weight_bits=bits)
+            # unquantised runs keep the counts' 32-bit weights (a target with narrower weights
+            # stores them at its maximum and says so in its notes)
+            e = estimate(c, resolve_target(tname, sc["kernels_per_step"]), weight_bits=cfg.get("weight_bits") or None)
             row["energy"].setdefault(tname, {})[phase] = e
     primary = row["energy"][targets[0]]
     row["memory_bytes"] = {ph: primary[ph].get("memory_bytes") for ph in ("training", "inference")}

@@ -368,7 +368,7 @@ def run_continual(config: ContinualConfig, dataset, out=None, resume=True, progr
     t0 = 0
     if resume and out is not None and Path(out).exists():
         stored = read_continual(out)
-        if stored["config"].get("config_key") == config.key():
+        if _same_run(stored["config"], res["config"]):
             if stored["checkpoint"] is None:
                 log(f"{out}: already complete")
                 return stored
@@ -426,6 +426,14 @@ def run_continual(config: ContinualConfig, dataset, out=None, resume=True, progr
     return res
 
 
+def _same_run(stored, current):
+    if "run_key" in stored:
+        return stored["run_key"] == current["run_key"]
+    norm = lambda d: json.dumps(d, sort_keys=True, default=str)      # files written before run_key
+    return all(norm(stored.get(k)) == norm(current.get(k))
+               for k in ("config_key", "model_params", "presentation_params"))
+
+
 def _add(a, b):
     return b if a is None else a + b
 
@@ -435,6 +443,10 @@ def _empty_results(config, spec, pres, T):
     cfg["config_key"] = config.key()
     cfg["model_params"] = {k: getattr(spec, k) for k in spec.__dataclass_fields__}
     cfg["presentation_params"] = asdict(pres)
+    # what decides whether a stored run can be resumed: the config and the model's and the
+    # presentation's full parameter sets (a changed code default starts the run again)
+    cfg["run_key"] = hashlib.sha256(json.dumps([cfg["config_key"], cfg["model_params"], cfg["presentation_params"]],
+                                               sort_keys=True, default=str).encode()).hexdigest()[:16]
     return {"config": cfg, "scalars": {"kernels_per_step": None},
             "timings": {"train_sim_s": 0.0, "eval_sim_s": 0.0, "build_s": 0.0, "total_s": 0.0},
             "arrays": {"accuracy_matrix": np.full((T, T), np.nan), "acc_old_pooled": np.full(T, np.nan)},

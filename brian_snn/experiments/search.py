@@ -107,7 +107,7 @@ def _bad(v):
 # ------------------------------------------------------------------------------------------
 def price(counts, kernels, weight_bits, target="jetson-nano-derived"):
     tgt = derived_jetson_target(kernels) if target == "jetson-nano-derived" else target
-    return estimate(counts, tgt, weight_bits=weight_bits)
+    return estimate(counts, tgt, weight_bits=None if weight_bits >= FULL_PRECISION else weight_bits)
 
 
 def screen(candidates, base: ContinualConfig, energy_phase="training", max_memory=None, max_energy=None,

@@ -201,7 +201,7 @@ class AspDecay(DiehlCook):
     RUNTIME = DiehlCook.RUNTIME + ("decay",)
     NORMALISE_CODE = NORMALISE_DECAY
     SYN_EQS_EXTRA = "decay : 1 (shared)\n"
-    decay: float = 1e-3
+    decay: float = 3e-5             # chosen on a validation split (benchmarks/continual_asp_decay_sweep.json)
 
 
 def build_exc_layer(spec, ctrl, renorm=RENORM_ALL, extra_eqs="", extra_reset="",
