@@ -143,7 +143,8 @@ def test_generated_main_seeds_curand_from_env_before_the_run(generated):
     main = (d / "main.cu").read_text()
     seed = main.index('std::getenv("BRIAN_SNN_SEED")')
     assert "random_number_buffer.set_seed(std::stoull(_s))" in main[seed:seed + 200]
-    assert seed < main.index("set_from_command_line(args);") < main.index("network.run(")
+    run = re.search(r"\bnetwork\w*\.run\(", main).start()        # network, network_1, ... (name counter)
+    assert seed < main.index("set_from_command_line(args);") < run
     assert "cudaSetDevice(0)" in main
 
 
