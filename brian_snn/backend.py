@@ -88,7 +88,10 @@ class _Assembled:
     def state_targets(self):
         """Carried state: name -> (variable view, SI unit)."""
         m = self.model
-        t = {"w": (m.input_syn.w, 1), "theta": (m.exc.theta, volt), "v": (m.exc.v, volt)}
+        # nspikes: spikes of the slot in progress -- its boundary (renormalisation, learned
+        # count) may fall into the next chunk
+        t = {"w": (m.input_syn.w, 1), "theta": (m.exc.theta, volt), "v": (m.exc.v, volt),
+             "nspikes": (m.exc.nspikes, 1)}
         if "learned" in m.exc.variables:
             t["learned"] = (m.exc.learned, 1)
         for var in CONTROLLER_VARS:
@@ -108,7 +111,7 @@ class _ChunkedBackend:
         self.verbose = verbose
 
     # -- helpers shared by both backends -------------------------------------------------
-    def _settings(self, asm, spec, presentation, state, order_chunk, plastic, delays):
+    def _settings(self, asm, spec, presentation, state, order_chunk, plastic):
         """(view or TimedArray) -> value for everything that changes between runs."""
         m = asm.model
         vals = {}
@@ -123,8 +126,6 @@ class _ChunkedBackend:
         vals[m.controller.ptr] = 0.0
         vals[m.exc.wsum] = np.bincount(np.tile(np.arange(spec.n_exc), spec.n_input),
                                        weights=state["w"], minlength=spec.n_exc)
-        if spec.max_delay_ms > 0:
-            vals[m.input_syn.delay] = delays * ms
         vals[m.order] = np.asarray(order_chunk, dtype=float)
         return vals
 
@@ -153,16 +154,14 @@ class RuntimeBackend(_ChunkedBackend):
         super().__init__(**kw)
         self.codegen_target = codegen_target
 
-    def run_chunk(self, spec, presentation, images, order_chunk, state, plastic, delays, phase,
-                  n_real, seed):
+    def run_chunk(self, spec, presentation, images, order_chunk, state, plastic, phase, n_real, seed):
         set_device("runtime")
         prefs.codegen.target = self.codegen_target
         brian2.seed(seed)
         defaultclock.dt = presentation.dt_ms * ms
         asm = _Assembled(spec, images, order_chunk, presentation)
         asm.net.run(0 * ms)          # create synapses so their variables can be set
-        for view, value in self._settings(asm, spec, presentation, state, order_chunk, plastic,
-                                          delays).items():
+        for view, value in self._settings(asm, spec, presentation, state, order_chunk, plastic).items():
             if view is asm.model.order:
                 continue             # already built with this chunk's order
             view[:] = value
@@ -203,7 +202,7 @@ class CppBackend(_ChunkedBackend):
 
     def _ensure_built(self, spec, presentation, images):
         key, desc = self.build_key(spec, presentation, len(images))
-        if self._built and self._built[0] == key:
+        if self._built and self._built[0] == key and device_holds(self._built[1].model.exc):
             return self._built[1]
         check_compiler()
         directory = self.cache_dir / f"{spec.NAME}-{key}"
@@ -230,10 +229,9 @@ class CppBackend(_ChunkedBackend):
         self._built = (key, asm)
         return asm
 
-    def run_chunk(self, spec, presentation, images, order_chunk, state, plastic, delays, phase,
-                  n_real, seed):
+    def run_chunk(self, spec, presentation, images, order_chunk, state, plastic, phase, n_real, seed):
         asm = self._ensure_built(spec, presentation, images)
-        vals = self._settings(asm, spec, presentation, state, order_chunk, plastic, delays)
+        vals = self._settings(asm, spec, presentation, state, order_chunk, plastic)
         vals[asm.model.images] = np.asarray(images, dtype=float)
         os.environ["BRIAN_SNN_SEED"] = str(int(seed) % (2 ** 31))    # read by SEED_FROM_ENV
         t0 = time.perf_counter()
@@ -250,15 +248,14 @@ class CppBackend(_ChunkedBackend):
                                          (line.split() for line in prof.read_text().splitlines())}
         asm.build_s = 0.0           # report the build once
         shutil.rmtree(Path(asm.directory) / f"results_{os.getpid()}", ignore_errors=True)
-        for f in written:           # weights etc. change every run; images and delays are reused
-            if not f.name.startswith(("init_image_table_", "init_input_exc_delay_")):
+        for f in written:           # weights etc. change every run; the image table is reused
+            if not f.name.startswith("init_image_table_"):
                 f.unlink(missing_ok=True)
         return result
 
 
 def _run_args_list(directory, values):
-    """Brian's run_args conversion, with one fix: a pathway's ``delay`` is registered under the
-    Synapses' name (``input_exc.delay``), not the pathway's (``input_exc_pre.delay``)."""
+    """Brian's run_args conversion, writing each array file once (content-addressed, atomic)."""
     from brian2 import TimedArray
     args, written = [], []
     for key, value in values.items():
@@ -266,8 +263,6 @@ def _run_args_list(directory, values):
             name, text, fname, arr = device._prepare_timed_array_run_arg(key, value)
         else:
             name, text, fname, arr = device._prepare_variableview_run_arg(key, value)
-            if key.name == "delay":
-                name = f"{key.group_name.rsplit('_', 1)[0]}.delay"   # pathway name = <synapses>_pre
         if fname:
             path = Path(directory) / "static_arrays" / fname
             if not path.exists():
@@ -277,6 +272,13 @@ def _run_args_list(directory, values):
                 written.append(path)
         args.append(f"{name}={text}")
     return args, written
+
+
+def device_holds(group) -> bool:
+    """Whether the active standalone device still holds this build (another build in the same
+    process re-initialises the device, and the old objects can no longer be run or read)."""
+    from brian2 import get_device
+    return group.variables["v"] in getattr(get_device(), "arrays", {})
 
 
 class _locked:

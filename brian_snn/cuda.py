@@ -47,8 +47,7 @@ import numpy as np
 import brian2
 from brian2 import defaultclock, device, ms, prefs, set_device
 
-from .backend import BackendError, CppBackend, _Assembled, _locked
-from .models.diehl_cook import synaptic_delays_ms
+from .backend import BackendError, CppBackend, _Assembled, _locked, device_holds
 
 DEFAULT_TOOLKITS = ("/usr/local/cuda",)
 MIN_CC = 5.0                       # brian2cuda 1.0a7's minimal_compute_capability
@@ -429,20 +428,11 @@ class CudaBackend(CppBackend):
         self._built = (key, asm)
         return asm
 
-    def _settings(self, asm, *args, **kw):
-        # delays are compiled in (see generate_project); brian2cuda frees the device copy of the
-        # delay array after building the spike queue, so a delay run_arg would write to freed memory
-        vals = super()._settings(asm, *args, **kw)
-        return {k: v for k, v in vals.items()
-                if not (getattr(k, "name", None) == "delay" and getattr(k, "group_name", "").startswith(
-                    asm.model.input_syn.name))}
-
-    def run_chunk(self, spec, presentation, images, order_chunk, state, plastic, delays, phase,
-                  n_real, seed):
+    def run_chunk(self, spec, presentation, images, order_chunk, state, plastic, phase, n_real, seed):
         if not self.compile:
             raise CudaError("this cuda backend only generates code (compile=False); it cannot run")
         try:
-            return super().run_chunk(spec, presentation, images, order_chunk, state, plastic, delays,
+            return super().run_chunk(spec, presentation, images, order_chunk, state, plastic,
                                      phase, n_real, seed)
         except RuntimeError as e:
             if isinstance(e, BackendError):
@@ -451,14 +441,6 @@ class CudaBackend(CppBackend):
             raise CudaError(f"the CUDA binary failed on GPU {self.gpu_id} "
                             f"(compute capability {self.options().compute_capability:g}): "
                             f"{msg[-1] if msg else type(e).__name__}") from e
-
-
-def device_holds(group) -> bool:
-    """Whether the active standalone device still holds this build (another build in the same
-    process re-initialises the device, and the old objects can no longer be run or read)."""
-    from brian2 import get_device
-    arrays = getattr(get_device(), "arrays", {})
-    return group.variables["v"] in arrays
 
 
 def generate_project(backend: CudaBackend, spec, presentation, images, directory, desc=None,
@@ -483,11 +465,6 @@ def generate_project(backend: CudaBackend, spec, presentation, images, directory
     if order is None:
         order = np.full(backend.chunk_slots + 1, len(images) - 1, dtype=float)
     asm = _Assembled(spec, images, order, presentation)
-    if getattr(spec, "max_delay_ms", 0) > 0:
-        # The spike queue is prepared with the delays *before* run_args are applied (in
-        # brian2cuda as in cpp_standalone), so delays given as run_args never reach it: compile
-        # the seeded per-structure delays in (they are part of the structure key anyway).
-        asm.model.input_syn.delay = synaptic_delays_ms(spec) * ms
     avoid_j_redeclaration(asm.net.objects)
     device.insert_code("before_network_run", SEED_FROM_ENV_CUDA)
     asm.net.run(backend.chunk_slots * presentation.slot_ms * ms, profile=backend.profile)

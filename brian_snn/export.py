@@ -22,7 +22,6 @@ from .backend import _run_args_list
 from .cuda import CudaBackend, CudaError, arch_flag
 from .encoding import Presentation
 from .models import get_model_spec
-from .models.diehl_cook import synaptic_delays_ms
 
 
 def export_project(model, out, dataset, n_exc=100, compute_capability="8.7", build=False,
@@ -53,7 +52,7 @@ def export_project(model, out, dataset, n_exc=100, compute_capability="8.7", bui
 
     # the data of one training chunk, as run_args files next to the sources
     state = initial_state(spec, seed)
-    vals = backend._settings(asm, spec, pres, state, window, 1, synaptic_delays_ms(spec))
+    vals = backend._settings(asm, spec, pres, state, window, 1)
     vals[asm.model.images] = np.asarray(images, dtype=float)
     args, _ = _run_args_list(out, vals)
     env_seed = int(seed) * 100003 % (2 ** 31)

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .models.diehl_cook import synaptic_delays_ms
 
 
 @dataclass
@@ -54,7 +53,6 @@ def present(spec, backend, presentation, images, order, state, plastic, phase, s
     order = np.asarray(order, dtype=np.int64)
     n = len(order)
     blank = len(images) - 1
-    delays = synaptic_delays_ms(spec)
     responses = np.zeros((n, spec.n_exc), dtype=np.int64)
     counts, sim_wall, build_s, slots_used, profile = None, 0.0, 0.0, 0, {}
     position = 0                 # global order position shown in the chunk's first slot
@@ -64,7 +62,7 @@ def present(spec, backend, presentation, images, order, state, plastic, phase, s
         window = np.full(backend.chunk_slots + 1, blank, dtype=np.int64)
         part = order[position:position + backend.chunk_slots + 1]
         window[:len(part)] = part
-        res = backend.run_chunk(spec, presentation, images, window, state, plastic, delays, phase,
+        res = backend.run_chunk(spec, presentation, images, window, state, plastic, phase,
                                 n_real=n - position, seed=seed * 100003 + chunk)
         chunk += 1
         state = res.state

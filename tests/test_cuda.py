@@ -162,7 +162,7 @@ def test_every_run_arg_is_settable_in_the_binary(generated):
     b, spec, images, asm, d = generated
     from brian_snn.experiments.train_eval import initial_state
     order = np.arange(b.chunk_slots + 1) % (len(images) - 1)
-    vals = b._settings(asm, spec, PRES, initial_state(spec, 0), order, 1, synaptic_delays_ms(spec))
+    vals = b._settings(asm, spec, PRES, initial_state(spec, 0), order, 1)
     vals[asm.model.images] = images
     import brian2
     brian2.set_device("cuda_standalone", build_on_run=False)     # the autouse fixture went back to runtime
@@ -170,7 +170,7 @@ def test_every_run_arg_is_settable_in_the_binary(generated):
     objects = (d / "objects.cu").read_text()
     names = [a.split("=", 1)[0] for a in args]
     assert "input_exc.w" in names and "image_table.values" in names and "presentation_order.values" in names
-    assert not any(n.endswith(".delay") for n in names)      # freed on the GPU after queue set-up
+    assert not any(n.endswith(".delay") for n in names)      # compiled in (queue set up before run_args)
     for n in names:
         assert f'if (name == "{n}")' in objects, n
     for f in written:

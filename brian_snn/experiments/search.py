@@ -197,6 +197,18 @@ def evaluate_candidate(cand: Candidate, base_dict: dict, out_dir: str | None = N
             "timings": dict(res["timings"], wall_s=time.perf_counter() - t0), "pid": os.getpid()}
 
 
+def evaluate_group(cands, base_dict: dict, out_dir: str | None = None) -> list:
+    """Evaluate candidates that share one model structure (so one binary), one after the other,
+    in this worker process.  Grouping also keeps two workers from running the same build
+    directory at the same time."""
+    return [evaluate_candidate(c, base_dict, out_dir) for c in cands]
+
+
+def structure_key(cand: Candidate, base: ContinualConfig, n_input=784) -> tuple:
+    spec = model_spec(cand.model, cand.n_exc, n_input, cand.sim_bits, **base.params)
+    return (cand.model, json.dumps(spec.structure(), sort_keys=True, default=str))
+
+
 def point_from(ev: dict, energy_phase="training", target="jetson-nano-derived") -> dict:
     """A search point: accuracy, energy per sample (``energy_phase``) and memory, priced by hwmodel."""
     from hwmodel.counts import Counts
@@ -256,22 +268,25 @@ def run_search(candidates, base: ContinualConfig, max_memory=None, max_energy=No
             client, cluster = open_client(scheduler, workers)
         try:
             base_dict = asdict(base)
-            structures = {}
+            groups = {}
             for k in kept:
-                c = k["candidate"]
-                spec = model_spec(c.model, c.n_exc, 784, c.sim_bits, **base.params)
-                structures.setdefault((c.model, json.dumps(spec.structure(), sort_keys=True, default=str)), c)
-            for c in structures.values():       # one build at a time (2 cores; compiles are heavy)
+                groups.setdefault(structure_key(k["candidate"], base), []).append(k["candidate"])
+            for cands in groups.values():       # one build at a time (2 cores; compiles are heavy)
+                c = cands[0]
                 b = client.submit(prebuild, c, base_dict, pure=False).result()
-                log(f"binary for {c.model} N={c.n_exc}{' (quantised)' if c.sim_bits else ''}: ready in {b['build_s']:.1f} s")
-            futures = [client.submit(evaluate_candidate, k["candidate"], base_dict,
-                                     None if out_dir is None else str(out_dir), pure=False) for k in kept]
+                log(f"binary for {c.model} N={c.n_exc}{' (quantised weights)' if c.sim_bits else ''}: "
+                    f"ready in {b['build_s']:.1f} s, shared by {len(cands)} candidate(s)")
+            # the largest networks first (better load balance)
+            futures = [client.submit(evaluate_group, cands, base_dict, None if out_dir is None else str(out_dir),
+                                     pure=False)
+                       for cands in sorted(groups.values(), key=lambda cs: -cs[0].n_exc * len(cs))]
             for fut in as_completed(futures):
-                p = point_from(fut.result(), energy_phase, target)
-                points.append(p)
-                log(f"{p['name']}: accuracy {100 * p['accuracy']:.1f} %, {energy_phase} energy "
-                    f"{1e3 * p['energy_j']:.1f} mJ/sample, memory {p['memory_bytes'] / 1024:.0f} KiB "
-                    f"({p['eval_wall_s']:.0f} s on worker {p['worker_pid']})")
+                for ev in fut.result():
+                    p = point_from(ev, energy_phase, target)
+                    points.append(p)
+                    log(f"{p['name']}: accuracy {100 * p['accuracy']:.1f} %, {energy_phase} energy "
+                        f"{1e3 * p['energy_j']:.1f} mJ/sample, memory {p['memory_bytes'] / 1024:.0f} KiB "
+                        f"({p['eval_wall_s']:.0f} s on worker {p['worker_pid']})")
         finally:
             if own:
                 client.close()

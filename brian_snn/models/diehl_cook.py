@@ -215,7 +215,7 @@ def build_exc_layer(spec, ctrl, renorm=RENORM_ALL, extra_eqs="", extra_reset="",
     exc.theta = 20 * mV
     book = Synapses(ctrl, exc, on_pre=at_boundary, name="_exc_boundary")
     book.connect()
-    book.pre.order = 2          # after the normalise pathway (order 1), which reads wsum
+    book.pre.order = 2          # after normalise (1), which reads wsum; before potentiation (3)
     return exc, book
 
 
@@ -227,13 +227,16 @@ def build_input_synapses(spec, inp, exc, on_pre, on_post, normalise, extra_eqs="
                    on_pre={"pre": on_pre},
                    on_post={"post": on_post, "normalise": normalise},
                    on_event={"pre": "spike", "post": "spike", "normalise": "renorm"},
-                   namespace=dict(wmax=NEURON_CONSTANTS["wmax"], max_delay=spec.max_delay_ms * ms,
-                                  tau_pre=spec.tau_pre_ms * ms),
+                   namespace=dict(wmax=NEURON_CONSTANTS["wmax"], tau_pre=spec.tau_pre_ms * ms),
                    name="input_exc")
     syn.connect()
+    # Order within the synapses slot of a boundary step: normalise (1), then the boundary
+    # bookkeeping that sets wsum = norm (2), then the potentiation of a spike on that very step (3),
+    # whose change must count against the new wsum.
+    syn.post.order = 3
     if spec.max_delay_ms > 0:
-        # Heterogeneous delays; every run replaces them by the seeded synaptic_delays_ms(spec).
-        syn.delay = "rand() * max_delay"
+        # Heterogeneous delays, compiled in: the spike queue is prepared before run_args apply.
+        syn.delay = synaptic_delays_ms(spec) * ms
     return syn
 
 
