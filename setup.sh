@@ -11,6 +11,6 @@ if ! command -v "${CXX:-g++}" >/dev/null && ! command -v c++ >/dev/null; then
 fi
 "$PY" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[dev,dask]"
+.venv/bin/python -m pip install --quiet -e ".[dev,dask,cuda]"
 .venv/bin/brian-snn doctor
 echo "setup: done. Try: .venv/bin/brian-snn train --plot fields.png"
