@@ -85,6 +85,16 @@ def test_enhancement_is_a_pure_function_of_the_window_ratio():
     assert all(x.params["nu_post"] < y.params["nu_post"] for x, y in zip(vals, vals[1:]))
 
 
+def test_boost_rule_criterion_scales_and_rounds():
+    assert ts.enhance("spikedyn", 350, 350, 0.5, {"min_spikes": -1}).min_spikes == 5
+    assert ts.enhance("spikedyn", 50, 350, 0.5, {"min_spikes": -1}).min_spikes == 1       # 5/7 = 0.71
+    assert ts.enhance("spikedyn", 50, 350, 0.5, {"min_spikes": -0.5}).min_spikes == 2     # 5/2.65 = 1.89
+    assert ts.enhance("spikedyn", 50, 350, 0.5, {"eta": 1}).min_spikes is None             # untouched
+    s = ts.enhance("spikedyn", 50, 350, 0.5, {"min_spikes": -1})
+    assert ts.Settings.from_dict(s.to_dict()) == s
+    assert "min_spikes" not in ts.Settings().to_dict()          # old job keys stay valid
+
+
 def test_intensity_is_capped_at_half_a_spike_per_step():
     cap = 0.5 / (255 / 8 * 0.5e-3)                                   # 31.37 at dt 0.5 ms
     s = ts.enhance("spikedyn", 20, 350, 0.5, {"intensity": 1})       # 2 * 17.5 = 35 > cap
@@ -309,7 +319,7 @@ def test_cli_registers_timestep_with_defaults():
 @pytest.mark.parametrize("argv", [
     ["--windows", "350,-50"], ["--windows", "350,nan"], ["--windows", "abc"], ["--models", "lstm"],
     ["--weights", "latency=-1"], ["--weights", "speed=1"], ["--tolerance", "-2"], ["--enhance", "voltage=1"],
-    ["--neurons", "0"], ["--dt", "0"],
+    ["--neurons", "0"], ["--dt", "0"], ["--refine", "voltage=1/2"], ["--refine", "threshold=a"],
 ])
 def test_cli_bad_arguments_one_line_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as e:
@@ -370,6 +380,9 @@ def test_sensitivity_plan_and_ranking():
     assert rows[1]["best_alpha"] == 0.5 and rows[1]["gain_pp"] == pytest.approx(2.0)
     assert rows[0]["unenhanced_presentations"] == [2.0, 1.0]
     assert "theta_plus" in ts.format_sensitivity(rows, 50, 350)
+    more = ts.plan_sensitivity(cfg, 50, knobs=["intensity"], alphas=(0.5,), extra_alphas={"threshold": [-0.1, 0.1]})
+    assert sorted((j["knob"], j["alpha"]) for j in more if j["seed"] == 0) == [
+        ("full-window", 0.0), ("intensity", 0.5), ("none", 0.0), ("threshold", -0.1), ("threshold", 0.1)]
     with pytest.raises(ValueError, match="shorter"):
         ts.plan_sensitivity(cfg, 350)
     with pytest.raises(ValueError, match="unknown knob"):

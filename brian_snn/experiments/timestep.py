@@ -44,6 +44,7 @@ MODELS = ("diehl-cook", "spikedyn")
 BASE_WINDOW_MS = 350.0
 REST_RATIO = 150.0 / 350.0            # Diehl & Cook's 150 ms rest after 350 ms, kept proportional
 BASE_INTENSITY = 2.0                  # Presentation.intensity0 default (63.75 Hz for a white pixel)
+BASE_MIN_SPIKES = 5                   # Presentation.min_spikes default (Diehl & Cook's boost rule)
 MAX_PIXEL_RATE_PER_INTENSITY = 255.0 / 8.0    # Hz per unit of intensity (encoding.py)
 P_CAP = 0.5                           # cap of a white pixel's spike probability per step
 JETSON = "jetson-nano-derived"
@@ -59,9 +60,10 @@ KNOBS = {
     "eta": "learning rates (nu_post; Diehl & Cook also nu_pre)",
     "norm": "input-weight column sum (norm)",
     "inhibition": "lateral inhibition strength (w_lat for SpikeDyn, w_ie for Diehl & Cook)",
+    "min_spikes": "boost rule: spikes a presentation needs before the next sample (5; rounded, >= 0)",
 }
 COMPILED_KNOBS = ("reset", "tau_m")
-INFERENCE_KNOBS = ("intensity", "threshold", "reset", "tau_m", "inhibition")   # act when plastic = 0
+INFERENCE_KNOBS = ("intensity", "threshold", "reset", "tau_m", "inhibition", "min_spikes")   # act when plastic = 0
 # Enhancement exponents: value(T) = value(T0) * (T0/T)**alpha (see docs/methods.md for the
 # sensitivity measurement they come from).
 DEFAULT_RULES = {"intensity": 0.5, "eta": 0.5}
@@ -128,10 +130,11 @@ def steps_per_presentation(window_ms, dt_ms, rest_ratio=REST_RATIO) -> int:
     return int(round((check_window(window_ms, dt_ms) + rest_ms(window_ms, dt_ms, rest_ratio)) / dt_ms))
 
 
-def presentation(window_ms, dt_ms=0.5, rest_ratio=REST_RATIO, intensity0=BASE_INTENSITY):
+def presentation(window_ms, dt_ms=0.5, rest_ratio=REST_RATIO, intensity0=BASE_INTENSITY, min_spikes=None):
     from ..encoding import Presentation
     return Presentation(t_on_ms=check_window(window_ms, dt_ms), t_rest_ms=rest_ms(window_ms, dt_ms, rest_ratio),
-                        dt_ms=dt_ms, intensity0=intensity0)
+                        dt_ms=dt_ms, intensity0=intensity0,
+                        min_spikes=BASE_MIN_SPIKES if min_spikes is None else int(min_spikes))
 
 
 # ------------------------------------------------------------------------------------------
@@ -145,14 +148,19 @@ class Settings:
     theta_shift_mV: float = 0.0                     # added to theta (initial for training, learned for inference-only)
     factors: dict = field(default_factory=dict)     # knob -> factor applied
     capped: tuple = ()                              # knobs limited by a cap
+    min_spikes: int | None = None                   # boost-rule criterion (None: the default 5)
 
     def to_dict(self):
-        return {"params": dict(self.params), "intensity0": self.intensity0,
-                "theta_shift_mV": self.theta_shift_mV, "factors": dict(self.factors), "capped": list(self.capped)}
+        d = {"params": dict(self.params), "intensity0": self.intensity0,
+             "theta_shift_mV": self.theta_shift_mV, "factors": dict(self.factors), "capped": list(self.capped)}
+        if self.min_spikes is not None:
+            d["min_spikes"] = self.min_spikes
+        return d
 
     @classmethod
     def from_dict(cls, d):
-        return cls(dict(d["params"]), d["intensity0"], d["theta_shift_mV"], dict(d["factors"]), tuple(d["capped"]))
+        return cls(dict(d["params"]), d["intensity0"], d["theta_shift_mV"], dict(d["factors"]), tuple(d["capped"]),
+                   d.get("min_spikes"))
 
 
 def check_model(model):
@@ -185,7 +193,7 @@ def apply_factors(model, factors, dt_ms=0.5, params=None, intensity0=BASE_INTENS
     dt = check_dt(dt_ms)
     base = dict(base_params(model), **(params or {}))
     out = dict(params or {})
-    intensity, shift, capped, fac = _number("intensity", intensity0), 0.0, [], {}
+    intensity, shift, capped, fac, min_spikes = _number("intensity", intensity0), 0.0, [], {}, None
     for k, f in dict(factors).items():
         if k not in KNOBS:
             raise ValueError(f"unknown knob {k!r}; choose from {', '.join(KNOBS)}")
@@ -215,7 +223,9 @@ def apply_factors(model, factors, dt_ms=0.5, params=None, intensity0=BASE_INTENS
         elif k == "inhibition":
             p = "w_lat" if "w_lat" in base else "w_ie"
             out[p] = base[p] * f
-    return Settings(out, float(intensity), float(shift), fac, tuple(capped))
+        elif k == "min_spikes":
+            min_spikes = int(round(BASE_MIN_SPIKES * f))
+    return Settings(out, float(intensity), float(shift), fac, tuple(capped), min_spikes)
 
 
 def enhance(model, window_ms, base_window_ms=BASE_WINDOW_MS, dt_ms=0.5, rules=None, params=None,
@@ -409,7 +419,7 @@ def evaluate(job: dict) -> dict:
     if state is None:
         ts = Settings.from_dict(job["train_settings"])
         spec = tuned_spec(job["model"], job["n_exc"], n_in, **ts.params)
-        pres = presentation(job["train_window_ms"], dt, rr, ts.intensity0)
+        pres = presentation(job["train_window_ms"], dt, rr, ts.intensity0, ts.min_spikes)
         st = initial_state(spec, seed)
         st["theta"] = st["theta"] + ts.theta_shift_mV * 1e-3
         rng = np.random.default_rng(seed)
@@ -430,7 +440,7 @@ def evaluate(job: dict) -> dict:
         build = 0.0
     inf = Settings.from_dict(job["infer_settings"])
     spec = tuned_spec(job["model"], job["n_exc"], n_in, **inf.params)
-    pres = presentation(job["infer_window_ms"], dt, rr, inf.intensity0)
+    pres = presentation(job["infer_window_ms"], dt, rr, inf.intensity0, inf.min_spikes)
     frozen = dict(state, theta=state["theta"] + inf.theta_shift_mV * 1e-3)
     n_label = n_train if cfg.get("label_samples") is None else min(int(cfg["label_samples"]), n_train)
     lab = present(spec, bk, pres, images, np.arange(n_label), frozen, plastic=0, phase="inference",
@@ -857,13 +867,18 @@ def plot_timestep(res, path):
 # ------------------------------------------------------------------------------------------
 # sensitivity analysis (which knobs matter at a short window)
 # ------------------------------------------------------------------------------------------
-def plan_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alphas=SENSITIVITY_ALPHAS) -> list:
+def plan_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alphas=SENSITIVITY_ALPHAS, extra_alphas=None) -> list:
     """One-at-a-time: at ``window_ms``, each knob alone scaled by ``(T0/T)**alpha`` for every
-    alpha; plus the unenhanced short window and the full window (references)."""
+    alpha (``extra_alphas``: {knob: [alpha, ...]} adds refinements for single knobs); plus the
+    unenhanced short window and the full window (references)."""
     knobs = list(KNOBS) if knobs is None else list(knobs)
     for k in knobs:
         check_rules({k: 1.0})
-    alphas = [_number("alpha", a) for a in alphas]
+    per_knob = {k: [_number("alpha", a) for a in alphas] for k in knobs}
+    for k, extra in (extra_alphas or {}).items():          # refinements of single knobs
+        check_rules({k: 1.0})
+        per_knob.setdefault(k, [])
+        per_knob[k] += [_number("alpha", a) for a in extra if _number("alpha", a) not in per_knob[k]]
     w0 = cfg.base_window_ms
     w = check_window(window_ms, cfg.dt_ms)
     if w >= w0:
@@ -881,8 +896,8 @@ def plan_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alphas=SENSITIV
                     return j
                 jobs.append(job(w0, Settings(), "full-window", 0.0))
                 jobs.append(job(w, Settings(), "none", 0.0))
-                for k in knobs:
-                    for a in alphas:
+                for k, als in per_knob.items():
+                    for a in als:
                         jobs.append(job(w, apply_factors(model, {k: (w0 / w) ** a}, cfg.dt_ms), k, a))
     return jobs
 
@@ -950,15 +965,15 @@ def format_sensitivity(rows, window_ms, base_window_ms) -> str:
 
 
 def run_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alphas=SENSITIVITY_ALPHAS, out_dir=None,
-                    scheduler=None, workers=2, serial=False, log=print) -> dict:
+                    scheduler=None, workers=2, serial=False, log=print, extra_alphas=None) -> dict:
     t0 = time.perf_counter()
-    jobs = plan_sensitivity(cfg, window_ms, knobs, alphas)
+    jobs = plan_sensitivity(cfg, window_ms, knobs, alphas, extra_alphas)
     log(f"sensitivity at {window_ms:g} ms: {len(jobs)} runs (compiled knobs {', '.join(COMPILED_KNOBS)}: "
         f"one build per value)")
     results = run_jobs(jobs, out_dir, scheduler, workers, serial, log)
     rows = summarise_sensitivity(jobs, results)
     res = {"schema": "brian-snn-timestep-sensitivity/1", "config": asdict(cfg), "window_ms": float(window_ms),
-           "alphas": list(alphas), "rows": rows, "wall_s": time.perf_counter() - t0,
+           "alphas": list(alphas), "extra_alphas": extra_alphas or {}, "rows": rows, "wall_s": time.perf_counter() - t0,
            "jobs": [{k: v for k, v in j.items() if k != "config"} for j in jobs],
            "results": {k: {kk: vv for kk, vv in r.items() if kk not in ("train_counts", "infer_counts")}
                        for k, r in results.items()}}

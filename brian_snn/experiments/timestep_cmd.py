@@ -92,6 +92,19 @@ def _rules(text):
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def _refine(text):
+    k, sep, v = str(text).partition("=")
+    if not sep or k.strip() not in ts.KNOBS:
+        raise argparse.ArgumentTypeError(f"expected KNOB=A/B/... with a knob from {', '.join(ts.KNOBS)}, got {text!r}")
+    try:
+        vals = [float(x) for x in v.split("/") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"exponents must be numbers, got {v!r}") from None
+    if not vals or not all(math.isfinite(x) for x in vals):
+        raise argparse.ArgumentTypeError(f"expected finite exponents, got {v!r}")
+    return k.strip(), vals
+
+
 def _nonneg(name):
     def check(text):
         try:
@@ -169,6 +182,8 @@ def register(subparsers):
                    help=f"knobs to test (default all: {','.join(ts.KNOBS)})")
     s.add_argument("--alphas", type=_floats("--alphas", positive=False), default=list(ts.SENSITIVITY_ALPHAS),
                    help="exponents tested per knob (default -0.5,0.5,1)")
+    s.add_argument("--refine", type=_refine, action="append", default=[], metavar="KNOB=A/B/...",
+                   help="extra exponents for one knob (repeatable), e.g. --refine threshold=-0.25/-0.1/0.1")
     r = p.add_argument_group("running")
     r.add_argument("--backend", choices=BACKENDS, default="cpp")
     r.add_argument("--chunk", type=_pos_int, default=250, help="presentations per compiled run (default 250)")
@@ -222,8 +237,11 @@ def _run(args) -> int:
         if len(args.sensitivity_window) != 1:
             raise ValueError("--sensitivity-window takes one value")
         w = args.sensitivity_window[0]
+        extra = {}
+        for k, vals in args.refine:
+            extra.setdefault(k, []).extend(vals)
         res = ts.run_sensitivity(cfg, w, args.knobs, args.alphas, out_dir=args.out, scheduler=args.scheduler,
-                                 workers=args.workers, serial=args.serial, log=log)
+                                 workers=args.workers, serial=args.serial, log=log, extra_alphas=extra)
         if args.json:
             print(json.dumps({k: res[k] for k in ("window_ms", "alphas", "rows", "wall_s")}, default=ts._json_default))
         else:
