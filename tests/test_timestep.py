@@ -1,10 +1,13 @@
 """TopSpark (issue 5): windows, enhancement rules, policy, table and CLI -- no simulation."""
 import json
 import math
+from pathlib import Path
 
 import pytest
 
 from brian_snn.experiments import timestep as ts
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 # ------------------------------------------------------------------------------------------
@@ -310,16 +313,23 @@ def test_cli_registers_timestep_with_defaults():
     assert args.command == "timestep" and callable(args.func)
     assert args.models == ["spikedyn", "diehl-cook"] and args.neurons == [100]
     assert args.windows == [350, 200, 100, 50, 25] and args.tolerance == 2.0
-    assert args.enhance == ts.DEFAULT_RULES and args.weights == ts.DEFAULT_WEIGHTS
+    assert args.enhance == ts.check_rules(ts.DEFAULT_RULES) and args.weights == ts.DEFAULT_WEIGHTS
     args = _parser().parse_args(["timestep", "--enhance", "intensity=1,threshold=-0.5", "--weights", "latency=3"])
-    assert args.enhance == {"intensity": 1.0, "threshold": -0.5} and args.weights["latency"] == 3.0
-    assert _parser().parse_args(["timestep", "--enhance", "none"]).enhance == {}
+    assert args.enhance["spikedyn"] == args.enhance["diehl-cook"] == {"intensity": 1.0, "threshold": -0.5}
+    assert args.weights["latency"] == 3.0
+    assert _parser().parse_args(["timestep", "--enhance", "none"]).enhance == {m: {} for m in ts.MODELS}
+    per = _parser().parse_args(["timestep", "--enhance", "spikedyn.eta=0.5,diehl-cook.theta_plus=1"]).enhance
+    assert per == {"spikedyn": {"eta": 0.5}, "diehl-cook": {"theta_plus": 1.0}}
+    sens = _parser().parse_args(["timestep", "--enhance", f"from:{BENCH / 'timestep_sensitivity.json'}"]).enhance
+    assert sens == ts.check_rules(ts.DEFAULT_RULES)
 
 
 @pytest.mark.parametrize("argv", [
     ["--windows", "350,-50"], ["--windows", "350,nan"], ["--windows", "abc"], ["--models", "lstm"],
     ["--weights", "latency=-1"], ["--weights", "speed=1"], ["--tolerance", "-2"], ["--enhance", "voltage=1"],
     ["--neurons", "0"], ["--dt", "0"], ["--refine", "voltage=1/2"], ["--refine", "threshold=a"],
+    ["--enhance", "spikedyn.eta=1,theta_plus=1"], ["--enhance", "from:/nonexistent.json"],
+    ["--enhance", "lstm.eta=1"],
 ])
 def test_cli_bad_arguments_one_line_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as e:
@@ -387,3 +397,35 @@ def test_sensitivity_plan_and_ranking():
         ts.plan_sensitivity(cfg, 350)
     with pytest.raises(ValueError, match="unknown knob"):
         ts.plan_sensitivity(cfg, 50, knobs=["voltage"])
+
+
+def test_rules_from_sensitivity_skip_knobs_that_buy_accuracy_with_repeats():
+    def row(knob, acc, slots, model="spikedyn"):
+        return {"model": model, "knob": knob, "unenhanced": 0.50, "unenhanced_presentations": [4.0, 3.0],
+                "accuracy_by_alpha": acc, "presentations_by_alpha": slots}
+    rows = [row("min_spikes", {0.5: 0.70}, {0.5: [6.0, 5.0]}),          # +20 pp but 50 % more repeats
+            row("theta_plus", {0.25: 0.58, 0.5: 0.60}, {0.25: [4.0, 3.0], 0.5: [4.5, 3.0]}),
+            row("reset", {0.5: 0.65}, {0.5: [4.0, 3.0]}),               # compiled
+            row("eta", {"1.0": 0.505}, {"1.0": [3.0, 3.0]}),           # < 1 pp gain (keys as read from JSON)
+            row("eta", {1.0: 0.40}, {1.0: [3.0, 3.0]}, model="diehl-cook")]
+    assert ts.rules_from_sensitivity(rows) == {"spikedyn": {"theta_plus": 0.5}, "diehl-cook": {}}
+    assert ts.rules_from_sensitivity(rows, max_presentation_increase=0.1) == {"spikedyn": {"theta_plus": 0.25},
+                                                                             "diehl-cook": {}}
+    assert ts.rules_from_sensitivity(rows, allow_compiled=True)["spikedyn"] == {"reset": 0.5}
+    assert ts.rules_from_sensitivity(rows, max_presentation_increase=1.0)["spikedyn"] == {"min_spikes": 0.5}
+
+
+def test_default_rules_are_what_the_measured_sensitivity_gives():
+    res = ts.load_sensitivity(BENCH / "timestep_sensitivity.json")
+    assert ts.check_rules(ts.rules_from_sensitivity(res["rows"])) == ts.check_rules(ts.DEFAULT_RULES)
+
+
+def test_rules_normalisation():
+    assert ts.check_rules({"eta": 1}) == {m: {"eta": 1.0} for m in ts.MODELS}
+    assert ts.check_rules({"spikedyn": {"eta": 1}}) == {"spikedyn": {"eta": 1.0}, "diehl-cook": {}}
+    with pytest.raises(ValueError, match="mix"):
+        ts.check_rules({"spikedyn": {"eta": 1}, "eta": 1})
+    # per-model rules act on their model only
+    r = {"spikedyn": {"theta_plus": 1}, "diehl-cook": {}}
+    assert ts.enhance("spikedyn", 175, 350, 0.5, r).params["theta_plus_mV"] == pytest.approx(0.1)
+    assert ts.enhance("diehl-cook", 175, 350, 0.5, r).params == {}

@@ -64,9 +64,10 @@ KNOBS = {
 }
 COMPILED_KNOBS = ("reset", "tau_m")
 INFERENCE_KNOBS = ("intensity", "threshold", "reset", "tau_m", "inhibition", "min_spikes")   # act when plastic = 0
-# Enhancement exponents: value(T) = value(T0) * (T0/T)**alpha (see docs/methods.md for the
-# sensitivity measurement they come from).
-DEFAULT_RULES = {"intensity": 0.5, "eta": 0.5}
+# Enhancement exponents per model: value(T) = value(T0) * (T0/T)**alpha.  They are what
+# rules_from_sensitivity() derives from the measured sensitivity analysis
+# (benchmarks/timestep_sensitivity.json; a test checks that the two agree; docs/methods.md).
+DEFAULT_RULES = {"spikedyn": {"theta_plus": 0.5}, "diehl-cook": {"theta_plus": 0.25}}
 SENSITIVITY_ALPHAS = (-0.5, 0.5, 1.0)
 
 DEFAULT_WEIGHTS = {"accuracy": 1.0, "latency": 1.0, "energy_train": 1.0, "energy_inference": 1.0}
@@ -176,13 +177,56 @@ def base_params(model) -> dict:
     return {k: float(getattr(spec, k)) for k in spec.RUNTIME}
 
 
-def check_rules(rules) -> dict:
+def _knob_alphas(rules) -> dict:
     out = {}
     for k, a in dict(rules).items():
         if k not in KNOBS:
             raise ValueError(f"unknown knob {k!r}; choose from {', '.join(KNOBS)}")
         out[k] = _number(f"exponent of {k}", a)
     return out
+
+
+def check_rules(rules) -> dict:
+    """Enhancement rules, normalised to ``{model: {knob: alpha}}``.  Accepts that form or a flat
+    ``{knob: alpha}`` that applies to every model."""
+    rules = dict(DEFAULT_RULES if rules is None else rules)
+    if any(k in MODELS for k in rules):
+        bad = [k for k in rules if k not in MODELS]
+        if bad:
+            raise ValueError(f"rules mix models and knobs ({bad[0]!r}); give {{knob: alpha}} or {{model: {{knob: alpha}}}}")
+        return {m: _knob_alphas(rules.get(m, {})) for m in MODELS}
+    flat = _knob_alphas(rules)
+    return {m: dict(flat) for m in MODELS}
+
+
+def format_rules(rules) -> str:
+    r = check_rules(rules)
+    parts = [f"{m}: " + (", ".join(f"{k}×(T0/T)^{a:g}" for k, a in r[m].items()) or "none") for m in r]
+    return "; ".join(parts)
+
+
+def rules_from_sensitivity(rows, max_presentation_increase=0.15, min_gain_pp=1.0, allow_compiled=False) -> dict:
+    """Enhancement rules from a sensitivity summary (:func:`summarise_sensitivity` rows, also as
+    read back from JSON): per model, the single knob/exponent with the highest accuracy whose
+    presentations per training sample stay within ``1 + max_presentation_increase`` of the
+    unenhanced short window's (a knob must not buy accuracy with boost-rule repeats, i.e. with
+    time), gaining at least ``min_gain_pp``.  Compiled knobs only when ``allow_compiled`` (they
+    cost a build per window).  Pure."""
+    best = {}
+    for row in rows:
+        m = row["model"]
+        best.setdefault(m, None)
+        if row["knob"] in COMPILED_KNOBS and not allow_compiled:
+            continue
+        limit = row["unenhanced_presentations"][0] * (1 + max_presentation_increase)
+        slots = {float(k): v for k, v in row["presentations_by_alpha"].items()}
+        for a, acc in row["accuracy_by_alpha"].items():
+            a = float(a)
+            if slots[a][0] > limit or 100 * (acc - row["unenhanced"]) < min_gain_pp:
+                continue
+            if best[m] is None or acc > best[m][2]:
+                best[m] = (row["knob"], a, acc)
+    return {m: ({} if b is None else {b[0]: b[1]}) for m, b in best.items()}
 
 
 def apply_factors(model, factors, dt_ms=0.5, params=None, intensity0=BASE_INTENSITY, p_cap=P_CAP) -> Settings:
@@ -236,7 +280,7 @@ def enhance(model, window_ms, base_window_ms=BASE_WINDOW_MS, dt_ms=0.5, rules=No
     w, w0 = check_window(window_ms, dt), check_window(base_window_ms, dt)
     if w > w0:
         raise ValueError(f"window {w:g} ms is longer than the full window {w0:g} ms")
-    rules = check_rules(DEFAULT_RULES if rules is None else rules)
+    rules = check_rules(rules)[check_model(model)]
     r = w0 / w
     return apply_factors(model, {k: r ** a for k, a in rules.items()}, dt, params, intensity0)
 
@@ -330,7 +374,7 @@ class TimestepConfig:
     seeds: tuple = (0,)
     epochs: int = 1
     label_samples: int | None = None
-    rules: dict = field(default_factory=lambda: dict(DEFAULT_RULES))
+    rules: dict = field(default_factory=lambda: check_rules(DEFAULT_RULES))
     variants: tuple = VARIANTS
     backend: str = "cpp"
     chunk_slots: int = 250
@@ -357,6 +401,9 @@ class TimestepConfig:
             raise ValueError(f"unknown variant {bad[0]!r}; choose from {', '.join(VARIANTS)}")
         if "baseline" not in self.variants:
             self.variants = ("baseline",) + tuple(self.variants)
+        # canonical data description (job keys, and so the resume cache, depend on it)
+        self.data = {k: v for k, v in dict(self.data).items()
+                     if v is not None and not (k == "data_seed" and v == 0)}
 
     @property
     def base_window_ms(self):
@@ -873,10 +920,10 @@ def plan_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alphas=SENSITIV
     unenhanced short window and the full window (references)."""
     knobs = list(KNOBS) if knobs is None else list(knobs)
     for k in knobs:
-        check_rules({k: 1.0})
+        _knob_alphas({k: 1.0})
     per_knob = {k: [_number("alpha", a) for a in alphas] for k in knobs}
     for k, extra in (extra_alphas or {}).items():          # refinements of single knobs
-        check_rules({k: 1.0})
+        _knob_alphas({k: 1.0})
         per_knob.setdefault(k, [])
         per_knob[k] += [_number("alpha", a) for a in extra if _number("alpha", a) not in per_knob[k]]
     w0 = cfg.base_window_ms
@@ -981,6 +1028,21 @@ def run_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alphas=SENSITIVI
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         (Path(out_dir) / "sensitivity.json").write_text(json.dumps(res, indent=1, default=_json_default))
         plot_sensitivity(res, Path(out_dir) / "sensitivity.png")
+    return res
+
+
+def load_sensitivity(path) -> dict:
+    p = Path(path)
+    if p.is_dir():
+        p = p / "sensitivity.json"
+    try:
+        res = json.loads(p.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"{p}: no such file") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{p}: not a JSON file ({e})") from None
+    if res.get("schema") != "brian-snn-timestep-sensitivity/1":
+        raise ValueError(f"{p}: not a 'brian-snn timestep --sensitivity' results file")
     return res
 
 

@@ -82,12 +82,25 @@ def _weights(text):
 
 
 def _rules(text):
-    if str(text).strip() == "none":
-        return {}
-    if str(text).strip() == "default":
-        return dict(ts.DEFAULT_RULES)
+    """'default', 'none', 'from:SENSITIVITY.json', 'knob=a,...' (every model) or 'model.knob=a,...'."""
+    t = str(text).strip()
+    if t == "none":
+        return ts.check_rules({})
+    if t == "default":
+        return ts.check_rules(ts.DEFAULT_RULES)
     try:
-        return ts.check_rules(_pairs("--enhance", float)(text))
+        if t.startswith("from:"):
+            return ts.check_rules(ts.rules_from_sensitivity(ts.load_sensitivity(t[5:])["rows"]))
+        pairs = _pairs("--enhance", float)(t)
+        if any("." in k for k in pairs):
+            per = {}
+            for k, a in pairs.items():
+                m, dot, knob = k.partition(".")
+                if not dot:
+                    raise ValueError(f"mixing 'knob=a' and 'model.knob=a' in one rule list ({k!r})")
+                per.setdefault(m, {})[knob] = a
+            return ts.check_rules(per)
+        return ts.check_rules(pairs)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 
@@ -150,10 +163,10 @@ def register(subparsers):
     p.add_argument("--epochs", type=_pos_int, default=1)
     p.add_argument("--label-samples", type=_pos_int, default=None,
                    help="training samples used to label neurons (default: all)")
-    p.add_argument("--enhance", type=_rules, default=dict(ts.DEFAULT_RULES), metavar="RULES",
-                   help="knob=exponent pairs, value(T) = value(T0)*(T0/T)**exponent; 'default' "
-                        f"({','.join(f'{k}={v:g}' for k, v in ts.DEFAULT_RULES.items())}) or 'none'; "
-                        f"knobs: {', '.join(ts.KNOBS)}")
+    p.add_argument("--enhance", type=_rules, default=ts.check_rules(ts.DEFAULT_RULES), metavar="RULES",
+                   help="value(T) = value(T0)*(T0/T)**exponent: 'knob=exponent,...' (every model), "
+                        "'model.knob=exponent,...', 'from:SENSITIVITY.json' (derived from a sensitivity run), "
+                        f"'none' or 'default' ({ts.format_rules(ts.DEFAULT_RULES)}); knobs: {', '.join(ts.KNOBS)}")
     p.add_argument("--variants", type=_names("variant", ts.VARIANTS), default=list(ts.VARIANTS),
                    help=f"runs per window (default all: {','.join(ts.VARIANTS)})")
     g = p.add_argument_group("policy")
