@@ -7,6 +7,7 @@ structure (cached on disk, keyed by a hash of the structure), and images, order,
 seeds and run-time parameters are handed to it through ``run_args``, so a second run of an
 unchanged model -- or a sweep over run-time parameters or data -- never recompiles.
 """
+import atexit
 import hashlib
 import json
 import os
@@ -249,13 +250,15 @@ class CppBackend(_ChunkedBackend):
         asm.build_s = 0.0           # report the build once
         shutil.rmtree(Path(asm.directory) / f"results_{os.getpid()}", ignore_errors=True)
         for f in written:           # weights etc. change every run; the image table is reused
-            if not f.name.startswith("init_image_table_"):
+            if "_init_image_table_" not in f.name:
                 f.unlink(missing_ok=True)
         return result
 
 
-def _run_args_list(directory, values):
-    """Brian's run_args conversion, writing each array file once (content-addressed, atomic)."""
+def _run_args_list(directory, values, private=True):
+    """Brian's run_args conversion.  ``private``: array files belong to this process (named by
+    pid and content; another process sharing the build may delete its own files at any time)
+    and the image table is removed when the process ends; otherwise files stay (an export)."""
     from brian2 import TimedArray
     args, written = [], []
     for key, value in values.items():
@@ -264,12 +267,16 @@ def _run_args_list(directory, values):
         else:
             name, text, fname, arr = device._prepare_variableview_run_arg(key, value)
         if fname:
+            fname = f"p{os.getpid()}_{fname}" if private else fname
             path = Path(directory) / "static_arrays" / fname
             if not path.exists():
-                tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+                tmp = path.with_name(f"{path.name}.tmp")
                 arr.tofile(tmp)
                 os.replace(tmp, path)
+                if private and "_init_image_table_" in fname:
+                    atexit.register(path.unlink, missing_ok=True)     # reused by later chunks
                 written.append(path)
+            text = f"static_arrays/{fname}"
         args.append(f"{name}={text}")
     return args, written
 

@@ -54,7 +54,7 @@ def export_project(model, out, dataset, n_exc=100, compute_capability="8.7", bui
     state = initial_state(spec, seed)
     vals = backend._settings(asm, spec, pres, state, window, 1)
     vals[asm.model.images] = np.asarray(images, dtype=float)
-    args, _ = _run_args_list(out, vals)
+    args, _ = _run_args_list(out, vals, private=False)
     env_seed = int(seed) * 100003 % (2 ** 31)
     run_sh = out / "run.sh"
     run_sh.write_text("#!/bin/sh\n# One training chunk of the exported model (data in static_arrays/init_*).\n"
