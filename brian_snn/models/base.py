@@ -56,12 +56,12 @@ class BuiltModel:
 
 
 def get_model_spec(name: str, **params) -> ModelSpec:
-    from .diehl_cook import DiehlCook
+    from .diehl_cook import AspDecay, DiehlCook
     from .spikedyn import SpikeDyn
-    models = {"diehl-cook": DiehlCook, "spikedyn": SpikeDyn}
+    models = {"diehl-cook": DiehlCook, "asp-decay": AspDecay, "spikedyn": SpikeDyn}
     if name not in models:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(models)}")
     return models[name](**params)
 
 
-MODEL_NAMES = ("diehl-cook", "spikedyn")
+MODEL_NAMES = ("diehl-cook", "asp-decay", "spikedyn")
