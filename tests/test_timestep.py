@@ -270,10 +270,14 @@ def test_table_prices_exact_counts_and_picks_a_window(tmp_path):
     import hwmodel
     from hwmodel.counts import Counts
     from brian_snn.experiments.energy import derived_jetson_target
-    cfg = ts.TimestepConfig(models=("spikedyn",), windows_ms=(350, 200, 100, 50))
+    cfg = ts.TimestepConfig(models=("spikedyn",), windows_ms=(350, 200, 100, 50), rules={"intensity": 0.5})
     res = ts.tabulate(fake_results(cfg, _acc))
     rows = res["rows"]
     assert len(rows) == 1 + 3 * 4
+    # without a knob that acts in inference, inference-only-enhanced would repeat inference-only
+    plain = ts.plan_jobs(ts.TimestepConfig(models=("spikedyn",), windows_ms=(350, 100), rules={"eta": 1}))
+    assert sorted(j["variant"] for j in plain) == ["baseline", "baseline", "enhanced", "inference-only"]
+    assert len({j["config"]["code"] for j in plain}) == 1 and len(plain[0]["config"]["code"]) == 12
     r100 = next(r for r in rows if r["variant"] == "enhanced" and r["infer_window_ms"] == 100)
     tgt = derived_jetson_target(20)
     exp = hwmodel.estimate(Counts.from_dict(_counts("inference", 50, ts.steps_per_presentation(100, 0.5))), tgt)

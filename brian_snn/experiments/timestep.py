@@ -533,6 +533,8 @@ def plan_jobs(cfg: TimestepConfig) -> list:
                              "inference-only": (w0, base, w, base, j0["key"]),
                              "inference-only-enhanced": (w0, base, w, inf_enh.to_dict(), j0["key"])}
                     for v in cfg.variants:
+                        if v == "inference-only-enhanced" and not inf_enh.factors:
+                            continue          # no knob acts with learning off: same as inference-only
                         tw, tset, iw, iset, dep = specs[v]
                         j = dict(model=model, n_exc=n, seed=seed, variant=v, train_window_ms=tw,
                                  infer_window_ms=iw, train_settings=tset, infer_settings=iset, config=c,
@@ -544,7 +546,37 @@ def plan_jobs(cfg: TimestepConfig) -> list:
 
 def _cfg_dict(cfg):
     d = asdict(cfg)
-    return {k: d[k] for k in ("dt_ms", "rest_ratio", "epochs", "label_samples", "backend", "chunk_slots", "data")}
+    out = {k: d[k] for k in ("dt_ms", "rest_ratio", "epochs", "label_samples", "backend", "chunk_slots", "data")}
+    out["code"] = code_fingerprint()
+    return out
+
+
+def code_fingerprint() -> str:
+    """Hash of the source files that decide what a run computes (models, encoding, integration,
+    backend, runner, readout, this module's evaluate).  Part of every job key, so cached runs of
+    an older model version are never mixed with new ones."""
+    root = Path(__file__).resolve().parents[1]
+    files = sorted((root / "models").glob("*.py")) + [root / f for f in (
+        "encoding.py", "integration.py", "backend.py", "runner.py", "readout.py", "activity.py")]
+    files += [Path(__file__).with_name("timestep_models.py"), Path(__file__).with_name("train_eval.py")]
+    h = hashlib.sha256()
+    for f in files:
+        if f.exists():
+            h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def _stored_job(j):
+    return dict({k: v for k, v in j.items() if k != "config"}, code=j["config"].get("code"))
+
+
+def _git_head():
+    import subprocess
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).resolve().parent, timeout=10).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
 
 
 def _cache_path(out_dir, key):
@@ -817,7 +849,7 @@ def run_timestep(cfg: TimestepConfig, out_dir=None, target=JETSON, tolerance_pp=
         f"one compiled binary per (model, N, window)")
     results = run_jobs(jobs, out_dir, scheduler, workers, serial, log)
     res = {"schema": "brian-snn-timestep/1", "config": asdict(cfg), "target": target,
-           "jobs": [{k: v for k, v in j.items() if k != "config"} for j in jobs],
+           "jobs": [_stored_job(j) for j in jobs], "code": code_fingerprint(), "git": _git_head(),
            "results": results, "wall_s": time.perf_counter() - t0}
     return tabulate(res, target, tolerance_pp, weights, policy_variants, **budgets)
 
@@ -827,7 +859,7 @@ def tabulate(res, target=None, tolerance_pp=2.0, weights=None, policy_variants=N
     target = target or res.get("target", JETSON)
     cfg = res["config"]
     c = {k: cfg[k] for k in ("dt_ms", "rest_ratio", "epochs", "label_samples", "backend", "chunk_slots", "data")}
-    jobs = [dict(j, config=c) for j in res["jobs"]]
+    jobs = [dict(j, config=dict(c, code=j.get("code"))) for j in res["jobs"]]
     rows = build_rows(jobs, res["results"], target)
     sel = select_all(rows, tolerance_pp, weights, policy_variants, **budgets)
     return dict(res, target=target, rows=rows, selection=sel)
@@ -1021,7 +1053,7 @@ def run_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alphas=SENSITIVI
     rows = summarise_sensitivity(jobs, results)
     res = {"schema": "brian-snn-timestep-sensitivity/1", "config": asdict(cfg), "window_ms": float(window_ms),
            "alphas": list(alphas), "extra_alphas": extra_alphas or {}, "rows": rows, "wall_s": time.perf_counter() - t0,
-           "jobs": [{k: v for k, v in j.items() if k != "config"} for j in jobs],
+           "jobs": [_stored_job(j) for j in jobs], "code": code_fingerprint(), "git": _git_head(),
            "results": {k: {kk: vv for kk, vv in r.items() if kk not in ("train_counts", "infer_counts")}
                        for k, r in results.items()}}
     if out_dir is not None:
