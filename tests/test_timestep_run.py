@@ -54,3 +54,24 @@ def test_one_build_serves_every_setting_at_a_window():
     for r in (b, c):
         assert _input_spikes_per_step(r["infer_counts"]) > 1.3 * _input_spikes_per_step(a["infer_counts"])
     assert np.isfinite(a["state"]["w"]).all() and a["state"]["w"].shape == (784 * 10,)
+
+
+@pytest.mark.slow
+def test_dask_sweep_equals_serial_sweep(tmp_path):
+    """Two windows (two builds): the Dask run (two worker processes, one task per binary) gives
+    exactly the serial run's results, and the table/policy/plot come out of it."""
+    cfg = ts.TimestepConfig(models=("spikedyn",), neurons=(10,), windows_ms=(20.0, 10.0), data=DATA,
+                            chunk_slots=40, rules={"theta_plus": 0.5, "infer:intensity": 1})
+    serial = ts.run_timestep(cfg, out_dir=tmp_path / "serial", serial=True, log=lambda *a: None)
+    dask = ts.run_timestep(cfg, out_dir=tmp_path / "dask", workers=2, log=lambda *a: None)
+    key = lambda r: (r["variant"], r["train_window_ms"], r["infer_window_ms"])
+    a = {key(r): r for r in serial["rows"]}
+    b = {key(r): r for r in dask["rows"]}
+    assert set(a) == set(b) and len(a) == 1 + 4
+    for k in a:
+        assert a[k]["accuracy"] == b[k]["accuracy"]
+        assert a[k]["steps_per_test_sample"] == b[k]["steps_per_test_sample"]
+        assert a[k]["energy_train_j"] == pytest.approx(b[k]["energy_train_j"])
+    ts.save(dask, tmp_path / "dask")
+    assert (tmp_path / "dask" / "timestep.png").exists()
+    assert "TopSpark" in ts.format_table(dask["rows"], dask["selection"])

@@ -177,13 +177,37 @@ def base_params(model) -> dict:
     return {k: float(getattr(spec, k)) for k in spec.RUNTIME}
 
 
+PHASES = ("train", "infer")
+
+
 def _knob_alphas(rules) -> dict:
+    """``{knob: alpha}``; a knob may carry a phase prefix: ``train:knob`` (training only) or
+    ``infer:knob`` (inference only; a knob that acts with learning off)."""
     out = {}
     for k, a in dict(rules).items():
-        if k not in KNOBS:
-            raise ValueError(f"unknown knob {k!r}; choose from {', '.join(KNOBS)}")
+        phase, _, knob = k.rpartition(":")
+        if knob not in KNOBS:
+            raise ValueError(f"unknown knob {knob!r}; choose from {', '.join(KNOBS)}")
+        if phase and phase not in PHASES:
+            raise ValueError(f"unknown phase {phase!r} in {k!r}; use train:KNOB or infer:KNOB")
+        if phase == "infer" and knob not in INFERENCE_KNOBS:
+            raise ValueError(f"{knob} does not act with learning off; inference knobs: {', '.join(INFERENCE_KNOBS)}")
         out[k] = _number(f"exponent of {k}", a)
     return out
+
+
+def phase_knobs(rules_m: dict) -> tuple:
+    """Split one model's rules into (training knobs, inference knobs for a network trained with
+    them, inference knobs for a network trained without them).  An unprefixed knob acts in
+    training and -- where it acts with learning off -- in inference, except ``threshold``: its
+    training shift of theta is already in the learned theta, so it is re-applied only to a
+    network trained elsewhere."""
+    both = {k: a for k, a in rules_m.items() if ":" not in k}
+    train = dict(both, **{k.split(":", 1)[1]: a for k, a in rules_m.items() if k.startswith("train:")})
+    extra = {k.split(":", 1)[1]: a for k, a in rules_m.items() if k.startswith("infer:")}
+    infer_only = dict({k: a for k, a in both.items() if k in INFERENCE_KNOBS}, **extra)
+    infer = dict({k: a for k, a in both.items() if k in INFERENCE_KNOBS and k != "threshold"}, **extra)
+    return train, infer, infer_only
 
 
 def check_rules(rules) -> dict:
@@ -273,21 +297,35 @@ def apply_factors(model, factors, dt_ms=0.5, params=None, intensity0=BASE_INTENS
 
 
 def enhance(model, window_ms, base_window_ms=BASE_WINDOW_MS, dt_ms=0.5, rules=None, params=None,
-            intensity0=BASE_INTENSITY) -> Settings:
+            intensity0=BASE_INTENSITY, phase="train") -> Settings:
     """Enhanced settings for a window: every knob ``k`` of ``rules`` scaled by
-    ``(base_window / window) ** rules[k]`` (a pure function of the window)."""
+    ``(base_window / window) ** rules[k]`` (a pure function of the window).
+
+    ``phase``: ``"train"`` (training), ``"infer"`` (inference of the network trained with these
+    rules) or ``"infer-only"`` (inference of a network trained at the full window)."""
     dt = check_dt(dt_ms)
     w, w0 = check_window(window_ms, dt), check_window(base_window_ms, dt)
     if w > w0:
         raise ValueError(f"window {w:g} ms is longer than the full window {w0:g} ms")
-    rules = check_rules(rules)[check_model(model)]
+    train, infer, infer_only = phase_knobs(check_rules(rules)[check_model(model)])
+    knobs = {"train": train, "infer": infer, "infer-only": infer_only}.get(phase)
+    if knobs is None:
+        raise ValueError(f"phase must be train, infer or infer-only, got {phase!r}")
     r = w0 / w
-    return apply_factors(model, {k: r ** a for k, a in rules.items()}, dt, params, intensity0)
+    return apply_factors(model, {k: r ** a for k, a in knobs.items()}, dt, params, intensity0)
 
 
 def inference_part(settings: Settings, model, dt_ms=0.5, params=None, intensity0=BASE_INTENSITY) -> Settings:
-    """The part of ``settings`` that acts with learning off (for a network trained elsewhere)."""
+    """The part of ``settings`` that acts with learning off, for a network trained without it
+    (threshold included: its shift goes onto the learned theta)."""
     keep = {k: f for k, f in settings.factors.items() if k in INFERENCE_KNOBS}
+    return apply_factors(model, keep, dt_ms, params, intensity0)
+
+
+def after_training(settings: Settings, model, dt_ms=0.5, params=None, intensity0=BASE_INTENSITY) -> Settings:
+    """Inference settings for the network trained with ``settings``: its inference knobs except
+    the threshold shift (already in the learned theta)."""
+    keep = {k: f for k, f in settings.factors.items() if k in INFERENCE_KNOBS and k != "threshold"}
     return apply_factors(model, keep, dt_ms, params, intensity0)
 
 
@@ -526,10 +564,11 @@ def plan_jobs(cfg: TimestepConfig) -> list:
                 j0["key"] = _job_key(j0)
                 jobs.append(j0)
                 for w in cfg.windows_ms[1:]:
-                    enh = enhance(model, w, w0, cfg.dt_ms, cfg.rules)
-                    inf_enh = inference_part(enh, model, cfg.dt_ms)
+                    enh = enhance(model, w, w0, cfg.dt_ms, cfg.rules, phase="train")
+                    enh_inf = enhance(model, w, w0, cfg.dt_ms, cfg.rules, phase="infer")
+                    inf_enh = enhance(model, w, w0, cfg.dt_ms, cfg.rules, phase="infer-only")
                     specs = {"baseline": (w, base, w, base, None),
-                             "enhanced": (w, enh.to_dict(), w, enh.to_dict(), None),
+                             "enhanced": (w, enh.to_dict(), w, enh_inf.to_dict(), None),
                              "inference-only": (w0, base, w, base, j0["key"]),
                              "inference-only-enhanced": (w0, base, w, inf_enh.to_dict(), j0["key"])}
                     for v in cfg.variants:
@@ -653,23 +692,33 @@ def run_jobs(jobs, out_dir=None, scheduler=None, workers=2, serial=False, log=pr
     else:
         from dask.distributed import as_completed
         from .search import open_client
+        # One Dask task per group of jobs that share a compiled binary, run in order inside the
+        # task: concurrent runs of one build directory could share content-addressed run_args
+        # files (same weights, same presentation order), which the backend deletes after a run.
+        groups = _group_by_binary(todo)
         client, cluster = open_client(scheduler, workers)
         try:
-            first = [j for j in todo if j.get("state_from") is None or j["state_from"] in results]
-            later = [j for j in todo if j not in first]
-            # full-window jobs first (their states feed the inference-only jobs), then by window
-            first.sort(key=lambda j: (-j["train_window_ms"], -j["infer_window_ms"]))
-            fut = {client.submit(evaluate, with_state(j), pure=False): j for j in first}
-            pending = {j["key"]: j for j in later}
-            ac = as_completed(list(fut))
+            fut, ac = {}, as_completed([])
+
+            def submit_ready():
+                for gk in list(groups):
+                    g = groups[gk]
+                    inside = {j["key"] for j in g}
+                    ext = {j["state_from"] for j in g if j.get("state_from") and j["state_from"] not in inside}
+                    if ext <= set(results):
+                        states = {k: results[k]["state"] for k in ext}
+                        f = client.submit(evaluate_group, g, states, pure=False)
+                        fut[f] = groups.pop(gk)
+                        ac.add(f)
+
+            submit_ready()
             for f in ac:
-                j = fut.pop(f)
-                finished(j, f.result())
-                for k in [k for k, lj in pending.items() if lj["state_from"] in results]:
-                    nj = pending.pop(k)
-                    nf = client.submit(evaluate, with_state(nj), pure=False)
-                    fut[nf] = nj
-                    ac.add(nf)
+                g = fut.pop(f)
+                for j, r in zip(g, f.result()):
+                    finished(j, r)
+                submit_ready()
+            if groups:
+                raise RuntimeError("timestep jobs depend on a job that is not planned")
         finally:
             client.close()
             if cluster is not None:
@@ -677,6 +726,42 @@ def run_jobs(jobs, out_dir=None, scheduler=None, workers=2, serial=False, log=pr
     for r in results.values():
         r.pop("state", None)
     return results
+
+
+def _group_by_binary(jobs):
+    """Jobs grouped by the set of binaries they use, each group in dependency order; groups
+    ordered longest window first (the full-window baselines feed the inference-only jobs)."""
+    groups = {}
+    for j in jobs:
+        groups.setdefault(frozenset(_binaries(j)), []).append(j)
+    out = {}
+    for gk in sorted(groups, key=lambda g: -max(b[2] for b in g)):
+        g, done, ordered = groups[gk], set(), []
+        inside = {j["key"] for j in g}
+        while len(ordered) < len(g):
+            ready = [j for j in g if j["key"] not in done and (j.get("state_from") not in inside or j["state_from"] in done)]
+            if not ready:
+                raise RuntimeError("circular job dependencies")
+            ordered.append(ready[0])
+            done.add(ready[0]["key"])
+        out[gk] = ordered
+    return out
+
+
+def evaluate_group(jobs, states):
+    """Run jobs that share a binary one after the other (a Dask task).  ``states``: trained
+    states from other groups by job key; states made inside the group are passed along."""
+    out, local = [], dict(states)
+    for j in jobs:
+        j = dict(j)
+        dep = j.pop("state_from", None)
+        if dep is not None:
+            j["state"] = local[dep]
+        r = evaluate(j)
+        if "state" in r:
+            local[j["key"]] = r["state"]
+        out.append(r)
+    return out
 
 
 def _binaries(j):
@@ -967,17 +1052,18 @@ def plan_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alphas=SENSITIV
     for model in cfg.models:
         for n in cfg.neurons:
             for seed in cfg.seeds:
-                def job(win, settings, knob, alpha):
+                def job(win, settings, knob, alpha, infer=None):
                     j = dict(model=model, n_exc=n, seed=seed, variant="sensitivity", knob=knob, alpha=alpha,
                              train_window_ms=win, infer_window_ms=win, train_settings=settings.to_dict(),
-                             infer_settings=settings.to_dict(), config=c)
+                             infer_settings=(infer or settings).to_dict(), config=c)
                     j["key"] = _job_key(j)
                     return j
                 jobs.append(job(w0, Settings(), "full-window", 0.0))
                 jobs.append(job(w, Settings(), "none", 0.0))
                 for k, als in per_knob.items():
                     for a in als:
-                        jobs.append(job(w, apply_factors(model, {k: (w0 / w) ** a}, cfg.dt_ms), k, a))
+                        st = apply_factors(model, {k: (w0 / w) ** a}, cfg.dt_ms)
+                        jobs.append(job(w, st, k, a, after_training(st, model, cfg.dt_ms)))
     return jobs
 
 
@@ -990,8 +1076,8 @@ def summarise_sensitivity(jobs, results) -> list:
         k = (j["model"], j["n_exc"], j["knob"], j["alpha"])
         r = results[j["key"]]
         acc.setdefault(k, []).append(r["accuracy"])
-        slots.setdefault(k, []).append((r["train_presentations"] / r["train_samples"],
-                                        r["infer_presentations"] / r["test_samples"]))
+        slots.setdefault(k, []).append((r["train_presentations"] / r["train_samples"] if "train_samples" in r
+                                        else float("nan"), r["infer_presentations"] / r["test_samples"]))
     out = []
     for model, n in dict.fromkeys((j["model"], j["n_exc"]) for j in jobs):
         a_none = float(np.mean(acc[(model, n, "none", 0.0)]))
@@ -1018,62 +1104,144 @@ def summarise_sensitivity(jobs, results) -> list:
     return out
 
 
-def format_sensitivity(rows, window_ms, base_window_ms) -> str:
+def format_sensitivity(rows, window_ms, base_window_ms, phase="train") -> str:
     if not rows:
         return "no sensitivity results\n"
+    idx, what = (0, "training") if phase == "train" else (1, "test")
     alphas = sorted({a for r in rows for a in r["accuracy_by_alpha"]})
-    lines = [f"one-at-a-time sensitivity at {window_ms:g} ms (full window {base_window_ms:g} ms): knob × (T0/T)^α; "
-             f"test accuracy % (presentations per training sample)",
+    head = ("one-at-a-time sensitivity" if phase == "train" else
+            "inference sensitivity (network trained with the training rules, re-inferred)")
+    lines = [f"{head} at {window_ms:g} ms (full window {base_window_ms:g} ms): knob × (T0/T)^α; "
+             f"test accuracy % (presentations per {what} sample)",
              "| model | N | rank | knob | " + " | ".join(f"α={a:g}" for a in alphas) + " | best α | gain pp |",
              "|---|---|---|---|" + "---|" * len(alphas) + "---|---|"]
     for r in rows:
         cells = []
         for a in alphas:
             if a in r["accuracy_by_alpha"]:
-                cells.append(f"{100 * r['accuracy_by_alpha'][a]:.1f} ({r['presentations_by_alpha'][a][0]:.1f})")
+                cells.append(f"{100 * r['accuracy_by_alpha'][a]:.1f} ({r['presentations_by_alpha'][a][idx]:.1f})")
             else:
                 cells.append("")
         lines.append(f"| {r['model']} | {r['n_exc']} | {r['rank']} | {r['knob']} | {' | '.join(cells)} "
                      f"| {r['best_alpha']:g} | {r['gain_pp']:+.1f} |")
     for key in dict.fromkeys((r["model"], r["n_exc"]) for r in rows):
         r0 = next(r for r in rows if (r["model"], r["n_exc"]) == key)
+        ref = "unenhanced" if phase == "train" else "trained with the rules, no inference knob"
         lines.append(f"{key[0]} N={key[1]} ({r0['seeds']} seed(s)): full window {100 * r0['full_window']:.1f} % "
-                     f"({r0['full_window_presentations'][0]:.2f} presentations per training sample), unenhanced at "
-                     f"{window_ms:g} ms {100 * r0['unenhanced']:.1f} % ({r0['unenhanced_presentations'][0]:.2f})")
+                     f"({r0['full_window_presentations'][idx]:.2f} presentations per {what} sample), {ref} at "
+                     f"{window_ms:g} ms {100 * r0['unenhanced']:.1f} % ({r0['unenhanced_presentations'][idx]:.2f})")
     return "\n".join(lines) + "\n"
 
 
+def plan_inference_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alphas=SENSITIVITY_ALPHAS,
+                               extra_alphas=None) -> list:
+    """Inference knobs, one at a time, on the network trained at ``window_ms`` with the training
+    part of ``cfg.rules``: knob "none" = that network inferred with the rules' own inference
+    settings (the reference), every other job re-infers it with one more knob scaled by
+    ``(T0/T)**alpha``.  Default knobs: the run-time inference knobs."""
+    knobs = [k for k in INFERENCE_KNOBS if k not in COMPILED_KNOBS] if knobs is None else list(knobs)
+    for k in knobs:
+        _knob_alphas({f"infer:{k}": 1.0})
+    per_knob = {k: [_number("alpha", a) for a in alphas] for k in knobs}
+    for k, extra in (extra_alphas or {}).items():
+        _knob_alphas({f"infer:{k}": 1.0})
+        per_knob.setdefault(k, [])
+        per_knob[k] += [_number("alpha", a) for a in extra if _number("alpha", a) not in per_knob[k]]
+    w0 = cfg.base_window_ms
+    w = check_window(window_ms, cfg.dt_ms)
+    if w >= w0:
+        raise ValueError(f"sensitivity window {w:g} ms must be shorter than the full window {w0:g} ms")
+    c = _cfg_dict(cfg)
+    jobs = []
+    for model in cfg.models:
+        rules = {model: check_rules(cfg.rules)[model]}
+        train = enhance(model, w, w0, cfg.dt_ms, rules, phase="train")
+        infer = enhance(model, w, w0, cfg.dt_ms, rules, phase="infer")
+        for n in cfg.neurons:
+            for seed in cfg.seeds:
+                base = dict(model=model, n_exc=n, seed=seed, variant="inference-sensitivity",
+                            train_window_ms=w, infer_window_ms=w, train_settings=train.to_dict(), config=c)
+                full = dict(base, knob="full-window", alpha=0.0, train_window_ms=w0, infer_window_ms=w0,
+                            train_settings=Settings().to_dict(), infer_settings=Settings().to_dict())
+                full["key"] = _job_key(full)
+                ref = dict(base, knob="none", alpha=0.0, infer_settings=infer.to_dict())
+                ref["key"] = _job_key(ref)
+                jobs += [full, ref]
+                for k, als in per_knob.items():
+                    for a in als:
+                        f = dict(infer.factors, **{k: infer.factors.get(k, 1.0) * (w0 / w) ** a})
+                        j = dict(base, knob=k, alpha=a, infer_settings=apply_factors(model, f, cfg.dt_ms).to_dict(),
+                                 state_from=ref["key"])
+                        j["key"] = _job_key(j)
+                        jobs.append(j)
+    return jobs
+
+
+def inference_rules_from_sensitivity(rows, max_loss_pp=1.0, allow_compiled=False) -> dict:
+    """Inference rules from an inference-sensitivity summary: per model, the knob/exponent with
+    the fewest presentations per test sample (each repeat is a whole extra window) among those
+    whose accuracy stays within ``max_loss_pp`` of the reference; ties: the more accurate.  Only
+    knobs that cut presentations below the reference's count.  Returns ``{model: {"infer:knob":
+    alpha}}``.  Pure."""
+    best = {}
+    for row in rows:
+        m = row["model"]
+        best.setdefault(m, None)
+        if row["knob"] in COMPILED_KNOBS and not allow_compiled:
+            continue
+        slots = {float(k): v for k, v in row["presentations_by_alpha"].items()}
+        for a, acc in row["accuracy_by_alpha"].items():
+            a = float(a)
+            p = slots[a][1]
+            if 100 * (acc - row["unenhanced"]) < -max_loss_pp or p >= row["unenhanced_presentations"][1]:
+                continue
+            if best[m] is None or (p, -acc) < (best[m][3], -best[m][2]):
+                best[m] = (row["knob"], a, acc, p)
+    return {m: ({} if b is None else {f"infer:{b[0]}": b[1]}) for m, b in best.items()}
+
+
 def run_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alphas=SENSITIVITY_ALPHAS, out_dir=None,
-                    scheduler=None, workers=2, serial=False, log=print, extra_alphas=None) -> dict:
+                    scheduler=None, workers=2, serial=False, log=print, extra_alphas=None, phase="train") -> dict:
+    """One-at-a-time sensitivity of the training knobs (``phase="train"``: train and infer at
+    the short window) or of the inference knobs (``phase="infer"``: re-infer the network trained
+    with ``cfg.rules``)."""
     t0 = time.perf_counter()
-    jobs = plan_sensitivity(cfg, window_ms, knobs, alphas, extra_alphas)
-    log(f"sensitivity at {window_ms:g} ms: {len(jobs)} runs (compiled knobs {', '.join(COMPILED_KNOBS)}: "
-        f"one build per value)")
+    if phase == "train":
+        jobs = plan_sensitivity(cfg, window_ms, knobs, alphas, extra_alphas)
+        schema, name = "brian-snn-timestep-sensitivity/1", "sensitivity"
+    elif phase == "infer":
+        jobs = plan_inference_sensitivity(cfg, window_ms, knobs, alphas, extra_alphas)
+        schema, name = "brian-snn-timestep-inference-sensitivity/1", "inference_sensitivity"
+    else:
+        raise ValueError(f"sensitivity phase must be train or infer, got {phase!r}")
+    log(f"{'inference ' if phase == 'infer' else ''}sensitivity at {window_ms:g} ms: {len(jobs)} runs "
+        f"(compiled knobs {', '.join(COMPILED_KNOBS)}: one build per value)")
     results = run_jobs(jobs, out_dir, scheduler, workers, serial, log)
     rows = summarise_sensitivity(jobs, results)
-    res = {"schema": "brian-snn-timestep-sensitivity/1", "config": asdict(cfg), "window_ms": float(window_ms),
+    res = {"schema": schema, "phase": phase, "rules": check_rules(cfg.rules) if phase == "infer" else None,
+           "config": asdict(cfg), "window_ms": float(window_ms),
            "alphas": list(alphas), "extra_alphas": extra_alphas or {}, "rows": rows, "wall_s": time.perf_counter() - t0,
            "jobs": [_stored_job(j) for j in jobs], "code": code_fingerprint(), "git": _git_head(),
            "results": {k: {kk: vv for kk, vv in r.items() if kk not in ("train_counts", "infer_counts")}
                        for k, r in results.items()}}
     if out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
-        (Path(out_dir) / "sensitivity.json").write_text(json.dumps(res, indent=1, default=_json_default))
-        plot_sensitivity(res, Path(out_dir) / "sensitivity.png")
+        (Path(out_dir) / f"{name}.json").write_text(json.dumps(res, indent=1, default=_json_default))
+        plot_sensitivity(res, Path(out_dir) / f"{name}.png")
     return res
 
 
-def load_sensitivity(path) -> dict:
+def load_sensitivity(path, phase="train") -> dict:
     p = Path(path)
     if p.is_dir():
-        p = p / "sensitivity.json"
+        p = p / ("sensitivity.json" if phase == "train" else "inference_sensitivity.json")
     try:
         res = json.loads(p.read_text())
     except FileNotFoundError:
         raise ValueError(f"{p}: no such file") from None
     except json.JSONDecodeError as e:
         raise ValueError(f"{p}: not a JSON file ({e})") from None
-    if res.get("schema") != "brian-snn-timestep-sensitivity/1":
+    if res.get("schema") not in ("brian-snn-timestep-sensitivity/1", "brian-snn-timestep-inference-sensitivity/1"):
         raise ValueError(f"{p}: not a 'brian-snn timestep --sensitivity' results file")
     return res
 

@@ -90,7 +90,7 @@ def _rules(text):
         return ts.check_rules(ts.DEFAULT_RULES)
     try:
         if t.startswith("from:"):
-            return ts.check_rules(ts.rules_from_sensitivity(ts.load_sensitivity(t[5:])["rows"]))
+            return rules_from_files(t[5:].split("+"))
         pairs = _pairs("--enhance", float)(t)
         if any("." in k for k in pairs):
             per = {}
@@ -103,6 +103,20 @@ def _rules(text):
         return ts.check_rules(pairs)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def rules_from_files(paths):
+    """Rules derived from a training sensitivity file and, optionally, an inference one."""
+    rules = {}
+    for p in paths:
+        res = ts.load_sensitivity(p)
+        if res.get("phase", "train") == "train":
+            derived = ts.rules_from_sensitivity(res["rows"])
+        else:
+            derived = ts.inference_rules_from_sensitivity(res["rows"])
+        for m, r in derived.items():
+            rules.setdefault(m, {}).update(r)
+    return ts.check_rules(rules)
 
 
 def _refine(text):
@@ -187,12 +201,15 @@ def register(subparsers):
     g.add_argument("--from", dest="from_file", metavar="JSON",
                    help="re-run only the policy on saved results (a timestep.json or its folder): no simulation")
     s = p.add_argument_group("sensitivity analysis")
-    s.add_argument("--sensitivity", action="store_true",
-                   help="one-at-a-time sensitivity of the knobs at --sensitivity-window instead of the sweep")
+    s.add_argument("--sensitivity", nargs="?", const="train", choices=("train", "infer"),
+                   help="instead of the sweep: one-at-a-time sensitivity at --sensitivity-window of the "
+                        "training knobs ('train', default) or of the inference knobs on the network trained "
+                        "with --enhance ('infer')")
     s.add_argument("--sensitivity-window", type=_floats("--sensitivity-window"), default=[50.0], metavar="MS",
                    help="window of the sensitivity analysis (default 50)")
-    s.add_argument("--knobs", type=_names("knob", tuple(ts.KNOBS)), default=list(ts.KNOBS),
-                   help=f"knobs to test (default all: {','.join(ts.KNOBS)})")
+    s.add_argument("--knobs", type=_names("knob", tuple(ts.KNOBS)), default=None,
+                   help=f"knobs to test (default: all for train, the run-time inference knobs for infer; "
+                        f"{','.join(ts.KNOBS)})")
     s.add_argument("--alphas", type=_floats("--alphas", positive=False), default=list(ts.SENSITIVITY_ALPHAS),
                    help="exponents tested per knob (default -0.5,0.5,1)")
     s.add_argument("--refine", type=_refine, action="append", default=[], metavar="KNOB=A/B/...",
@@ -254,12 +271,20 @@ def _run(args) -> int:
         for k, vals in args.refine:
             extra.setdefault(k, []).extend(vals)
         res = ts.run_sensitivity(cfg, w, args.knobs, args.alphas, out_dir=args.out, scheduler=args.scheduler,
-                                 workers=args.workers, serial=args.serial, log=log, extra_alphas=extra)
-        if args.json:
-            print(json.dumps({k: res[k] for k in ("window_ms", "alphas", "rows", "wall_s")}, default=ts._json_default))
+                                 workers=args.workers, serial=args.serial, log=log, extra_alphas=extra,
+                                 phase=args.sensitivity)
+        if args.sensitivity == "train":
+            derived = ts.rules_from_sensitivity(res["rows"])
         else:
-            sys.stdout.write(ts.format_sensitivity(res["rows"], w, cfg.base_window_ms))
-            print(f"saved {Path(args.out) / 'sensitivity.json'} and sensitivity.png ({res['wall_s']:.0f} s)")
+            derived = ts.inference_rules_from_sensitivity(res["rows"])
+        if args.json:
+            print(json.dumps(dict({k: res[k] for k in ("window_ms", "alphas", "rows", "wall_s")}, rules=derived),
+                             default=ts._json_default))
+        else:
+            sys.stdout.write(ts.format_sensitivity(res["rows"], w, cfg.base_window_ms, args.sensitivity))
+            print(f"rules derived: {ts.format_rules(derived)}")
+            name = "sensitivity" if args.sensitivity == "train" else "inference_sensitivity"
+            print(f"saved {Path(args.out) / (name + '.json')} and {name}.png ({res['wall_s']:.0f} s)")
         return 0
     t0 = time.perf_counter()
     res = ts.run_timestep(cfg, out_dir=args.out, target=args.target, tolerance_pp=args.tolerance,
