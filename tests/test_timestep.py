@@ -433,3 +433,48 @@ def test_rules_normalisation():
     r = {"spikedyn": {"theta_plus": 1}, "diehl-cook": {}}
     assert ts.enhance("spikedyn", 175, 350, 0.5, r).params["theta_plus_mV"] == pytest.approx(0.1)
     assert ts.enhance("diehl-cook", 175, 350, 0.5, r).params == {}
+
+
+# ------------------------------------------------------------------------------------------
+# phases of a rule, inference sensitivity, job grouping
+# ------------------------------------------------------------------------------------------
+def test_phase_prefixes_split_training_and_inference():
+    rules = {"theta_plus": 0.5, "threshold": 0.1, "train:eta": 1, "infer:intensity": 1}
+    train, infer, infer_only = ts.phase_knobs(ts.check_rules(rules)["spikedyn"])
+    assert train == {"theta_plus": 0.5, "threshold": 0.1, "eta": 1.0}
+    assert infer == {"intensity": 1.0}                     # threshold shift is already in the learned theta
+    assert infer_only == {"threshold": 0.1, "intensity": 1.0}
+    t = ts.enhance("spikedyn", 50, 350, 0.5, rules, phase="train")
+    i = ts.enhance("spikedyn", 50, 350, 0.5, rules, phase="infer")
+    o = ts.enhance("spikedyn", 50, 350, 0.5, rules, phase="infer-only")
+    assert t.intensity0 == 2.0 and t.params["nu_post"] == pytest.approx(0.014)
+    assert i.intensity0 == pytest.approx(14.0) and i.theta_shift_mV == 0 and i.params == {}
+    assert o.theta_shift_mV == pytest.approx(13 * (7 ** 0.1 - 1)) and o.intensity0 == pytest.approx(14.0)
+    with pytest.raises(ValueError, match="learning off"):
+        ts.check_rules({"infer:eta": 1})
+    with pytest.raises(ValueError, match="phase"):
+        ts.check_rules({"test:eta": 1})
+    with pytest.raises(ValueError, match="phase"):
+        ts.enhance("spikedyn", 50, 350, 0.5, rules, phase="both")
+
+
+def test_inference_sensitivity_plan_and_rules():
+    cfg = ts.TimestepConfig(models=("spikedyn",), windows_ms=(350, 50), rules={"theta_plus": 0.5})
+    jobs = ts.plan_inference_sensitivity(cfg, 50, knobs=["intensity"], alphas=(0.5, 1.0))
+    ref = next(j for j in jobs if j["knob"] == "none")
+    assert ref["train_settings"]["params"]["theta_plus_mV"] == pytest.approx(0.05 * 7 ** 0.5)
+    probes = [j for j in jobs if j["knob"] == "intensity"]
+    assert all(j["state_from"] == ref["key"] for j in probes)
+    assert sorted(j["infer_settings"]["intensity0"] for j in probes) == pytest.approx([2 * 7 ** 0.5, 14.0])
+    groups = ts._group_by_binary(jobs)
+    assert [len(g) for g in groups.values()] == [1, 3]      # full window; the 50 ms binary (ref first)
+    assert list(groups.values())[1][0]["knob"] == "none"
+
+    def row(model, acc, slots):
+        return {"model": model, "knob": "intensity", "unenhanced": 0.60, "unenhanced_presentations": [4.0, 4.0],
+                "accuracy_by_alpha": acc, "presentations_by_alpha": slots}
+    rows = [row("spikedyn", {0.5: 0.61, 1.0: 0.595}, {0.5: [4.0, 2.5], 1.0: [4.0, 1.0]}),
+            row("diehl-cook", {0.5: 0.50, 1.0: 0.45}, {0.5: [4.0, 1.5], 1.0: [4.0, 1.0]})]
+    assert ts.inference_rules_from_sensitivity(rows) == {"spikedyn": {"infer:intensity": 1.0}, "diehl-cook": {}}
+    assert ts.inference_rules_from_sensitivity(rows, max_loss_pp=0.1) == {"spikedyn": {"infer:intensity": 0.5},
+                                                                          "diehl-cook": {}}
