@@ -12,6 +12,7 @@ import sys
 import time
 
 from .continual import DEFAULT_TASKS, MODEL_CHOICES, parse_tasks
+from ..cli import _positive_int as _pos_int
 
 JETSON = "jetson-nano-derived"
 
@@ -59,14 +60,6 @@ def _tasks(text):
     return text
 
 
-def _pos_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return v
 
 
 def _bits(text):

@@ -8,16 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from ..cli import _positive_int
 
 
-def _positive_int(value):
-    try:
-        v = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
-    return v
 
 
 def _cc(value):
