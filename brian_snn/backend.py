@@ -1,11 +1,13 @@
 """Backends that run a model over a presentation sequence: ``runtime`` and ``cpp`` (and ``cuda``).
 
-Every backend runs *chunks*: a fixed number of presentation slots in one simulation, with the
+Every backend runs *chunks*: ``chunk_slots`` presentation slots in one simulation, with the
 learned state (weights, thresholds, schedule) carried from chunk to chunk.  With ``cpp`` a
 chunk is one execution of a compiled standalone binary; the binary is built once per model
 structure (cached on disk, keyed by a hash of the structure), and images, order, learned state,
 seeds and run-time parameters are handed to it through ``run_args``, so a second run of an
-unchanged model -- or a sweep over run-time parameters or data -- never recompiles.
+unchanged model -- or a sweep over run-time parameters, data or window lengths -- never
+recompiles.  The binary's duration is that of ``chunk_slots`` slots of ``max_slot_ms``; a run
+with shorter slots ends itself after its last slot (:func:`~brian_snn.encoding.add_end_of_run`).
 """
 import atexit
 import hashlib
@@ -28,9 +30,10 @@ from . import integration  # noqa: F401  (registers the 'linear_implicit' state 
 # warns about the pattern in general.
 BrianLogger.suppress_hierarchy("brian2.codegen.generators.base")
 from .activity import ActivityCounter
+from .encoding import add_end_of_run
 
 BACKENDS = ("runtime", "cpp", "cuda")
-CODE_VERSION = "1"        # bump when generated code changes in a way the hash cannot see
+CODE_VERSION = "2"        # bump when generated code changes in a way the hash cannot see
 CONTROLLER_VARS = ("t_in", "count", "repeats", "intensity", "started")
 
 
@@ -78,9 +81,11 @@ def get_backend(name: str, **kw):
 class _Assembled:
     """A model's Brian2 objects plus the monitors every backend needs."""
 
-    def __init__(self, spec, images, order, presentation):
+    def __init__(self, spec, images, order, presentation, ends_itself=False):
         self.model = spec.build(images, order, presentation)
         self.net = Network(self.model.objects)
+        if ends_itself:
+            self.net.add(add_end_of_run(self.model.controller))
         self.slots = SpikeMonitor(self.model.controller, variables=["ptr"], name="_slots")
         recorded = [g for g in self.model.populations if g is not self.model.input_group]
         self.counter = ActivityCounter(self.model.objects, record=recorded)
@@ -104,18 +109,33 @@ class _Assembled:
 class _ChunkedBackend:
     name = "?"
 
-    def __init__(self, chunk_slots=250, cache_dir=None, verbose=False):
+    ends_itself = True      # the main loop runs on the host, so a run can end early
+
+    def __init__(self, chunk_slots=250, max_slot_ms=500.0, cache_dir=None, verbose=False):
         if chunk_slots < 1:
             raise ValueError("chunk_slots must be >= 1")
+        if not np.isfinite(max_slot_ms) or max_slot_ms <= 0:
+            raise ValueError(f"max_slot_ms must be a positive number, got {max_slot_ms!r}")
         self.chunk_slots = int(chunk_slots)
+        self.max_slot_ms = float(max_slot_ms)
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.verbose = verbose
 
+    def run_ms(self, presentation) -> float:
+        """Duration of one simulation: long enough for ``chunk_slots`` slots of any length up to
+        ``max_slot_ms`` (longer slots get a longer run -- with cpp, another build)."""
+        slot = max(self.max_slot_ms, presentation.slot_ms) if self.ends_itself else presentation.slot_ms
+        return self.chunk_slots * slot
+
+    def _assemble(self, spec, images, order, presentation):
+        return _Assembled(spec, images, order, presentation, ends_itself=self.ends_itself)
+
     # -- helpers shared by both backends -------------------------------------------------
-    def _settings(self, asm, spec, presentation, state, order_chunk, plastic):
+    def _settings(self, asm, spec, presentation, state, order_chunk, plastic, n_real):
         """(view or TimedArray) -> value for everything that changes between runs."""
         m = asm.model
-        vals = {}
+        vals = {m.controller.t_stop: self.chunk_slots * presentation.slot_ms * ms,
+                m.controller.n_stop: float(n_real)}
         for name, (obj, var, unit) in m.runtime_targets.items():
             vals[getattr(obj, var)] = getattr(spec, name) * unit
         for name, value in presentation.runtime_values().items():
@@ -160,14 +180,15 @@ class RuntimeBackend(_ChunkedBackend):
         prefs.codegen.target = self.codegen_target
         brian2.seed(seed)
         defaultclock.dt = presentation.dt_ms * ms
-        asm = _Assembled(spec, images, order_chunk, presentation)
+        asm = self._assemble(spec, images, order_chunk, presentation)
         asm.net.run(0 * ms)          # create synapses so their variables can be set
-        for view, value in self._settings(asm, spec, presentation, state, order_chunk, plastic).items():
+        for view, value in self._settings(asm, spec, presentation, state, order_chunk, plastic,
+                                          n_real).items():
             if view is asm.model.order:
                 continue             # already built with this chunk's order
             view[:] = value
         t0 = time.perf_counter()
-        asm.net.run(self.chunk_slots * presentation.slot_ms * ms)
+        asm.net.run(self.run_ms(presentation) * ms)
         return self._collect(asm, spec, presentation, n_real, phase, time.perf_counter() - t0)
 
 
@@ -193,7 +214,7 @@ class CppBackend(_ChunkedBackend):
 
     def build_key(self, spec, presentation, n_images):
         desc = {"model": spec.NAME, "structure": spec.structure(), "dt_ms": presentation.dt_ms,
-                "slot_ms": presentation.slot_ms,      # the chunk's duration is compiled in
+                "run_ms": self.run_ms(presentation),      # a simulation's duration is compiled in
                 "n_images": int(n_images), "chunk_slots": self.chunk_slots, "device": self.device_name,
                 "threads": self.threads, "profile": self.profile, "code": CODE_VERSION, "brian2": brian2.__version__}
         return hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()[:16], desc
@@ -215,9 +236,9 @@ class CppBackend(_ChunkedBackend):
         self._configure_device(directory)
         defaultclock.dt = presentation.dt_ms * ms
         order = np.full(self.chunk_slots + 1, len(images) - 1, dtype=float)
-        asm = _Assembled(spec, images, order, presentation)
+        asm = self._assemble(spec, images, order, presentation)
         device.insert_code("before_network_run", SEED_FROM_ENV)
-        asm.net.run(self.chunk_slots * presentation.slot_ms * ms, profile=self.profile)
+        asm.net.run(self.run_ms(presentation) * ms, profile=self.profile)
         t0 = time.perf_counter()
         try:
             with _locked(directory):            # other processes (Dask workers) may build it too
@@ -232,7 +253,7 @@ class CppBackend(_ChunkedBackend):
 
     def run_chunk(self, spec, presentation, images, order_chunk, state, plastic, phase, n_real, seed):
         asm = self._ensure_built(spec, presentation, images)
-        vals = self._settings(asm, spec, presentation, state, order_chunk, plastic)
+        vals = self._settings(asm, spec, presentation, state, order_chunk, plastic, n_real)
         vals[asm.model.images] = np.asarray(images, dtype=float)
         os.environ["BRIAN_SNN_SEED"] = str(int(seed) % (2 ** 31))    # read by SEED_FROM_ENV
         t0 = time.perf_counter()

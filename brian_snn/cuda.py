@@ -47,7 +47,7 @@ import numpy as np
 import brian2
 from brian2 import defaultclock, device, ms, prefs, set_device
 
-from .backend import BackendError, CppBackend, _Assembled, _locked, device_holds
+from .backend import BackendError, CppBackend, _locked, device_holds
 
 DEFAULT_TOOLKITS = ("/usr/local/cuda",)
 MIN_CC = 5.0                       # brian2cuda 1.0a7's minimal_compute_capability
@@ -353,6 +353,9 @@ class CudaBackend(CppBackend):
     """
     name = "cuda"
     device_name = "cuda_standalone"
+    # The controller runs in a kernel and cannot end the host loop, so a run lasts exactly
+    # chunk_slots slots: the window length is compiled in (one build per window).
+    ends_itself = False
 
     def __init__(self, compute_capability=None, gpu_id=None, cuda_path=None, curand_dir=None,
                  make_jobs=None, compile=True, require_gpu=True, threads=0, **kw):
@@ -464,10 +467,10 @@ def generate_project(backend: CudaBackend, spec, presentation, images, directory
     defaultclock.dt = presentation.dt_ms * ms
     if order is None:
         order = np.full(backend.chunk_slots + 1, len(images) - 1, dtype=float)
-    asm = _Assembled(spec, images, order, presentation)
+    asm = backend._assemble(spec, images, order, presentation)
     avoid_j_redeclaration(asm.net.objects)
     device.insert_code("before_network_run", SEED_FROM_ENV_CUDA)
-    asm.net.run(backend.chunk_slots * presentation.slot_ms * ms, profile=backend.profile)
+    asm.net.run(backend.run_ms(presentation) * ms, profile=backend.profile)
     t0 = time.perf_counter()
     with _locked(directory):
         _build_locked(backend, opts, directory)

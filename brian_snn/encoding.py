@@ -15,11 +15,17 @@ sample.  A one-neuron *controller* group keeps the schedule:
 The window lengths, intensities and the boost rule are run-time values (shared variables of
 the controller), so sweeps over them reuse one compiled binary.  The image table and the
 presentation order are ``TimedArray`` s, replaced per run without recompiling.
+
+A compiled run has a fixed duration, so a run that should be shorter -- a chunk of short slots,
+or the last chunk, whose samples may end early -- ends itself (:func:`add_end_of_run`): after
+the step that completes the last whole slot before ``t_stop``, or after the boundary step that
+follows the last real sample (order position ``n_stop``).
 """
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import (Hz, NeuronGroup, Synapses, TimedArray, check_units, linked_var, ms, second)
+import brian2
+from brian2 import (Function, Hz, NeuronGroup, Synapses, TimedArray, check_units, linked_var, ms, second)
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,9 @@ intensity0 : 1 (shared)
 intensity_step : 1 (shared)
 min_spikes : 1 (shared)
 max_repeats : 1 (shared)
+t_stop : second (shared)      # the run ends at this time (a whole number of slots) ...
+n_stop : 1 (shared)           # ... or at the boundary reaching this order position
+stopped : 1
 """
 
 # Abstract code has no `if`; the decision is written with 0/1 factors.
@@ -92,6 +101,43 @@ sample = presentation_order(ptr * ms)
 on = int(t_in > 0.5*dt and t_in < t_on + 0.5*dt)
 t_in = t_in + dt
 """
+
+
+def _end_run_python(stop):
+    if np.any(np.asarray(stop) > 0):
+        brian2.stop()        # the runtime loop ends after the current step
+    return stop
+
+
+# cpp_standalone: Clock.i_end is private, so the step counter is pushed past it; the loop then
+# ends after the current step (objects of this step still run; nothing reads the counter later).
+_END_RUN_CPP = """
+#include <limits>
+static inline int end_run(int stop) {
+    if (stop) brian::defaultclock.timestep[0] = std::numeric_limits<int64_t>::max() / 2;
+    return stop;
+}
+"""
+_END_RUN_CYTHON = """
+from brian2 import stop as _brian_stop
+cdef int end_run(int stop):
+    if stop:
+        _brian_stop()
+    return stop
+"""
+END_RUN = Function(_end_run_python, arg_units=[1], return_unit=1, arg_types=["integer"],
+                   return_type="integer", stateless=False)
+END_RUN.implementations.add_implementation("cpp", _END_RUN_CPP, name="end_run")
+END_RUN.implementations.add_implementation("cython", _END_RUN_CYTHON, name="end_run")
+END_CONDITION = "int(t + 1.5*dt > t_stop or (boundary > 0.5 and ptr >= n_stop - 0.5))"
+
+
+def add_end_of_run(ctrl):
+    """Let the controller end a run early (see the module docstring); the last object of a step,
+    so that step completes.  Needs a backend whose main loop runs on the host (runtime, cpp)."""
+    return ctrl.run_regularly("stopped = end_run(%s)" % END_CONDITION, when="end", order=1000,
+                              name="_end_of_run")
+
 
 # The input neurons keep no per-step state: their STDP trace is evaluated lazily from the last
 # spike time, x_pre(t) = exp(-(t - tspk)/tau_pre) (a nearest-spike trace), where a synapse
@@ -116,7 +162,7 @@ def build_schedule(images, order, presentation: Presentation, name="input"):
     images_ta = TimedArray(images.astype(np.float64), dt=1 * ms, name="image_table")
     order_ta = TimedArray(np.asarray(order, dtype=np.float64), dt=1 * ms, name="presentation_order")
     ctrl = NeuronGroup(1, CONTROLLER_EQS, threshold="boundary > 0.5", reset="", name="_controller",
-                       namespace={"presentation_order": order_ta})
+                       namespace={"presentation_order": order_ta, "end_run": END_RUN})
     ctrl.run_regularly(CONTROLLER_STEP, when="start", order=-10, name="controller_step")
     for k, v in presentation.runtime_values().items():
         setattr(ctrl, k, v)

@@ -52,7 +52,7 @@ def export_project(model, out, dataset, n_exc=100, compute_capability="8.7", bui
 
     # the data of one training chunk, as run_args files next to the sources
     state = initial_state(spec, seed)
-    vals = backend._settings(asm, spec, pres, state, window, 1)
+    vals = backend._settings(asm, spec, pres, state, window, 1, n_real=min(n_train, chunk_slots + 1))
     vals[asm.model.images] = np.asarray(images, dtype=float)
     args, _ = _run_args_list(out, vals, private=False)
     env_seed = int(seed) * 100003 % (2 ** 31)

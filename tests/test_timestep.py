@@ -467,8 +467,8 @@ def test_inference_sensitivity_plan_and_rules():
     assert all(j["state_from"] == ref["key"] for j in probes)
     assert sorted(j["infer_settings"]["intensity0"] for j in probes) == pytest.approx([2 * 7 ** 0.5, 14.0])
     groups = ts._group_by_binary(jobs)
-    assert [len(g) for g in groups.values()] == [1, 3]      # full window; the 50 ms binary (ref first)
-    assert list(groups.values())[1][0]["knob"] == "none"
+    # one binary for both windows (run-time window length); dependency order inside it
+    assert [[j["knob"] for j in g] for g in groups.values()] == [["full-window", "none", "intensity", "intensity"]]
 
     def row(model, acc, slots):
         return {"model": model, "knob": "intensity", "unenhanced": 0.60, "unenhanced_presentations": [4.0, 4.0],

@@ -20,10 +20,12 @@ docs/methods.md, "TopSpark (issue 5)"; usage in docs/topspark.md).
   ``w_a A/A0 - w_l L/L0 - w_t Et/Et0 - w_i Ei/Ei0`` subject to ``A >= A0 - tolerance`` (and any
   latency / energy budgets), where index 0 is the baseline at the full window.
 
-Window lengths are compiled into the binary (a chunk's duration is), so every distinct window
-is one build; every other value here (model parameters, intensities, thresholds via the initial
-theta, data, state) is run-time and reuses that build.  The two compiled knobs (reset, membrane
-time constant) cost one build per value (:mod:`.timestep_models`).
+Window lengths are run-time values: the binary is built for the full window's slot and a run
+with shorter slots ends itself after its last one (:mod:`brian_snn.encoding`), so a whole sweep
+uses one build per model and size (on the ``cuda`` backend, whose runs cannot end early, one per
+window).  Every other value here (model parameters, intensities, thresholds via the initial
+theta, data, state) is run-time too; the two compiled knobs (reset, membrane time constant) cost
+one build per value (:mod:`.timestep_models`).
 """
 from __future__ import annotations
 
@@ -464,11 +466,11 @@ def _dataset(data):
     return _WORKER["datasets"][key]
 
 
-def _backend(name, chunk_slots):
+def _backend(name, chunk_slots, max_slot_ms):
     from ..backend import get_backend
-    key = (name, int(chunk_slots))
+    key = (name, int(chunk_slots), float(max_slot_ms))
     if key not in _WORKER["backends"]:
-        _WORKER["backends"][key] = get_backend(name, chunk_slots=int(chunk_slots))
+        _WORKER["backends"][key] = get_backend(name, chunk_slots=int(chunk_slots), max_slot_ms=float(max_slot_ms))
     return _WORKER["backends"][key]
 
 
@@ -495,7 +497,7 @@ def evaluate(job: dict) -> dict:
     cfg = job["config"]
     ds = _dataset(cfg["data"])
     images = image_table(ds)
-    bk = _backend(cfg["backend"], cfg["chunk_slots"])
+    bk = _backend(cfg["backend"], cfg["chunk_slots"], cfg["max_slot_ms"])
     seed, dt, rr = int(job["seed"]), cfg["dt_ms"], cfg["rest_ratio"]
     n_train, n_test = len(ds.y_train), len(ds.y_test)
     n_in = ds.x_train.shape[1]
@@ -586,6 +588,8 @@ def plan_jobs(cfg: TimestepConfig) -> list:
 def _cfg_dict(cfg):
     d = asdict(cfg)
     out = {k: d[k] for k in ("dt_ms", "rest_ratio", "epochs", "label_samples", "backend", "chunk_slots", "data")}
+    # every window's slot fits the full window's: one binary serves the whole sweep
+    out["max_slot_ms"] = cfg.base_window_ms + rest_ms(cfg.base_window_ms, cfg.dt_ms, cfg.rest_ratio)
     out["code"] = code_fingerprint()
     return out
 
@@ -730,12 +734,15 @@ def run_jobs(jobs, out_dir=None, scheduler=None, workers=2, serial=False, log=pr
 
 def _group_by_binary(jobs):
     """Jobs grouped by the set of binaries they use, each group in dependency order; groups
-    ordered longest window first (the full-window baselines feed the inference-only jobs)."""
-    groups = {}
+    ordered by their longest window, longest first (the full-window baselines feed the
+    inference-only jobs)."""
+    groups, longest = {}, {}
     for j in jobs:
-        groups.setdefault(frozenset(_binaries(j)), []).append(j)
+        gk = frozenset(_binaries(j))
+        groups.setdefault(gk, []).append(j)
+        longest[gk] = max(longest.get(gk, 0.0), j["train_window_ms"], j["infer_window_ms"])
     out = {}
-    for gk in sorted(groups, key=lambda g: -max(b[2] for b in g)):
+    for gk in sorted(groups, key=lambda g: -longest[g]):
         g, done, ordered = groups[gk], set(), []
         inside = {j["key"] for j in g}
         while len(ordered) < len(g):
@@ -768,7 +775,9 @@ def _binaries(j):
     """The compiled binaries a job uses, in order (training, inference)."""
     def key(window, settings):
         p = settings["params"]
-        return (j["model"], j["n_exc"], window, p.get("tau_e_ms"), p.get("reset_gap_mV"))
+        # the window is run-time, except on cuda (its runs cannot end early)
+        w = window if j["config"]["backend"] == "cuda" else None
+        return (j["model"], j["n_exc"], w, p.get("tau_e_ms"), p.get("reset_gap_mV"))
     train = [] if j.get("state_from") or j.get("state") is not None else [key(j["train_window_ms"], j["train_settings"])]
     return train + [key(j["infer_window_ms"], j["infer_settings"])]
 
