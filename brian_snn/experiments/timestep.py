@@ -940,7 +940,7 @@ def run_timestep(cfg: TimestepConfig, out_dir=None, target=JETSON, tolerance_pp=
     windows = ", ".join(f"{w:g}" for w in cfg.windows_ms)
     log(f"timestep analysis: {', '.join(cfg.models)}; N = {', '.join(map(str, cfg.neurons))}; windows {windows} ms "
         f"(dt {cfg.dt_ms:g} ms, rest x{cfg.rest_ratio:.3f}); seeds {', '.join(map(str, cfg.seeds))}; {len(jobs)} runs; "
-        f"one compiled binary per (model, N, window)")
+        f"{len({b for j in jobs for b in _binaries(j)})} compiled binaries (window lengths are run-time values)")
     results = run_jobs(jobs, out_dir, scheduler, workers, serial, log)
     res = {"schema": "brian-snn-timestep/1", "config": asdict(cfg), "target": target,
            "jobs": [_stored_job(j) for j in jobs], "code": code_fingerprint(), "git": _git_head(),

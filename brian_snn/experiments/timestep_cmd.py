@@ -162,7 +162,7 @@ def register(subparsers):
         description="Train and test each model at each presentation window (baseline, enhanced parameters, "
                     "and the full-window network inferred at the shorter window), price the exact counts "
                     "with hwmodel, and pick the window for your constraints.  One compiled binary per "
-                    "(model, N, window); parameters are run-time values.")
+                    "(model, N): window lengths and parameters are run-time values.")
     p.add_argument("--models", type=_names("model", ts.MODELS), default=["spikedyn", "diehl-cook"],
                    help="comma list (default spikedyn,diehl-cook)")
     p.add_argument("--neurons", type=_ints("--neurons", 1), default=[100],
