@@ -324,8 +324,8 @@ def test_cli_registers_timestep_with_defaults():
     assert _parser().parse_args(["timestep", "--enhance", "none"]).enhance == {m: {} for m in ts.MODELS}
     per = _parser().parse_args(["timestep", "--enhance", "spikedyn.eta=0.5,diehl-cook.theta_plus=1"]).enhance
     assert per == {"spikedyn": {"eta": 0.5}, "diehl-cook": {"theta_plus": 1.0}}
-    sens = _parser().parse_args(["timestep", "--enhance", f"from:{BENCH / 'timestep_sensitivity.json'}"]).enhance
-    assert sens == ts.check_rules(ts.DEFAULT_RULES)
+    files = f"from:{BENCH / 'timestep_sensitivity.json'}+{BENCH / 'timestep_inference_sensitivity.json'}"
+    assert _parser().parse_args(["timestep", "--enhance", files]).enhance == ts.check_rules(ts.DEFAULT_RULES)
 
 
 @pytest.mark.parametrize("argv", [
@@ -420,8 +420,14 @@ def test_rules_from_sensitivity_skip_knobs_that_buy_accuracy_with_repeats():
 
 
 def test_default_rules_are_what_the_measured_sensitivity_gives():
-    res = ts.load_sensitivity(BENCH / "timestep_sensitivity.json")
-    assert ts.check_rules(ts.rules_from_sensitivity(res["rows"])) == ts.check_rules(ts.DEFAULT_RULES)
+    train = ts.load_sensitivity(BENCH / "timestep_sensitivity.json")
+    infer = ts.load_sensitivity(BENCH / "timestep_inference_sensitivity.json", phase="infer")
+    derived = ts.rules_from_sensitivity(train["rows"])
+    for m, r in ts.inference_rules_from_sensitivity(infer["rows"]).items():
+        derived[m] = dict(derived[m], **r)
+    assert ts.check_rules(derived) == ts.check_rules(ts.DEFAULT_RULES)
+    # the inference analysis ran on networks trained with the training rules
+    assert ts.check_rules(infer["rules"]) == ts.check_rules(ts.rules_from_sensitivity(train["rows"]))
 
 
 def test_rules_normalisation():

@@ -67,9 +67,11 @@ KNOBS = {
 COMPILED_KNOBS = ("reset", "tau_m")
 INFERENCE_KNOBS = ("intensity", "threshold", "reset", "tau_m", "inhibition", "min_spikes")   # act when plastic = 0
 # Enhancement exponents per model: value(T) = value(T0) * (T0/T)**alpha.  They are what
-# rules_from_sensitivity() derives from the measured sensitivity analysis
-# (benchmarks/timestep_sensitivity.json; a test checks that the two agree; docs/methods.md).
-DEFAULT_RULES = {"spikedyn": {"theta_plus": 0.5}, "diehl-cook": {"theta_plus": 0.25}}
+# rules_from_sensitivity() and inference_rules_from_sensitivity() derive from the measured
+# sensitivity analyses (benchmarks/timestep_sensitivity.json for training,
+# benchmarks/timestep_inference_sensitivity.json for inference; a test checks that they agree;
+# docs/methods.md).
+DEFAULT_RULES = {"spikedyn": {"theta_plus": 0.5, "infer:intensity": 1.0}, "diehl-cook": {"theta_plus": 0.25}}
 SENSITIVITY_ALPHAS = (-0.5, 0.5, 1.0)
 
 DEFAULT_WEIGHTS = {"accuracy": 1.0, "latency": 1.0, "energy_train": 1.0, "energy_inference": 1.0}
@@ -474,15 +476,6 @@ def _backend(name, chunk_slots, max_slot_ms):
     return _WORKER["backends"][key]
 
 
-def _kernels(backend, spec, pres):
-    from .energy import kernels_per_step
-    built = getattr(backend, "_built", None)
-    if built:
-        return kernels_per_step(built[1].model.objects)
-    from .continual import skeleton
-    return skeleton(spec, pres)["kernels"]
-
-
 def _strip(state):
     return {k: np.asarray(v, dtype=float) for k, v in state.items() if not k.startswith("ctrl_")}
 
@@ -492,6 +485,7 @@ def evaluate(job: dict) -> dict:
     label and test at ``infer_window_ms`` with ``infer_settings``.  Plain data in and out."""
     from ..readout import assign_labels, predict
     from ..runner import present
+    from .continual import kernels_of
     from .train_eval import image_table, initial_state
     t_start = time.perf_counter()
     cfg = job["config"]
@@ -539,7 +533,7 @@ def evaluate(job: dict) -> dict:
     out.update(accuracy=float((pred == ds.y_test).mean()), infer_counts=test.counts.to_dict(),
                infer_wall_s=test.sim_wall_s, infer_presentations=test.presentations, test_samples=n_test,
                spikes_per_test_sample=float(test.responses.sum(axis=1).mean()),
-               kernels=_kernels(bk, spec, pres), build_s=build + lab.build_s + test.build_s,
+               kernels=kernels_of(bk, spec, pres, images), build_s=build + lab.build_s + test.build_s,
                wall_s=time.perf_counter() - t_start)
     return out
 
@@ -1023,8 +1017,11 @@ def plot_timestep(res, path):
             if r.get("selected"):
                 ax.plot([r["timesteps"]], [100 * r["accuracy"]], marker="*", ms=16, color="gold", mec="k",
                         ls="none", label="selected")
-        ax.set_xscale("log")
-        ax2.set_xscale("log")
+        ticks = sorted({r["timesteps"] for r in rs})
+        for a in (ax, ax2):
+            a.set_xscale("log")
+            a.set_xticks(ticks, [f"{t:g}" for t in ticks])
+            a.minorticks_off()
         ax.set_title(f"{key[0]} N={key[1]}", fontsize=10)
         ax.set_ylabel("test accuracy %")
         ax2.set_ylabel(f"reduction vs full window ({res['target']})")
