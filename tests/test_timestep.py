@@ -2,6 +2,7 @@
 import json
 import math
 from pathlib import Path
+import numpy as np
 
 import pytest
 
@@ -484,3 +485,21 @@ def test_inference_sensitivity_plan_and_rules():
     assert ts.inference_rules_from_sensitivity(rows) == {"spikedyn": {"infer:intensity": 1.0}, "diehl-cook": {}}
     assert ts.inference_rules_from_sensitivity(rows, max_loss_pp=0.1) == {"spikedyn": {"infer:intensity": 0.5},
                                                                           "diehl-cook": {}}
+
+
+def test_a_group_checkpoints_every_job_and_resumes_from_them(tmp_path, monkeypatch):
+    seen = []
+
+    def fake_evaluate(job):
+        seen.append((job["key"], None if job.get("state") is None else float(job["state"]["w"].sum())))
+        return {"accuracy": 0.5, "state": {"w": np.full(3, 2.0)}} if job["key"] == "a" else {"accuracy": 0.4}
+
+    monkeypatch.setattr(ts, "evaluate", fake_evaluate)
+    jobs = [{"key": "a"}, {"key": "b", "state_from": "a"}]
+    first = ts.evaluate_group(jobs, {}, tmp_path)
+    assert seen == [("a", None), ("b", 6.0)]                  # b ran on a's trained state
+    assert sorted(p.name for p in (tmp_path / "jobs").iterdir()) == ["a.json", "a.npz", "b.json"]
+    seen.clear()
+    again = ts.evaluate_group(jobs, {}, tmp_path)             # a restarted task: nothing re-runs
+    assert seen == [] and [r["accuracy"] for r in again] == [r["accuracy"] for r in first]
+    np.testing.assert_array_equal(again[0]["state"]["w"], first[0]["state"]["w"])

@@ -660,10 +660,11 @@ def run_jobs(jobs, out_dir=None, scheduler=None, workers=2, serial=False, log=pr
         log(f"reusing {len(results)} finished job(s) from {Path(out_dir) / 'jobs'}")
     total, done = len(todo), [0]
 
-    def finished(j, r):
+    def finished(j, r, save=True):
         done[0] += 1
         results[j["key"]] = r
-        _save_cached(out_dir, j["key"], r)
+        if save:
+            _save_cached(out_dir, j["key"], r)
         built = f", build {r['build_s']:.0f} s" if r.get("build_s", 0) > 0.5 else ""
         log(f"[{done[0]}/{total}] {_describe(j)}: accuracy {100 * r['accuracy']:.1f} % "
             f"({r['wall_s']:.0f} s{built}, elapsed {time.perf_counter() - t0:.0f} s)")
@@ -688,15 +689,15 @@ def run_jobs(jobs, out_dir=None, scheduler=None, workers=2, serial=False, log=pr
             current = _binaries(j)[-1]
             finished(j, evaluate(with_state(j)))
     else:
-        from dask.distributed import as_completed
         from .search import open_client
         # One Dask task per group of jobs that share a compiled binary, run in order inside the
         # task: concurrent runs of one build directory could share content-addressed run_args
         # files (same weights, same presentation order), which the backend deletes after a run.
         groups = _group_by_binary(todo)
         client, cluster = open_client(scheduler, workers)
+        shared_dir = out_dir if scheduler is None else None     # a remote worker may not see it
         try:
-            fut, ac = {}, as_completed([])
+            fut = {}
 
             def submit_ready():
                 for gk in list(groups):
@@ -705,16 +706,30 @@ def run_jobs(jobs, out_dir=None, scheduler=None, workers=2, serial=False, log=pr
                     ext = {j["state_from"] for j in g if j.get("state_from") and j["state_from"] not in inside}
                     if ext <= set(results):
                         states = {k: results[k]["state"] for k in ext}
-                        f = client.submit(evaluate_group, g, states, pure=False)
+                        f = client.submit(evaluate_group, g, states, shared_dir, pure=False)
                         fut[f] = groups.pop(gk)
-                        ac.add(f)
+
+            def report_saved():
+                # workers checkpoint every job into out_dir/jobs: report them as they land
+                for g in fut.values():
+                    for j in g:
+                        if j["key"] not in results:
+                            r = _load_cached(shared_dir, j["key"])
+                            if r is not None:
+                                finished(j, r, save=False)
 
             submit_ready()
-            for f in ac:
-                g = fut.pop(f)
-                for j, r in zip(g, f.result()):
-                    finished(j, r)
-                submit_ready()
+            while fut:
+                report_saved()
+                done_now = [f for f in fut if f.done()]
+                if not done_now:
+                    time.sleep(2)
+                for f in done_now:
+                    g = fut.pop(f)
+                    for j, r in zip(g, f.result()):
+                        if j["key"] not in results:
+                            finished(j, r)
+                    submit_ready()
             if groups:
                 raise RuntimeError("timestep jobs depend on a job that is not planned")
         finally:
@@ -749,16 +764,20 @@ def _group_by_binary(jobs):
     return out
 
 
-def evaluate_group(jobs, states):
+def evaluate_group(jobs, states, out_dir=None):
     """Run jobs that share a binary one after the other (a Dask task).  ``states``: trained
-    states from other groups by job key; states made inside the group are passed along."""
+    states from other groups by job key; states made inside the group are passed along.  With
+    ``out_dir`` every job is checkpointed as it finishes (progress, and a crash loses one job)."""
     out, local = [], dict(states)
     for j in jobs:
         j = dict(j)
         dep = j.pop("state_from", None)
         if dep is not None:
             j["state"] = local[dep]
-        r = evaluate(j)
+        r = _load_cached(out_dir, j["key"])
+        if r is None:
+            r = evaluate(j)
+            _save_cached(out_dir, j["key"], r)
         if "state" in r:
             local[j["key"]] = r["state"]
         out.append(r)
