@@ -12,8 +12,16 @@ run $BS timestep --sensitivity --sensitivity-window 50 --windows 350,50 --seeds 
 cp out/timestep_sensitivity/sensitivity.json benchmarks/timestep_sensitivity.json
 cp out/timestep_sensitivity/sensitivity.png  benchmarks/timestep_sensitivity.png
 
-# 2. the acceptance table: 2 models x N=100, embedded real-MNIST subset (1,000 train / 500 test),
-#    5 windows x 4 variants, Jetson Nano (derived per-step overhead).
-/usr/bin/time -f "wall %e s" $BS timestep --out out/timestep_acceptance 2>&1 | tee benchmarks/timestep_acceptance.txt
+# 2. the inference knobs on the networks trained with the rules of step 1 (default rules = 1 + 2)
+run $BS timestep --sensitivity infer --sensitivity-window 50 --windows 350,50 --seeds 0,1 \
+    --out out/timestep_infer_sens
+cp out/timestep_infer_sens/inference_sensitivity.json benchmarks/timestep_inference_sensitivity.json
+cp out/timestep_infer_sens/inference_sensitivity.png  benchmarks/timestep_inference_sensitivity.png
+
+# 3. the acceptance table: 2 models x N=100/200/400 x 2 seeds, embedded real-MNIST subset
+#    (1,000 train / 500 test), 5 windows x 4 variants, Jetson Nano (derived per-step overhead);
+#    13 min on 2 workers here
+/usr/bin/time -f "wall %e s" $BS timestep --neurons 100,200,400 --seeds 0,1 --out out/timestep_acceptance \
+    2>&1 | tee benchmarks/timestep_acceptance.txt
 cp out/timestep_acceptance/timestep.json benchmarks/timestep_acceptance.json
 cp out/timestep_acceptance/timestep.png  benchmarks/timestep_acceptance.png

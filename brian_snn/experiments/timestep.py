@@ -1009,14 +1009,22 @@ def plot_timestep(res, path):
     from ..plots import _plt
     plt = _plt()
     rows = res["rows"]
-    keys = list(dict.fromkeys((r["model"], r["n_exc"]) for r in rows))
-    fig, axes = plt.subplots(2, len(keys), figsize=(4.6 * len(keys), 7.0), squeeze=False)
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    sizes = sorted({r["n_exc"] for r in rows})
+    # one column per size; per model a row of accuracy panels above a row of ratio panels
+    fig, axes = plt.subplots(2 * len(models), len(sizes), figsize=(4.6 * len(sizes), 3.5 * 2 * len(models)),
+                             squeeze=False)
+    keys = [(m, n) for m in models for n in sizes]
     styles = {"baseline": ("tab:blue", "o-"), "enhanced": ("tab:red", "s-"),
               "inference-only": ("tab:green", "^--"), "inference-only-enhanced": ("tab:purple", "v--")}
-    for col, key in enumerate(keys):
+    for key in keys:
         rs = [r for r in rows if (r["model"], r["n_exc"]) == key]
+        ax, ax2 = axes[2 * models.index(key[0]), sizes.index(key[1])], axes[2 * models.index(key[0]) + 1, sizes.index(key[1])]
+        if not rs:
+            ax.set_visible(False)
+            ax2.set_visible(False)
+            continue
         ref = max((r for r in rs if r["variant"] == "baseline"), key=lambda r: r["infer_window_ms"])
-        ax, ax2 = axes[0, col], axes[1, col]
         for v, (colr, st) in styles.items():
             pts = [r for r in rs if r["variant"] == v and r is not ref]
             if not pts:
