@@ -183,7 +183,12 @@ def cmd_doctor(args):
     return 0
 
 
-def main(argv=None):
+def main(argv=None, command=None):
+    """``brian-snn``.  ``command``: run that sub-command only, with ``argv`` its arguments (the
+    ``python -m brian_snn.experiments.<x>_cmd`` entry points)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if command is not None:
+        argv = [command, *argv]
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -192,7 +197,7 @@ def main(argv=None):
     try:
         return args.func(args)
     except KeyboardInterrupt:
-        print("brian-snn: interrupted (the last checkpoint in --out is kept)", file=sys.stderr)
+        print("brian-snn: interrupted (checkpoints written so far are kept)", file=sys.stderr)
         return 130
     except (ValueError, RuntimeError, OSError) as e:
         msg = " ".join(str(e).split()) or type(e).__name__

@@ -329,31 +329,10 @@ def cmd_search(args) -> int:
     return 0
 
 
-def build_parser():
-    """A stand-alone parser with the three sub-commands (``python -m brian_snn.experiments.continual_cmd``)."""
-    from ..cli import _Parser
-    p = _Parser(prog="brian-snn", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    register(sub)
-    return p
-
-
 def main(argv=None) -> int:
-    """Same error handling as ``brian-snn``: one-line ``brian-snn: error: ...``, exit 2."""
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as e:
-        return e.code
-    try:
-        return args.func(args)
-    except KeyboardInterrupt:
-        print("brian-snn: interrupted (completed tasks are checkpointed in the output file)", file=sys.stderr)
-        return 130
-    except (ValueError, RuntimeError, OSError) as e:
-        msg = " ".join(str(e).split()) or type(e).__name__
-        print(f"brian-snn: error: {msg}", file=sys.stderr)
-        return 2
-
+    """``python -m brian_snn.experiments.continual_cmd continual|compare|search ...``"""
+    from ..cli import main as cli_main
+    return cli_main(argv)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -92,19 +92,9 @@ def run(args) -> int:
 
 
 def main(argv=None) -> int:
-    from ..cli import _Parser
-    p = _Parser(prog="brian-snn export", description=__doc__.splitlines()[0])
-    add_arguments(p)
-    try:
-        args = p.parse_args(argv)
-    except SystemExit as e:
-        return e.code
-    try:
-        return run(args)
-    except (ValueError, RuntimeError, OSError) as e:
-        print(f"brian-snn: error: {' '.join(str(e).split())}", file=sys.stderr)
-        return 2
-
+    """``python -m brian_snn.experiments.cuda_cmd ...`` = ``brian-snn export ...``"""
+    from ..cli import main as cli_main
+    return cli_main(argv, command="export")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -172,11 +172,9 @@ def _memory_text(report: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="brian-snn solsa", description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    return run(args)
-
+    """``python -m brian_snn.experiments.solsa_cmd ...`` = ``brian-snn solsa ...``"""
+    from ..cli import main as cli_main
+    return cli_main(argv, command="solsa")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -315,17 +315,9 @@ def _report(args, res, out_dir):
 
 
 def main(argv=None) -> int:
-    """Run this sub-command alone (``python -m brian_snn.experiments.timestep_cmd ...``)."""
-    from ..cli import _Parser
-    parser = _Parser(prog="brian-snn")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    register(sub)
-    try:
-        args = parser.parse_args(["timestep", *(sys.argv[1:] if argv is None else argv)])
-    except SystemExit as e:
-        return e.code
-    return args.func(args)
-
+    """``python -m brian_snn.experiments.timestep_cmd ...`` = ``brian-snn timestep ...``"""
+    from ..cli import main as cli_main
+    return cli_main(argv, command="timestep")
 
 if __name__ == "__main__":
     sys.exit(main())
