@@ -1,6 +1,7 @@
 """``brian-snn``: train, evaluate, export and inspect spiking networks from the command line."""
 import argparse
 import json
+import math
 import sys
 from dataclasses import asdict
 
@@ -76,16 +77,20 @@ def build_parser():
     return p
 
 
-def _params(items):
+def parse_params(items):
+    """``--param NAME=VALUE`` options -> ``{name: float}`` (finite numbers only)."""
     out = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep:
             raise ValueError(f"--param expects NAME=VALUE, got {item!r}")
         try:
-            out[name] = float(value)
+            v = float(value)
         except ValueError:
             raise ValueError(f"--param {name}: {value!r} is not a number") from None
+        if not math.isfinite(v):
+            raise ValueError(f"--param {name}: {value!r} is not a finite number")
+        out[name] = v
     return out
 
 
@@ -137,10 +142,10 @@ def print_summary(s, out=sys.stdout):
 def cmd_train(args):
     from .experiments.train_eval import TrainConfig, train_and_evaluate
     from .models import get_model_spec
-    get_model_spec(args.model, n_exc=args.neurons, **_params(args.param))   # fail fast on bad values
+    get_model_spec(args.model, n_exc=args.neurons, **parse_params(args.param))   # fail fast on bad values
     dataset = dataset_from_args(args)
     cfg = TrainConfig(model=args.model, n_exc=args.neurons, backend=args.backend, epochs=args.epochs,
-                      seed=args.seed, chunk_slots=args.chunk, params=_params(args.param),
+                      seed=args.seed, chunk_slots=args.chunk, params=parse_params(args.param),
                       data={"dataset": args.dataset, "data_dir": args.data_dir, "n_train": args.n_train,
                             "n_test": args.n_test, "data_seed": args.data_seed, "source": dataset.source})
     log = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr))

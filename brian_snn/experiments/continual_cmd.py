@@ -12,7 +12,7 @@ import sys
 import time
 
 from .continual import DEFAULT_TASKS, MODEL_CHOICES, parse_tasks
-from ..cli import _positive_int as _pos_int
+from ..cli import _positive_int as _pos_int, parse_params
 
 JETSON = "jetson-nano-derived"
 
@@ -107,22 +107,6 @@ def parse_energy(text):
     return v
 
 
-def _params(items):
-    out = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"--param expects NAME=VALUE, got {item!r}")
-        try:
-            v = float(value)
-        except ValueError:
-            raise ValueError(f"--param {name}: {value!r} is not a number") from None
-        if not math.isfinite(v):
-            raise ValueError(f"--param {name}: {value!r} is not a finite number")
-        out[name] = v
-    return out
-
-
 # ------------------------------------------------------------------------------------------
 # options
 # ------------------------------------------------------------------------------------------
@@ -153,7 +137,7 @@ def _base_config(args, model="spikedyn", n=400, weight_bits=0):
     return ContinualConfig(model=model, n_exc=n, backend=args.backend, tasks=args.tasks,
                            samples_per_task=args.samples_per_task, label_per_class=args.label_per_class,
                            test_per_class=args.test_per_class, seed=args.seed, chunk_slots=args.chunk,
-                           weight_bits=weight_bits, params=_params(args.param),
+                           weight_bits=weight_bits, params=parse_params(args.param),
                            data={"dataset": args.dataset, "data_dir": args.data_dir, "n_train": args.n_train,
                                  "n_test": args.n_test, "data_seed": args.data_seed})
 

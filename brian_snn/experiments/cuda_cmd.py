@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from ..cli import _positive_int
+from ..cli import _positive_int, parse_params
 
 
 
@@ -57,24 +57,11 @@ def register(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _params(items):
-    out = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"--param expects NAME=VALUE, got {item!r}")
-        try:
-            out[name] = float(value)
-        except ValueError:
-            raise ValueError(f"--param {name}: {value!r} is not a number") from None
-    return out
-
-
 def run(args) -> int:
     from ..data import dataset_from_args
     from ..export import export_project
     from ..models import get_model_spec
-    params = _params(args.param)
+    params = parse_params(args.param)
     get_model_spec(args.model, n_exc=args.neurons, **params)          # fail fast on bad values
     dataset = dataset_from_args(args)
     info = export_project(args.model, args.out, dataset, n_exc=args.neurons, compute_capability=args.cc,
