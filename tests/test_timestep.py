@@ -503,3 +503,30 @@ def test_a_group_checkpoints_every_job_and_resumes_from_them(tmp_path, monkeypat
     again = ts.evaluate_group(jobs, {}, tmp_path)             # a restarted task: nothing re-runs
     assert seen == [] and [r["accuracy"] for r in again] == [r["accuracy"] for r in first]
     np.testing.assert_array_equal(again[0]["state"]["w"], first[0]["state"]["w"])
+
+
+def test_next_greedy_round_probes_on_top_of_the_rules():
+    cfg = ts.TimestepConfig(models=("spikedyn",), windows_ms=(350, 50), rules={"spikedyn": {"theta_plus": 0.5}})
+    jobs = ts.plan_sensitivity(cfg, 50, knobs=["theta_plus", "intensity", "threshold"], alphas=(0.5,), on_top=True)
+    by = {j["knob"]: j for j in jobs}
+    r = 350 / 50
+    assert by["full-window"]["train_settings"]["factors"] == {}
+    assert by["none"]["train_settings"]["factors"] == pytest.approx({"theta_plus": r ** 0.5})
+    assert by["theta_plus"]["train_settings"]["factors"] == pytest.approx({"theta_plus": r ** 1.0})   # exponents add
+    assert by["intensity"]["train_settings"]["factors"] == pytest.approx({"theta_plus": r ** 0.5, "intensity": r ** 0.5})
+    assert by["intensity"]["infer_settings"]["intensity0"] == pytest.approx(2 * r ** 0.5)     # acts in inference too
+    assert by["threshold"]["infer_settings"]["theta_shift_mV"] == 0                          # already in the learned theta
+    # round 1 (not on top) starts from nothing
+    plain = {j["knob"]: j for j in ts.plan_sensitivity(cfg, 50, knobs=["intensity"], alphas=(0.5,))}
+    assert plain["none"]["train_settings"]["factors"] == {}
+    assert plain["intensity"]["train_settings"]["factors"] == pytest.approx({"intensity": r ** 0.5})
+
+
+def test_rules_derived_from_a_round_on_top_add_to_its_base():
+    def row(model, knob, acc):
+        return {"model": model, "knob": knob, "unenhanced": 0.60, "unenhanced_presentations": [4.0, 4.0],
+                "accuracy_by_alpha": {0.25: acc}, "presentations_by_alpha": {0.25: [4.0, 4.0]}}
+    res = {"phase": "train", "rules": {"spikedyn": {"theta_plus": 0.5}, "diehl-cook": {"theta_plus": 0.25}},
+           "rows": [row("spikedyn", "eta", 0.65), row("diehl-cook", "theta_plus", 0.66), row("diehl-cook", "eta", 0.605)]}
+    assert ts.derived_rules(res) == {"spikedyn": {"theta_plus": 0.5, "eta": 0.25}, "diehl-cook": {"theta_plus": 0.5}}
+    assert ts.derived_rules(dict(res, rules=None)) == {"spikedyn": {"eta": 0.25}, "diehl-cook": {"theta_plus": 0.25}}

@@ -1064,10 +1064,13 @@ def plot_timestep(res, path):
 # ------------------------------------------------------------------------------------------
 # sensitivity analysis (which knobs matter at a short window)
 # ------------------------------------------------------------------------------------------
-def plan_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alphas=SENSITIVITY_ALPHAS, extra_alphas=None) -> list:
+def plan_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alphas=SENSITIVITY_ALPHAS, extra_alphas=None,
+                     on_top=False) -> list:
     """One-at-a-time: at ``window_ms``, each knob alone scaled by ``(T0/T)**alpha`` for every
     alpha (``extra_alphas``: {knob: [alpha, ...]} adds refinements for single knobs); plus the
-    unenhanced short window and the full window (references)."""
+    unenhanced short window and the full window (references).  ``on_top``: the next round of a
+    greedy forward selection -- the reference ("none") and every probe start from ``cfg.rules``
+    (a probed knob already in the rules gets its exponent increased by alpha)."""
     knobs = list(KNOBS) if knobs is None else list(knobs)
     for k in knobs:
         _knob_alphas({k: 1.0})
@@ -1092,11 +1095,21 @@ def plan_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alphas=SENSITIV
                     j["key"] = _job_key(j)
                     return j
                 jobs.append(job(w0, Settings(), "full-window", 0.0))
-                jobs.append(job(w, Settings(), "none", 0.0))
+                base_t, base_i = {}, {}
+                if on_top:
+                    rules = {model: check_rules(cfg.rules)[model]}
+                    base_t = enhance(model, w, w0, cfg.dt_ms, rules, phase="train").factors
+                    base_i = enhance(model, w, w0, cfg.dt_ms, rules, phase="infer").factors
+                jobs.append(job(w, apply_factors(model, base_t, cfg.dt_ms), "none", 0.0,
+                                apply_factors(model, base_i, cfg.dt_ms)))
                 for k, als in per_knob.items():
                     for a in als:
-                        st = apply_factors(model, {k: (w0 / w) ** a}, cfg.dt_ms)
-                        jobs.append(job(w, st, k, a, after_training(st, model, cfg.dt_ms)))
+                        f = (w0 / w) ** a
+                        st = apply_factors(model, dict(base_t, **{k: base_t.get(k, 1.0) * f}), cfg.dt_ms)
+                        inf = dict(base_i)
+                        if k in INFERENCE_KNOBS and k != "threshold":   # its shift is in the learned theta
+                            inf[k] = base_i.get(k, 1.0) * f
+                        jobs.append(job(w, st, k, a, apply_factors(model, inf, cfg.dt_ms)))
     return jobs
 
 
@@ -1234,13 +1247,14 @@ def inference_rules_from_sensitivity(rows, max_loss_pp=1.0, allow_compiled=False
 
 
 def run_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alphas=SENSITIVITY_ALPHAS, out_dir=None,
-                    scheduler=None, workers=2, serial=False, log=print, extra_alphas=None, phase="train") -> dict:
+                    scheduler=None, workers=2, serial=False, log=print, extra_alphas=None, phase="train",
+                    on_top=False) -> dict:
     """One-at-a-time sensitivity of the training knobs (``phase="train"``: train and infer at
-    the short window) or of the inference knobs (``phase="infer"``: re-infer the network trained
-    with ``cfg.rules``)."""
+    the short window; ``on_top``: on top of ``cfg.rules``, the next greedy round) or of the
+    inference knobs (``phase="infer"``: re-infer the network trained with ``cfg.rules``)."""
     t0 = time.perf_counter()
     if phase == "train":
-        jobs = plan_sensitivity(cfg, window_ms, knobs, alphas, extra_alphas)
+        jobs = plan_sensitivity(cfg, window_ms, knobs, alphas, extra_alphas, on_top)
         schema, name = "brian-snn-timestep-sensitivity/1", "sensitivity"
     elif phase == "infer":
         jobs = plan_inference_sensitivity(cfg, window_ms, knobs, alphas, extra_alphas)
@@ -1251,7 +1265,8 @@ def run_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alphas=SENSITIVI
         f"(compiled knobs {', '.join(COMPILED_KNOBS)}: one build per value)")
     results = run_jobs(jobs, out_dir, scheduler, workers, serial, log)
     rows = summarise_sensitivity(jobs, results)
-    res = {"schema": schema, "phase": phase, "rules": check_rules(cfg.rules) if phase == "infer" else None,
+    res = {"schema": schema, "phase": phase,
+           "rules": check_rules(cfg.rules) if phase == "infer" or on_top else None,
            "config": asdict(cfg), "window_ms": float(window_ms),
            "alphas": list(alphas), "extra_alphas": extra_alphas or {}, "rows": rows, "wall_s": time.perf_counter() - t0,
            "jobs": [_stored_job(j) for j in jobs], "code": code_fingerprint(), "git": _git_head(),
@@ -1262,6 +1277,23 @@ def run_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alphas=SENSITIVI
         (Path(out_dir) / f"{name}.json").write_text(json.dumps(res, indent=1, default=_json_default))
         plot_sensitivity(res, Path(out_dir) / f"{name}.png")
     return res
+
+
+def derived_rules(res) -> dict:
+    """The rules an analysis result (training, training on top of rules, or inference) implies,
+    as ``{model: {knob: alpha}}``: a training round on top of rules returns those rules with the
+    chosen knob added (exponents of the same knob add: the factors multiply); an inference
+    analysis returns its ``infer:`` knob only.  Pure."""
+    if res.get("phase", "train") == "infer":
+        return inference_rules_from_sensitivity(res["rows"])
+    new = rules_from_sensitivity(res["rows"])
+    base = check_rules(res["rules"]) if res.get("rules") else {}
+    out = {}
+    for m, r in new.items():
+        out[m] = dict(base.get(m, {}))
+        for k, a in r.items():
+            out[m][k] = out[m].get(k, 0.0) + a
+    return out
 
 
 def load_sensitivity(path, phase="train") -> dict:

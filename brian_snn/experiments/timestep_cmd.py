@@ -106,15 +106,11 @@ def _rules(text):
 
 
 def rules_from_files(paths):
-    """Rules derived from a training sensitivity file and, optionally, an inference one."""
+    """Rules derived from analysis files in the order they were run (training rounds, then
+    inference); each file's rules extend or replace the previous ones per knob."""
     rules = {}
     for p in paths:
-        res = ts.load_sensitivity(p)
-        if res.get("phase", "train") == "train":
-            derived = ts.rules_from_sensitivity(res["rows"])
-        else:
-            derived = ts.inference_rules_from_sensitivity(res["rows"])
-        for m, r in derived.items():
+        for m, r in ts.derived_rules(ts.load_sensitivity(p)).items():
             rules.setdefault(m, {}).update(r)
     return ts.check_rules(rules)
 
@@ -205,6 +201,9 @@ def register(subparsers):
                    help="instead of the sweep: one-at-a-time sensitivity at --sensitivity-window of the "
                         "training knobs ('train', default) or of the inference knobs on the network trained "
                         "with --enhance ('infer')")
+    s.add_argument("--on-top", action="store_true",
+                   help="with --sensitivity train: probe each knob on top of the --enhance rules (the next "
+                        "round of a greedy forward selection; 'from:ROUND1.json+ROUND2.json' combines them)")
     s.add_argument("--sensitivity-window", type=_floats("--sensitivity-window"), default=[50.0], metavar="MS",
                    help="window of the sensitivity analysis (default 50)")
     s.add_argument("--knobs", type=_names("knob", tuple(ts.KNOBS)), default=None,
@@ -263,6 +262,8 @@ def _run(args) -> int:
     from ..data import dataset_from_args
     ds = dataset_from_args(args)            # fail early (and download if needed) in this process
     log(f"data: {ds.source or args.dataset}: {len(ds.y_train)} train / {len(ds.y_test)} test")
+    if args.on_top and args.sensitivity != "train":
+        raise ValueError("--on-top goes with --sensitivity train")
     if args.sensitivity:
         if len(args.sensitivity_window) != 1:
             raise ValueError("--sensitivity-window takes one value")
@@ -272,11 +273,8 @@ def _run(args) -> int:
             extra.setdefault(k, []).extend(vals)
         res = ts.run_sensitivity(cfg, w, args.knobs, args.alphas, out_dir=args.out, scheduler=args.scheduler,
                                  workers=args.workers, serial=args.serial, log=log, extra_alphas=extra,
-                                 phase=args.sensitivity)
-        if args.sensitivity == "train":
-            derived = ts.rules_from_sensitivity(res["rows"])
-        else:
-            derived = ts.inference_rules_from_sensitivity(res["rows"])
+                                 phase=args.sensitivity, on_top=args.on_top)
+        derived = ts.derived_rules(res)
         if args.json:
             print(json.dumps(dict({k: res[k] for k in ("window_ms", "alphas", "rows", "wall_s")}, rules=derived),
                              default=ts._json_default))
