@@ -12,8 +12,17 @@ run $BS timestep --sensitivity --sensitivity-window 50 --windows 350,50 --seeds 
 cp out/timestep_sensitivity/sensitivity.json benchmarks/timestep_sensitivity.json
 cp out/timestep_sensitivity/sensitivity.png  benchmarks/timestep_sensitivity.png
 
-# 2. the inference knobs on the networks trained with the rules of step 1 (default rules = 1 + 2)
+# 1b. the next greedy round: every run-time knob again, on top of round 1's rule
+run $BS timestep --sensitivity --on-top --enhance from:benchmarks/timestep_sensitivity.json \
+    --knobs intensity,threshold,theta_plus,eta,norm,inhibition,min_spikes --alphas=-0.25,0.25,0.5 \
+    --sensitivity-window 50 --windows 350,50 --seeds 0,1 --out out/timestep_sens_round2
+cp out/timestep_sens_round2/sensitivity.json benchmarks/timestep_sensitivity_round2.json
+cp out/timestep_sens_round2/sensitivity.png  benchmarks/timestep_sensitivity_round2.png
+
+# 2. the inference knobs on the networks trained with the rules of rounds 1 + 2
+#    (default rules = 1 + 1b + 2)
 run $BS timestep --sensitivity infer --sensitivity-window 50 --windows 350,50 --seeds 0,1 \
+    --enhance from:benchmarks/timestep_sensitivity.json+benchmarks/timestep_sensitivity_round2.json \
     --out out/timestep_infer_sens
 cp out/timestep_infer_sens/inference_sensitivity.json benchmarks/timestep_inference_sensitivity.json
 cp out/timestep_infer_sens/inference_sensitivity.png  benchmarks/timestep_inference_sensitivity.png

@@ -325,7 +325,7 @@ def test_cli_registers_timestep_with_defaults():
     assert _parser().parse_args(["timestep", "--enhance", "none"]).enhance == {m: {} for m in ts.MODELS}
     per = _parser().parse_args(["timestep", "--enhance", "spikedyn.eta=0.5,diehl-cook.theta_plus=1"]).enhance
     assert per == {"spikedyn": {"eta": 0.5}, "diehl-cook": {"theta_plus": 1.0}}
-    files = f"from:{BENCH / 'timestep_sensitivity.json'}+{BENCH / 'timestep_inference_sensitivity.json'}"
+    files = "from:" + "+".join(str(BENCH / f) for f in ts.SENSITIVITY_FILES)
     assert _parser().parse_args(["timestep", "--enhance", files]).enhance == ts.check_rules(ts.DEFAULT_RULES)
 
 
@@ -421,14 +421,12 @@ def test_rules_from_sensitivity_skip_knobs_that_buy_accuracy_with_repeats():
 
 
 def test_default_rules_are_what_the_measured_sensitivity_gives():
-    train = ts.load_sensitivity(BENCH / "timestep_sensitivity.json")
-    infer = ts.load_sensitivity(BENCH / "timestep_inference_sensitivity.json", phase="infer")
-    derived = ts.rules_from_sensitivity(train["rows"])
-    for m, r in ts.inference_rules_from_sensitivity(infer["rows"]).items():
-        derived[m] = dict(derived[m], **r)
-    assert ts.check_rules(derived) == ts.check_rules(ts.DEFAULT_RULES)
-    # the inference analysis ran on networks trained with the training rules
-    assert ts.check_rules(infer["rules"]) == ts.check_rules(ts.rules_from_sensitivity(train["rows"]))
+    from brian_snn.experiments.timestep_cmd import rules_from_files
+    round1, round2, infer = (ts.load_sensitivity(BENCH / f) for f in ts.SENSITIVITY_FILES)
+    assert rules_from_files([BENCH / f for f in ts.SENSITIVITY_FILES]) == ts.check_rules(ts.DEFAULT_RULES)
+    # each analysis ran on the rules of the ones before it
+    assert ts.check_rules(round2["rules"]) == ts.check_rules(ts.derived_rules(round1))
+    assert ts.check_rules(infer["rules"]) == ts.check_rules(ts.derived_rules(round2))
 
 
 def test_rules_normalisation():

@@ -67,11 +67,14 @@ KNOBS = {
 COMPILED_KNOBS = ("reset", "tau_m")
 INFERENCE_KNOBS = ("intensity", "threshold", "reset", "tau_m", "inhibition", "min_spikes")   # act when plastic = 0
 # Enhancement exponents per model: value(T) = value(T0) * (T0/T)**alpha.  They are what
-# rules_from_sensitivity() and inference_rules_from_sensitivity() derive from the measured
-# sensitivity analyses (benchmarks/timestep_sensitivity.json for training,
-# benchmarks/timestep_inference_sensitivity.json for inference; a test checks that they agree;
-# docs/methods.md).
-DEFAULT_RULES = {"spikedyn": {"theta_plus": 0.5, "infer:intensity": 1.0}, "diehl-cook": {"theta_plus": 0.25}}
+# derived_rules() gives for the measured analyses, in the order they ran: two greedy training
+# rounds (benchmarks/timestep_sensitivity.json, timestep_sensitivity_round2.json), then the
+# inference knobs (timestep_inference_sensitivity.json); a test checks that they agree
+# (docs/methods.md).
+DEFAULT_RULES = {"spikedyn": {"theta_plus": 0.5, "eta": 0.25, "infer:intensity": 1.0},
+                 "diehl-cook": {"theta_plus": 0.5}}
+SENSITIVITY_FILES = ("timestep_sensitivity.json", "timestep_sensitivity_round2.json",
+                     "timestep_inference_sensitivity.json")
 SENSITIVITY_ALPHAS = (-0.5, 0.5, 1.0)
 
 DEFAULT_WEIGHTS = {"accuracy": 1.0, "latency": 1.0, "energy_train": 1.0, "energy_inference": 1.0}
@@ -798,7 +801,8 @@ def _binaries(j):
 def _describe(j):
     w = (f"window {j['infer_window_ms']:g} ms" if j["train_window_ms"] == j["infer_window_ms"]
          else f"trained {j['train_window_ms']:g} ms, inferred {j['infer_window_ms']:g} ms")
-    return f"{j['model']} N={j['n_exc']} seed {j['seed']} {j['variant']} {w}"
+    probe = f" {j['knob']}×(T0/T)^{j['alpha']:g}" if j.get("knob") not in (None, "none", "full-window") else ""
+    return f"{j['model']} N={j['n_exc']} seed {j['seed']} {j['variant']}{probe} {w}"
 
 
 # ------------------------------------------------------------------------------------------
