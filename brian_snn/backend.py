@@ -141,9 +141,13 @@ class _ChunkedBackend:
         for name, value in presentation.runtime_values().items():
             vals[getattr(m.controller, name)] = value
         vals[m.exc.plastic] = float(plastic)
+        # A run starts with the schedule carried over, or else on a boundary with no sample
+        # shown yet (the build's initial values may belong to another window length).
+        start = {"ctrl_t_in": presentation.slot_ms * 1e-3, "ctrl_count": 0.0, "ctrl_repeats": 0.0,
+                 "ctrl_intensity": presentation.intensity0, "ctrl_started": 0.0}
         for k, (view, unit) in asm.state_targets().items():
-            if k in state:
-                vals[view] = state[k] * unit
+            if k in state or k in start:
+                vals[view] = state.get(k, start.get(k)) * unit
         vals[m.controller.ptr] = 0.0
         vals[m.exc.wsum] = np.bincount(np.tile(np.arange(spec.n_exc), spec.n_input),
                                        weights=state["w"], minlength=spec.n_exc)

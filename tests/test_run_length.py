@@ -54,11 +54,15 @@ def test_cpp_one_build_serves_two_windows_and_each_run_ends_on_time(data, tmp_pa
         pytest.skip(str(e))
     spec = get_model_spec("spikedyn", n_exc=5)
     b = CppBackend(chunk_slots=4, max_slot_ms=LONG.slot_ms, cache_dir=tmp_path)
+    first_run = {}
     assert b.build_key(spec, SHORT, len(data))[0] == b.build_key(spec, LONG, len(data))[0]
     state = initial_state(spec, 0)
     order = np.arange(5)                       # chunk_slots + 1 order entries
-    for pres in (LONG, SHORT):
+    for pres in (SHORT, LONG, SHORT):                # built for SHORT: its initial schedule must not leak
         full = b.run_chunk(spec, pres, data, order, state, 1, "training", n_real=7, seed=1)
+        # same inputs, same result, whatever ran before in this process
+        first_run.setdefault(pres, full.exc_t)
+        np.testing.assert_array_equal(full.exc_t, first_run[pres])
         # a full chunk: exactly chunk_slots slots, one every slot_ms, nothing after the 4th
         np.testing.assert_allclose(full.slot_t, np.arange(4) * pres.slot_ms * 1e-3, atol=1e-9)
         assert full.exc_t.size == 0 or full.exc_t.max() < 4 * pres.slot_ms * 1e-3

@@ -30,6 +30,7 @@ one build per value (:mod:`.timestep_models`).
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -603,6 +604,7 @@ def code_fingerprint() -> str:
     for f in files:
         if f.exists():
             h.update(f.name.encode() + f.read_bytes())
+    h.update(inspect.getsource(evaluate).encode())
     return h.hexdigest()[:12]
 
 
