@@ -58,12 +58,16 @@ def test_one_build_serves_every_setting_at_a_window():
 
 @pytest.mark.slow
 def test_dask_sweep_equals_serial_sweep(tmp_path):
-    """Two windows (two builds): the Dask run (two worker processes, one task per binary) gives
-    exactly the serial run's results, and the table/policy/plot come out of it."""
+    """Two windows (one build): the Dask run (two worker processes, one task per binary) gives
+    exactly the serial run's results, reports every job once, and the table/policy/plot come
+    out of it."""
     cfg = ts.TimestepConfig(models=("spikedyn",), neurons=(10,), windows_ms=(20.0, 10.0), data=DATA,
                             chunk_slots=40, rules={"theta_plus": 0.5, "infer:intensity": 1})
     serial = ts.run_timestep(cfg, out_dir=tmp_path / "serial", serial=True, log=lambda *a: None)
-    dask = ts.run_timestep(cfg, out_dir=tmp_path / "dask", workers=2, log=lambda *a: None)
+    lines = []
+    dask = ts.run_timestep(cfg, out_dir=tmp_path / "dask", workers=2, log=lines.append)
+    reported = [line for line in lines if line.startswith("[")]
+    assert len(reported) == len(dask["jobs"]) and reported[-1].startswith(f"[{len(dask['jobs'])}/")
     key = lambda r: (r["variant"], r["train_window_ms"], r["infer_window_ms"])
     a = {key(r): r for r in serial["rows"]}
     b = {key(r): r for r in dask["rows"]}
