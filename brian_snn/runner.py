@@ -68,6 +68,7 @@ def present(spec, backend, presentation, images, order, state, plastic, phase, s
         state = res.state
         sim_wall += res.wall_s
         build_s += res.timings.get("build_s", 0.0)
+        bar.t0 += res.timings.get("build_s", 0.0)      # the rate shown is simulation speed
         for name, t in res.timings.get("profile", {}).items():
             profile[name] = profile.get(name, 0.0) + t
         counts = res.counts if counts is None else counts + res.counts
