@@ -237,6 +237,12 @@ def format_rules(rules) -> str:
     return "; ".join(parts)
 
 
+def _points(accuracy_difference) -> float:
+    """Percentage points, rounded to 1e-9: accuracies are counts over test images, so a
+    difference that is exactly on a threshold must not fall either side by float rounding."""
+    return round(100 * accuracy_difference, 9)
+
+
 def rules_from_sensitivity(rows, max_presentation_increase=0.15, min_gain_pp=1.0, allow_compiled=False) -> dict:
     """Enhancement rules from a sensitivity summary (:func:`summarise_sensitivity` rows, also as
     read back from JSON): per model, the single knob/exponent with the highest accuracy whose
@@ -254,7 +260,7 @@ def rules_from_sensitivity(rows, max_presentation_increase=0.15, min_gain_pp=1.0
         slots = {float(k): v for k, v in row["presentations_by_alpha"].items()}
         for a, acc in row["accuracy_by_alpha"].items():
             a = float(a)
-            if slots[a][0] > limit or 100 * (acc - row["unenhanced"]) < min_gain_pp:
+            if slots[a][0] > limit or _points(acc - row["unenhanced"]) < min_gain_pp:
                 continue
             if best[m] is None or acc > best[m][2]:
                 best[m] = (row["knob"], a, acc)
@@ -1245,7 +1251,7 @@ def inference_rules_from_sensitivity(rows, max_loss_pp=1.0, allow_compiled=False
         for a, acc in row["accuracy_by_alpha"].items():
             a = float(a)
             p = slots[a][1]
-            if 100 * (acc - row["unenhanced"]) < -max_loss_pp or p >= row["unenhanced_presentations"][1]:
+            if _points(acc - row["unenhanced"]) < -max_loss_pp or p >= row["unenhanced_presentations"][1]:
                 continue
             if best[m] is None or (p, -acc) < (best[m][3], -best[m][2]):
                 best[m] = (row["knob"], a, acc, p)
