@@ -701,8 +701,9 @@ def run_jobs(jobs, out_dir=None, scheduler=None, workers=2, serial=False, log=pr
     else:
         from .search import open_client
         # One Dask task per group of jobs that share a compiled binary, run in order inside the
-        # task: concurrent runs of one build directory could share content-addressed run_args
-        # files (same weights, same presentation order), which the backend deletes after a run.
+        # task: every process that uses a build regenerates its code (Brian2 keeps the device in
+        # the process), which must not happen while another process runs that binary; and one
+        # process per binary builds it once.
         groups = _group_by_binary(todo)
         client, cluster = open_client(scheduler, workers)
         shared_dir = out_dir if scheduler is None else None     # a remote worker may not see it
