@@ -1076,6 +1076,23 @@ def plot_timestep(res, path):
 # ------------------------------------------------------------------------------------------
 # sensitivity analysis (which knobs matter at a short window)
 # ------------------------------------------------------------------------------------------
+def _probes(cfg, window_ms, knobs, alphas, extra_alphas, phase):
+    """What a sensitivity analysis probes: ``{knob: [alpha, ...]}`` (``extra_alphas`` refine
+    single knobs; ``phase`` "" or "infer:" for the knob check), the full and the probed window,
+    and the job config."""
+    for k in list(knobs) + list(extra_alphas or {}):
+        _knob_alphas({f"{phase}{k}": 1.0})
+    per_knob = {k: [_number("alpha", a) for a in alphas] for k in knobs}
+    for k, extra in (extra_alphas or {}).items():
+        per_knob.setdefault(k, [])
+        per_knob[k] += [_number("alpha", a) for a in extra if _number("alpha", a) not in per_knob[k]]
+    w0 = cfg.base_window_ms
+    w = check_window(window_ms, cfg.dt_ms)
+    if w >= w0:
+        raise ValueError(f"sensitivity window {w:g} ms must be shorter than the full window {w0:g} ms")
+    return per_knob, w0, w, _cfg_dict(cfg)
+
+
 def plan_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alphas=SENSITIVITY_ALPHAS, extra_alphas=None,
                      on_top=False) -> list:
     """One-at-a-time: at ``window_ms``, each knob alone scaled by ``(T0/T)**alpha`` for every
@@ -1084,18 +1101,7 @@ def plan_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alphas=SENSITIV
     greedy forward selection -- the reference ("none") and every probe start from ``cfg.rules``
     (a probed knob already in the rules gets its exponent increased by alpha)."""
     knobs = list(KNOBS) if knobs is None else list(knobs)
-    for k in knobs:
-        _knob_alphas({k: 1.0})
-    per_knob = {k: [_number("alpha", a) for a in alphas] for k in knobs}
-    for k, extra in (extra_alphas or {}).items():          # refinements of single knobs
-        _knob_alphas({k: 1.0})
-        per_knob.setdefault(k, [])
-        per_knob[k] += [_number("alpha", a) for a in extra if _number("alpha", a) not in per_knob[k]]
-    w0 = cfg.base_window_ms
-    w = check_window(window_ms, cfg.dt_ms)
-    if w >= w0:
-        raise ValueError(f"sensitivity window {w:g} ms must be shorter than the full window {w0:g} ms")
-    c = _cfg_dict(cfg)
+    per_knob, w0, w, c = _probes(cfg, window_ms, knobs, alphas, extra_alphas, "")
     jobs = []
     for model in cfg.models:
         for n in cfg.neurons:
@@ -1198,18 +1204,7 @@ def plan_inference_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alpha
     settings (the reference), every other job re-infers it with one more knob scaled by
     ``(T0/T)**alpha``.  Default knobs: the run-time inference knobs."""
     knobs = [k for k in INFERENCE_KNOBS if k not in COMPILED_KNOBS] if knobs is None else list(knobs)
-    for k in knobs:
-        _knob_alphas({f"infer:{k}": 1.0})
-    per_knob = {k: [_number("alpha", a) for a in alphas] for k in knobs}
-    for k, extra in (extra_alphas or {}).items():
-        _knob_alphas({f"infer:{k}": 1.0})
-        per_knob.setdefault(k, [])
-        per_knob[k] += [_number("alpha", a) for a in extra if _number("alpha", a) not in per_knob[k]]
-    w0 = cfg.base_window_ms
-    w = check_window(window_ms, cfg.dt_ms)
-    if w >= w0:
-        raise ValueError(f"sensitivity window {w:g} ms must be shorter than the full window {w0:g} ms")
-    c = _cfg_dict(cfg)
+    per_knob, w0, w, c = _probes(cfg, window_ms, knobs, alphas, extra_alphas, "infer:")
     jobs = []
     for model in cfg.models:
         rules = {model: check_rules(cfg.rules)[model]}
