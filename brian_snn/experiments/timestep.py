@@ -335,13 +335,6 @@ def inference_part(settings: Settings, model, dt_ms=0.5, params=None, intensity0
     return apply_factors(model, keep, dt_ms, params, intensity0)
 
 
-def after_training(settings: Settings, model, dt_ms=0.5, params=None, intensity0=BASE_INTENSITY) -> Settings:
-    """Inference settings for the network trained with ``settings``: its inference knobs except
-    the threshold shift (already in the learned theta)."""
-    keep = {k: f for k, f in settings.factors.items() if k in INFERENCE_KNOBS and k != "threshold"}
-    return apply_factors(model, keep, dt_ms, params, intensity0)
-
-
 # ------------------------------------------------------------------------------------------
 # trade-off policy (pure)
 # ------------------------------------------------------------------------------------------
