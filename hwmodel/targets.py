@@ -19,7 +19,10 @@ except ImportError:                 # Python 3.10: the tomli backport (declared 
     import tomli as tomllib
 
 SCHEMA = "hwmodel-target/1"
-GRADES = ("measured", "calibrated", "datasheet", "simulated", "derived")   # strongest first
+# Evidence grades, strongest first.  secondary: a number read from a third party (a reseller, a blog,
+# another paper's transcription) rather than its primary source; transferred: a parameter carried
+# over from measured devices to an unmeasured one by datasheet scaling (docs/targets.md §3.3).
+GRADES = ("measured", "calibrated", "datasheet", "simulated", "derived", "secondary", "transferred")
 CLASSES = ("gpu", "cpu", "mcu", "neuromorphic", "asic")
 EXECUTIONS = ("event_driven", "clock_driven_dense", "clock_driven_sparse")
 MODELS = {("neuromorphic", "event_driven"): "event_driven",
