@@ -1,30 +1,29 @@
-"""``hwmodel calibrate``: fit a GPU target's per-step overhead, efficiency and power to measurements.
+"""``hwmodel calibrate``: fit a GPU target to your own measured runs (NVML, tegrastats, a meter).
 
-The GPU model (estimate._gpu, reference §8.3) is
+The built-in GPU model (hwmodel.gpu, docs/targets.md §3.3) splits a run's time into a host side
+(steps × (sync + K·launch + C·copy)) and kernel work (achieved bytes per event / update over the
+bandwidth), both fitted to published measurements.  Your runs rescale the two parts:
 
-    t = steps · t_step + max(F / (peak · e), B / (BW · e))      E = P · t
+    t = a · T_host + b · T_work          E − P_idle · t = P_busy · b·T_work + P_host · a·T_host
 
-with F, B the FLOP and bytes of the counts (cost.gpu_work).  With one efficiency e for compute
-and memory the roofline term is W / e, where W = max(F/peak, B/BW) is the time at peak, so t is
-linear in (t_step, 1/e): a two-parameter non-negative least-squares fit over the runs, with
-e <= 1 enforced (a GPU is not faster than its peak).  The average power P is the least-squares
-fit of E = P · t through the origin.  A measured idle power (NVML / tegrastats with the GPU idle)
-is recorded as ``static.idle``.
+T_host and T_work are the built-in model's parts for each run's counts; a, b >= 0 and the two
+powers >= 0 are non-negative least-squares fits (closed form).  A measured idle power is recorded
+as ``power.idle``.  The calibrated target (a TOML that ``extends`` the base) holds the rescaled
+prices with evidence ``calibrated`` and overrides the built-in fit.
 
 Input, ``hwmodel-measurements/1`` JSON::
 
-    {"schema": "hwmodel-measurements/1", "target": "h100-sxm5", "power_mode": null,
-     "idle_w": 61.0, "source": "NVML energy counter, brian2cuda 1.0a7, ...",
-     "runs": [{"label": "dc-N100-K1", "counts": {hwmodel-counts/1} | "counts_file": "c.json",
-               "time_s": 1.9, "energy_j": 180.2, "holdout": false}, ...]}
+    {"schema": "hwmodel-measurements/1", "target": "jetson-nano", "power_mode": null,
+     "idle_w": 1.9, "power_scope": "module input (VDD_IN, tegrastats)",
+     "source": "tegrastats 100 ms, brian2cuda 1.0a7, ...",
+     "runs": [{"label": "dc-N100", "counts": {hwmodel-counts/1} | "counts_file": "c.json",
+               "time_s": 1.9, "energy_j": 4.2, "holdout": false}, ...]}
 
 Runs marked ``holdout`` (or, when none is, every ``holdout_every``-th run) are not used for the fit;
-the report gives the estimate-vs-measured error on them.  Output: a target TOML that ``extends``
-the base target, usable with ``hwmodel estimate --target-file``.
+the report gives the estimate-vs-measured error on them.
 """
 from __future__ import annotations
 
-import copy
 import json
 import math
 import os
@@ -32,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 
 from .counts import Counts, CountsError, load_counts
 from .estimate import EstimateError, estimate
-from .targets import Target, TargetError, load_target, validate
+from .targets import Target, TargetError, load_target
 
 SCHEMA = "hwmodel-measurements/1"
 
@@ -55,9 +54,10 @@ class Fit:
     target: str
     base: str
     power_mode: str | None
-    per_step_overhead_s: float
-    efficiency: float
-    power_w: float | None
+    host_scale: float             # a: fitted host-side time / the built-in model's
+    work_scale: float             # b: fitted kernel time / the built-in model's
+    busy_w: float | None
+    host_w: float | None
     idle_w: float | None
     fit_runs: list
     holdout_runs: list
@@ -133,42 +133,23 @@ def parse_measurements(data: dict, shown: str = "<measurements>") -> dict:
 
 
 # -- fitting -----------------------------------------------------------------------------------
-def _probe_target(base: Target, mode_idx: int | None) -> Target:
-    """The base target with overhead ~0, efficiency 1 and power 1 W: its estimate's latency is
-    W (time at peak) and its energy W x 1 W -- the model's own work terms, nothing re-derived."""
-    data = copy.deepcopy(base.data)
-    data.setdefault("sources", {})["_probe"] = "calibration probe"
-    q = lambda v, u: {"value": v, "unit": u, "evidence": "calibrated", "source": "_probe"}   # noqa: E731
-    data.setdefault("gpu", {})
-    data["gpu"]["per_step_overhead"] = q(1e-300, "s")
-    data["gpu"]["efficiency_compute"] = q(1.0, "1")
-    data["gpu"]["efficiency_memory"] = q(1.0, "1")
-    if mode_idx is not None:
-        data["power_modes"][mode_idx]["power"] = q(1.0, "W")
-    data.pop("static", None)
-    return validate(data, base.path + " (probe)")
-
-
-def _nnls2(x1, x2, y, lo2=0.0):
-    """min Σ (y - a x1 - b x2)^2 subject to a >= 0, b >= lo2 (closed form over the active sets)."""
+def _nnls2(x1, x2, y):
+    """min Σ (y - a x1 - b x2)^2 subject to a, b >= 0 (closed form over the active sets)."""
     def sse(a, b):
         return sum((yi - a * u - b * v) ** 2 for u, v, yi in zip(x1, x2, y))
-    cands = []
-    s11 = sum(u * u for u in x1)
-    s22 = sum(v * v for v in x2)
+    s11, s22 = sum(u * u for u in x1), sum(v * v for v in x2)
     s12 = sum(u * v for u, v in zip(x1, x2))
-    s1y = sum(u * yi for u, yi in zip(x1, y))
-    s2y = sum(v * yi for v, yi in zip(x2, y))
+    s1y, s2y = sum(u * yi for u, yi in zip(x1, y)), sum(v * yi for v, yi in zip(x2, y))
+    cands = [(0.0, 0.0)]
     det = s11 * s22 - s12 * s12
     if det > 1e-12 * max(s11 * s22, 1e-300):
         a, b = (s22 * s1y - s12 * s2y) / det, (s11 * s2y - s12 * s1y) / det
-        if a >= 0 and b >= lo2:
+        if a >= 0 and b >= 0:
             cands.append((a, b))
-    if s22 > 0:                                     # a = 0
-        cands.append((0.0, max(lo2, s2y / s22)))
-    if s11 > 0:                                     # b = lo2
-        cands.append((max(0.0, (s1y - lo2 * s12) / s11), lo2))
-    cands.append((0.0, lo2))
+    if s22 > 0:
+        cands.append((0.0, max(0.0, s2y / s22)))
+    if s11 > 0:
+        cands.append((max(0.0, s1y / s11), 0.0))
     return min(cands, key=lambda ab: sse(*ab))
 
 
@@ -184,7 +165,6 @@ def calibrate(measurements: dict, base: str | None = None, power_mode: str | Non
                                "(class gpu, execution clock_driven_sparse)")
     power_mode = power_mode or measurements.get("power_mode")
     mode = t.mode(power_mode)
-    idx = mode[0] if mode else None
     runs = measurements["runs"]
     if holdout_every < 0:
         raise CalibrationError(f"--holdout-every must be >= 0, got {holdout_every}")
@@ -196,51 +176,56 @@ def calibrate(measurements: dict, base: str | None = None, power_mode: str | Non
     if len(fit_runs) < 2:
         raise CalibrationError(f"need at least 2 runs to fit (have {len(fit_runs)} not held out); "
                                "add runs or use --holdout-every 0")
-    probe = _probe_target(t, idx)
-    work = {}
+    parts, base_est = {}, None
     for r in runs:
         try:
-            e = estimate(r.counts, probe, power_mode=mode[1]["name"] if mode else None)
+            base_est = estimate(r.counts, t, power_mode=mode[1]["name"] if mode else None)
         except (EstimateError, TargetError) as err:
             raise CalibrationError(f"run {r.label!r}: {err}") from None
-        work[id(r)] = e.latency_s
+        sp = base_est.time_split_s
+        parts[id(r)] = (sp["host_overhead"], sp["kernel_work"])
+    host = [parts[id(r)][0] for r in fit_runs]
+    work = [parts[id(r)][1] for r in fit_runs]
+    if len({(round(h / max(w, 1e-300), 9)) for h, w in zip(host, work)}) < 2:
+        raise CalibrationError("the fit runs all have the same share of host-side and kernel time: vary the "
+                               "network size or its activity so that the two can be separated")
+    a, b = _nnls2(host, work, [r.time_s for r in fit_runs])
     notes = []
-    steps = [float(r.counts.steps) for r in fit_runs]
-    W = [work[id(r)] for r in fit_runs]
-    y = [r.time_s for r in fit_runs]
-    if len({(s, w) for s, w in zip(steps, W)}) < 2:
-        raise CalibrationError("the fit runs all have the same steps and work: vary the network size "
-                               "or the run length so that overhead and efficiency can be separated")
-    o, inv_e = _nnls2(steps, W, y, lo2=1.0)
-    if inv_e <= 1.0 + 1e-12:
-        notes.append("efficiency at its bound 1 (the runs are overhead-dominated or faster than the "
-                     "roofline): only the per-step overhead is fitted")
-    if o <= 0:
-        notes.append("per-step overhead fitted as 0 (at its bound)")
-        o = 1e-12
-    eff = 1.0 / inv_e
-    er = [r for r in fit_runs if r.energy_j is not None]
-    power = None
-    if er:
-        power = sum(r.energy_j * r.time_s for r in er) / sum(r.time_s ** 2 for r in er)
-    else:
-        notes.append("no energy measurements: power is not calibrated")
+    for name, v in (("host-side", a), ("kernel-work", b)):
+        if v <= 0:
+            notes.append(f"{name} scale fitted as 0 (at its bound): the runs do not show that part")
+    a, b = max(a, 1e-6), max(b, 1e-6)
     idle = measurements.get("idle_w")
-    if idle is not None and power is not None and power < idle:
-        notes.append(f"fitted average power {power:.3g} W is below the measured idle {idle:.3g} W")
+    er = [r for r in fit_runs if r.energy_j is not None]
+    busy = host_w = None
+    if er:
+        if idle is None:
+            idle = base_est.prices["power.idle"]["value"]
+            notes.append(f"no idle_w measured: the built-in idle power {idle:.3g} W is kept")
+        host_w, busy = _nnls2([a * parts[id(r)][0] for r in er], [b * parts[id(r)][1] for r in er],
+                              [r.energy_j - idle * r.time_s for r in er])
+        if host_w == 0 and busy == 0:
+            notes.append("measured energies are at or below idle x time: dynamic power fitted as 0")
+    else:
+        notes.append("no energy measurements: the built-in power parameters are kept")
     tid = target_id or f"{t.id}-calibrated"
-    text = calibrated_toml(t, idx, tid, o, eff, power, idle, measurements.get("source") or
-                           "own measurements (hwmodel calibrate)", len(fit_runs))
+    prices = {"launch": ("s", a), "sync": ("s", a), "host_copy": ("s", a),
+              "bytes_per_event": ("B", b), "bytes_per_update": ("B", b)}
+    gpu_over = {k: base_est.prices[f"gpu.{k}"]["value"] * f for k, (u, f) in prices.items()}
+    power = {"idle": idle, "busy": busy, "host": host_w} if er else ({"idle": idle} if idle is not None else {})
+    text = calibrated_toml(t, tid, {k: (prices[k][0], v) for k, v in gpu_over.items()}, power,
+                           measurements.get("power_scope"),
+                           measurements.get("source") or "own measurements (hwmodel calibrate)", len(fit_runs))
     cal = _load_text(text, tid)
     rows = []
     for r in runs:
-        e = estimate(r.counts, cal)
+        e = estimate(r.counts, cal, power_mode=mode[1]["name"] if mode else None)
         rows.append({"label": r.label, "set": "holdout" if r.holdout else "fit", "steps": r.counts.steps,
                      "time_s": r.time_s, "time_est_s": e.latency_s,
                      "time_rel_err": (e.latency_s - r.time_s) / r.time_s,
-                     "energy_j": r.energy_j, "energy_est_j": e.energy_j["total"] if power else None,
+                     "energy_j": r.energy_j, "energy_est_j": e.energy_j["total"] if er else None,
                      "energy_rel_err": ((e.energy_j["total"] - r.energy_j) / r.energy_j
-                                        if power and r.energy_j else None)})
+                                        if er and r.energy_j else None)})
     error = {}
     for name in ("fit", "holdout"):
         sel = [x for x in rows if x["set"] == name]
@@ -252,7 +237,7 @@ def calibrate(measurements: dict, base: str | None = None, power_mode: str | Non
                            "energy_max_abs_rel": max(ee) if ee else None}
     if not hold:
         notes.append("no held-out runs: the errors below are on the fitted runs only")
-    fit = Fit(tid, t.id, mode[1]["name"] if mode else None, o, eff, power, idle,
+    fit = Fit(tid, t.id, mode[1]["name"] if mode else None, a, b, busy, host_w, idle,
               [r.label for r in fit_runs], [r.label for r in hold], rows, error, notes)
     return fit, text
 
@@ -272,27 +257,17 @@ def _toml_value(v) -> str:
     raise TypeError(type(v))
 
 
-def calibrated_toml(t: Target, mode_idx, tid, overhead, eff, power, idle, source, n_runs) -> str:
-    q = lambda v, u, note=None: dict({"value": float(f"{v:.6g}"), "unit": u, "evidence": "calibrated",  # noqa: E731
-                                      "source": "calibration"}, **({"note": note} if note else {}))
+def calibrated_toml(t: Target, tid: str, gpu_prices: dict, power: dict, scope: str | None,
+                    source: str, n_runs: int) -> str:
+    q = lambda v, u: {"value": float(f"{v:.6g}"), "unit": u, "evidence": "calibrated", "source": "calibration"}  # noqa: E731
     lines = [f"# Calibrated from {n_runs} measured runs by `hwmodel calibrate` (base: {t.id}).",
              f'extends = "{t.id}"', f'id = "{tid}"', f'name = {json.dumps(t.name + " (calibrated)")}',
-             "", "[sources]", f"calibration = {json.dumps(source)}", "", "[gpu]",
-             f"per_step_overhead = {_toml_value(q(overhead, 's', 'fitted: time per simulated step at zero activity'))}",
-             f"efficiency_compute = {_toml_value(q(eff, '1', 'fitted (one efficiency for compute and memory)'))}",
-             f"efficiency_memory = {_toml_value(q(eff, '1', 'fitted (one efficiency for compute and memory)'))}"]
-    if idle is not None:
-        lines += ["", "[static]", "idle = " + _toml_value(dict(q(idle, "W", "measured with the GPU idle"),
-                                                               evidence="measured"))]
-    modes = copy.deepcopy(t.power_modes())
-    if power is not None:
-        cal = {"name": "calibrated", "note": "average power fitted to the measured energy",
-               "power": q(power, "W")}
-        if mode_idx is not None and isinstance(modes[mode_idx].get("gpu_clock"), dict):
-            cal["gpu_clock"] = modes[mode_idx]["gpu_clock"]
-        modes = [cal] + [m for m in modes if m["name"].lower() != "calibrated"]
-    for m in modes:
-        lines += ["", "[[power_modes]]"] + [f"{k} = {_toml_value(v)}" for k, v in m.items()]
+             "", "[sources]", f"calibration = {json.dumps(source)}", "", "[gpu]"]
+    lines += [f"{k} = {_toml_value(q(v, u))}" for k, (u, v) in gpu_prices.items()]
+    if power or scope:
+        lines += ["", "[power]"] + ([f"scope = {json.dumps(scope)}"] if scope else [])
+        lines += [f"{k} = {_toml_value(dict(q(v, 'W'), evidence='measured') if k == 'idle' else q(v, 'W'))}"
+                  for k, v in power.items() if v is not None]
     return "\n".join(lines) + "\n"
 
 
@@ -309,9 +284,9 @@ def report_lines(fit: Fit) -> list[str]:
     g = lambda x, f=".4g": "n/a" if x is None else format(x, f)      # noqa: E731
     out = [f"calibrated {fit.base} -> {fit.target} from {len(fit.fit_runs)} runs "
            f"({len(fit.holdout_runs)} held out)",
-           f"  per_step_overhead  {g(fit.per_step_overhead_s)} s",
-           f"  efficiency         {g(fit.efficiency)}",
-           f"  average power      {g(fit.power_w)} W" + (f"  (idle {g(fit.idle_w)} W)" if fit.idle_w else ""),
+           f"  host-side time     x{g(fit.host_scale)} of the built-in model",
+           f"  kernel work        x{g(fit.work_scale)} of the built-in model",
+           f"  power              idle {g(fit.idle_w)} W, busy {g(fit.busy_w)} W, host-side {g(fit.host_w)} W",
            f"  {'run':<22s} {'set':<8s} {'time_s':>10s} {'est_s':>10s} {'err':>7s} {'E_J':>10s} {'est_J':>10s} {'err':>7s}"]
     for r in fit.rows:
         pct = lambda x: "n/a" if x is None else f"{100 * x:+.1f}%"    # noqa: E731

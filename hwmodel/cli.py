@@ -26,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="hwmodel", description="SNN activity counts -> energy, latency and memory on hardware targets.")
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND", required=True, parser_class=_Parser,
-                           help="targets | estimate | compare | metrics | calibrate")
+                           help="targets | estimate | compare | metrics | calibrate | validate")
     t = sub.add_parser("targets", help="list the built-in targets")
     t.add_argument("--json", action="store_true")
 
@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--targets", default="", metavar="A,B[:MODE],...", help="comma-separated ids (or 'all')")
     c.add_argument("--target-file", action="append", default=[], metavar="FILE", help="add a target file (repeatable)")
     c.add_argument("--plot", metavar="PNG", help="write a bar chart of energy per sample")
+    v = sub.add_parser("validate", help="GPU model: predicted vs published measured times, with leave-one-out errors")
+    v.add_argument("--json", action="store_true", help="print one JSON object")
+    v.add_argument("--markdown", action="store_true", help="print the table as Markdown (README, docs)")
     m = sub.add_parser("metrics", help="NeuroBench-style metrics of COUNTS")
     common(m)
     _calibrate.add_parser(sub)
@@ -58,7 +61,7 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
         return {"targets": _targets, "estimate": _estimate, "compare": _compare, "metrics": _metrics,
-                "calibrate": _calibrate.run_cli}[args.cmd](args)
+                "calibrate": _calibrate.run_cli, "validate": _validate}[args.cmd](args)
     except ERRORS as e:
         print(f"hwmodel: error: {e}", file=sys.stderr)
         return 2
@@ -98,22 +101,28 @@ def _g(x, unit="") -> str:
     return "n/a" if x is None else f"{x:.4g}{(' ' + unit) if unit else ''}"
 
 
+def _iv(iv) -> str:
+    return "" if not iv else f"  [{iv[0]:.3g}, {iv[1]:.3g}]"
+
+
 def _report(e) -> list[str]:
     en, mem = e.energy_j, e.memory_bytes
     out = [f"target      {e.target} — {e.name}",
            f"model       {e.model}" + (f" (scope {e.scope})" if e.scope else "")
            + (f", power mode {e.power_mode}" if e.power_mode else "")
            + f", phase {e.phase}, {e.per_sample['samples']} samples",
-           f"energy      {_g(en['total'], 'J')} total  (dynamic {_g(en['dynamic'], 'J')}, static {_g(en['static'], 'J')})"]
+           f"energy      {_g(en['total'], 'J')} total{_iv(en.get('interval'))}  (dynamic {_g(en['dynamic'], 'J')}, "
+           f"static {_g(en['static'], 'J')})" + (f"; power scope: {e.power_scope}" if e.power_scope else "")]
     for k, v in en["breakdown"].items():
         share = f"{100 * v / en['total']:5.1f} %" if en["total"] else ""
         out.append(f"  {k:20s} {v:.4g} J  {share}")
     b = mem["breakdown"]
     fits = {True: "yes", False: "NO", None: "unknown"}[e.fits]
-    out += [f"latency     {_g(e.latency_s, 's')}",
+    out += [f"latency     {_g(e.latency_s, 's')}{_iv(e.latency_interval_s)}",
             f"memory      {mem['total']:,} B (weights {b['weights']:,}, indices {b['indices']:,}, state {b['state']:,}, "
             f"traces {b['traces']:,}); capacity {_g(mem['capacity'], 'B')}; fits: {fits}",
-            f"per sample  energy {_g(e.per_sample['energy_j'], 'J')}, latency {_g(e.per_sample['latency_s'], 's')}",
+            f"per sample  energy {_g(e.per_sample['energy_j'], 'J')}{_iv(e.per_sample.get('energy_interval_j'))}, "
+            f"latency {_g(e.per_sample['latency_s'], 's')}{_iv(e.per_sample.get('latency_interval_s'))}",
             f"bits        weights {sorted(set(e.weight_bits.values()))}, state {e.state_bits}",
             f"evidence    {e.evidence} (weakest grade of the {len(e.prices)} prices used)"]
     out += [f"note        {n}" for n in e.notes]
@@ -176,6 +185,44 @@ def _plot(rows, path):
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _validate(a) -> int:
+    from . import gpu
+    rows, power = gpu.validation_rows(), gpu.power_rows()
+    loo = sorted(abs(r["loo_error"]) for r in rows)
+    lodo = sorted(abs(r["lodo_error"]) for r in rows)
+    summary = {"runs": len(rows), "median_abs_loo_error": _median(loo), "worst_abs_loo_error": loo[-1],
+               "median_abs_lodo_error": _median(lodo), "worst_abs_lodo_error": lodo[-1]}
+    if a.json:
+        print(json.dumps({"parameters": gpu.fitted(), "time": rows, "power": power, "summary": summary}))
+        return 0
+    pct = lambda x: f"{100 * x:+.0f} %"           # noqa: E731
+    head = ["run", "device", "simulator", "K", "measured s", "fit s", "leave-one-out s", "LOO error", "leave-device-out error"]
+    body = [[r["id"], r["device"], r["simulator"], str(r["kernels_per_step"]), f"{r['measured_s']:.4g}",
+             f"{r['predicted_s']:.4g}", f"{r['loo_predicted_s']:.4g}", pct(r["loo_error"]), pct(r["lodo_error"])]
+            for r in rows]
+    foot = (f"median |error| {100 * summary['median_abs_loo_error']:.0f} % leave-one-run-out, "
+            f"{100 * summary['median_abs_lodo_error']:.0f} % leave-one-device-out; worst "
+            f"{100 * summary['worst_abs_loo_error']:.0f} % / {100 * summary['worst_abs_lodo_error']:.0f} % ({len(rows)} runs)")
+    pw = [f"power {p['id']} ({p['device']}): measured {p['measured_w']:.4g} W, model {p['predicted_w']:.4g} W "
+          f"({pct(p['error'])}; fitted on {', '.join(p['fitted_on'])})" for p in power]
+    if a.markdown:
+        print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+        print("\n".join("| " + " | ".join(b) + " |" for b in body))
+        print("\n" + foot + ".\n\n" + "\n".join(f"- {x}" for x in pw))
+        return 0
+    w = [max(len(x[k]) for x in [head] + body) for k in range(len(head))]
+    for line in [head] + body:
+        print("  ".join(c.ljust(n) if k < 3 else c.rjust(n) for k, (c, n) in enumerate(zip(line, w))))
+    print(foot)
+    print("\n".join(pw))
+    return 0
+
+
+def _median(xs):
+    n = len(xs)
+    return (xs[n // 2] + xs[(n - 1) // 2]) / 2
 
 
 def _metrics(a) -> int:

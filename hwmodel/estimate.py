@@ -8,9 +8,9 @@ unpublished one is used and the result says so in ``notes``.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
-from . import cost, metrics
+from . import cost, gpu, metrics
 from .counts import Counts, load_counts
 from .targets import GRADES, Price, Target, TargetError, load_target
 
@@ -44,6 +44,9 @@ class Estimate:
     notes: list = field(default_factory=list)
     prices: dict = field(default_factory=dict)    # field -> {value, unit, evidence, source}
     sources: dict = field(default_factory=dict)   # source key -> citation
+    latency_interval_s: list | None = None        # [low, high] (GPU targets: leave-one-out errors)
+    time_split_s: dict | None = None              # GPU: {host_overhead, kernel_work} seconds
+    power_scope: str | None = None                # where the power is measured (GPU targets)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -53,7 +56,13 @@ class _Ledger:
     """Reads prices from a target and remembers which were used (for evidence and sources)."""
 
     def __init__(self, target: Target):
-        self.t, self.used, self.notes = target, {}, []
+        self.t, self.used, self.notes, self.sources = target, {}, [], {}
+
+    def fitted(self, name: str, value: float, unit: str, evidence: str, source: str, citation: str) -> float:
+        """Record a price that comes from a fit (not from the target file)."""
+        self.used[name] = Price(name, value, unit, evidence, source)
+        self.sources[source] = citation
+        return value
 
     def need(self, dotted: str, unit: str, why: str = "", node=None) -> float:
         p = self.t.need(dotted, unit, why, node)
@@ -85,17 +94,22 @@ class _Ledger:
 def estimate(counts: Counts | str | os.PathLike, target: Target | str | os.PathLike, *,
              weight_bits: int | None = None, state_bits: int | None = None,
              power_mode: str | None = None, phase: str | None = None,
-             ops_per_neuron_update: int = cost.NEUROBENCH_LEAKY_OPS) -> Estimate:
+             ops_per_neuron_update: int = cost.NEUROBENCH_LEAKY_OPS,
+             external_inputs: tuple[str, ...] | None = None) -> Estimate:
     """Estimate energy, latency and memory of ``counts`` on ``target``.
 
     counts: a Counts, or a path to a counts JSON / brian-snn results HDF5 (``phase`` picks the group).
     target: a Target, a built-in id (see list_targets()) or a path to a target TOML.
     weight_bits overrides every pathway's weight_bits; state_bits defaults to the target's
     ``precision.state_bits`` or 32.  power_mode picks one of the target's power modes (GPUs).
+    external_inputs names input populations whose spikes arrive from outside a neuromorphic chip:
+    their neuron updates and state leave the chip's terms, their spikes are priced as host spikes
+    (event-driven targets only; docs/targets.md §3.1).  Default None: every population as counted.
     """
     c = counts if isinstance(counts, Counts) else load_counts(counts, phase)
     t = target if isinstance(target, Target) else load_target(target)
     L = _Ledger(t)
+    c, counted = _external_inputs(c, L, external_inputs), c   # c: as the chip sees it; metrics: as counted
     bits = _weight_bits(c, L, weight_bits)
     sbits = _state_bits(L, state_bits)
     mode = t.mode(power_mode)
@@ -106,18 +120,22 @@ def estimate(counts: Counts | str | os.PathLike, target: Target | str | os.PathL
                             sbits, training)
     mem["capacity"], fits = _fits(c, L, mem["total"])
     total = sum(res["breakdown"].values())
-    energy = {"total": total, "dynamic": res["dynamic"], "static": res["static"], "breakdown": res["breakdown"]}
-    lat = res["latency"]
+    energy = {"total": total, "dynamic": res["dynamic"], "static": res["static"], "breakdown": res["breakdown"],
+              "interval": res.get("energy_interval")}
+    lat, lat_iv = res["latency"], res.get("latency_interval")
     per = {"samples": c.samples,
            "energy_j": total / c.samples if c.samples else None,
-           "latency_s": lat / c.samples if c.samples and lat is not None else None}
+           "latency_s": lat / c.samples if c.samples and lat is not None else None,
+           "energy_interval_j": [x / c.samples for x in energy["interval"]] if c.samples and energy["interval"] else None,
+           "latency_interval_s": [x / c.samples for x in lat_iv] if c.samples and lat_iv else None}
     return Estimate(
         target=t.id, name=t.name, model=t.model, phase=c.phase, energy_j=energy, latency_s=lat,
         memory_bytes=mem, fits=fits, evidence=L.weakest(), per_sample=per, weight_bits=bits,
         state_bits=sbits, power_mode=mode[1]["name"] if mode else None, scope=t.node("energy.scope"),
-        metrics=metrics.neurobench(c, bits, sbits), notes=L.notes,
+        metrics=metrics.neurobench(counted, bits, sbits), notes=L.notes,
         prices={k: _price_dict(p) for k, p in L.used.items()},
-        sources={p.source: t.sources[p.source] for p in L.used.values()})
+        sources={p.source: t.sources.get(p.source) or L.sources[p.source] for p in L.used.values()},
+        latency_interval_s=lat_iv, power_scope=res.get("power_scope"), time_split_s=res.get("time_split"))
 
 
 def _price_dict(p: Price) -> dict:
@@ -178,13 +196,62 @@ def _joules(terms: dict) -> dict:
     return cost.priced_terms(terms)
 
 
+def _external_inputs(c: Counts, L: _Ledger, names) -> Counts:
+    """The counts as a neuromorphic chip sees them when populations ``names`` arrive from the host:
+    those populations keep their spikes (priced as host spikes by _event_driven) but make no neuron
+    updates and hold no state on the chip.  Other models note that the option does not apply."""
+    if not names:
+        return c
+    names = (names,) if isinstance(names, str) else tuple(dict.fromkeys(names))
+    have = [p.name for p in c.populations]
+    for n in names:
+        if n not in have:
+            raise EstimateError(f"external inputs: no population {n!r} in the counts (have {', '.join(have)})")
+        into = next((s.name for s in c.pathways if s.post == n), None)
+        if into is not None:
+            raise EstimateError(f"external inputs: population {n!r} receives pathway {into!r}; only a "
+                                f"population without incoming pathways can arrive from outside the chip")
+    if L.t.model != "event_driven":
+        L.notes.append(f"external inputs ({', '.join(names)}) not applied: the {L.t.model} model has no "
+                       f"host-spike term, so they are priced as counted")
+        return c
+    L.external = frozenset(names)
+    pops = [replace(p, neuron_updates=0, state_vars=0) if p.name in L.external else p for p in c.populations]
+    n = sum(p.spikes for p in c.populations if p.name in L.external)
+    L.notes.append(f"external inputs ({', '.join(names)}): {n:,} spikes arrive from the host and are priced "
+                   f"as host spikes; their neuron updates and state are not on the chip")
+    return replace(c, populations=pops)
+
+
+def _host_spikes(c: Counts, L: _Ledger) -> int:
+    return sum(p.spikes for p in c.populations if p.name in getattr(L, "external", ()))
+
+
+def _host_term(L: _Ledger, terms: dict, n: int, section: str, unit: str) -> None:
+    """terms['host_spike'] for n spikes injected from the host: ``<section>.host_spike`` when the target
+    publishes it, else the within-chip ``<section>.spike`` price (noted), else left out (noted)."""
+    if not n:
+        return
+    key = next((k for k in (f"{section}.host_spike", f"{section}.spike") if L.t.has(k)), None)
+    if key is None:
+        L.notes.append(f"{section}.host_spike is not published and the table has no {section}.spike: "
+                       f"the {n:,} host input spikes are not priced in {section}")
+        return
+    if key == f"{section}.spike":
+        L.notes.append(f"{section}.host_spike is not published: the {n:,} host input spikes are priced at "
+                       f"{key} (a within-chip spike; the host link is not included, a lower bound)")
+    terms["host_spike"] = (n, L.need(key, unit, f"the counts carry {n:,} host input spikes"))
+
+
 def _event_driven(c, L, bits, sbits, mode, ops):
     t, terms = L.t, {}
-    K, U, S, W = c.synaptic_events, c.neuron_updates, c.spikes, c.plasticity_updates
+    S_host = _host_spikes(c, L)
+    K, U, S, W = c.synaptic_events, c.neuron_updates, c.spikes - S_host, c.plasticity_updates
     sim = [p for p in c.populations if p.neuron_updates]
     if t.node("energy.scope") == "all_in":
         L.term(terms, "synop", K)
         L.term(terms, "plasticity_update", W)
+        _host_term(L, terms, S_host, "energy", "J")
         L.notes.append("scope all_in: neuron, routing and static energy are inside energy.synop")
         _operating_point(c, L, sim)
     else:
@@ -194,6 +261,7 @@ def _event_driven(c, L, bits, sbits, mode, ops):
         L.term(terms, "synop_plastic", k_pl)            # includes the weight update (SNABSuite)
         L.term(terms, "neuron_update", U, optional=True)
         L.term(terms, "spike", S, optional=True)
+        _host_term(L, terms, S_host, "energy", "J")
         if not k_pl:
             L.term(terms, "plasticity_update", W)
     breakdown = _joules(terms)
@@ -221,14 +289,33 @@ def _event_latency(c, L, sim):
         return c.steps * c.dt_s
     if mode == "tick":
         return c.steps * L.need("latency.tick", "s", "one hardware tick per time step")
-    work = {}
+    work, S_host = {}, _host_spikes(c, L)
     for name, n in (("synop", c.synaptic_events), ("neuron_update", c.neuron_updates),
-                    ("spike", c.spikes), ("plasticity_update", c.plasticity_updates)):
+                    ("spike", c.spikes - S_host), ("plasticity_update", c.plasticity_updates)):
         L.term(work, name, n, unit="s", optional=(name == "spike"), section="latency")
+    _host_term(L, work, S_host, "latency", "s")
     cores = cost.cores_used(sum(p.n for p in sim), int(L.need("capacity.neurons_per_core", "1")),
                             int(L.need("capacity.cores", "1")))
-    L.notes.append(f"latency: event work spread evenly over {cores} core(s) plus one barrier sync per step")
-    return cost.per_event_time_s(c.steps, work, L.need("latency.sync", "s", "barrier per time step"), cores)
+    sync, how = _barrier(L, cores)
+    L.notes.append(f"latency: event work spread evenly over {cores} core(s) plus {how}")
+    return cost.per_event_time_s(c.steps, work, sync, cores)
+
+
+def _barrier(L, cores: int) -> tuple[float, str]:
+    """Barrier time per step: ``latency.sync`` when the target gives one value (every network), else
+    interpolated from ``latency.sync_1`` (1 tile) and ``latency.sync_max`` (all tiles) by the tiles in
+    use, tiles = ceil(cores / capacity.cores_per_tile) (docs/targets.md §3.1)."""
+    t = L.t
+    if t.has("latency.sync") or not (t.has("latency.sync_1") or t.has("latency.sync_max")):
+        return L.need("latency.sync", "s", "barrier per time step"), "one barrier sync per step"
+    per_tile = int(L.need("capacity.cores_per_tile", "1", "the tiles in use set the barrier time"))
+    tiles_all = cost.tiles_used(int(L.need("capacity.cores", "1")), per_tile)
+    tiles = cost.tiles_used(cores, per_tile)
+    s1 = L.need("latency.sync_1", "s", "barrier with 1 tile in use")
+    smax = L.need("latency.sync_max", "s", f"barrier with all {tiles_all} tiles in use")
+    s = cost.barrier_sync_s(tiles, tiles_all, s1, smax)
+    return s, (f"one {s * 1e9:.4g} ns barrier per step ({tiles} of {tiles_all} tiles in use; linear in "
+               f"log2(tiles) between latency.sync_1 and latency.sync_max)")
 
 
 def _operating_point(c, L, sim):
@@ -271,34 +358,111 @@ def _analytic(c, L, bits, sbits, mode, ops):
 
 
 def _gpu(c, L, bits, sbits, mode, ops):
+    """Jetson-class and desktop GPUs: hwmodel.gpu's time and power model, its parameters fitted to
+    the published calibration set unless the target file gives its own (docs/targets.md §3.3)."""
     t, (idx, m) = L.t, mode
-    width = max([sbits, *bits.values()])
-    cands = [k for k, lim in (("int8", 8), ("fp16", 16), ("fp32", 64)) if width <= lim]
-    key = next((k for k in cands if t.has_value(f"gpu.peak_{k}")), "fp32")
-    if key != cands[0]:
-        L.notes.append(f"no published {cands[0]} peak: compute term at the {key} peak")
-    peak = L.need(f"gpu.peak_{key}", "OP/s" if key == "int8" else "FLOP/s", f"{width}-bit compute")
-    clk = m.get("gpu_clock")
-    if isinstance(clk, dict) and clk["value"] != "null" and t.has_value("gpu.max_clock"):
-        peak *= L.need(f"power_modes[{idx}].gpu_clock", "Hz", node=clk) / L.need("gpu.max_clock", "Hz")
-    elif idx:
-        L.notes.append(f"GPU clock of mode {m['name']!r} not published: peak at max clock (time is a lower bound)")
-    bw = L.need("gpu.mem_bandwidth", "B/s", "roofline memory term")
-    over = L.need("gpu.per_step_overhead", "s", "kernel launches per time step; calibrate on the device")
-    lower = "not published: peak assumed (time is a lower bound)"
-    eff_c = L.opt("gpu.efficiency_compute", "1", f"gpu.efficiency_compute {lower}") or 1.0
-    eff_m = L.opt("gpu.efficiency_memory", "1", f"gpu.efficiency_memory {lower}") or 1.0
-    sizes = {p.name: p.n for p in c.populations}
-    paths = [dict(metrics._path(s), weight_bits=bits[s.name], post_n=sizes[s.post]) for s in c.pathways]
-    flops, nbytes = cost.gpu_work(paths, [metrics._pop(p) for p in c.populations], sbits, ops)
-    time = cost.roofline_time_s(c.steps, flops, nbytes, peak * eff_c, bw * eff_m, over)
-    power = L.need(f"power_modes[{idx}].power", "W", f"power of mode {m['name']!r}", node=m.get("power"))
-    if L.used[f"power_modes[{idx}].power"].bound == "max":
-        L.notes.append(f"power mode {m['name']!r}: its power budget is used as average power (an upper bound)")
-    idle = L.opt("static.idle", "W", "static.idle is not published: energy is not split into static/dynamic")
-    total, static, dynamic = cost.time_power_j(time, power, idle)
-    b = {"power_x_time": total} if idle is None else {"static_idle": static, "active_above_idle": dynamic}
-    return {"breakdown": b, "dynamic": dynamic, "static": static, "latency": time}
+    family = t.node("gpu.family")
+    if family not in gpu.FAMILIES:
+        raise TargetError(f"{t.path}: field 'gpu.family' must be one of {gpu.FAMILIES}, got {family!r}")
+    cal = gpu.calibration_set()
+    own = t.node("gpu.calibration_device")
+    own_runs = sorted(r["id"] for r in cal["runs"] if own and r["device"] == own and "time_s" in r)
+    grade = "calibrated" if own_runs else "transferred"
+    timed = sorted(r["id"] for r in cal["runs"] if "time_s" in r and not r.get("exclude_total"))
+    cite = ("hwmodel/data/gpu_calibration.json, fitted by hwmodel.gpu.fit on runs " + ", ".join(timed)
+            + (f"; this device's own runs: {', '.join(own_runs)}" if own_runs else
+               f"; no run of this device: {family}-family parameters transferred by its published bandwidth"))
+    p, h = gpu.fitted(), gpu.fitted()["h_jetson"] if family == "jetson" else 1.0
+    w = _gpu_workload(c, L)
+
+    def price(name, fit_value, unit):
+        key = f"gpu.{name}"
+        if L.t.has_value(key):
+            return L.need(key, unit)
+        return L.fitted(key, fit_value, unit, grade, "gpu_calibration", cite)
+
+    launch = price("launch", h * p["t_launch"], "s")
+    sync = price("sync", h * p[f"s_{w.simulator}"], "s")
+    copy = price("host_copy", p[f"t_copy_{family}"], "s")
+    b_event = price("bytes_per_event", p["b_event"], "B")
+    b_update = price("bytes_per_update", p["b_update"], "B")
+    bw = L.need("gpu.mem_bandwidth", "B/s", "kernel time = achieved bytes / bandwidth")
+    slow = _mode_clock_factor(L, idx, m)
+    over = w.steps * (sync + w.kernels * launch + w.copies * copy)
+    work = slow * (b_event * (w.events + w.plasticity) + b_update * w.updates) / bw
+    time = over + work
+    lo_f, hi_f = gpu.interval_factors(bool(own_runs))
+    L.notes.append(f"GPU time: {w.steps:,} steps x ({w.kernels} kernels, {w.copies} host copies) = "
+                   f"{over:.4g} s host-side + {work:.4g} s kernel work; interval from the leave-one-"
+                   f"{'run' if own_runs else 'device'}-out errors of the calibration set (x{lo_f:.2f} .. x{hi_f:.2f})")
+    power = _gpu_power(L, family, idx, m)
+    E, static, dynamic = gpu.energy_j(power["idle"][0], power["busy"][0], power["host"][0], time, over, work)
+    E_lo = gpu.energy_j(power["idle"][1], power["busy"][1], power["host"][1], time * lo_f, over * lo_f, work * lo_f)[0]
+    E_hi = gpu.energy_j(power["idle"][2], power["busy"][2], power["host"][2], time * hi_f, over * hi_f, work * hi_f)[0]
+    b = {"static_idle": static, "kernels_busy": power["busy"][0] * work, "host_overhead": power["host"][0] * over}
+    return {"breakdown": b, "dynamic": dynamic, "static": static, "latency": time,
+            "latency_interval": [time * lo_f, time * hi_f], "energy_interval": [E_lo, E_hi],
+            "power_scope": power["scope"], "time_split": {"host_overhead": over, "kernel_work": work}}
+
+
+def _gpu_workload(c, L) -> gpu.Workload:
+    """K kernels and C host copies per step from the counts (the simulator's own structure);
+    a record without them gets brian2cuda's structure, noted."""
+    ex = c.extra
+    sim = ex.get("simulator")
+    kernels = ex.get("kernels_per_step")
+    if kernels is None:
+        sim_pops = [p for p in c.populations if p.neuron_updates]
+        kernels = 4 * len(sim_pops) + 3 * len(c.pathways)
+        L.notes.append(f"counts carry no kernels_per_step: assumed {kernels} (brian2cuda: 4 per simulated "
+                       "population, 3 per pathway); give \"kernels_per_step\" in the counts for your simulator")
+    copies = ex.get("host_copies_per_step")
+    if copies is None:
+        copies = 0 if gpu.simulator_kind(sim) == "genn" else sum(1 for s in c.pathways if s.synaptic_events)
+    batch = ex.get("batch", 1)
+    if batch != 1:
+        L.notes.append(f"batched run: {batch} network copies share each step's launches (counts summed over copies)")
+    return gpu.Workload(float(c.steps), kernels, copies, float(c.synaptic_events), float(c.neuron_updates),
+                        float(c.plasticity_updates), gpu.simulator_kind(sim))
+
+
+def _mode_clock_factor(L, idx, m) -> float:
+    """Kernel time scales with max clock / mode clock when both are published."""
+    clk = m.get("gpu_clock") if m else None
+    if isinstance(clk, dict) and clk.get("value") != "null" and L.t.has_value("gpu.max_clock"):
+        return L.need("gpu.max_clock", "Hz") / L.need(f"power_modes[{idx}].gpu_clock", "Hz", node=clk)
+    if idx:
+        L.notes.append(f"GPU clock of mode {m['name']!r} not published: kernel time at the maximum clock")
+    return 1.0
+
+
+def _gpu_power(L, family, idx, m) -> dict:
+    """idle / busy / host watts as (point, low, high), from the file when it gives them, else the
+    family's measured fractions of TDP; a power mode caps busy and host power at its budget share."""
+    tdp = L.need("gpu.tdp", "W", "power parameters are fractions of the TDP")
+    fitted = gpu.power_params(family, tdp)
+    cap = 1.0
+    if m and isinstance(m.get("power"), dict) and m["power"].get("value") != "null":
+        cap = min(1.0, L.need(f"power_modes[{idx}].power", "W", node=m["power"]) / tdp)
+    out = {"scope": L.t.node("power.scope") or gpu.calibration_set()["power_scope"][family]}
+    for k in ("idle", "busy", "host"):
+        scale = 1.0 if k == "idle" else cap
+        if L.t.has_value(f"power.{k}"):
+            v = L.need(f"power.{k}", "W") * scale
+            out[k] = (v, v, v)
+            continue
+        point, lo, hi, rows = fitted[k]
+        own = L.t.node("gpu.calibration_device")
+        ev = "calibrated" if own and own in {_row_device(r) for r in rows} else "transferred"
+        L.fitted(f"power.{k}", point * scale, "W", ev if rows else "derived", "gpu_power",
+                 f"hwmodel/data/gpu_calibration.json: {k} power as a fraction of TDP from rows "
+                 f"{', '.join(rows) or '(none: half the busy power, range 0..busy)'}")
+        out[k] = (point * scale, lo * scale, hi * scale)
+    return out
+
+
+def _row_device(run_id: str) -> str | None:
+    return next((r["device"] for r in gpu.calibration_set()["runs"] if r["id"] == run_id), None)
 
 
 _MODELS = {"event_driven": _event_driven, "dense_per_op": _dense, "analytic": _analytic,

@@ -207,42 +207,85 @@ def interval_factors(calibrated_device: bool) -> tuple[float, float]:
 
 
 # -- power --------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=1)
-def power_fractions() -> dict:
-    """Jetson power parameters as fractions of the module TDP, from the measured rows:
-    idle (every row with an idle reading), busy (rows whose kernels ran most of the time: the
-    power above idle per busy second), host (rows that are overhead-bound)."""
+@functools.lru_cache(maxsize=2)
+def power_fractions(family: str) -> dict:
+    """Power parameters of a device family as fractions of the device TDP, one value per measured
+    row: idle (every row with an idle reading), host (rows that are overhead-bound: their power
+    above idle), busy (rows with measured kernel times: power above idle per busy second, after
+    the host share of the rest of the run)."""
     cal = calibration_set()
-    idle, busy, host = {}, {}, {}
-    for r in cal["runs"]:
-        dev = cal["devices"][r["device"]]
-        if dev["family"] != "jetson" or "mean_power_w" not in r:
+    rows = [(r, cal["devices"][r["device"]]) for r in cal["runs"] if "mean_power_w" in r]
+    rows = [(r, d) for r, d in rows if d["family"] == family]
+    idle = {r["id"]: r["idle_power_w"] / d["tdp_w"] for r, d in rows}
+    host = {r["id"]: (r["mean_power_w"] - r["idle_power_w"]) / d["tdp_w"] for r, d in rows if r.get("energy_only")}
+    h = float(np.mean(list(host.values()))) if host else 0.0
+    busy = {}
+    for r, d in rows:
+        if r.get("energy_only") or r.get("exclude_total"):
             continue
-        tdp = dev["tdp_w"]
-        idle[r["id"]] = r["idle_power_w"] / tdp
-        above = (r["mean_power_w"] - r["idle_power_w"]) / tdp
-        if r.get("energy_only"):
-            host[r["id"]] = above
-    for r in cal["runs"]:
-        dev = cal["devices"][r["device"]]
-        if dev["family"] == "jetson" and "mean_power_w" in r and not r.get("energy_only"):
-            kernels = r["neuron_kernel_s"] + r["synapse_kernel_s"]
-            u = kernels / r["time_s"]                       # measured busy share
-            h = float(np.mean(list(host.values()))) if host else 0.0
-            busy[r["id"]] = ((r["mean_power_w"] - r["idle_power_w"]) / dev["tdp_w"] - h * (1 - u)) / u
+        u = (r["neuron_kernel_s"] + r["synapse_kernel_s"]) / r["time_s"]      # measured busy share
+        busy[r["id"]] = ((r["mean_power_w"] - r["idle_power_w"]) / d["tdp_w"] - h * (1 - u)) / u
     return {"idle": idle, "busy": busy, "host": host}
+
+
+def power_params(family: str, tdp_w: float) -> dict:
+    """{idle, busy, host: (point, low, high, [row ids])} in watts for a device of this family and
+    TDP: the geometric mean of the measured fractions and their range.  A family without an
+    overhead-bound row gets host power in [0, busy] (point: half the busy power)."""
+    fr = power_fractions(family)
+    out = {}
+    for k in ("idle", "busy"):
+        v = list(fr[k].values())
+        out[k] = (_geo(v) * tdp_w, min(v) * tdp_w, max(v) * tdp_w, sorted(fr[k]))
+    if fr["host"]:
+        v = list(fr["host"].values())
+        out["host"] = (_geo(v) * tdp_w, min(v) * tdp_w, max(max(v) * tdp_w, out["busy"][2]), sorted(fr["host"]))
+    else:
+        out["host"] = (out["busy"][0] / 2, 0.0, out["busy"][2], [])
+    return out
 
 
 def _geo(vals):
     return float(math.exp(np.mean(np.log(vals))))
 
 
-def power_params(tdp_w: float) -> dict:
-    """{idle, busy, host}: (point, low, high) watts for a Jetson-family device of this TDP, with
-    the calibration rows each one rests on."""
-    fr = power_fractions()
-    out = {}
-    for k in ("idle", "busy", "host"):
-        v = list(fr[k].values())
-        out[k] = (_geo(v) * tdp_w, min(v) * tdp_w, max(v) * tdp_w, sorted(fr[k]))
+# -- validation ---------------------------------------------------------------------------------
+def validation_rows() -> list[dict]:
+    """Predicted vs measured total time for every timed run of the calibration set: with the full
+    fit, refitted without the run (leave-one-run-out) and without its device (leave-one-device-out).
+    Errors are (predicted - measured) / measured."""
+    cal = calibration_set()
+    p = fitted()
+    loo, lodo = loo_residuals("run"), loo_residuals("device")
+    rows = []
+    for r in cal["runs"]:
+        if r["id"] not in loo:
+            continue
+        m = r["time_s"]
+        rows.append({"id": r["id"], "device": r["device"], "simulator": r["simulator"], "steps": r["steps"],
+                     "kernels_per_step": r["kernels_per_step"], "measured_s": m,
+                     "predicted_s": predict(p, r, "time_s", cal["devices"]),
+                     "loo_predicted_s": m / math.exp(loo[r["id"]]),
+                     "loo_error": math.exp(-loo[r["id"]]) - 1, "lodo_error": math.exp(-lodo[r["id"]]) - 1,
+                     "source": r["source"], "where": r["where"]})
+    return rows
+
+
+def power_rows() -> list[dict]:
+    """Measured mean power vs the model's (full fit) for every run with a power reading."""
+    cal = calibration_set()
+    out = []
+    for fam in FAMILIES:
+        fr = power_fractions(fam)
+        for r in cal["runs"]:
+            d = cal["devices"][r["device"]]
+            if "mean_power_w" not in r or d["family"] != fam or r.get("energy_only"):
+                continue
+            pw = power_params(fam, d["tdp_w"])
+            t, over, work = r["time_s"], r["time_s"] - r["neuron_kernel_s"] - r["synapse_kernel_s"], \
+                r["neuron_kernel_s"] + r["synapse_kernel_s"]
+            e = energy_j(pw["idle"][0], pw["busy"][0], pw["host"][0], t, over, work)[0]
+            out.append({"id": r["id"], "device": r["device"], "measured_w": r["mean_power_w"],
+                        "predicted_w": e / t, "error": e / t / r["mean_power_w"] - 1,
+                        "fitted_on": sorted(set(fr["idle"]) | set(fr["busy"]) | set(fr["host"]))})
     return out
