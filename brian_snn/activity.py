@@ -18,6 +18,10 @@ What is counted, and how (nothing is estimated from rates):
   triggering group's neurons), counted only in the training phase.
 
 Objects whose name starts with ``_`` are bookkeeping (not part of the model) and are skipped.
+
+Every record also carries, as top-level keys of its JSON (``Counts.extra``), ``kernels_per_step``
+(GPU kernels a simulator launches per time step for this network, see :func:`kernels_per_step`;
+hwmodel's GPU model reads it) and ``simulator`` (``"brian2"``), unless the caller passes its own.
 """
 import re
 
@@ -50,6 +54,73 @@ def _writes_synaptic_state(syn, code):
     return False
 
 
+SIMULATOR = "brian2"
+
+
+def _has_code(runner) -> bool:
+    """Whether a Brian2 code runner gets a code object.  Brian2 drops the state updater of a
+    group without differential equations (and without refractoriness): it generates no code, so
+    no kernel is launched for it.  Every other code runner generates code, even if empty."""
+    if getattr(runner, "generate_empty_code", True):
+        return True
+    group = getattr(runner, "group", None)
+    eqs = getattr(group, "equations", None)
+    if eqs is None or eqs.diff_eq_names:
+        return True
+    return getattr(group, "_refractory", False) is not False
+
+
+def kernels_per_step(objects) -> int:
+    """GPU kernels launched per simulated time step for a network's Brian2 objects.
+
+    Counted from the objects themselves (nothing needs to run), after brian2cuda's structure --
+    one kernel per code object per time step:
+
+    * every code runner that has a code object is **1**: a group's state updater, each event's
+      thresholder (``spike`` and custom events), resetter, each ``run_regularly`` / ``run_on_event``
+      operation, a summed-variable updater, a monitor (not named ``_...``), a
+      ``SpikeGeneratorGroup``.  A state updater of a group without differential equations and
+      without refractoriness has no code object (Brian2 drops it) and counts **0**;
+    * every synaptic pathway (``on_pre``, ``on_post``, each ``on_event`` pathway) is **2**: its
+      effect code plus one spike-queue push;
+    * objects whose name (or whose owning group's name) starts with ``_`` count 0: bookkeeping
+      (schedule controller, spike counters, count monitors) -- on a device the input schedule
+      would come from the host.
+
+    What the count does not resolve (brian2cuda 1.0a7, default preferences, read from its
+    templates): a thresholder launches two kernels (an eventspace reset, ``extra_threshold_kernel``,
+    then the threshold); a pathway without delays or with one homogeneous delay launches no push
+    kernel (it copies the spike count to the host instead), one with heterogeneous delays an advance
+    and a push kernel; effect and push kernels are skipped on steps without presynaptic events; an
+    object on a slower clock (``run_regularly`` with its own ``dt``) still counts 1 per step.  So the
+    count approximates the launches of a step on which every pathway has events: 19 against 20 for
+    Diehl & Cook (N=400, delayed input), 14 against 13 for SpikeDyn (no delays).
+    """
+    from brian2.core.base import BrianObject
+    from brian2.groups.group import CodeRunner
+    from brian2.synapses.synapses import SynapticPathway
+
+    seen, n = set(), 0
+
+    def walk(obj):
+        nonlocal n
+        if id(obj) in seen or not isinstance(obj, BrianObject):
+            return
+        seen.add(id(obj))
+        if obj.name.startswith("_") or getattr(getattr(obj, "group", None), "name", "x").startswith("_"):
+            return
+        if isinstance(obj, SynapticPathway):
+            n += 2
+        elif isinstance(obj, CodeRunner) and _has_code(obj):
+            n += 1
+        for child in getattr(obj, "contained_objects", []):
+            walk(child)
+
+    for o in getattr(objects, "objects", objects):
+        walk(o)
+    return n
+
+
 def state_words(group) -> int:
     """State variables per neuron that a hardware implementation must store."""
     words = 0
@@ -73,6 +144,7 @@ class ActivityCounter:
 
     def __init__(self, network_or_objects, record=(), weight_bits=32):
         objs = sorted(getattr(network_or_objects, "objects", network_or_objects), key=lambda o: o.name)
+        self.objects = objs
         self.groups = [o for o in objs if isinstance(o, Group) and not isinstance(o, Synapses)
                        and hasattr(o, "events") and "spike" in o.events and _is_counted(o)]
         self.synapses = [o for o in objs if isinstance(o, Synapses) and _is_counted(o)]
@@ -111,9 +183,16 @@ class ActivityCounter:
             keep &= t >= float(t_start) - 1e-12
         return np.bincount(np.asarray(mon.i[:])[keep], minlength=len(mon.source)).astype(np.int64)
 
+    def kernels_per_step(self) -> int:
+        """GPU kernels per time step of the counted network (:func:`kernels_per_step`)."""
+        return kernels_per_step(self.network.objects if self.network is not None else self.objects)
+
     def counts(self, phase, samples=1, steps=None, dt_s=None, t_end=None, t_start=None,
                extra=None) -> Counts:
-        """The counts record; ``steps``/``dt_s`` default to the network's clock (steps run so far)."""
+        """The counts record; ``steps``/``dt_s`` default to the network's clock (steps run so far).
+
+        ``extra``: more top-level keys of the record; ``kernels_per_step`` (counted from the
+        network's objects) and ``simulator`` (``"brian2"``) are added unless given here."""
         if steps is None or dt_s is None:
             if self.network is None:
                 raise ValueError("pass steps and dt_s (the counter was built from objects, not a Network)")
@@ -142,7 +221,11 @@ class ActivityCounter:
                         plastic_updates += n
             paths.append(PathwayCounts(s.name, s.source.name, s.target.name, len(s), events,
                                        plastic_updates, self.weight_bits, plastic))
-        return Counts(float(dt_s), int(steps), int(samples), phase, pops, paths, dict(extra or {}))
+        extra = dict(extra or {})
+        if "kernels_per_step" not in extra:
+            extra["kernels_per_step"] = self.kernels_per_step()
+        extra.setdefault("simulator", SIMULATOR)
+        return Counts(float(dt_s), int(steps), int(samples), phase, pops, paths, extra)
 
 
 def count_activity(network, record=(), weight_bits=32) -> ActivityCounter:

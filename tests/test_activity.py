@@ -4,7 +4,7 @@ import pytest
 from brian2 import (EventMonitor, NeuronGroup, Network, SpikeGeneratorGroup, SpikeMonitor, Synapses, defaultclock,
                     device, ms, prefs, set_device)
 
-from brian_snn.activity import ActivityCounter
+from brian_snn.activity import ActivityCounter, kernels_per_step
 
 
 def user_network():
@@ -99,3 +99,48 @@ def test_runtime_and_cpp_counts_agree_exactly(tmp_path):
     cpp = _counts_on("cpp_standalone", tmp_path)
     assert cpp.to_dict() == runtime.to_dict()
     assert runtime.spikes > 0 and runtime.plasticity_updates > 0
+
+
+def test_counts_carry_kernels_per_step_counted_by_hand():
+    """kernels_per_step in every record = one kernel per code object + one spike-queue push per
+    pathway (brian_snn.activity.kernels_per_step), counted here by hand."""
+    from hwmodel.counts import Counts
+    prefs.codegen.target = "numpy"
+    defaultclock.dt = 0.5 * ms
+    g = NeuronGroup(5, "dv/dt = (1.5 - v) / (5*ms) : 1", threshold="v > 1", reset="v = 0",
+                    method="exact", name="g")
+    s = Synapses(g, g, on_pre="v_post += 0.1", name="s")
+    s.connect(condition="i != j")
+    net = Network(g, s)
+    counter = ActivityCounter(net)
+    net.run(10 * ms)
+    c = counter.counts("inference", samples=1)
+    assert c.spikes > 0
+    # state updater 1 + thresholder 1 + resetter 1 + pathway s_pre 2 (effect + queue push) = 5
+    assert c.extra == {"kernels_per_step": 5, "simulator": "brian2"}
+    d = c.to_dict()
+    assert d["kernels_per_step"] == 5 and d["simulator"] == "brian2"          # top-level keys
+    assert Counts.from_json(c.to_json()).extra["kernels_per_step"] == 5
+    # the caller's values win
+    assert counter.counts("inference", extra={"kernels_per_step": 3, "simulator": "genn"}).extra == \
+        {"kernels_per_step": 3, "simulator": "genn"}
+
+    # more objects: a group without differential equations has no state-update code (threshold
+    # 1 + reset 1), a run_regularly operation 1, a monitor 1, an event-triggered pathway 2;
+    # bookkeeping (names starting with "_") 0
+    src = NeuronGroup(3, "on : 1", threshold="on > 0.5", reset="on = 0", name="src")
+    g2 = NeuronGroup(2, "dv/dt = -v / (10*ms) : 1", threshold="v > 1", reset="v = 0",
+                     events={"half": "v > 0.5"}, method="exact", name="g2")
+    g2.run_regularly("v = v * 0.9", dt=1 * ms, name="leak")
+    s2 = Synapses(src, g2, on_pre={"pre": "v_post += 0.6"}, on_post={"half": "v_post -= 0.01"},
+                  on_event={"pre": "spike", "half": "half"}, name="s2")
+    s2.connect()
+    mon = SpikeMonitor(g2, name="g2_spikes")
+    book = NeuronGroup(1, "n : 1", name="_book")
+    tally = Synapses(g2, book, on_pre="n_post += 1", name="_tally")
+    tally.connect()
+    # 5 as above + src 2 + g2 (state updater, spike and half thresholders, reset, leak) 5
+    # + s2 (pre, half) 4 + monitor 1
+    assert kernels_per_step([g, s, src, g2, s2, mon, book, tally]) == 5 + 2 + 5 + 4 + 1
+    for o in (src, g2, s2, mon, book, tally):
+        o._network = 0                            # never run on purpose: no "unused object" warnings
