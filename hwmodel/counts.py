@@ -154,6 +154,13 @@ class Counts:
                 raise CountsError(f"{source}: field 'pathways[{k}].weight_bits' must be in 1..64")
         known = {"schema", "dt_s", "steps", "samples", "phase", "populations", "pathways"}
         extra = {k: v for k, v in d.items() if k not in known}
+        for key, least in (("kernels_per_step", 1), ("host_copies_per_step", 0), ("batch", 1)):
+            if key in extra:                 # GPU structure of the simulator (docs/targets.md §1)
+                extra[key] = _count(d, key, source)
+                if extra[key] < least:
+                    raise CountsError(f"{source}: field {key!r} must be >= {least}, got {extra[key]}")
+        if "simulator" in extra and (not isinstance(extra["simulator"], str) or not extra["simulator"]):
+            raise CountsError(f"{source}: field 'simulator' must be a non-empty string")
         return cls(dt, steps, samples, phase, pops, paths, extra)
 
     @classmethod

@@ -444,6 +444,8 @@ def _gpu_power(L, family, idx, m) -> dict:
     cap = 1.0
     if m and isinstance(m.get("power"), dict) and m["power"].get("value") != "null":
         cap = min(1.0, L.need(f"power_modes[{idx}].power", "W", node=m["power"]) / tdp)
+    elif idx:
+        L.notes.append(f"power budget of mode {m['name']!r} not published: busy and host power at the TDP's share")
     out = {"scope": L.t.node("power.scope") or gpu.calibration_set()["power_scope"][family]}
     for k in ("idle", "busy", "host"):
         scale = 1.0 if k == "idle" else cap

@@ -10,8 +10,7 @@ from hwmodel.calibrate import CalibrationError, calibrate, parse_measurements
 from hwmodel.cli import main as hw_main
 from hwmodel.counts import Counts, PathwayCounts, PopulationCounts
 
-PEAK, BW = 67e12, 3.35e12            # h100-sxm5.toml (fp32 peak, memory bandwidth)
-TRUE = dict(overhead=14e-6, eff=0.25, power=182.0, idle=61.0)
+TRUE = dict(a=1.7, b=0.6, idle=61.0, busy=150.0, host=40.0)   # the device vs the built-in model
 
 
 def counts(n, steps, rate):
@@ -19,60 +18,62 @@ def counts(n, steps, rate):
     spikes = int(n * steps * rate)
     pops = [PopulationCounts("exc", n, spikes, n * steps, 3)]
     paths = [PathwayCounts("rec", "exc", "exc", n * n, spikes * n, 0, 32, False)]
-    return Counts(5e-4, steps, 10, "inference", pops, paths)
+    return Counts(5e-4, steps, 10, "inference", pops, paths, {"kernels_per_step": 6})
 
 
-def true_time(c):
-    """The GPU model by hand: F = 2 per event + 4 per neuron update; B = (32 + 2x32)/8 per event +
-    3 words x 2 x 4 bytes per neuron update; t = steps x overhead + max(F/peak, B/BW) / eff."""
-    ev, up = c.pathways[0].synaptic_events, c.populations[0].neuron_updates
-    F = 2 * ev + 4 * up
-    B = ev * 12 + up * 3 * 2 * 4
-    return c.steps * TRUE["overhead"] + max(F / PEAK, B / BW) / TRUE["eff"]
+def parts(c):
+    """The built-in model's host-side and kernel seconds for these counts (h100-sxm5)."""
+    sp = hwmodel.estimate(c, "h100-sxm5").time_split_s
+    return sp["host_overhead"], sp["kernel_work"]
 
 
 def synthetic(noise=0.01, seed=3):
+    """Measurements of a device whose host side is TRUE['a'] x and kernels TRUE['b'] x the built-in
+    model, drawing idle + busy while kernels run + host while overhead-bound (plus noise)."""
     rnd = random.Random(seed)
     runs = []
-    for k, (n, steps, rate) in enumerate([(400, 20000, 0.01), (1000, 20000, 0.02), (4000, 10000, 0.01),
-                                           (8000, 5000, 0.02), (2000, 40000, 0.005), (16000, 4000, 0.01),
-                                           (600, 60000, 0.03), (12000, 8000, 0.015), (3000, 30000, 0.02)]):
+    for n, steps, rate in [(400, 20000, 0.01), (1000, 20000, 0.02), (4000, 10000, 0.01),
+                           (8000, 5000, 0.02), (2000, 40000, 0.005), (16000, 4000, 0.01),
+                           (600, 60000, 0.03), (12000, 8000, 0.015), (3000, 30000, 0.02)]:
         c = counts(n, steps, rate)
-        t = true_time(c) * (1 + rnd.gauss(0, noise))
-        e = TRUE["power"] * t * (1 + rnd.gauss(0, noise))
+        h, w = parts(c)
+        t = (TRUE["a"] * h + TRUE["b"] * w) * (1 + rnd.gauss(0, noise))
+        e = (TRUE["idle"] * t + TRUE["busy"] * TRUE["b"] * w + TRUE["host"] * TRUE["a"] * h) * (1 + rnd.gauss(0, noise))
         runs.append({"label": f"n{n}", "counts": c.to_dict(), "time_s": t, "energy_j": e})
     return {"schema": "hwmodel-measurements/1", "target": "h100-sxm5", "idle_w": TRUE["idle"],
-            "source": "synthetic test data", "runs": runs}
+            "power_scope": "GPU board (NVML)", "source": "synthetic test data", "runs": runs}
 
 
 def test_recovers_known_parameters_and_reports_holdout_error(tmp_path):
-    data = synthetic()
-    fit, text = calibrate(parse_measurements(data))
-    assert fit.per_step_overhead_s == pytest.approx(TRUE["overhead"], rel=0.05)
-    assert fit.efficiency == pytest.approx(TRUE["eff"], rel=0.05)
-    assert fit.power_w == pytest.approx(TRUE["power"], rel=0.02)
+    fit, text = calibrate(parse_measurements(synthetic()))
+    assert fit.host_scale == pytest.approx(TRUE["a"], rel=0.05)
+    assert fit.work_scale == pytest.approx(TRUE["b"], rel=0.05)
+    assert fit.busy_w == pytest.approx(TRUE["busy"], rel=0.1)
+    assert fit.host_w == pytest.approx(TRUE["host"], rel=0.15)
     assert len(fit.holdout_runs) == 3 and len(fit.fit_runs) == 6          # every 3rd run held out
     assert fit.error["holdout"]["time_mean_abs_rel"] < 0.03
     assert fit.error["holdout"]["energy_mean_abs_rel"] < 0.04
-    # the written target file is a valid extension of the built-in one and reproduces the fit
+    # the written target file extends the built-in one, overrides its fit and reproduces the device
     path = tmp_path / "cal.toml"
     path.write_text(text)
     c = counts(5000, 10000, 0.01)
+    h, w = parts(c)
     est = hwmodel.estimate(c, str(path))
-    expect_t = c.steps * fit.per_step_overhead_s + (true_time(c) - c.steps * TRUE["overhead"]) * TRUE["eff"] / fit.efficiency
-    assert est.latency_s == pytest.approx(expect_t, rel=1e-4)
-    assert est.energy_j["total"] == pytest.approx(fit.power_w * est.latency_s, rel=1e-4)
-    assert est.energy_j["static"] == pytest.approx(TRUE["idle"] * est.latency_s, rel=1e-4)
-    assert est.prices["gpu.per_step_overhead"]["evidence"] == "calibrated"
-    assert est.prices["static.idle"]["evidence"] == "measured"
-    assert est.evidence == "datasheet"           # peak and bandwidth are still datasheet numbers
+    assert est.latency_s == pytest.approx(fit.host_scale * h + fit.work_scale * w, rel=1e-4)
+    t = est.latency_s
+    assert est.energy_j["total"] == pytest.approx(TRUE["idle"] * t + fit.busy_w * fit.work_scale * w
+                                                  + fit.host_w * fit.host_scale * h, rel=1e-4)
+    assert est.prices["gpu.launch"]["evidence"] == "calibrated"
+    assert est.prices["power.idle"]["evidence"] == "measured"
+    assert est.power_scope == "GPU board (NVML)"
 
 
 def test_noise_free_fit_is_exact():
     fit, _ = calibrate(parse_measurements(synthetic(noise=0.0)), holdout_every=0)
-    assert fit.per_step_overhead_s == pytest.approx(TRUE["overhead"], rel=1e-4)
-    assert fit.efficiency == pytest.approx(TRUE["eff"], rel=1e-4)
-    assert fit.power_w == pytest.approx(TRUE["power"], rel=1e-6)
+    assert fit.host_scale == pytest.approx(TRUE["a"], rel=1e-6)
+    assert fit.work_scale == pytest.approx(TRUE["b"], rel=1e-6)
+    assert fit.busy_w == pytest.approx(TRUE["busy"], rel=1e-6)
+    assert fit.host_w == pytest.approx(TRUE["host"], rel=1e-6)
 
 
 def test_cli_writes_target_and_json(tmp_path, capsys):
@@ -111,8 +112,8 @@ def test_bad_measurements_are_one_line_errors(tmp_path, capsys, mutate, message)
     assert message in err and err.count("\n") == 1
 
 
-def test_identical_runs_cannot_separate_overhead_from_efficiency():
+def test_identical_runs_cannot_separate_host_side_from_kernel_time():
     d = synthetic()
     d["runs"] = [d["runs"][0]] * 3
-    with pytest.raises(CalibrationError, match="same steps and work"):
+    with pytest.raises(CalibrationError, match="same share of host-side and kernel time"):
         calibrate(parse_measurements(d), holdout_every=0)
