@@ -1,14 +1,15 @@
-"""Make a GPU target usable by adding YOUR measurements to a built-in target, then estimate.
+"""Put YOUR measured numbers into a built-in GPU target, then estimate.
 
-Built-in GPU targets leave the per-step overhead and the idle power null: they are not published
-(reference/hwmodel.md §9), so `hwmodel estimate` refuses them.  Measure them on your device
-(e.g. time an empty Brian2CUDA run of N steps; read idle VDD_IN with tegrastats) and pass them:
+Every built-in GPU target estimates out of the box from a model fitted to published measurements
+(`hwmodel validate` shows how well).  When you have measured your own device (an empty run of N
+steps timed for the per-step cost; idle power from tegrastats VDD_IN or NVML), put the numbers in a
+target file that `extends` the built-in one; they override the built-in fit:
 
     python examples/hwmodel_calibrated_gpu.py COUNTS.json --base jetson-nano \
-        --per-step-overhead-s <measured> --idle-w <measured> [--power-mode 5W]
+        --step-s <measured s per step> --idle-w <measured W> [--scope "module input (VDD_IN)"]
 
-This writes `<base>-calibrated.toml` (a target file that `extends` the built-in one) and prints
-the estimate; reuse the file with `hwmodel estimate COUNTS --target-file <base>-calibrated.toml`.
+`--step-s` replaces the host-side time per step (all of it goes into `gpu.sync`; launches and copies
+are set to zero).  Several measured runs fit better: `hwmodel calibrate MEASUREMENTS.json`.
 """
 import argparse
 
@@ -17,22 +18,25 @@ import hwmodel
 p = argparse.ArgumentParser()
 p.add_argument("counts")
 p.add_argument("--base", default="jetson-nano", help="built-in GPU target id")
-p.add_argument("--per-step-overhead-s", type=float, required=True, help="your measurement (s per time step)")
+p.add_argument("--step-s", type=float, required=True, help="your measurement: host-side seconds per time step")
 p.add_argument("--idle-w", type=float, help="your measured idle power (W)")
+p.add_argument("--scope", default="as measured by you", help="where the idle power was measured")
 p.add_argument("--source", default="own measurement (describe the set-up here)")
 p.add_argument("--power-mode")
 a = p.parse_args()
 
 q = '{{ value = {v!r}, unit = "{u}", evidence = "measured", source = "mine" }}'
+tiny = '{ value = 1e-15, unit = "s", evidence = "measured", source = "mine", note = "inside gpu.sync" }'
 text = [f'extends = "{a.base}"', f'id = "{a.base}-calibrated"', "[sources]", f'mine = "{a.source}"',
-        "[gpu]", f"per_step_overhead = {q.format(v=a.per_step_overhead_s, u='s')}"]
+        "[gpu]", f"sync = {q.format(v=a.step_s, u='s')}", f"launch = {tiny}", f"host_copy = {tiny}"]
 if a.idle_w is not None:
-    text += ["[static]", f"idle = {q.format(v=a.idle_w, u='W')}"]
+    text += ["[power]", f"scope = {a.scope!r}".replace("'", '"'), f"idle = {q.format(v=a.idle_w, u='W')}"]
 path = f"{a.base}-calibrated.toml"
 with open(path, "w") as f:
     f.write("\n".join(text) + "\n")
 e = hwmodel.estimate(a.counts, path, power_mode=a.power_mode)
 print(f"wrote {path}")
-print(f"{e.target}: {e.energy_j['total']:.4g} J total, {e.latency_s:.4g} s, mode {e.power_mode}, evidence {e.evidence}")
+print(f"{e.target}: {e.energy_j['total']:.4g} J total {e.energy_j['interval']}, {e.latency_s:.4g} s, "
+      f"mode {e.power_mode}, evidence {e.evidence}, power scope {e.power_scope}")
 for n in e.notes:
     print("note:", n)

@@ -177,5 +177,5 @@ def test_to_dict_has_the_design_keys():
     d = estimate(counts(), "loihi1").to_dict()
     for k in ("target", "energy_j", "latency_s", "memory_bytes", "evidence", "per_sample", "phase", "fits"):
         assert k in d
-    assert set(d["energy_j"]) == {"total", "dynamic", "static", "breakdown"}
+    assert set(d["energy_j"]) == {"total", "dynamic", "static", "breakdown", "interval"}
     assert d["sources"]["davies2018"].startswith("Davies et al., IEEE Micro")
