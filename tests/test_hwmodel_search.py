@@ -50,7 +50,7 @@ def test_works_on_estimate_objects():
     ests = [estimate(c, t, weight_bits=b) for t, b in (("loihi1", 8), ("spinnaker2", 8), ("loihi1", 2))]
     front = pareto_front(ests, {"energy_j.total": "min", "memory_bytes.total": "min"})
     # spinnaker2 has no static term: 8 x 450 pJ + 20 x 2.19 nJ = 4.74e-8 J, below Loihi's
-    # 0.104 W x (10 x 465 ns + ...) > 4.8e-7 J; memory: spinnaker2 8 + 6 x 4 = 32 B, Loihi (24-bit
+    # 0.104 W x (10 x 113 ns + ...) > 1.2e-7 J; memory: spinnaker2 8 + 6 x 4 = 32 B, Loihi (24-bit
     # state) 8 + 18 = 26 B at 8 bits, 2 + 18 = 20 B at 2 bits (same energy) -> front: spinnaker2, loihi1@2
     assert ests[1].energy_j["total"] == pytest.approx(8 * 450e-12 + 20 * 2.19e-9)
     assert [e.memory_bytes["total"] for e in ests] == [26, 32, 20]
