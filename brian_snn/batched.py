@@ -40,6 +40,7 @@ from brian2 import (EventMonitor, Function, Network, NeuronGroup, SpikeMonitor, 
 
 from hwmodel.counts import Counts, PathwayCounts, PopulationCounts
 
+from .activity import SIMULATOR, kernels_per_step
 from .backend import BackendError, _locked, _run_args_list, default_cache_dir
 from .encoding import Presentation
 
@@ -281,6 +282,7 @@ class _BatchNet:
                            *self.mons.values())
         self.spec, self.pres = spec, pres
         self.pathways = [syn, e2i, i2e]
+        self.kernels = kernels_per_step(self.net.objects)     # of the whole batch: the copies share them
 
     # values that change between runs: (view or TimedArray) -> value
     def settings(self, states, params, order, seeds, plastic):
@@ -439,11 +441,15 @@ class BatchedNetwork:
         counts = {key: np.asarray(m.count[:], dtype=np.int64) for key, m in bn.mons.items()}
         counts[("exc", "spike")] = np.bincount(ei, minlength=K * N)
         return {"states": states, "slot_i": slot_i, "slot_t": slot_t, "slot_ptr": slot_ptr,
-                "exc_i": ei, "exc_t": et, "counts": counts}
+                "exc_i": ei, "exc_t": et, "counts": counts, "kernels_per_step": bn.kernels}
 
 
 def _copy_counts(spec, pres, raw, k, real_slots, phase, t_end):
-    """hwmodel Counts of copy ``k`` (exact: spikes, Σ spikes x out-degree, plasticity updates)."""
+    """hwmodel Counts of copy ``k`` (exact: spikes, Σ spikes x out-degree, plasticity updates).
+
+    The record carries ``kernels_per_step`` of the batched network and ``batch`` = K: each of
+    its kernel launches serves all K copies, so a copy's share of the per-step launch cost is
+    1/K of that of ``kernels_per_step`` kernels."""
     N, P = spec.n_exc, spec.n_input
     sl = lambda a, n: a[k * n:(k + 1) * n]                                         # noqa: E731
     exc_sel = (raw["exc_i"] // N == k) & (raw["exc_t"] < t_end - 1e-12)
@@ -461,7 +467,10 @@ def _copy_counts(spec, pres, raw, k, real_slots, phase, t_end):
     paths = [PathwayCounts("exc_inh", "exc", "inh", N, int(exc_sp.sum()), 0, 32, False),
              PathwayCounts("inh_exc", "inh", "exc", N * (N - 1), int(inh_sp.sum()) * (N - 1), 0, 32, False),
              PathwayCounts("input_exc", "input", "exc", P * N, ev_in, plast if training else 0, 32, True)]
-    return Counts(pres.dt_ms * 1e-3, int(steps), 0, phase, pops, paths)
+    extra = {"simulator": SIMULATOR, "batch": int(spec.copies)}
+    if raw.get("kernels_per_step") is not None:
+        extra["kernels_per_step"] = int(raw["kernels_per_step"])
+    return Counts(pres.dt_ms * 1e-3, int(steps), 0, phase, pops, paths, extra)
 
 
 def present_batched(net: BatchedNetwork, images, orders, states, params, seeds, plastic, phase="training"):
@@ -522,7 +531,9 @@ def present_batched(net: BatchedNetwork, images, orders, states, params, seeds, 
 
 def batch_counts(counts_list):
     """The counts of a whole batch as one network (what the hardware runs): populations and pathways
-    K times larger, activity summed; ``steps`` is the batch's (shared) number of steps."""
+    K times larger, activity summed; ``steps`` is the batch's (shared) number of steps.  The record
+    keeps ``kernels_per_step`` (each kernel is launched once per step for the whole batch) and says
+    ``copies`` = K; it has no ``batch`` key, since it is the whole launch, not a copy's share."""
     first = counts_list[0]
     pops = [PopulationCounts(p.name, sum(c.populations[i].n for c in counts_list),
                              sum(c.populations[i].spikes for c in counts_list),
@@ -532,5 +543,7 @@ def batch_counts(counts_list):
                            sum(c.pathways[i].synaptic_events for c in counts_list),
                            sum(c.pathways[i].plasticity_updates for c in counts_list), s.weight_bits, s.plastic)
              for i, s in enumerate(first.pathways)]
+    extra = {k: v for k, v in first.extra.items() if k != "batch"}
+    extra["copies"] = len(counts_list)
     return Counts(first.dt_s, max(c.steps for c in counts_list), sum(c.samples for c in counts_list),
-                  first.phase, pops, paths, {"copies": len(counts_list)})
+                  first.phase, pops, paths, extra)

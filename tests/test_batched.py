@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from brian_snn.backend import check_compiler
-from brian_snn.batched import (_CPP_HASH, BatchedNetwork, BatchSpec, hash_uniform, initial_copy_state,
-                               present_batched)
+from brian_snn.batched import (_CPP_HASH, BatchedNetwork, BatchSpec, batch_counts, hash_uniform,
+                               initial_copy_state, present_batched)
 from brian_snn.encoding import Presentation
 
 
@@ -93,8 +93,15 @@ def test_each_copy_equals_the_network_run_alone(tmp_path_factory, data):
         for key in ("w", "theta", "v"):
             np.testing.assert_array_equal(rb.states[k][key], r1.states[0][key], err_msg=f"copy {k} {key}")
         np.testing.assert_array_equal(rb.responses[k], r1.responses[0])
-        assert rb.counts[k].to_dict() == r1.counts[0].to_dict()
+        # the same counts; only the batch size differs (K copies share each kernel launch)
+        assert (rb.counts[k].extra["batch"], r1.counts[0].extra["batch"]) == (3, 1)
+        # kernels: input 2 (threshold, reset; no ODEs, no state updater), exc 6 (state updater,
+        # spike/boundary/renorm thresholders, reset, boundary operation), inh 3, 5 pathways x 2
+        assert rb.counts[k].extra["kernels_per_step"] == r1.counts[0].extra["kernels_per_step"] == 21
+        assert dict(rb.counts[k].to_dict(), batch=1) == r1.counts[0].to_dict()
         assert rb.presentations[k] == r1.presentations[0]
+    whole = batch_counts(rb.counts)            # the batch as one network: one launch per kernel
+    assert whole.extra["copies"] == 3 and whole.extra["kernels_per_step"] == 21 and "batch" not in whole.extra
     # the copies really differ (own parameters, seeds and orders), and they learned something
     assert not np.array_equal(rb.states[0]["w"], rb.states[1]["w"])
     for k in range(3):
