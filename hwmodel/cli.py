@@ -37,17 +37,24 @@ def _parser() -> argparse.ArgumentParser:
         q.add_argument("--state-bits", type=int, metavar="B", help="bits per neuron state word (default: target's, else 32)")
         q.add_argument("--json", action="store_true", help="print one JSON object")
 
+    def inputs(q):
+        q.add_argument("--external-inputs", metavar="NAME[,NAME]", default="",
+                       help="input populations whose spikes arrive from the host (neuromorphic targets: priced "
+                            "as host spikes, not as on-chip neuron updates; docs/targets.md 3.1)")
+
     e = sub.add_parser("estimate", help="energy / latency / memory of COUNTS on one target")
     common(e)
     g = e.add_mutually_exclusive_group(required=True)
     g.add_argument("--target", metavar="ID", help="built-in target id (see `hwmodel targets`)")
     g.add_argument("--target-file", metavar="FILE", help="your own target TOML")
     e.add_argument("--power-mode", metavar="M", help="power mode of the target (default: its first)")
+    inputs(e)
     c = sub.add_parser("compare", help="compare COUNTS across targets")
     common(c)
     c.add_argument("--targets", default="", metavar="A,B[:MODE],...", help="comma-separated ids (or 'all')")
     c.add_argument("--target-file", action="append", default=[], metavar="FILE", help="add a target file (repeatable)")
     c.add_argument("--plot", metavar="PNG", help="write a bar chart of energy per sample")
+    inputs(c)
     v = sub.add_parser("validate", help="GPU model: predicted vs published measured times, with leave-one-out errors")
     v.add_argument("--json", action="store_true", help="print one JSON object")
     v.add_argument("--markdown", action="store_true", help="print the table as Markdown (README, docs)")
@@ -84,7 +91,8 @@ def _targets(a) -> int:
 
 
 def _opts(a) -> dict:
-    return {"weight_bits": a.weight_bits, "state_bits": a.state_bits}
+    ext = tuple(x.strip() for x in getattr(a, "external_inputs", "").split(",") if x.strip())
+    return {"weight_bits": a.weight_bits, "state_bits": a.state_bits, "external_inputs": ext or None}
 
 
 def _estimate(a) -> int:

@@ -165,3 +165,11 @@ def test_examples_run(hand, tmp_path):
                        capture_output=True, text=True, cwd=tmp_path, env=ENV)
     assert r.returncode == 0 and "jetson-nano-calibrated" in r.stdout, r.stderr
     assert (tmp_path / "jetson-nano-calibrated.toml").exists()
+
+
+def test_external_inputs_flag_matches_the_python_option(hand, capsys):
+    import hwmodel
+    rc, out, _ = run(["estimate", hand, "--target", "loihi1", "--external-inputs", "input", "--json"], capsys)
+    want = hwmodel.estimate(hand, "loihi1", external_inputs=("input",))
+    assert rc == 0 and json.loads(out)["energy_j"]["total"] == pytest.approx(want.energy_j["total"])
+    assert want.energy_j["total"] != hwmodel.estimate(hand, "loihi1").energy_j["total"]
