@@ -270,7 +270,6 @@ def _acc(j):
 def test_table_prices_exact_counts_and_picks_a_window(tmp_path):
     import hwmodel
     from hwmodel.counts import Counts
-    from brian_snn.experiments.energy import derived_jetson_target
     cfg = ts.TimestepConfig(models=("spikedyn",), windows_ms=(350, 200, 100, 50), rules={"intensity": 0.5})
     res = ts.tabulate(fake_results(cfg, _acc))
     rows = res["rows"]
@@ -280,8 +279,10 @@ def test_table_prices_exact_counts_and_picks_a_window(tmp_path):
     assert sorted(j["variant"] for j in plain) == ["baseline", "baseline", "enhanced", "inference-only"]
     assert len({j["config"]["code"] for j in plain}) == 1 and len(plain[0]["config"]["code"]) == 12
     r100 = next(r for r in rows if r["variant"] == "enhanced" and r["infer_window_ms"] == 100)
-    tgt = derived_jetson_target(20)
-    exp = hwmodel.estimate(Counts.from_dict(_counts("inference", 50, ts.steps_per_presentation(100, 0.5))), tgt)
+    # the stored results predate kernels in the counts: their "kernels" (20) is put into the record
+    inf = dict(_counts("inference", 50, ts.steps_per_presentation(100, 0.5)), kernels_per_step=20)
+    exp = hwmodel.estimate(Counts.from_dict(inf), "jetson-nano")
+    assert r100["target"] == "jetson-nano" and r100["kernels_per_step"] == 20
     assert r100["latency_s"] == pytest.approx(exp.per_sample["latency_s"])
     assert r100["steps_per_test_sample"] == 200 + 86
     ref = rows[0]
@@ -368,8 +369,8 @@ def test_cli_from_reselects_without_simulation(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["selection"]["configs"][0]["selected"]["infer_window_ms"] == 50   # 10 pp allowed now
     assert (tmp_path / "p.png").exists()
-    args = p.parse_args(["timestep", "--from", str(tmp_path / "run"), "--target", "jetson-nano"])
-    assert args.func(args) == 2                        # the plain Jetson target cannot price: one-line error
+    args = p.parse_args(["timestep", "--from", str(tmp_path / "run"), "--target", "toaster"])
+    assert args.func(args) == 2                        # an unknown target cannot price: one-line error
     assert capsys.readouterr().err.startswith("brian-snn: error:")
 
 

@@ -4,9 +4,9 @@ Every (model, N) pair runs the continual protocol of :mod:`.continual` with iden
 data, task order and seed; then the exact counts of each run are priced by hwmodel:
 
 * accuracy on the most recent task and on previously learned tasks (means over tasks 2..T);
-* training and inference energy per sample on the Jetson Nano (time x power model; per-step
-  overhead *derived* from the model's kernel count, see :mod:`.energy`), and optionally on
-  other targets (e.g. ``loihi1``, priced per event);
+* training and inference energy per sample on the Jetson Nano (hwmodel's GPU model; it reads
+  the kernels per step from the counts record), and optionally on other targets (e.g.
+  ``loihi1``, priced per event);
 * memory footprint (hwmodel: weights + indices + state, + traces while training);
 * neuron updates, synaptic events and plasticity updates per sample.
 
@@ -25,17 +25,12 @@ from pathlib import Path
 import numpy as np
 
 from .continual import ContinualConfig, model_fields, plot_matrix, run_continual
-from .energy import derived_jetson_target, estimate
+from .energy import JETSON, estimate
 
-JETSON = "jetson-nano-derived"
 PAPER = {   # SpikeDyn vs ASP (reference/spikedyn_topspark.md §4.2); "+21 %" read as percentage points
     400: {"train_energy_pct": -51, "inference_energy_pct": -37, "new_pp": 21, "old_pp": 8},
     200: {"train_energy_pct": -57, "inference_energy_pct": -51, "new_pp": 23, "old_pp": 4},
 }
-
-
-def resolve_target(name, kernels):
-    return derived_jetson_target(kernels) if name == JETSON else name
 
 
 def run_row(res, targets=(JETSON,)) -> dict:
@@ -55,7 +50,7 @@ def run_row(res, targets=(JETSON,)) -> dict:
         for tname in targets:
             # unquantised runs keep the counts' 32-bit weights (a target with narrower weights
             # stores them at its maximum and says so in its notes)
-            e = estimate(c, resolve_target(tname, sc["kernels_per_step"]), weight_bits=cfg.get("weight_bits") or None)
+            e = estimate(c, tname, weight_bits=cfg.get("weight_bits") or None)
             row["energy"].setdefault(tname, {})[phase] = e
     primary = row["energy"][targets[0]]
     row["memory_bytes"] = {ph: primary[ph].get("memory_bytes") for ph in ("training", "inference")}
@@ -141,8 +136,8 @@ def _f(x, fmt):
 def format_table(summary) -> str:
     """The comparison as Markdown: absolute numbers per run, then SpikeDyn's relative change."""
     tgt = summary["targets"][0]
-    lines = [f"Energy target: {tgt}" + (" (Jetson Nano 10 W, per-step overhead derived: kernels x 10 us; "
-                                        "launch-bound lower bound, evidence 'derived')" if tgt == JETSON else ""),
+    ev = sorted({r["energy"][tgt][ph].get("evidence") or "n/a" for r in summary["rows"] for ph in ("training", "inference")})
+    lines = [f"Energy target: {tgt} (hwmodel; evidence {', '.join(ev) or 'n/a'})",
              "",
              "| model | N | acc. new task % | acc. old tasks % | train energy mJ/sample | inference energy mJ/sample "
              "| memory KiB (inf / train) | kernels/step | neuron upd./sample (train) | syn. events/sample (train / inf) "

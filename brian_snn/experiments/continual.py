@@ -268,25 +268,14 @@ def _strip_ctrl(state):
     return {k: v for k, v in state.items() if not k.startswith("ctrl_")}
 
 
-def kernels_of(backend, spec, presentation, images):
-    """Kernels per step of the model (for the derived Jetson target).  Uses the backend's build
-    when it has one (cpp), otherwise builds the objects on the runtime device."""
-    from .energy import kernels_per_step
-    built = getattr(backend, "_built", None)
-    if built:
-        return kernels_per_step(built[1].model.objects)
-    return skeleton(spec, presentation)["kernels"]
-
-
 def skeleton(spec, presentation):
     """Build the model's Brian2 objects on the runtime device (numpy, nothing is run) and return
     its kernels per step and a zero-activity counts record of one presentation slot per sample
-    (structure only: populations, synapses, state words).  Must not be called in a process whose
-    current device is cpp_standalone (it would add objects to that build)."""
+    (structure only: populations, synapses, state words, kernels per step).  Must not be called
+    in a process whose current device is cpp_standalone (it would add objects to that build)."""
     import logging
     from brian2 import get_device, prefs
     from ..activity import ActivityCounter
-    from .energy import kernels_per_step
     if type(get_device()).__name__ != "RuntimeDevice":
         raise RuntimeError("skeleton(): needs Brian2's runtime device in this process")
     old = prefs.codegen.target
@@ -301,7 +290,7 @@ def skeleton(spec, presentation):
                                      dt_s=presentation.dt_ms * 1e-3) for ph in ("training", "inference")}
         for obj in model.objects + list(counter.monitors.values()):
             obj._network = 0             # never run on purpose: no "never included" warning
-        return {"kernels": kernels_per_step(model.objects), "counts": counts}
+        return {"kernels": counter.kernels_per_step(), "counts": counts}
     finally:
         prefs.codegen.target = old
         log.setLevel(level)
@@ -388,7 +377,7 @@ def run_continual(config: ContinualConfig, dataset, out=None, resume=True, progr
         tm["train_sim_s"] += run.sim_wall_s
         tm["build_s"] += run.build_s
         if res["scalars"].get("kernels_per_step") is None:
-            res["scalars"]["kernels_per_step"] = kernels_of(backend, spec, pres, images)
+            res["scalars"]["kernels_per_step"] = run.counts.extra.get("kernels_per_step")
 
         seen = [c for task in tasks[:t + 1] for c in task]
         lab_idx = np.concatenate([plan.label[c] for c in seen])
@@ -509,6 +498,8 @@ def read_continual(path) -> dict:
             res["tasks"][int(t)] = {k: g[k][()] for k in g.keys()}
         for phase, g in f["counts"].items():
             res["counts"][phase] = Counts.from_hdf5(g, f"{path}:/counts/{phase}")
+            if res["scalars"].get("kernels_per_step") is not None:     # files written before counts carried it
+                res["counts"][phase].extra.setdefault("kernels_per_step", res["scalars"]["kernels_per_step"])
         if "checkpoint" in f:
             k = f["checkpoint"]
             res["checkpoint"] = {"meta": json.loads(k.attrs["meta"]), "state": {n: k[n][()] for n in k.keys()}}

@@ -13,8 +13,7 @@ import time
 
 from .continual import DEFAULT_TASKS, MODEL_CHOICES, parse_tasks
 from ..cli import _positive_int as _pos_int, parse_params
-
-JETSON = "jetson-nano-derived"
+from .energy import JETSON
 
 
 # ------------------------------------------------------------------------------------------
@@ -157,7 +156,7 @@ def register(subparsers):
     c.add_argument("--out", default="continual.h5", help="results HDF5, checkpointed after each task (default continual.h5)")
     c.add_argument("--plot", metavar="PNG", help="accuracy-matrix heat map (default: OUT with .png)")
     c.add_argument("--target", default=JETSON,
-                   help=f"hwmodel target for the energy line ({JETSON}: Jetson Nano with derived per-step overhead)")
+                   help=f"hwmodel target for the energy line (default {JETSON})")
     c.add_argument("--json", action="store_true", help="print one JSON object")
     add_protocol_arguments(c)
     c.set_defaults(func=cmd_continual)
@@ -208,8 +207,8 @@ def _targets(text):
     if not names:
         raise ValueError("--targets: no target given")
     for t in names:
-        if t != JETSON and t not in hwmodel.list_targets() and not t.endswith(".toml"):
-            raise ValueError(f"unknown target {t!r} (known: {JETSON}, {', '.join(hwmodel.list_targets())})")
+        if t not in hwmodel.list_targets() and not t.endswith(".toml"):
+            raise ValueError(f"unknown target {t!r} (known: {', '.join(hwmodel.list_targets())})")
     return tuple(names)
 
 

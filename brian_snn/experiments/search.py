@@ -33,7 +33,7 @@ import numpy as np
 import hwmodel
 
 from .continual import ContinualConfig, model_spec, ready_backend, run_continual, skeleton
-from .energy import derived_jetson_target, estimate
+from .energy import JETSON, estimate
 
 OBJECTIVES = {"energy_j": "min", "memory_bytes": "min", "accuracy": "max"}
 FULL_PRECISION = 32        # 32 bits = the unquantised simulation (float64), priced as 32-bit weights
@@ -105,13 +105,13 @@ def _bad(v):
 # ------------------------------------------------------------------------------------------
 # step 1: analytic screen (structure only)
 # ------------------------------------------------------------------------------------------
-def price(counts, kernels, weight_bits, target="jetson-nano-derived"):
-    tgt = derived_jetson_target(kernels) if target == "jetson-nano-derived" else target
-    return estimate(counts, tgt, weight_bits=None if weight_bits >= FULL_PRECISION else weight_bits)
+def price(counts, weight_bits, target=JETSON):
+    """hwmodel's estimate of ``counts`` (kernels per step included) at ``weight_bits``."""
+    return estimate(counts, target, weight_bits=None if weight_bits >= FULL_PRECISION else weight_bits)
 
 
 def screen(candidates, base: ContinualConfig, energy_phase="training", max_memory=None, max_energy=None,
-           target="jetson-nano-derived", n_input=784):
+           target=JETSON, n_input=784):
     """Analytic memory (exact) and energy lower bound per candidate; returns (kept, dropped)."""
     from ..encoding import Presentation
     pres = Presentation(**base.presentation)
@@ -122,9 +122,9 @@ def screen(candidates, base: ContinualConfig, energy_phase="training", max_memor
         if key not in cache:
             cache[key] = skeleton(spec, pres)
         sk = cache[key]
-        e = price(sk["counts"][energy_phase], sk["kernels"], cand.weight_bits, target)
+        e = price(sk["counts"][energy_phase], cand.weight_bits, target)
         mem_phase = price(sk["counts"]["training" if energy_phase == "training" else "inference"],
-                          sk["kernels"], cand.weight_bits, target)
+                          cand.weight_bits, target)
         info = {"candidate": cand, "memory_bytes": mem_phase.get("memory_bytes"),
                 "energy_lower_bound_j": e.get("energy_j_per_sample"), "kernels_per_step": sk["kernels"]}
         reason = None
@@ -209,11 +209,11 @@ def structure_key(cand: Candidate, base: ContinualConfig, n_input=784) -> tuple:
     return (cand.model, json.dumps(spec.structure(), sort_keys=True, default=str))
 
 
-def point_from(ev: dict, energy_phase="training", target="jetson-nano-derived") -> dict:
+def point_from(ev: dict, energy_phase="training", target=JETSON) -> dict:
     """A search point: accuracy, energy per sample (``energy_phase``) and memory, priced by hwmodel."""
     from hwmodel.counts import Counts
     cand = ev["candidate"]
-    est = {ph: price(Counts.from_dict(c), ev["kernels_per_step"], cand.weight_bits, target)
+    est = {ph: price(Counts.from_dict(c), cand.weight_bits, target)
            for ph, c in ev["counts"].items()}
     e = est[energy_phase]
     return {"name": cand.name, "model": cand.model, "n_exc": cand.n_exc, "weight_bits": cand.weight_bits,
@@ -245,7 +245,7 @@ def open_client(scheduler=None, workers=2):
 
 
 def run_search(candidates, base: ContinualConfig, max_memory=None, max_energy=None,
-               energy_phase="training", target="jetson-nano-derived", scheduler=None, workers=2,
+               energy_phase="training", target=JETSON, scheduler=None, workers=2,
                out_dir=None, log=print, client=None):
     """Screen, evaluate on Dask, select.  Returns a dict (JSON-able) with every candidate."""
     from dask.distributed import as_completed

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .energy import JETSON           # the built-in Jetson Nano target
 from .timestep_models import (BASE_RESET_GAP_MV, BASE_TAU_E_MS, BASE_THETA0_MV, BASE_THRESHOLD_GAP_MV,
                               tuned_spec)
 
@@ -50,7 +51,6 @@ BASE_INTENSITY = 2.0                  # Presentation.intensity0 default (63.75 H
 BASE_MIN_SPIKES = 5                   # Presentation.min_spikes default (Diehl & Cook's boost rule)
 MAX_PIXEL_RATE_PER_INTENSITY = 255.0 / 8.0    # Hz per unit of intensity (encoding.py)
 P_CAP = 0.5                           # cap of a white pixel's spike probability per step
-JETSON = "jetson-nano-derived"
 TOPSPARK_HEADLINE = {"latency": 3.9, "energy_train": 3.5, "energy_inference": 3.3, "accuracy_pp": 2.0}
 
 # knob -> what it scales (docs/methods.md); "compiled" knobs need one build per value
@@ -487,7 +487,6 @@ def evaluate(job: dict) -> dict:
     label and test at ``infer_window_ms`` with ``infer_settings``.  Plain data in and out."""
     from ..readout import assign_labels, predict
     from ..runner import present
-    from .continual import kernels_of
     from .train_eval import image_table, initial_state
     t_start = time.perf_counter()
     cfg = job["config"]
@@ -535,7 +534,7 @@ def evaluate(job: dict) -> dict:
     out.update(accuracy=float((pred == ds.y_test).mean()), infer_counts=test.counts.to_dict(),
                infer_wall_s=test.sim_wall_s, infer_presentations=test.presentations, test_samples=n_test,
                spikes_per_test_sample=float(test.responses.sum(axis=1).mean()),
-               kernels=kernels_of(bk, spec, pres, images), build_s=build + lab.build_s + test.build_s,
+               kernels=test.counts.extra.get("kernels_per_step"), build_s=build + lab.build_s + test.build_s,
                wall_s=time.perf_counter() - t_start)
     return out
 
@@ -809,11 +808,10 @@ def _describe(j):
 # ------------------------------------------------------------------------------------------
 # table: price the counts, aggregate seeds, ratios, policy
 # ------------------------------------------------------------------------------------------
-def price(counts_dict, kernels, target=JETSON):
+def price(counts_dict, target=JETSON):
     from hwmodel.counts import Counts
-    from .energy import derived_jetson_target, estimate
-    tgt = derived_jetson_target(kernels) if target == JETSON else target
-    return estimate(Counts.from_dict(counts_dict), tgt)
+    from .energy import estimate
+    return estimate(Counts.from_dict(counts_dict), target)
 
 
 def _sum_counts(dicts):
@@ -823,6 +821,14 @@ def _sum_counts(dicts):
         c = Counts.from_dict(d)
         total = c if total is None else total + c
     return total.to_dict()
+
+
+def _with_kernels(counts_dict, result):
+    """A stored counts record with ``kernels_per_step``: results stored before counts records
+    carried it have the job's count beside them (``kernels``)."""
+    if "kernels_per_step" in counts_dict or result.get("kernels") is None:
+        return counts_dict
+    return dict(counts_dict, kernels_per_step=result["kernels"])
 
 
 def build_rows(jobs, results, target=JETSON) -> list:
@@ -837,10 +843,10 @@ def build_rows(jobs, results, target=JETSON) -> list:
     for (model, n, variant, tw, iw), js in groups.items():
         rs = [results[j["key"]] for j in js]
         train_src = [results[j["state_from"]] if j.get("state_from") else results[j["key"]] for j in js]
-        tc = _sum_counts([r["train_counts"] for r in train_src])
-        ic = _sum_counts([r["infer_counts"] for r in rs])
-        kern_t, kern_i = train_src[0]["kernels"], rs[0]["kernels"]
-        et, ei = price(tc, kern_t, target), price(ic, kern_i, target)
+        tc = _sum_counts([_with_kernels(r["train_counts"], r) for r in train_src])
+        ic = _sum_counts([_with_kernels(r["infer_counts"], r) for r in rs])
+        kern_i = ic.get("kernels_per_step")
+        et, ei = price(tc, target), price(ic, target)
         acc = np.array([r["accuracy"] for r in rs])
         dt = js[0]["config"]["dt_ms"]
         row = {"model": model, "n_exc": n, "variant": variant, "train_window_ms": tw, "infer_window_ms": iw,
@@ -969,6 +975,8 @@ def run_timestep(cfg: TimestepConfig, out_dir=None, target=JETSON, tolerance_pp=
 def tabulate(res, target=None, tolerance_pp=2.0, weights=None, policy_variants=None, **budgets) -> dict:
     """(Re-)price and (re-)select on stored results: no simulation (``--from``)."""
     target = target or res.get("target", JETSON)
+    if target == "jetson-nano-derived":      # results stored before hwmodel priced Jetsons itself
+        target = JETSON
     cfg = res["config"]
     c = {k: cfg[k] for k in ("dt_ms", "rest_ratio", "epochs", "label_samples", "backend", "chunk_slots", "data")}
     jobs = [dict(j, config=dict(c, code=j.get("code"))) for j in res["jobs"]]

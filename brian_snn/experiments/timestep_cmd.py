@@ -193,7 +193,7 @@ def register(subparsers):
     g.add_argument("--max-energy-inference", type=_nonneg("--max-energy-inference"), default=None, metavar="MJ",
                    help="inference energy budget per sample, mJ")
     g.add_argument("--target", default=ts.JETSON,
-                   help=f"hwmodel target (default {ts.JETSON}: Jetson Nano with the derived per-step overhead)")
+                   help=f"hwmodel target (default {ts.JETSON})")
     g.add_argument("--from", dest="from_file", metavar="JSON",
                    help="re-run only the policy on saved results (a timestep.json or its folder): no simulation")
     s = p.add_argument_group("sensitivity analysis")
