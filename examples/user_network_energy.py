@@ -44,21 +44,17 @@ counts.to_json(Path(tempfile.gettempdir()) / "user_counts.json")
 print(f"spikes {counts.spikes}, synaptic events {counts.synaptic_events}, "
       f"plasticity updates {counts.plasticity_updates}")
 
-# 3. Jetson Nano: its per-step overhead is not published (hwmodel leaves it null), so derive one:
-#    one kernel per Brian2 code object per step, ~10 us per CUDA launch (brian2cuda nvprof logs,
-#    reference/brian2_ecosystem.md §2) -- a lower bound for a Jetson.
-kernels = sum(len(o.code_objects) for o in net.objects)
-overhead_s = kernels * 10e-6
-target = Path(tempfile.gettempdir()) / "jetson-nano-derived.toml"
-target.write_text(f"""extends = "jetson-nano"
-id = "jetson-nano-derived"
-[sources]
-launch = "brian2cuda dev/benchmarks_old nvprof: ~10 us per cudaLaunch (reference/brian2_ecosystem.md); x {kernels} kernels per step"
-[gpu]
-per_step_overhead = {{ value = {overhead_s!r}, unit = "s", evidence = "derived", source = "launch" }}
-""")
-for tgt in (str(target), "loihi1"):
-    e = hwmodel.estimate(counts, tgt)
-    print(f"{e.target:>20}: {e.per_sample['energy_j'] * 1e3:9.4f} mJ/sample, "
+# 3. Price the counts.  The record carries the GPU kernels launched per step, counted from the
+#    network's code objects (counts.extra["kernels_per_step"]); hwmodel's GPU model reads it.
+print(f"GPU kernels per step: {counts.extra['kernels_per_step']}")
+for tgt in ("jetson-nano", "loihi1"):
+    try:
+        e = hwmodel.estimate(counts, tgt)
+    except (hwmodel.TargetError, hwmodel.EstimateError) as err:
+        print(f"{tgt:>12}: n/a ({err})")
+        continue
+    iv = e.per_sample.get("energy_interval_j")
+    iv = f" [{iv[0] * 1e3:.4f}, {iv[1] * 1e3:.4f}]" if iv else ""
+    print(f"{e.target:>12}: {e.per_sample['energy_j'] * 1e3:9.4f}{iv} mJ/sample, "
           f"{e.per_sample['latency_s'] * 1e3:8.3f} ms/sample, memory {e.memory_bytes['total']} B, "
           f"evidence {e.evidence}")
