@@ -8,7 +8,7 @@ from dataclasses import asdict
 from .data import DataError, add_data_arguments, dataset_from_args
 from .models import MODEL_NAMES
 
-DEFAULT_TARGET = "loihi1"
+DEFAULT_TARGETS = "loihi1,jetson-nano"      # the cost lines of train / evaluate: neuromorphic and GPU
 
 
 class _Parser(argparse.ArgumentParser):
@@ -22,6 +22,14 @@ def _choice(name, valid):
             raise argparse.ArgumentTypeError(f"unknown {name} {value!r}; choose one of {', '.join(valid)}")
         return value
     return check
+
+
+def _targets(value):
+    """``--target a,b``: hwmodel target ids (or TOML files), in the order given, no repeats."""
+    names = list(dict.fromkeys(v.strip() for v in str(value).split(",") if v.strip()))
+    if not names:
+        raise argparse.ArgumentTypeError("no target given")
+    return names
 
 
 def _positive_int(value):
@@ -53,7 +61,8 @@ def build_parser():
                    help="override a model parameter (repeatable), e.g. --param nu_post=0.002")
     t.add_argument("--out", default="results.h5", help="results HDF5 (default results.h5)")
     t.add_argument("--no-resume", action="store_true", help="ignore a checkpoint in --out")
-    t.add_argument("--target", default=DEFAULT_TARGET, help=f"hwmodel target for the cost line ({DEFAULT_TARGET})")
+    t.add_argument("--target", type=_targets, default=DEFAULT_TARGETS,
+                   help=f"hwmodel targets for the cost lines, comma-separated (default {DEFAULT_TARGETS})")
     t.add_argument("--plot", metavar="PNG", help="write the learned receptive fields as a PNG")
     t.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -63,7 +72,8 @@ def build_parser():
     e = sub.add_parser("evaluate", help="test a trained network (results HDF5) again")
     e.add_argument("results", help="results HDF5 written by 'brian-snn train'")
     e.add_argument("--backend", type=_choice("backend", BACKENDS), default=None)
-    e.add_argument("--target", default=DEFAULT_TARGET)
+    e.add_argument("--target", type=_targets, default=DEFAULT_TARGETS,
+                   help=f"hwmodel targets for the cost lines, comma-separated (default {DEFAULT_TARGETS})")
     e.add_argument("--json", action="store_true")
     e.add_argument("--quiet", action="store_true")
     e.set_defaults(func=cmd_evaluate)
@@ -99,18 +109,22 @@ def _hardware(counts, target):
     try:
         est = hwmodel.estimate(counts, target)
     except (hwmodel.TargetError, hwmodel.EstimateError) as e:
-        return {"target": target, "error": str(e)}
+        lines = str(e).strip().splitlines()
+        return {"target": target, "error": lines[0] if lines else type(e).__name__}
     return est.to_dict()
 
 
-def summary(results, target):
+def summary(results, targets):
+    """Accuracy, throughput, counts per phase and ``hardware``: {phase: {target: estimate dict
+    (or {"target", "error"})}} for each of ``targets`` (a list, or one id)."""
+    targets = [targets] if isinstance(targets, str) else list(targets)
     counts = results["counts"]
     s = {"accuracy": results["scalars"]["accuracy"],
          "train_samples_per_s": results["timings"].get("train_samples_per_s"),
          "test_samples_per_s": results["timings"].get("test_samples_per_s"),
          "build_s": results["timings"].get("build_s"),
          "counts": {ph: c.to_dict() for ph, c in counts.items() if c is not None},
-         "hardware": {ph: _hardware(c, target) for ph, c in counts.items() if c is not None}}
+         "hardware": {ph: {t: _hardware(c, t) for t in targets} for ph, c in counts.items() if c is not None}}
     return s
 
 
@@ -122,21 +136,40 @@ def print_summary(s, out=sys.stdout):
               f"test {f(s['test_samples_per_s'])} samples/s (build {f(s['build_s'])} s)\n")
     for phase, c in s["counts"].items():
         n = max(c["samples"], 1)
-        out.write(f"{phase} counts per sample ({c['samples']} samples):\n")
+        k = c.get("kernels_per_step")
+        out.write(f"{phase} counts per sample ({c['samples']} samples"
+                  + ("" if k is None else f"; {k} GPU kernels per step") + "):\n")
         for p in c["populations"]:
             out.write(f"  {p['name']:<12} n={p['n']:<6} spikes {p['spikes'] / n:12.1f}   "
                       f"neuron updates {p['neuron_updates'] / n:14.0f}\n")
         for p in c["pathways"]:
             out.write(f"  {p['name']:<12} syn={p['n_synapses']:<8} events {p['synaptic_events'] / n:12.0f}   "
                       f"plasticity updates {p['plasticity_updates'] / n:10.0f}\n")
-    for phase, h in s["hardware"].items():
-        if "error" in h:
-            out.write(f"hardware ({phase}, {h['target']}): n/a ({h['error']})\n")
-        else:
-            e = h["per_sample"]["energy_j"]
-            out.write(f"hardware ({phase}, {h['target']}): {e * 1e3:.4g} mJ/sample, "
-                      f"latency {h['per_sample']['latency_s'] * 1e3:.4g} ms/sample, "
-                      f"memory {h['memory_bytes']['total'] / 1024:.1f} KiB, evidence {h['evidence']}\n")
+    for phase, by_target in s["hardware"].items():
+        for target, h in by_target.items():
+            out.write(hardware_line(phase, target, h) + "\n")
+
+
+def _interval(iv, scale):
+    """`` [low, high]`` (scaled, 4 significant digits) or "" when the estimate gives none."""
+    if not iv or len(iv) != 2 or any(v is None for v in iv):
+        return ""
+    return f" [{iv[0] * scale:.4g}, {iv[1] * scale:.4g}]"
+
+
+def hardware_line(phase, target, h) -> str:
+    """One cost line: energy and latency per sample (with their intervals when the target's
+    model gives them), memory, evidence; or ``n/a (reason)``."""
+    if "error" in h:
+        return f"hardware ({phase}, {target}): n/a ({h['error']})"
+    ps = h["per_sample"]
+    mem = h.get("memory_bytes", {}).get("total")
+    return (f"hardware ({phase}, {target}): {ps['energy_j'] * 1e3:.4g} mJ/sample"
+            f"{_interval(ps.get('energy_interval_j'), 1e3)}, "
+            + ("latency n/a, " if ps.get("latency_s") is None else
+               f"latency {ps['latency_s'] * 1e3:.4g} ms/sample{_interval(ps.get('latency_interval_s'), 1e3)}, ")
+            + (f"memory {mem / 1024:.1f} KiB, " if mem is not None else "")
+            + f"evidence {h['evidence']}")
 
 
 def cmd_train(args):

@@ -1,11 +1,12 @@
 """End-to-end: train a tiny network in the compiled binary, results file, resume, CLI errors."""
+import io
 import json
 
 import numpy as np
 import pytest
 
 from brian_snn.backend import BackendError, CppBackend, check_compiler
-from brian_snn.cli import main
+from brian_snn.cli import hardware_line, main, print_summary, summary
 from brian_snn.data import load_embedded
 from brian_snn.experiments.train_eval import TrainConfig, train_and_evaluate
 from brian_snn.store import StoreError, read_results
@@ -50,6 +51,32 @@ def test_train_writes_complete_results_and_counts_add_up(tiny, tmp_path):
     assert tr.population("exc").neuron_updates == 10 * tr.steps
     # weights were renormalised to 78 per neuron before each training sample
     assert np.all(stored["arrays"]["weights"].sum(axis=0) < 200)
+    # GPU kernels per step, stored with the counts: input 2 (threshold, reset; no state-update
+    # code), exc 4 (state updater, spike and renorm thresholders, reset), inh 3, 5 pathways x 2
+    assert tr.extra["kernels_per_step"] == inf.extra["kernels_per_step"] == 19
+    # the cost lines: one per phase and target; a target that cannot price says why on one line
+    s = summary(res, ["loihi1", "jetson-nano", "toaster"])
+    text = io.StringIO()
+    print_summary(s, text)
+    lines = [ln for ln in text.getvalue().splitlines() if ln.startswith("hardware (")]
+    assert [ln.split(":")[0] for ln in lines] == [f"hardware ({ph}, {t})" for ph in ("training", "inference")
+                                                  for t in ("loihi1", "jetson-nano", "toaster")]
+    assert lines[2].startswith("hardware (training, toaster): n/a (unknown target 'toaster'")
+    jet = s["hardware"]["training"]["jetson-nano"]["per_sample"]
+    assert f"{jet['energy_j'] * 1e3:.4g} mJ/sample" in lines[1] and "evidence" in lines[1]
+
+
+def test_hardware_line_prints_intervals_only_when_given():
+    h = {"per_sample": {"energy_j": 0.0123, "latency_s": 0.0081, "energy_interval_j": [0.0091, 0.016],
+                        "latency_interval_s": [0.006, 0.0102]},
+         "memory_bytes": {"total": 2048}, "evidence": "calibrated"}
+    assert hardware_line("training", "jetson-nano", h) == (
+        "hardware (training, jetson-nano): 12.3 mJ/sample [9.1, 16], latency 8.1 ms/sample [6, 10.2], "
+        "memory 2.0 KiB, evidence calibrated")
+    h["per_sample"].update(energy_interval_j=None, latency_interval_s=None)
+    assert hardware_line("inference", "loihi1", h) == (
+        "hardware (inference, loihi1): 12.3 mJ/sample, latency 8.1 ms/sample, memory 2.0 KiB, evidence calibrated")
+    assert hardware_line("training", "x", {"target": "x", "error": "no price"}) == "hardware (training, x): n/a (no price)"
 
 
 def test_interrupted_training_resumes_from_checkpoint(tiny, tmp_path, monkeypatch):
