@@ -392,7 +392,7 @@ def _gpu(c, L, bits, sbits, mode, ops):
     work = slow * (b_event * (w.events + w.plasticity) + b_update * w.updates) / bw
     time = over + work
     lo_f, hi_f = gpu.interval_factors(bool(own_runs))
-    L.notes.append(f"GPU time: {w.steps:,} steps x ({w.kernels} kernels, {w.copies} host copies) = "
+    L.notes.append(f"GPU time: {w.steps:,.0f} steps x ({w.kernels} kernels, {w.copies} host copies) = "
                    f"{over:.4g} s host-side + {work:.4g} s kernel work; interval from the leave-one-"
                    f"{'run' if own_runs else 'device'}-out errors of the calibration set (x{lo_f:.2f} .. x{hi_f:.2f})")
     power = _gpu_power(L, family, idx, m)
@@ -421,8 +421,8 @@ def _gpu_workload(c, L) -> gpu.Workload:
         copies = 0 if gpu.simulator_kind(sim) == "genn" else sum(1 for s in c.pathways if s.synaptic_events)
     batch = ex.get("batch", 1)
     if batch != 1:
-        L.notes.append(f"batched run: {batch} network copies share each step's launches (counts summed over copies)")
-    return gpu.Workload(float(c.steps), kernels, copies, float(c.synaptic_events), float(c.neuron_updates),
+        L.notes.append(f"one copy of a batch of {batch}: it pays 1/{batch} of each step's launches and copies")
+    return gpu.Workload(float(c.steps) / batch, kernels, copies, float(c.synaptic_events), float(c.neuron_updates),
                         float(c.plasticity_updates), gpu.simulator_kind(sim))
 
 

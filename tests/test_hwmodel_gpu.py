@@ -155,3 +155,12 @@ def test_bad_gpu_structure_fields_are_refused(field, value, msg):
     d[field] = value
     with pytest.raises(CountsError, match=f"field '{field}' {msg}"):
         Counts.from_dict(d, "c.json")
+
+
+def test_a_copy_of_a_batch_pays_its_share_of_the_host_side():
+    one = estimate(counts(kernels=20), "jetson-nano")
+    d = counts(kernels=20).to_dict()
+    d["batch"] = 4
+    four = estimate(Counts.from_dict(d), "jetson-nano")
+    assert four.time_split_s["host_overhead"] == pytest.approx(one.time_split_s["host_overhead"] / 4)
+    assert four.time_split_s["kernel_work"] == pytest.approx(one.time_split_s["kernel_work"])
