@@ -83,40 +83,6 @@ def lemaire_terms(pathways: list[dict], populations: list[dict], state_bits: int
     return {k: v for k, v in t.items() if v}
 
 
-# -- GPU: time x power --------------------------------------------------------------------------
-def gpu_work(pathways: list[dict], populations: list[dict], state_bits: int,
-             ops_per_update: int = NEUROBENCH_LEAKY_OPS) -> tuple[float, float]:
-    """(FLOP, bytes) of a clock-driven run with event-driven synaptic kernels (Brian2CUDA style).
-
-    Per synaptic event: 2 FLOP (multiply-add), read the weight, read + write the target variable.
-    Per neuron update: ops_per_update FLOP, read + write each state word.
-    Per plasticity update: 2 FLOP, read + write the weight.
-    """
-    flops = bytes_ = 0.0
-    for s in pathways:
-        flops += 2 * s["events"] + 2 * s["plasticity_updates"]
-        bytes_ += s["events"] * (s["weight_bits"] + 2 * state_bits) / 8
-        bytes_ += s["plasticity_updates"] * 2 * s["weight_bits"] / 8
-    for g in populations:
-        flops += ops_per_update * g["neuron_updates"]
-        bytes_ += g["neuron_updates"] * g["state_vars"] * 2 * state_bits / 8
-    return flops, bytes_
-
-
-def roofline_time_s(steps: int, flops: float, bytes_: float, peak_flops: float,
-                    bandwidth_bytes_per_s: float, per_step_overhead_s: float) -> float:
-    """t = n·t_overhead + max(F / peak, B / BW) (reference §8.3, activity averaged over steps)."""
-    return steps * per_step_overhead_s + max(flops / peak_flops, bytes_ / bandwidth_bytes_per_s)
-
-
-def time_power_j(time_s: float, power_w: float, idle_w: float | None) -> tuple[float, float | None, float | None]:
-    """(total, static, dynamic) for a device drawing power_w for time_s; static = idle_w·t."""
-    total = power_w * time_s
-    if idle_w is None:
-        return total, None, None
-    return total, idle_w * time_s, total - idle_w * time_s
-
-
 # -- memory footprint (reference §8.5) --------------------------------------------------------
 def pathway_bytes(n_pre: int, n_post: int, n_synapses: int, weight_bits: int) -> tuple[int, int]:
     """(weight bytes, index bytes): packed weights; a full n_pre×n_post pathway is a dense matrix
