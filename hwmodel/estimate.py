@@ -57,6 +57,7 @@ class _Ledger:
 
     def __init__(self, target: Target):
         self.t, self.used, self.notes, self.sources = target, {}, [], {}
+        self.external = frozenset()      # input populations that arrive from the host (_external_inputs)
 
     def fitted(self, name: str, value: float, unit: str, evidence: str, source: str, citation: str) -> float:
         """Record a price that comes from a fit (not from the target file)."""
@@ -224,7 +225,7 @@ def _external_inputs(c: Counts, L: _Ledger, names) -> Counts:
 
 
 def _host_spikes(c: Counts, L: _Ledger) -> int:
-    return sum(p.spikes for p in c.populations if p.name in getattr(L, "external", ()))
+    return sum(p.spikes for p in c.populations if p.name in L.external)
 
 
 def _host_term(L: _Ledger, terms: dict, n: int, section: str, unit: str) -> None:
@@ -280,7 +281,7 @@ def _event_driven(c, L, bits, sbits, mode, ops):
 
 
 def _event_latency(c, L, sim):
-    t, mode = L.t, L.t.node("latency.mode")
+    mode = L.t.node("latency.mode")
     if mode is None:
         L.notes.append("latency is not modelled for this target (no [latency] table)")
         return None
@@ -372,33 +373,23 @@ def _gpu(c, L, bits, sbits, mode, ops):
     cite = ("hwmodel/data/gpu_calibration.json, fitted by hwmodel.gpu.fit on runs " + ", ".join(timed)
             + (f"; this device's own runs: {', '.join(own_runs)}" if own_runs else
                f"; no run of this device: {family}-family parameters transferred by its published bandwidth"))
-    p, h = gpu.fitted(), gpu.fitted()["h_jetson"] if family == "jetson" else 1.0
     w = _gpu_workload(c, L)
-
-    def price(name, fit_value, unit):
-        key = f"gpu.{name}"
-        if L.t.has_value(key):
-            return L.need(key, unit)
-        return L.fitted(key, fit_value, unit, grade, "gpu_calibration", cite)
-
-    launch = price("launch", h * p["t_launch"], "s")
-    sync = price("sync", h * p[f"s_{w.simulator}"], "s")
-    copy = price("host_copy", p[f"t_copy_{family}"], "s")
-    b_event = price("bytes_per_event", p["b_event"], "B")
-    b_update = price("bytes_per_update", p["b_update"], "B")
+    units = {"sync": "s", "launch": "s", "host_copy": "s", "bytes_per_event": "B", "bytes_per_update": "B"}
+    q = {k: L.need(f"gpu.{k}", units[k]) if L.t.has_value(f"gpu.{k}") else
+         L.fitted(f"gpu.{k}", v, units[k], grade, "gpu_calibration", cite)
+         for k, v in gpu.device_prices(gpu.fitted(), family, w.simulator).items()}
     bw = L.need("gpu.mem_bandwidth", "B/s", "kernel time = achieved bytes / bandwidth")
-    slow = _mode_clock_factor(L, idx, m)
-    over = w.steps * (sync + w.kernels * launch + w.copies * copy)
-    work = slow * (b_event * (w.events + w.plasticity) + b_update * w.updates) / bw
+    over = gpu.host_s(q, w)
+    work = _mode_clock_factor(L, idx, m) * gpu.kernel_s(q, bw, w)
     time = over + work
     lo_f, hi_f = gpu.interval_factors(bool(own_runs))
     L.notes.append(f"GPU time: {w.steps:,.0f} steps x ({w.kernels} kernels, {w.copies} host copies) = "
                    f"{over:.4g} s host-side + {work:.4g} s kernel work; interval from the leave-one-"
                    f"{'run' if own_runs else 'device'}-out errors of the calibration set (x{lo_f:.2f} .. x{hi_f:.2f})")
     power = _gpu_power(L, family, idx, m)
-    E, static, dynamic = gpu.energy_j(power["idle"][0], power["busy"][0], power["host"][0], time, over, work)
-    E_lo = gpu.energy_j(power["idle"][1], power["busy"][1], power["host"][1], time * lo_f, over * lo_f, work * lo_f)[0]
-    E_hi = gpu.energy_j(power["idle"][2], power["busy"][2], power["host"][2], time * hi_f, over * hi_f, work * hi_f)[0]
+    (E, static, dynamic), (E_lo, _, _), (E_hi, _, _) = (
+        gpu.energy_j(power["idle"][i], power["busy"][i], power["host"][i], time * f, over * f, work * f)
+        for i, f in ((0, 1.0), (1, lo_f), (2, hi_f)))
     b = {"static_idle": static, "kernels_busy": power["busy"][0] * work, "host_overhead": power["host"][0] * over}
     return {"breakdown": b, "dynamic": dynamic, "static": static, "latency": time,
             "latency_interval": [time * lo_f, time * hi_f], "energy_interval": [E_lo, E_hi],

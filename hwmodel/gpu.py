@@ -25,7 +25,7 @@ import functools
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -58,23 +58,23 @@ class Workload:
     generation: str = ""      # "genn3" for GeNN 3.x (its own kernel-work factor)
 
 
-def step_fixed_s(p: dict, family: str, w: Workload) -> float:
-    """Host-side time of one step: synchronisation, K launches and C copies."""
+def device_prices(p: dict, family: str, simulator: str, generation: str = "") -> dict:
+    """The fitted parameters as one device's prices (the names a target file may override):
+    sync, launch, host_copy in s; bytes_per_event, bytes_per_update in B."""
     h = p["h_jetson"] if family == "jetson" else 1.0
-    return h * (p[f"s_{w.simulator}"] + w.kernels * p["t_launch"]) + w.copies * p[f"t_copy_{family}"]
+    f = p["f_genn3"] if generation == "genn3" else 1.0
+    return {"sync": h * p[f"s_{simulator}"], "launch": h * p["t_launch"], "host_copy": p[f"t_copy_{family}"],
+            "bytes_per_event": f * p["b_event"], "bytes_per_update": f * p["b_update"]}
 
 
-def work_s(p: dict, bandwidth: float, w: Workload) -> float:
+def host_s(q: dict, w: Workload) -> float:
+    """Host-side time of the run: per step, synchronisation, K launches and C copies."""
+    return w.steps * (q["sync"] + w.kernels * q["launch"] + w.copies * q["host_copy"])
+
+
+def kernel_s(q: dict, bandwidth: float, w: Workload) -> float:
     """Kernel time of the whole run from achieved bytes per event / update."""
-    f = p["f_genn3"] if w.generation == "genn3" else 1.0
-    return f * (p["b_event"] * (w.events + w.plasticity) + p["b_update"] * w.updates) / bandwidth
-
-
-def run_time_s(p: dict, family: str, bandwidth: float, w: Workload) -> tuple[float, float, float]:
-    """(total, host-side overhead, kernel work) seconds."""
-    over = w.steps * step_fixed_s(p, family, w)
-    work = work_s(p, bandwidth, w)
-    return over + work, over, work
+    return (q["bytes_per_event"] * (w.events + w.plasticity) + q["bytes_per_update"] * w.updates) / bandwidth
 
 
 def energy_j(idle_w: float, busy_w: float, host_w: float, total_s: float, over_s: float,
@@ -126,14 +126,14 @@ def predict(p: dict, run: dict, quantity: str, devices: dict) -> float:
     if quantity == "launch_api_s":
         return p["t_launch"] * (p["h_jetson"] if dev["family"] == "jetson" else 1.0)
     w = workload_of(run)
+    q, bw = device_prices(p, dev["family"], w.simulator, w.generation), dev["mem_bandwidth_Bps"]
     if quantity == "overhead_s":
-        return w.steps * step_fixed_s(p, dev["family"], w)
+        return host_s(q, w)
     if quantity == "neuron_kernel_s":
-        return work_s(p, dev["mem_bandwidth_Bps"], Workload(0, 0, 0, 0, w.updates, 0, w.simulator, w.generation))
+        return kernel_s(q, bw, replace(w, events=0.0, plasticity=0.0))
     if quantity == "synapse_kernel_s":
-        return work_s(p, dev["mem_bandwidth_Bps"], Workload(0, 0, 0, w.events, 0, w.plasticity, w.simulator,
-                                                            w.generation))
-    return run_time_s(p, dev["family"], dev["mem_bandwidth_Bps"], w)[0]
+        return kernel_s(q, bw, replace(w, updates=0.0))
+    return host_s(q, w) + kernel_s(q, bw, w)
 
 
 def fit(runs: list[dict] | None = None) -> dict:
