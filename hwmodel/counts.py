@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 
 SCHEMA = "hwmodel-counts/1"
 _SUMMED = ("spikes", "neuron_updates", "synaptic_events", "plasticity_updates")
 PHASES = ("training", "inference")
+# Counts are 64-bit counters (what numpy and HDF5 hold); the bound also keeps every count, and the
+# prices multiplied by it, far from float overflow (a JSON 10**400 used to raise OverflowError).
+MAX_COUNT = 2 ** 63 - 1
 
 
 class CountsError(ValueError):
@@ -144,6 +148,8 @@ class Counts:
                 for k, r in enumerate(_list(d, "populations", source))]
         paths = [_record(PathwayCounts, r, f"pathways[{k}]", source)
                  for k, r in enumerate(_list(d, "pathways", source))]
+        _unique(pops, "populations", source)
+        _unique(paths, "pathways", source)
         names = {p.name for p in pops}
         for k, p in enumerate(paths):
             for end in ("pre", "post"):
@@ -152,6 +158,7 @@ class Counts:
                                       f"{getattr(p, end)!r}")
             if p.weight_bits < 1 or p.weight_bits > 64:
                 raise CountsError(f"{source}: field 'pathways[{k}].weight_bits' must be in 1..64")
+        _possible(steps, pops, paths, source)
         known = {"schema", "dt_s", "steps", "samples", "phase", "populations", "pathways"}
         extra = {k: v for k, v in d.items() if k not in known}
         for key, least in (("kernels_per_step", 1), ("host_copies_per_step", 0), ("batch", 1)):
@@ -162,6 +169,11 @@ class Counts:
         if "simulator" in extra and (not isinstance(extra["simulator"], str) or not extra["simulator"]):
             raise CountsError(f"{source}: field 'simulator' must be a non-empty string")
         return cls(dt, steps, samples, phase, pops, paths, extra)
+
+    def check(self, source: str = "counts") -> "Counts":
+        """This record validated as from_dict validates a file (for records built in Python); returns
+        a copy with plain ints (numpy integers are accepted).  CountsError names the field."""
+        return Counts.from_dict(self.to_dict(), source)
 
     @classmethod
     def from_json(cls, text: str, source: str = "counts JSON") -> "Counts":
@@ -219,8 +231,12 @@ def _number(d, key, source, positive=False):
     if key not in d:
         raise CountsError(f"{source}: field {key!r} is missing")
     v = d.get(key)
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise CountsError(f"{source}: field {key!r} must be a finite number, got {v!r}")
+    try:                            # float() of a huge int overflows: refuse it like inf
+        finite = not isinstance(v, bool) and isinstance(v, numbers.Real) and math.isfinite(float(v))
+    except OverflowError:
+        finite = False
+    if not finite:
+        raise CountsError(f"{source}: field {key!r} must be a finite number, got {_show(v)}")
     if positive and v <= 0:
         raise CountsError(f"{source}: field {key!r} must be > 0, got {v!r}")
     return float(v)
@@ -231,13 +247,55 @@ def _count(d, key, source, where=None):
     name = f"{where}.{key}" if where else key
     if key not in d:
         raise CountsError(f"{source}: field {name!r} is missing")
+    if isinstance(v, float) and not math.isfinite(v):      # JSON NaN, Infinity, 1e400
+        raise CountsError(f"{source}: field {name!r} must be a finite integer, got {v!r}")
     if isinstance(v, float) and v.is_integer():
         v = int(v)
-    if isinstance(v, bool) or not isinstance(v, int):
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
         raise CountsError(f"{source}: field {name!r} must be an integer, got {v!r}")
+    v = int(v)                                               # numpy integers of Python-built records
     if v < 0:
         raise CountsError(f"{source}: field {name!r} must be >= 0, got {v}")
+    if v > MAX_COUNT:
+        raise CountsError(f"{source}: field {name!r} = {_show(v)} is more than a 64-bit counter holds "
+                          f"({MAX_COUNT:,})")
     return v
+
+
+def _show(v) -> str:
+    """A number short enough for a one-line message (10**400 has 401 digits)."""
+    t = repr(v)
+    return t if len(t) <= 24 else f"{t[0]}.{t[1:4]}e+{len(t) - 1} ({len(t)} digits)"
+
+
+def _unique(records, key, source):
+    seen = set()
+    for k, r in enumerate(records):
+        if r.name in seen:
+            raise CountsError(f"{source}: field '{key}[{k}].name': duplicate name {r.name!r}")
+        seen.add(r.name)
+
+
+def _possible(steps, pops, paths, source):
+    """Refuse activity no run can produce; each message names the field and both numbers."""
+    def over(where, v, bound, why):
+        if v > bound:
+            raise CountsError(f"{source}: field '{where}' = {v:,} is more than {why} = {bound:,}")
+
+    for k, p in enumerate(pops):       # a neuron spikes and is updated at most once per step
+        for f in ("spikes", "neuron_updates"):
+            over(f"populations[{k}].{f}", getattr(p, f), p.n * steps, f"n x steps = {p.n:,} x {steps:,}")
+    size = {p.name: p for p in pops}
+    for k, s in enumerate(paths):
+        pre, post = size[s.pre], size[s.post]
+        over(f"pathways[{k}].n_synapses", s.n_synapses, pre.n * post.n,
+             f"pre x post neurons = {pre.n:,} x {post.n:,}")
+        # Each presynaptic spike triggers at most its neuron's out-degree of events.  The mean fan-out
+        # n_synapses / pre.n is not a bound (one busy neuron may have all the synapses); the largest
+        # out-degree is at most post.n (one synapse per pair) and at most n_synapses.
+        fan = min(post.n, s.n_synapses)
+        over(f"pathways[{k}].synaptic_events", s.synaptic_events, pre.spikes * fan,
+             f"'{s.pre}' spikes x largest fan-out min(post n, n_synapses) = {pre.spikes:,} x {fan:,}")
 
 
 def _list(d, key, source):

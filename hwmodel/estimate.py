@@ -107,7 +107,7 @@ def estimate(counts: Counts | str | os.PathLike, target: Target | str | os.PathL
     their neuron updates and state leave the chip's terms, their spikes are priced as host spikes
     (event-driven targets only; docs/targets.md §3.1).  Default None: every population as counted.
     """
-    c = counts if isinstance(counts, Counts) else load_counts(counts, phase)
+    c = counts.check() if isinstance(counts, Counts) else load_counts(counts, phase)   # refuse impossible counts
     t = target if isinstance(target, Target) else load_target(target)
     L = _Ledger(t)
     c, counted = _external_inputs(c, L, external_inputs), c   # c: as the chip sees it; metrics: as counted

@@ -18,6 +18,7 @@ from .counts import Counts
 
 def neurobench(counts: Counts, weight_bits: dict[str, int] | int | None = None, state_bits: int = 32) -> dict:
     """NeuroBench-style metrics; per-sample values are None when the record has no samples."""
+    counts = counts.check()                # impossible counts would give sparsities below 0
     per = counts.samples or None
     sizes = {p.name: p.n for p in counts.populations}
     posts = {s.post for s in counts.pathways}
