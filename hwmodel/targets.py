@@ -8,6 +8,7 @@ file and the field.
 """
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
@@ -30,6 +31,35 @@ MODELS = {("neuromorphic", "event_driven"): "event_driven",
           ("gpu", "clock_driven_sparse"): "gpu_time_power",
           ("gpu", "clock_driven_dense"): "dense_per_op", ("cpu", "clock_driven_dense"): "dense_per_op"}
 QUANTITY_KEYS = {"value", "unit", "evidence", "source", "bound", "note"}
+# Every key a target file may hold, by kind: the one list of what estimate.py (prices, the GPU model's
+# gpu.* overrides from gpu.device_prices, power.*), calibrate.py (what it writes) and this file read,
+# plus the informational quantities of the built-in files.  Any other key is refused, so that a
+# misspelled optional price cannot silently drop its term.  `note` (a string) is allowed in any table;
+# `power_modes[]` is each [[power_modes]] entry; `sources` is a table of citations under any names.
+KEYS = {
+    "string": ("schema", "id", "name", "class", "execution", "extends", "energy.scope", "energy.sram.model",
+               "latency.mode", "gpu.family", "gpu.calibration_device", "power.scope", "power_modes[].name"),
+    "quantity": ("energy.synop", "energy.synop_plastic", "energy.synop_dense", "energy.neuron_update",
+                 "energy.spike", "energy.host_spike", "energy.plasticity_update",
+                 "energy.add.int8", "energy.add.int16", "energy.add.int32",
+                 "energy.mul.int8", "energy.mul.int16", "energy.mul.int32",
+                 "energy.sram.per_bit", "energy.sram.base", "energy.ratios.fdiv_over_fmul",
+                 "energy.operating_point.rate", "energy.operating_point.power",
+                 "energy.operating_point.voltage", "energy.operating_point.active_synapses",
+                 "static.power", "static.per_neuron",
+                 "latency.synop", "latency.neuron_update", "latency.spike", "latency.host_spike",
+                 "latency.plasticity_update", "latency.tick", "latency.sync", "latency.sync_1", "latency.sync_max",
+                 "capacity.memory",
+                 "gpu.tdp", "gpu.max_clock", "gpu.peak_fp32", "gpu.peak_fp16", "gpu.peak_int8", "gpu.mem_bandwidth",
+                 "gpu.sync", "gpu.launch", "gpu.host_copy", "gpu.bytes_per_event", "gpu.bytes_per_update",
+                 "power.idle", "power.busy", "power.host", "power_modes[].power", "power_modes[].gpu_clock"),
+    # quantities whose value must be a whole number (bit widths, neurons, cores): the models use them
+    # as integers, and int() would silently truncate a 2.5
+    "integer": ("capacity.neurons", "capacity.cores", "capacity.neurons_per_core", "capacity.cores_per_tile",
+                "precision.weight_bits_max", "precision.state_bits", "gpu.cuda_cores", "gpu.sm_count"),
+}
+KIND = {key: kind for kind, keys in KEYS.items() for key in keys}
+TABLES = {key[:i] for key in KIND for i, c in enumerate(key) if c in ".["} | {"sources"}
 BOUNDS = ("min", "max", "typical")
 LATENCY_MODES = ("per_event", "tick", "real_time")
 ALL_IN_EXCLUDES = ("energy.neuron_update", "energy.spike", "static")   # inside an all-in price
@@ -164,6 +194,7 @@ def validate(data: dict, shown: str) -> Target:
     def err(msg):
         raise TargetError(f"{shown}: {msg}")
 
+    _known(data, "", shown)                     # first: a misspelled 'clas' is named as such
     if data.get("schema") != SCHEMA:
         err(f"field 'schema' must be {SCHEMA!r}, got {data.get('schema')!r}")
     for key in ("id", "name", "class", "execution"):
@@ -209,6 +240,42 @@ def validate(data: dict, shown: str) -> Target:
     return t
 
 
+def _known(node, where, shown):
+    """Refuse keys and tables that no reader knows (KEYS), suggesting the closest known name."""
+    if isinstance(node, list):
+        for i, v in enumerate(node):
+            _known(v, f"{where}[{i}]", shown)
+        return
+    if not isinstance(node, dict) or "value" in node:      # a quantity's own keys: _quantity
+        return
+    table = re.sub(r"\[\d+\]", "[]", where)                # power_modes[2] -> power_modes[]
+    for k, v in node.items():
+        path, key = (f"{where}.{k}", f"{table}.{k}") if where else (k, k)
+        if key in KIND or k == "note" or table == "sources":
+            continue
+        if key not in TABLES:
+            names = sorted(_children(table))
+            close = difflib.get_close_matches(k, names, n=1)
+            if close:
+                near = f"{where}.{close[0]}" if where else close[0]
+                hint = f"did you mean {f'[{near}]' if _is_table(table, close[0]) else repr(near)}?"
+            else:
+                hint = f"known in {f'[{where}]' if where else 'the top level'}: {', '.join(names)}"
+            what = f"table [{path}]" if isinstance(v, dict) and "value" not in v else f"key {path!r}"
+            raise TargetError(f"{shown}: unknown {what} ({hint})")
+        _known(v, path, shown)
+
+
+def _is_table(table: str, name: str) -> bool:
+    return (f"{table}.{name}" if table else name) in TABLES
+
+
+def _children(table: str) -> set[str]:
+    """The known names directly inside ``table`` ('' = the top level)."""
+    pre = f"{table}." if table else ""
+    return {re.split(r"[.\[]", n[len(pre):])[0] for n in KIND.keys() | TABLES if n.startswith(pre)} | {"note"}
+
+
 def _walk(node, where, shown, sources):
     if isinstance(node, dict):
         if "value" in node:
@@ -227,9 +294,11 @@ def _quantity(q, where, shown, sources):
     def err(msg):
         raise TargetError(f"{shown}: field '{where}{msg}")
 
-    extra = set(q) - QUANTITY_KEYS
+    extra = sorted(set(q) - QUANTITY_KEYS)
     if extra:
-        err(f".{sorted(extra)[0]}' is not a quantity key (allowed: {', '.join(sorted(QUANTITY_KEYS))})")
+        close = difflib.get_close_matches(extra[0], QUANTITY_KEYS, n=1)
+        err(f".{extra[0]}' is not a quantity key (" + (f"did you mean {close[0]!r}? " if close else "")
+            + f"allowed: {', '.join(sorted(QUANTITY_KEYS))})")
     v = q["value"]
     if not isinstance(q.get("unit"), str) or not q["unit"]:
         err(".unit' is missing")
@@ -241,6 +310,8 @@ def _quantity(q, where, shown, sources):
         err(f".value' must be a finite number or \"null\", got {v!r}")
     if v <= 0:
         err(f".value' must be > 0 (write \"null\" when not published), got {v!r}")
+    if KIND.get(re.sub(r"\[\d+\]", "[]", where)) == "integer" and not float(v).is_integer():
+        err(f".value' must be a whole number, got {v!r}")
     if "evidence" not in q:
         err(".evidence' is missing")
     if q["evidence"] not in GRADES:

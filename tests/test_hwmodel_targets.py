@@ -87,7 +87,7 @@ def test_user_target_file_loads(tmp_path):
     ('source = "me"', 'source = "nobody"', "'energy.synop.source' names 'nobody'"),
     ('value = 1e-12', "value = 0", "'energy.synop.value' must be > 0"),
     ('value = 1e-12', "value = 0.5e-12, evidnce = 1", "'energy.synop.evidnce' is not a quantity key"),
-    ('scope = "per_term"', 'scope = "per_term"\ncores = 4', "field 'energy.cores' is a bare number"),
+    ('scope = "per_term"', 'scope = "per_term"\nspike = 4', "field 'energy.spike' is a bare number"),
     ('scope = "per_term"', 'scope = "all_in"\nneuron_update = { value = 1e-12, unit = "J", '
      'evidence = "measured", source = "me" }', "'energy.neuron_update' is not allowed with energy.scope 'all_in'"),
     ('class = "neuromorphic"', 'class = "toaster"', "field 'class' must be one of"),
@@ -108,8 +108,8 @@ def test_unknown_target_lists_known_ids():
 
 def test_extends_overrides_only_given_fields(tmp_path):
     path = _write(tmp_path, 'extends = "jetson-nano"\nid = "nano-cal"\n[sources]\nme = "my INA3221 measurement"\n'
-                            '[static]\nidle = { value = 1.25, unit = "W", evidence = "measured", source = "me" }\n')
+                            '[power]\nidle = { value = 1.25, unit = "W", evidence = "measured", source = "me" }\n')
     t = load_target(path)
-    assert t.id == "nano-cal" and t.need("static.idle", "W").value == 1.25
+    assert t.id == "nano-cal" and t.need("power.idle", "W").value == 1.25
     assert t.need("gpu.mem_bandwidth", "B/s").value == 25.6e9          # inherited from jetson-nano
     assert "devicequery" in t.sources and "me" in t.sources
