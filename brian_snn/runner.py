@@ -43,27 +43,45 @@ class Progress:
         sys.stderr.flush()
 
 
+@dataclass
+class Resume:
+    """Where a sequence stopped: everything :func:`present` needs to continue it exactly as if it
+    had never stopped.  ``position``: samples finished; ``chunk``: chunks run (each chunk's noise
+    seed is a function of its index in the whole sequence, never of where a run was resumed);
+    ``counts``/``sim_wall_s``: totals so far."""
+    position: int = 0
+    chunk: int = 0
+    counts: object = None
+    sim_wall_s: float = 0.0
+
+
+def chunk_seed(seed, chunk):
+    """The noise seed of chunk ``chunk`` of a sequence started with ``seed``."""
+    return seed * 100003 + chunk
+
+
 def present(spec, backend, presentation, images, order, state, plastic, phase, seed,
-            progress=True, on_chunk=None):
+            progress=True, on_chunk=None, resume=None):
     """Show ``images[order]`` (the last row of ``images`` must be blank) and return RunOutput.
 
-    ``on_chunk(done, state, counts)`` is called after every chunk (checkpointing): the samples
-    finished so far, the learned state and the counts so far.
+    ``resume`` (a :class:`Resume`): continue the sequence from there, with ``state`` the learned
+    state saved at that point; the result is bit-identical to an uninterrupted run.
+    ``on_chunk(Resume, state)`` is called after every chunk (checkpointing).
     """
     order = np.asarray(order, dtype=np.int64)
     n = len(order)
     blank = len(images) - 1
     responses = np.zeros((n, spec.n_exc), dtype=np.int64)
-    counts, sim_wall, build_s, slots_used, profile = None, 0.0, 0.0, 0, {}
-    position = 0                 # global order position shown in the chunk's first slot
+    r = resume or Resume()
+    position, chunk = r.position, r.chunk     # order position shown in the chunk's first slot
+    counts, sim_wall, build_s, slots_used, profile = r.counts, r.sim_wall_s, 0.0, 0, {}
     bar = Progress(n, f"{phase} {spec.NAME}", progress)
-    chunk = 0
-    while True:
+    while position < n:
         window = np.full(backend.chunk_slots + 1, blank, dtype=np.int64)
         part = order[position:position + backend.chunk_slots + 1]
         window[:len(part)] = part
         res = backend.run_chunk(spec, presentation, images, window, state, plastic, phase,
-                                n_real=n - position, seed=seed * 100003 + chunk)
+                                n_real=n - position, seed=chunk_seed(seed, chunk))
         chunk += 1
         state = res.state
         sim_wall += res.wall_s
@@ -79,13 +97,12 @@ def present(spec, backend, presentation, images, order, state, plastic, phase, s
             p = position + res.slot_ptr[s]
             responses[p] = np.bincount(res.exc_i[slot_of_spike == s], minlength=spec.n_exc)
         last = position + int(res.slot_ptr[-1]) if len(res.slot_ptr) else position
-        counts.samples = min(last, n)
+        if last <= position and res.real_slots == 0:     # would loop for ever
+            raise RuntimeError(f"{phase}: a chunk made no progress (slot longer than the run?)")
+        position = min(last, n)
+        counts.samples = position
         if on_chunk is not None:
-            on_chunk(min(last, n), state, counts)
-        bar.update(min(last, n) if last < n else n)
-        if last >= n or res.real_slots == 0:
-            break
-        position = last
-    counts.samples = n
+            on_chunk(Resume(position, chunk, counts, sim_wall), state)
+        bar.update(position)
     return RunOutput(state, responses, slots_used, counts, sim_wall, build_s,
                      {"profile": profile} if profile else {})

@@ -15,8 +15,11 @@ from ..encoding import Presentation
 from ..models import get_model_spec
 from ..models.diehl_cook import initial_weights
 from ..readout import assign_labels, confusion_matrix, predict
-from ..runner import present
+from ..runner import Resume, present
 from ..store import read_results, write_results
+
+
+CHECKPOINT_FORMAT = 2      # 2: positions, chunk indices and counts of the exact resume
 
 
 @dataclass
@@ -62,43 +65,42 @@ def train_and_evaluate(config: TrainConfig, dataset, out=None, resume=True, prog
     n_train, n_test = len(dataset.y_train), len(dataset.y_test)
     rng = np.random.default_rng(config.seed)
     orders = [rng.permutation(n_train) for _ in range(config.epochs)]
-    state, train_counts, epoch0, pos0 = initial_state(spec, config.seed), None, 0, 0
+    # Everything below is a function of the position in the run (epoch, chunk), never of where
+    # a run was resumed: an interrupted run continued from its checkpoint is bit-identical.
+    state, epoch0, where = initial_state(spec, config.seed), 0, Resume()
+    before = None                            # counts of the finished epochs
     t_start = time.perf_counter()
     timings = {"train_sim_s": 0.0, "build_s": 0.0}
 
     if resume and out is not None and _has_checkpoint(out, config):
         ck = read_results(out)["checkpoint"]
         state, meta = ck["state"], ck["meta"]
-        epoch0, pos0 = meta["epoch"], meta["position"]
-        train_counts = _counts_from(meta.get("counts"))
-        timings.update(meta.get("timings", {}))
-        log(f"resuming {out} at epoch {epoch0 + 1}, sample {pos0}")
+        epoch0 = meta["epoch"]
+        before = _counts_from(meta["counts_before"])
+        where = Resume(meta["position"], meta["chunk"], _counts_from(meta["counts"]), meta["sim_s"])
+        timings.update(meta["timings"])
+        log(f"resuming {out} at epoch {epoch0 + 1}, sample {where.position}")
 
-    def checkpoint(epoch, position, st, counts):
+    def checkpoint(epoch, st, at=Resume()):
         if out is not None:
             write_results(out, {"config": _config_dict(config), "checkpoint": {
-                "meta": {"config_key": config.key(), "epoch": epoch, "position": position,
-                         "counts": counts.to_dict() if counts is not None else None,
-                         "timings": timings},
+                "meta": {"config_key": config.key(), "format": CHECKPOINT_FORMAT, "epoch": epoch, "position": at.position,
+                         "chunk": at.chunk, "counts": _counts_dict(at.counts), "sim_s": at.sim_wall_s,
+                         "counts_before": _counts_dict(before), "timings": timings},
                 "state": st}})
 
     for epoch in range(epoch0, config.epochs):
-        start = pos0 if epoch == epoch0 else 0
-        done_before = train_counts
-
-        def on_chunk(done, st, counts, epoch=epoch, start=start, before=done_before):
-            total = counts if before is None else before + counts
-            checkpoint(epoch, start + done, st, total)
-
-        run = present(spec, backend, pres, images, orders[epoch][start:], state, plastic=1,
-                      phase="training", seed=config.seed * 1000 + epoch * 10 + (start > 0),
-                      progress=progress, on_chunk=on_chunk)
-        state = run.state
-        train_counts = run.counts if train_counts is None else train_counts + run.counts
+        run = present(spec, backend, pres, images, orders[epoch], state, plastic=1, phase="training",
+                      seed=config.seed * 1000 + epoch * 10, progress=progress, resume=where,
+                      on_chunk=lambda at, st, epoch=epoch: checkpoint(epoch, st, at))
+        where = Resume()
+        before = run.counts if before is None else before + run.counts
         timings["train_sim_s"] += run.sim_wall_s
         timings["build_s"] += run.build_s
         # fresh schedule state for the next epoch (no pending decision carried over)
-        state = {k: v for k, v in state.items() if not k.startswith("ctrl_")}
+        state = {k: v for k, v in run.state.items() if not k.startswith("ctrl_")}
+        checkpoint(epoch + 1, state)
+    train_counts = before
 
     # Labels from the training set with learning off (Diehl & Cook), then the test set.
     n_label = n_train if config.label_samples is None else min(config.label_samples, n_train)
@@ -149,9 +151,17 @@ def _has_checkpoint(path, config):
     from pathlib import Path
     if not Path(path).exists():
         return False
-    res = read_results(path)
-    ck = res["checkpoint"]
-    return ck is not None and ck["meta"].get("config_key") == config.key()
+    ck = read_results(path)["checkpoint"]
+    if ck is None or ck["meta"].get("config_key") != config.key():
+        return False
+    if ck["meta"].get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: its checkpoint was written by an older brian-snn and cannot be "
+                         "resumed exactly; start again with --no-resume")
+    return True
+
+
+def _counts_dict(c):
+    return None if c is None else c.to_dict()
 
 
 def _counts_from(d):
