@@ -10,7 +10,7 @@ import os
 import sys
 
 from .counts import CountsError, load_counts
-from .estimate import EstimateError, _check_bits, estimate
+from .estimate import EstimateError, _check_bits, check_external_inputs, estimate
 from .metrics import neurobench
 from .targets import TargetError, list_targets, load_target
 from . import calibrate as _calibrate
@@ -138,28 +138,62 @@ def _report(e) -> list[str]:
 
 
 def _compare(a) -> int:
+    """Exit 0 when every requested target priced the counts; 1 when some did not (their rows print
+    n/a and one stderr line names them); 2 (nothing printed) on bad input or when none could.
+    ``--targets all`` means every built-in target that can price these counts: the others are
+    skipped with a note on stderr and do not fail the command (docs/targets.md)."""
     counts = load_counts(a.counts, a.phase)
     refs = [r.strip() for r in a.targets.split(",") if r.strip()]
-    if refs == ["all"]:
+    skippable = set(list_targets()) if refs == ["all"] else set()
+    if skippable:
         refs = list_targets()
     refs += a.target_file
     if not refs:
         raise EstimateError("compare: give --targets a,b,c (or 'all') and/or --target-file FILE")
-    rows = []
+    opts = _opts(a)                                 # bad input is refused before any estimate
+    for flag, v in (("--weight-bits", a.weight_bits), ("--state-bits", a.state_bits)):
+        if v is not None:
+            _check_bits(v, flag)
+    if opts["external_inputs"]:
+        check_external_inputs(counts, opts["external_inputs"])
+    jobs = []
     for ref in refs:
         tid, _, mode = ref.partition(":") if not ref.endswith(".toml") else (ref, "", "")
+        t = load_target(tid)
+        t.mode(mode or None)                        # an unknown power mode is bad input too
+        jobs.append((ref, t, mode or None))
+    rows = []
+    for ref, t, mode in jobs:
         try:
-            rows.append((ref, estimate(counts, tid, power_mode=mode or None, **_opts(a)), None))
-        except ERRORS as err:
-            if isinstance(err, TargetError) and str(err).startswith("unknown target"):
-                raise
+            rows.append((ref, estimate(counts, t, power_mode=mode, **opts), None))
+        except ERRORS as err:                       # this target cannot price these counts
             rows.append((ref, None, str(err)))
+    failed = [(r, m) for r, e, m in rows if e is None and r not in skippable]
+    skipped = [(r, m) for r, e, m in rows if e is None and r in skippable]
+    if len(failed) + len(skipped) == len(rows):
+        raise EstimateError("compare: no target could price these counts: "
+                            + "; ".join(f"{r}: {m}" for r, m in failed + skipped))
     if a.plot:
         _plot(rows, a.plot)
     if a.json:
         print(json.dumps({"counts": a.counts, "phase": counts.phase, "results": [
             {"target": r, "estimate": e.to_dict()} if e else {"target": r, "error": m} for r, e, m in rows]}))
-        return 0
+    else:
+        _compare_table(rows)
+    why = lambda xs: "; ".join(f"{r}: {m}" for r, m in xs)          # noqa: E731
+    sys.stdout.flush()
+    if failed:
+        print(f"hwmodel: error: compare: {len(failed)} of {len(rows)} targets failed: {why(failed)}"
+              + (f" (also skipped by 'all': {', '.join(r for r, _ in skipped)})" if skipped else ""),
+              file=sys.stderr)
+        return 1
+    if skipped:
+        print(f"hwmodel: note: --targets all: skipped {len(skipped)} target(s) that cannot price these "
+              f"counts: {why(skipped)}", file=sys.stderr)
+    return 0
+
+
+def _compare_table(rows):
     print(f"{'target':22s} {'model':15s} {'energy_J':>10s} {'E/sample_J':>10s} {'latency_s':>10s} "
           f"{'memory_B':>11s} {'fits':>5s}  evidence")
     for ref, e, msg in rows:
@@ -169,7 +203,6 @@ def _compare(a) -> int:
         fits = {True: "yes", False: "NO", None: "?"}[e.fits]
         print(f"{ref:22s} {e.model:15s} {_g(e.energy_j['total']):>10s} {_g(e.per_sample['energy_j']):>10s} "
               f"{_g(e.latency_s):>10s} {e.memory_bytes['total']:>11,d} {fits:>5s}  {e.evidence}")
-    return 0
 
 
 def _plot(rows, path):

@@ -197,12 +197,9 @@ def _joules(terms: dict) -> dict:
     return cost.priced_terms(terms)
 
 
-def _external_inputs(c: Counts, L: _Ledger, names) -> Counts:
-    """The counts as a neuromorphic chip sees them when populations ``names`` arrive from the host:
-    those populations keep their spikes (priced as host spikes by _event_driven) but make no neuron
-    updates and hold no state on the chip.  Other models note that the option does not apply."""
-    if not names:
-        return c
+def check_external_inputs(c: Counts, names) -> tuple[str, ...]:
+    """The external input names, deduplicated; EstimateError unless each is a population of ``c``
+    without incoming pathways (the same for every target, so `compare` checks it once, up front)."""
     names = (names,) if isinstance(names, str) else tuple(dict.fromkeys(names))
     have = [p.name for p in c.populations]
     for n in names:
@@ -212,6 +209,16 @@ def _external_inputs(c: Counts, L: _Ledger, names) -> Counts:
         if into is not None:
             raise EstimateError(f"external inputs: population {n!r} receives pathway {into!r}; only a "
                                 f"population without incoming pathways can arrive from outside the chip")
+    return names
+
+
+def _external_inputs(c: Counts, L: _Ledger, names) -> Counts:
+    """The counts as a neuromorphic chip sees them when populations ``names`` arrive from the host:
+    those populations keep their spikes (priced as host spikes by _event_driven) but make no neuron
+    updates and hold no state on the chip.  Other models note that the option does not apply."""
+    if not names:
+        return c
+    names = check_external_inputs(c, names)
     if L.t.model != "event_driven":
         L.notes.append(f"external inputs ({', '.join(names)}) not applied: the {L.t.model} model has no "
                        f"host-spike term, so they are priced as counted")

@@ -253,6 +253,8 @@ def _known(node, where, shown):
         path, key = (f"{where}.{k}", f"{table}.{k}") if where else (k, k)
         if key in KIND or k == "note" or table == "sources":
             continue
+        if f"{key}[]" in TABLES and not isinstance(v, list):
+            raise TargetError(f"{shown}: field {path!r} must be an array of tables: write [[{path}]]")
         if key not in TABLES:
             names = sorted(_children(table))
             close = difflib.get_close_matches(k, names, n=1)
@@ -301,7 +303,7 @@ def _quantity(q, where, shown, sources):
             + f"allowed: {', '.join(sorted(QUANTITY_KEYS))})")
     v = q["value"]
     if not isinstance(q.get("unit"), str) or not q["unit"]:
-        err(".unit' is missing")
+        err(".unit' is missing" if "unit" not in q else f".unit' must be a unit string, got {q['unit']!r}")
     if "bound" in q and q["bound"] not in BOUNDS:
         err(f".bound' must be one of {BOUNDS}, got {q['bound']!r}")
     if v == "null":
@@ -318,5 +320,7 @@ def _quantity(q, where, shown, sources):
         err(f".evidence' must be one of {GRADES}, got {q['evidence']!r}")
     if "source" not in q:
         err(".source' is missing")
+    if not isinstance(q["source"], str):
+        err(f".source' must be a key of [sources], got {q['source']!r}")
     if q["source"] not in sources:
         err(f".source' names {q['source']!r}, which is not in [sources]")
