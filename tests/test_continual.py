@@ -109,7 +109,7 @@ def tiny():
 
 
 TINY = dict(model="spikedyn", n_exc=10, tasks="0,1,2", samples_per_task=12, label_per_class=4,
-            test_per_class=5, chunk_slots=16, weight_bits=8, seed=4)
+            test_per_class=5, chunk_slots=5, weight_bits=8, seed=4)
 
 
 def _recompute(stored, y_train, y_test, tasks):
@@ -148,14 +148,17 @@ def test_tiny_network_three_tasks(tiny, tmp_path, monkeypatch):
     _compiler_or_skip()
     cfg = C.ContinualConfig(**TINY)
     tasks = cfg.task_list()
-    # 1. interrupted during the training of task 3 -> checkpoint after task 2
+    # 1. interrupted inside the training of task 3, after its first chunk (checkpointed)
     calls = {"n": 0}
     real = C.present
 
     def flaky(*a, **kw):
         calls["n"] += 1
         if calls["n"] == 5:                      # train 1, eval 1, train 2, eval 2, train 3
-            raise KeyboardInterrupt
+            def interrupt(*args, save=kw["on_chunk"]):
+                save(*args)
+                raise KeyboardInterrupt
+            kw["on_chunk"] = interrupt
         return real(*a, **kw)
 
     monkeypatch.setattr(C, "present", flaky)
@@ -164,19 +167,25 @@ def test_tiny_network_three_tasks(tiny, tmp_path, monkeypatch):
         C.run_continual(cfg, tiny, out=out, progress=False, log=lambda *a: None)
     ck = C.read_continual(out)
     assert ck["checkpoint"]["meta"]["next_task"] == 2
+    assert 0 < ck["checkpoint"]["meta"]["training"]["position"] < 12
     assert np.isnan(ck["arrays"]["accuracy_matrix"][2]).all() and not np.isnan(ck["arrays"]["accuracy_matrix"][1, :2]).any()
     monkeypatch.setattr(C, "present", real)
     logs = []
     C.run_continual(cfg, tiny, out=out, progress=False, log=logs.append)
-    assert any("resuming" in m and "task 3/3" in m for m in logs)
+    assert any("resuming" in m and "task 3/3, training sample" in m for m in logs)
     stored = C.read_continual(out)
     assert stored["checkpoint"] is None
 
-    # 2. the same run without interruption gives the same matrix and weights (resume is exact)
+    # 2. the same run without interruption gives the same results, bit for bit (resume is exact)
     fresh = C.run_continual(cfg, tiny, out=tmp_path / "fresh.h5", progress=False, log=lambda *a: None)
     A = stored["arrays"]["accuracy_matrix"]
-    np.testing.assert_array_equal(A, fresh["arrays"]["accuracy_matrix"])
-    np.testing.assert_array_equal(stored["arrays"]["weights"], fresh["arrays"]["weights"])
+    for name in ("accuracy_matrix", "weights", "thresholds_theta_V", "assignments"):
+        np.testing.assert_array_equal(stored["arrays"][name], fresh["arrays"][name], err_msg=name)
+    for t in range(3):
+        for name, v in fresh["tasks"][t].items():
+            np.testing.assert_array_equal(stored["tasks"][t][name], v, err_msg=f"task {t} {name}")
+    for phase, c in fresh["counts"].items():
+        assert stored["counts"][phase].to_dict() == c.to_dict()
 
     # 3. bookkeeping: recomputed from the raw responses with independent code
     np.testing.assert_allclose(A, _recompute(stored, tiny.y_train, tiny.y_test, tasks), equal_nan=True)

@@ -35,7 +35,7 @@ from hwmodel.counts import Counts
 from ..backend import get_backend
 from ..encoding import Presentation
 from ..readout import assign_labels
-from ..runner import present
+from ..runner import Resume, present
 from .train_eval import image_table, initial_state
 
 SCHEMA = "brian-snn-continual/1"
@@ -354,7 +354,7 @@ def run_continual(config: ContinualConfig, dataset, out=None, resume=True, progr
         from ..models.diehl_cook import quantise_weights
         state["w"] = quantise_weights(state["w"], config.weight_bits)
     res = _empty_results(config, spec, pres, T)
-    t0 = 0
+    t0, within = 0, None
     if resume and out is not None and Path(out).exists():
         stored = read_continual(out)
         if _same_run(stored["config"], res["config"]):
@@ -364,14 +364,24 @@ def run_continual(config: ContinualConfig, dataset, out=None, resume=True, progr
             res = stored
             state = stored["checkpoint"]["state"]
             t0 = stored["checkpoint"]["meta"]["next_task"]
-            log(f"resuming {out} at task {t0 + 1}/{T}")
+            within = _resume_from(stored["checkpoint"]["meta"].get("training"))
+            log(f"resuming {out} at task {t0 + 1}/{T}"
+                + (f", training sample {within.position}" if within else ""))
     t_start = time.perf_counter() - res["timings"].get("total_s", 0.0)
     tm = res["timings"]
+
+    def checkpoint_training(t, at, st):        # after every training chunk: lose at most one chunk
+        if out is not None:
+            write_continual(out, dict(res, checkpoint={"meta": {"next_task": t, "training": {
+                "position": at.position, "chunk": at.chunk, "counts": at.counts.to_dict(),
+                "sim_s": at.sim_wall_s}}, "state": st}))
 
     for t in range(t0, T):
         classes = tasks[t]
         run = present(spec, backend, pres, images, plan.train[t], state, plastic=1, phase="training",
-                      seed=config.seed * 1000 + 2 * t, progress=progress)
+                      seed=config.seed * 1000 + 2 * t, progress=progress, resume=within,
+                      on_chunk=lambda at, st, t=t: checkpoint_training(t, at, st))
+        within = None
         state = _strip_ctrl(run.state)
         res["counts"]["training"] = _add(res["counts"]["training"], run.counts)
         tm["train_sim_s"] += run.sim_wall_s
@@ -421,6 +431,12 @@ def _same_run(stored, current):
     norm = lambda d: json.dumps(d, sort_keys=True, default=str)      # files written before run_key
     return all(norm(stored.get(k)) == norm(current.get(k))
                for k in ("config_key", "model_params", "presentation_params"))
+
+
+def _resume_from(meta):
+    if meta is None:
+        return None
+    return Resume(meta["position"], meta["chunk"], Counts.from_dict(meta["counts"]), meta["sim_s"])
 
 
 def _add(a, b):
