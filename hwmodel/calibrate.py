@@ -111,9 +111,9 @@ def parse_measurements(data: dict, shown: str = "<measurements>") -> dict:
             raise CalibrationError(f"{where} must be an object")
         if "counts" in r:
             try:
-                c = Counts.from_dict(r["counts"])
+                c = Counts.from_dict(r["counts"], f"{where}.counts")
             except CountsError as e:
-                raise CalibrationError(f"{where}.counts: {e}") from None
+                raise CalibrationError(str(e)) from None
         elif "counts_file" in r:
             p = r["counts_file"]
             p = p if os.path.isabs(p) else os.path.join(base_dir, p)
