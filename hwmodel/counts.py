@@ -265,7 +265,10 @@ def _count(d, key, source, where=None):
 def _show(v) -> str:
     """A number short enough for a one-line message (10**400 has 401 digits)."""
     t = repr(v)
-    return t if len(t) <= 24 else f"{t[0]}.{t[1:4]}e+{len(t) - 1} ({len(t)} digits)"
+    if not isinstance(v, int) or len(t) <= 24:
+        return t
+    d = str(abs(v))
+    return f"{'-' if v < 0 else ''}{d[0]}.{d[1:4]}e+{len(d) - 1} ({len(d)} digits)"
 
 
 def _unique(records, key, source):
