@@ -81,7 +81,7 @@ def uninterrupted(tmp_path_factory):
     out = tmp_path_factory.mktemp("ref") / "r.h5"
     p = _train(out)
     assert p.returncode == 0, p.stderr
-    return _snapshot(out)
+    return (*_snapshot(out), out)
 
 
 # Each trial is the sequence of interrupted runs before the final, uninterrupted one.  The
@@ -109,7 +109,7 @@ def test_interrupted_run_resumes_bit_identical(uninterrupted, tmp_path, faults):
     assert p.returncode == 0, p.stderr
     assert "resuming" in p.stderr
     arrays, counts, scalars, timings = _snapshot(out)
-    ref_arrays, ref_counts, ref_scalars, _ = uninterrupted
+    ref_arrays, ref_counts, ref_scalars, _, _ = uninterrupted
     assert arrays.keys() == ref_arrays.keys()
     for name, ref in ref_arrays.items():
         np.testing.assert_array_equal(arrays[name], ref, err_msg=name)
@@ -118,3 +118,12 @@ def test_interrupted_run_resumes_bit_identical(uninterrupted, tmp_path, faults):
     # the throughput counts every training sample once over the simulation time of all runs
     assert timings["train_samples_per_s"] == pytest.approx(60 / timings["train_sim_s"])
     assert not list(tmp_path.glob("*.tmp"))   # temporary files of killed runs are not left to pile up
+
+
+def test_evaluate_reproduces_the_stored_test_predictions(uninterrupted):
+    from brian_snn.experiments.train_eval import evaluate_file
+    arrays, _, scalars, _, path = uninterrupted
+    again = evaluate_file(path, progress=False)
+    np.testing.assert_array_equal(again["arrays"]["test_predictions"], arrays["test_predictions"])
+    assert again["scalars"]["accuracy"] == scalars["accuracy"] == again["scalars"]["stored_accuracy"]
+    assert again["scalars"]["reproduced"] and "20 of 500 test" in again["scalars"]["data"]

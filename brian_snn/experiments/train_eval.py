@@ -104,12 +104,11 @@ def train_and_evaluate(config: TrainConfig, dataset, out=None, resume=True, prog
 
     # Labels from the training set with learning off (Diehl & Cook), then the test set.
     n_label = n_train if config.label_samples is None else min(config.label_samples, n_train)
-    frozen = {k: v for k, v in state.items() if not k.startswith("ctrl_")}
+    frozen = trained_network(state)
     lab = present(spec, backend, pres, images, np.arange(n_label), frozen, plastic=0,
                   phase="inference", seed=config.seed * 1000 + 501, progress=progress)
     assignments, class_means = assign_labels(lab.responses, dataset.y_train[:n_label])
-    test = present(spec, backend, pres, images, n_train + np.arange(n_test), frozen, plastic=0,
-                   phase="inference", seed=config.seed * 1000 + 502, progress=progress)
+    test = test_run(spec, backend, pres, images, n_train, n_test, frozen, config.seed, progress)
     pred = predict(test.responses, assignments)
     accuracy = float((pred == dataset.y_test).mean())
     timings.update(label_sim_s=lab.sim_wall_s, test_sim_s=test.sim_wall_s,
@@ -135,6 +134,19 @@ def train_and_evaluate(config: TrainConfig, dataset, out=None, resume=True, prog
     if out is not None:
         write_results(out, results)
     return results
+
+
+def trained_network(state):
+    """What a trained network is: its weights and thresholds.  Labelling and testing start from
+    these alone (membrane potentials at rest), as ``evaluate`` does from a results file."""
+    return {"w": state["w"], "theta": state["theta"]}
+
+
+def test_run(spec, backend, pres, images, n_train, n_test, state, seed, progress):
+    """The test set through the frozen network; its noise depends only on the run's seed, so
+    ``evaluate`` on the same backend reproduces training's test responses exactly."""
+    return present(spec, backend, pres, images, n_train + np.arange(n_test), state, plastic=0,
+                   phase="inference", seed=seed * 1000 + 502, progress=progress)
 
 
 def _config_dict(config, spec=None, pres=None):
@@ -184,13 +196,24 @@ def evaluate_file(path, backend=None, progress=True):
     spec = get_model_spec(cfg["model"], **cfg["model_params"])
     pres = Presentation(**cfg["presentation_params"])
     bk = get_backend(backend or cfg["backend"], chunk_slots=cfg["chunk_slots"])
-    state = {"w": stored["arrays"]["weights"].ravel(), "theta": stored["arrays"]["thresholds_theta_V"]}
+    state = trained_network({"w": stored["arrays"]["weights"].ravel(),
+                             "theta": stored["arrays"]["thresholds_theta_V"]})
     n_train, n_test = len(dataset.y_train), len(dataset.y_test)
-    test = present(spec, bk, pres, image_table(dataset), n_train + np.arange(n_test), state, plastic=0,
-                   phase="inference", seed=cfg["seed"] * 1000 + 503, progress=progress)
+    test = test_run(spec, bk, pres, image_table(dataset), n_train, n_test, state, cfg["seed"], progress)
     pred = predict(test.responses, stored["arrays"]["assignments"])
-    return {"scalars": {"accuracy": float((pred == dataset.y_test).mean()), "n_test": n_test},
+    stored_pred = stored["arrays"].get("test_predictions")
+    same = stored_pred is not None and np.array_equal(pred, stored_pred)
+    if same:
+        note = "reproduces the stored test predictions exactly"
+    elif bk.name != cfg["backend"]:
+        note = (f"differs from the stored accuracy: run on {bk.name}, trained on {cfg['backend']} "
+                "(each backend draws its own Poisson input)")
+    else:
+        note = "differs from the stored accuracy: the data or the code changed since training"
+    return {"scalars": {"accuracy": float((pred == dataset.y_test).mean()), "n_test": n_test,
+                        "stored_accuracy": stored["scalars"].get("accuracy"), "reproduced": same,
+                        "note": note, "data": dataset.source},
             "timings": {"test_sim_s": test.sim_wall_s, "build_s": test.build_s,
                         "test_samples_per_s": n_test / test.sim_wall_s if test.sim_wall_s else None},
             "counts": {"inference": test.counts},
-            "arrays": {"confusion": confusion_matrix(dataset.y_test, pred)}}
+            "arrays": {"confusion": confusion_matrix(dataset.y_test, pred), "test_predictions": pred}}
