@@ -1,16 +1,17 @@
 """HDF5 results files (schema in docs/hdf5.md).
 
-Writes are atomic (a temporary file renamed over the target), so an interrupted write never
-destroys what was there before.  Checkpoints live in the same file under /checkpoint.
+Writes are atomic (a temporary file of this process renamed over the target), so an
+interrupted write never destroys what was there before.  Checkpoints live in the same file under /checkpoint.
 """
 import json
-import os
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from hwmodel.counts import Counts
+
+from .files import replacing
 
 SCHEMA = "brian-snn-results/1"
 
@@ -34,8 +35,7 @@ def write_results(path, results: dict):
     timings (dict), checkpoint (dict or None)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with h5py.File(tmp, "w") as f:
+    with replacing(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["schema"] = SCHEMA
         f.attrs["config"] = json.dumps(results.get("config", {}), sort_keys=True)
         f.attrs["scalars"] = json.dumps(results.get("scalars", {}))
@@ -52,7 +52,27 @@ def write_results(path, results: dict):
             c.attrs["meta"] = json.dumps(ck["meta"])
             for k, v in ck["state"].items():
                 c.create_dataset(k, data=np.asarray(v))
-    os.replace(tmp, path)
+
+
+def inspect(path, schema=SCHEMA):
+    """What ``path`` holds, from its attributes only: None (no file) or a dict with ``kind``
+    'checkpoint' (an unfinished run; ``meta``: the checkpoint's), 'finished' or 'other' (``what``
+    it is), and ``config`` (the stored configuration)."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    if path.is_dir():
+        return {"kind": "other", "what": "a folder", "config": {}, "meta": None}
+    try:
+        with h5py.File(path, "r") as f:
+            found = f.attrs.get("schema")
+            if found != schema:
+                return {"kind": "other", "what": f"HDF5 with schema {found!r}", "config": {}, "meta": None}
+            ck = f.get("checkpoint")
+            return {"kind": "finished" if ck is None else "checkpoint", "config": json.loads(f.attrs.get("config", "{}")),
+                    "meta": None if ck is None else json.loads(ck.attrs.get("meta", "{}"))}
+    except (OSError, ValueError):
+        return {"kind": "other", "what": "not a readable HDF5 file", "config": {}, "meta": None}
 
 
 def read_results(path) -> dict:

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import replacing
 from .energy import JETSON           # the built-in Jetson Nano target
 from .timestep_models import (BASE_RESET_GAP_MV, BASE_TAU_E_MS, BASE_THETA0_MV, BASE_THRESHOLD_GAP_MV,
                               tuned_spec)
@@ -642,9 +643,8 @@ def _save_cached(out_dir, key, res):
     state = res.get("state")
     if state is not None:
         np.savez(p.with_suffix(".npz"), **{k: np.asarray(v) for k, v in state.items()})
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(json.dumps({k: v for k, v in res.items() if k != "state"}))
-    os.replace(tmp, p)
+    with replacing(p) as tmp:
+        tmp.write_text(json.dumps({k: v for k, v in res.items() if k != "state"}))
 
 
 def run_jobs(jobs, out_dir=None, scheduler=None, workers=2, serial=False, log=print):
@@ -988,7 +988,8 @@ def tabulate(res, target=None, tolerance_pp=2.0, weights=None, policy_variants=N
 def save(res, out_dir, plot=True):
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "timestep.json").write_text(json.dumps(res, indent=1, default=_json_default))
+    with replacing(out / "timestep.json") as tmp:
+        tmp.write_text(json.dumps(res, indent=1, default=_json_default))
     if plot:
         plot_timestep(res, out / "timestep.png")
     return out / "timestep.json"

@@ -30,8 +30,9 @@ def write_results(path, out: dict, memory: dict | None = None, command: str = ""
     if path.parent and not path.parent.exists():
         raise SolsaError(f"{path}: directory {path.parent} does not exist")
     from .runner import strip_arrays
+    from ..files import replacing
     light = strip_arrays(out)
-    with h5py.File(path, "w") as f:
+    with replacing(path) as tmp, h5py.File(tmp, "w") as f:      # atomic: a crash keeps the old file
         f.attrs["schema"] = SCHEMA
         f.attrs["experiment"] = json.dumps(light["experiment"])
         f.attrs["summary"] = json.dumps(light["summary"])
