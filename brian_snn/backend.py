@@ -31,6 +31,7 @@ from . import integration  # noqa: F401  (registers the 'linear_implicit' state 
 BrianLogger.suppress_hierarchy("brian2.codegen.generators.base")
 from .activity import ActivityCounter
 from .encoding import add_end_of_run
+from .files import remove_stale, replacing
 
 BACKENDS = ("runtime", "cpp", "cuda")
 CODE_VERSION = "2"        # bump when generated code changes in a way the hash cannot see
@@ -65,6 +66,31 @@ def check_compiler():
     if shutil.which(cxx) is None and shutil.which("c++") is None:
         raise BackendError(f"no C++ compiler found (looked for {cxx!r} and 'c++' on PATH); "
                            "install g++ (Debian/Ubuntu: apt install g++) or use --backend runtime")
+
+
+def make_jobs(limit=None) -> int:
+    """Parallel compiler jobs: ``$BRIAN_SNN_MAKE_JOBS``, else the cores this process may run on
+    (at most ``limit``).  Brian2's default ``make -j`` starts every compiler at once."""
+    env = os.environ.get("BRIAN_SNN_MAKE_JOBS", "").strip()
+    if env:
+        if not env.isdigit() or int(env) < 1:
+            raise BackendError(f"BRIAN_SNN_MAKE_JOBS must be a positive integer, got {env!r}")
+        return int(env)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores, limit or cores))
+
+
+_cleaned = set()
+
+
+def clean_build_dir(directory):
+    """Once per process and build folder: remove the run folders (``results_<pid>``) and run
+    arguments (``static_arrays/p<pid>_*``) that killed processes left behind."""
+    directory = Path(directory)
+    if directory not in _cleaned:
+        _cleaned.add(directory)
+        remove_stale(directory)
+        remove_stale(directory / "static_arrays")
 
 
 def get_backend(name: str, **kw):
@@ -225,6 +251,8 @@ class CppBackend(_ChunkedBackend):
 
     def _configure_device(self, directory):
         prefs.devices.cpp_standalone.openmp_threads = self.threads
+        # not part of the build key: -j does not change the binary
+        prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{make_jobs()}"]
 
     def _ensure_built(self, spec, presentation, images):
         key, desc = self.build_key(spec, presentation, len(images))
@@ -233,6 +261,7 @@ class CppBackend(_ChunkedBackend):
         check_compiler()
         directory = self.cache_dir / f"{spec.NAME}-{key}"
         directory.mkdir(parents=True, exist_ok=True)
+        clean_build_dir(directory)
         (directory / "build.json").write_text(json.dumps(desc, indent=1))
         set_device(self.device_name, build_on_run=False, directory=str(directory))
         device.reinit()             # the standalone device may hold an earlier build
@@ -295,9 +324,8 @@ def _run_args_list(directory, values, private=True):
             fname = f"p{os.getpid()}_{fname}" if private else fname
             path = Path(directory) / "static_arrays" / fname
             if not path.exists():
-                tmp = path.with_name(f"{path.name}.tmp")
-                arr.tofile(tmp)
-                os.replace(tmp, path)
+                with replacing(path) as tmp:
+                    arr.tofile(tmp)
                 if private and "_init_image_table_" in fname:
                     atexit.register(path.unlink, missing_ok=True)     # reused by later chunks
                 written.append(path)

@@ -22,7 +22,7 @@ with ``run_args``); what differs is how the project is generated and compiled:
   ``$BRIAN_SNN_SEED`` before the run and calls ``random_number_buffer.set_seed`` (host and
   device API), so every chunk gets its own, reproducible stream.
 * **Parallel make.** brian2's default ``make -j`` (unbounded) is replaced by ``-j$BRIAN_SNN_MAKE_JOBS``
-  (default: the number of CPUs, at most 4), run under ``nice``.
+  (default: the cores this process may use, at most 4), run under ``nice``.
 
 Options come from the constructor or, for ``brian-snn train --backend cuda``, from the
 environment: ``BRIAN_SNN_CUDA_CC``, ``BRIAN_SNN_GPU_ID``, ``BRIAN_SNN_CUDA_PATH`` (or
@@ -47,7 +47,7 @@ import numpy as np
 import brian2
 from brian2 import defaultclock, device, ms, prefs, set_device
 
-from .backend import BackendError, CppBackend, _locked, device_holds
+from .backend import BackendError, CppBackend, _locked, clean_build_dir, device_holds, make_jobs
 
 DEFAULT_TOOLKITS = ("/usr/local/cuda",)
 MIN_CC = 5.0                       # brian2cuda 1.0a7's minimal_compute_capability
@@ -242,11 +242,8 @@ def _env(name, default=None):
 
 
 def default_make_jobs() -> int:
-    try:
-        return max(1, int(_env("BRIAN_SNN_MAKE_JOBS", min(4, os.cpu_count() or 1))))
-    except ValueError:
-        raise CudaError(f"BRIAN_SNN_MAKE_JOBS must be a positive integer, got "
-                        f"{os.environ['BRIAN_SNN_MAKE_JOBS']!r}") from None
+    """As for C++ builds, at most 4: an nvcc job takes a GB or more of memory."""
+    return make_jobs(limit=4)
 
 
 # -- makefile --------------------------------------------------------------------------------
@@ -427,6 +424,7 @@ class CudaBackend(CppBackend):
         if self._built and self._built[0] == key and device_holds(self._built[1].model.exc):
             return self._built[1]
         directory = self.cache_dir / f"{spec.NAME}-{key}"
+        clean_build_dir(directory)
         asm = generate_project(self, spec, presentation, images, directory, desc)
         self._built = (key, asm)
         return asm
