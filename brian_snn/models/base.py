@@ -18,6 +18,7 @@ class ModelSpec:
 
     RUNTIME = ()
     NAME = "base"
+    POSITIVE = ()                    # parameters that divide (time constants, scales): > 0, not just >= 0
 
     def __post_init__(self):
         for f in fields(self):
@@ -25,8 +26,9 @@ class ModelSpec:
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 if not np.isfinite(v):
                     raise ValueError(f"{self.NAME}: parameter {f.name} must be finite, got {v!r}")
-                if v < 0:
-                    raise ValueError(f"{self.NAME}: parameter {f.name} must be >= 0, got {v!r}")
+                if v < 0 or (v == 0 and f.name in self.POSITIVE):
+                    bound = "> 0" if f.name in self.POSITIVE else ">= 0"
+                    raise ValueError(f"{self.NAME}: parameter {f.name} must be {bound}, got {v!r}")
         if self.n_exc < 1 or self.n_input < 1:
             raise ValueError(f"{self.NAME}: n_exc and n_input must be >= 1")
 
@@ -38,6 +40,12 @@ class ModelSpec:
 
     def with_(self, **kw):
         return replace(self, **kw)
+
+    def sizes(self) -> dict:
+        """What ``build`` will allocate, without building it (memory checks before a build):
+        ``neurons`` {group: n} and ``synapses`` {pathway: (synapses, per-synapse float
+        variables besides the delay, event pathways (one spike queue each))}."""
+        raise NotImplementedError
 
 
 @dataclass
@@ -55,13 +63,21 @@ class BuiltModel:
     inhibition: list = field(default_factory=list)
 
 
-def get_model_spec(name: str, **params) -> ModelSpec:
+def model_class(name: str) -> type:
     from .diehl_cook import AspDecay, DiehlCook
     from .spikedyn import SpikeDyn
     models = {"diehl-cook": DiehlCook, "asp-decay": AspDecay, "spikedyn": SpikeDyn}
     if name not in models:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(models)}")
-    return models[name](**params)
+    return models[name]
+
+
+def get_model_spec(name: str, **params) -> ModelSpec:
+    cls = model_class(name)
+    unknown = sorted(set(params) - set(cls.__dataclass_fields__))
+    if unknown:                 # not the dataclass's TypeError
+        raise ValueError(f"{name}: unknown parameter {unknown[0]!r}; valid: {', '.join(cls.__dataclass_fields__)}")
+    return cls(**params)
 
 
 MODEL_NAMES = ("diehl-cook", "asp-decay", "spikedyn")

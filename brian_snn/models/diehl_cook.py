@@ -166,6 +166,13 @@ class DiehlCook(QuantisedWeights, ModelSpec):
     tau_pre_ms: float = 20.0
     weight_bits: int = 0             # > 0: input weights held at this many bits in the simulation
 
+    POSITIVE = ("norm", "tau_theta_ms", "tau_pre_ms")
+
+    def sizes(self) -> dict:
+        n, m = self.n_exc, self.n_input
+        return {"neurons": {"input": m, "exc": n, "inh": n},
+                "synapses": dict(common_synapses(self), exc_inh=(n, 0, 1), inh_exc=(n * (n - 1), 0, 1))}
+
     def build(self, images, order, presentation: Presentation) -> BuiltModel:
         ctrl, inp, images_ta, order_ta, book = build_schedule(images, order, presentation)
         exc, book_exc = build_exc_layer(self, ctrl, extra_eqs=POST_TRACES, extra_reset=POST_TRACES_RESET)
@@ -202,6 +209,14 @@ class AspDecay(DiehlCook):
     NORMALISE_CODE = NORMALISE_DECAY
     SYN_EQS_EXTRA = "decay : 1 (shared)\n"
     decay: float = 3e-5             # chosen on a validation split (benchmarks/continual_asp_decay_sweep.json)
+
+
+def common_synapses(spec) -> dict:
+    """Pathways every model has: input -> exc (w; pre, post and normalise events), the schedule's
+    rate setter (controller -> input) and the exc bookkeeping (controller -> exc, exc -> controller)."""
+    n, m = spec.n_exc, spec.n_input
+    return {"input_exc": (m * n, 1, 3), "_set_rates": (m, 0, 1), "_exc_boundary": (n, 0, 1),
+            "_spike_counter": (n, 0, 1)}
 
 
 def build_exc_layer(spec, ctrl, renorm=RENORM_ALL, extra_eqs="", extra_reset="",

@@ -23,7 +23,8 @@ from brian2 import Synapses
 
 from ..encoding import PRE_TRACE, Presentation, build_schedule, spike_counter
 from .base import BuiltModel, ModelSpec
-from .diehl_cook import NORMALISE, QuantisedWeights, build_exc_layer, build_input_synapses, runtime_targets
+from .diehl_cook import (NORMALISE, QuantisedWeights, build_exc_layer, build_input_synapses, common_synapses,
+                         runtime_targets)
 
 LEARNED_EQS = """
 learned : 1                   # samples this neuron has learned from (adaptive learning rate)
@@ -57,6 +58,13 @@ class SpikeDyn(QuantisedWeights, ModelSpec):
     tau_pre_ms: float = 20.0
     max_delay_ms: float = 0.0        # BindsNET's D&C v2 (SpikeDyn's base) has no synaptic delays
     weight_bits: int = 0             # > 0: input weights held at this many bits in the simulation
+
+    POSITIVE = ("norm", "tau_theta_ms", "tau_pre_ms", "n_half")
+
+    def sizes(self) -> dict:
+        n = self.n_exc
+        return {"neurons": {"input": self.n_input, "exc": n},
+                "synapses": dict(common_synapses(self), exc_exc=(n * (n - 1), 0, 1))}
 
     def build(self, images, order, presentation: Presentation) -> BuiltModel:
         ctrl, inp, images_ta, order_ta, book = build_schedule(images, order, presentation)

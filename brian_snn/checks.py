@@ -1,0 +1,179 @@
+"""Checks every command runs on its input before any build or simulation.
+
+Each raises ValueError with a one-line message (the CLI prints ``brian-snn: error: ...``, exit 2).
+No brian2 import: the checks run before the simulator is loaded.
+"""
+import contextlib
+import os
+import re
+from pathlib import Path
+
+# Model fields that have an option of their own (or come from the data): not for --param.
+OWN_OPTIONS = {"n_exc": "use --neurons", "n_input": "it is set by the data set (pixels per image)"}
+
+
+def check_params(model, params, own=OWN_OPTIONS):
+    """``--param`` names of ``model``: unknown names list the valid ones; a name that has its own
+    option says which."""
+    from .models.base import model_class
+    check_own(params, own)
+    fields = [f for f in model_class(model).__dataclass_fields__ if f not in own]
+    for name in params:
+        if name not in fields:
+            raise ValueError(f"--param {name}: {model} has no parameter {name!r}; valid: {', '.join(fields)}")
+
+
+def check_own(params, own=OWN_OPTIONS):
+    for name in params:
+        if name in own:
+            raise ValueError(f"--param {name}: not a --param; {own[name]}")
+
+
+def check_targets(names):
+    """hwmodel target ids or TOML files: load each now rather than after training."""
+    import difflib
+    import hwmodel
+    known = hwmodel.list_targets()
+    for t in [names] if isinstance(names, str) else names:
+        if t not in known and not t.endswith(".toml") and not os.path.isfile(t):
+            close = difflib.get_close_matches(t, known, 1)
+            raise ValueError(f"unknown target {t!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+                             + f" (known: {', '.join(known)}; or a target TOML file)")
+        hwmodel.load_target(t)          # a file: TargetError (a ValueError) names the file and the field
+
+
+def check_out(path, directory=False):
+    """The output path can be written: not a folder (a file when ``directory``), and its nearest
+    existing ancestor a writable folder (missing folders are created when the run starts)."""
+    p = Path(path)
+    if not str(path).strip():
+        raise ValueError("--out is empty")
+    if p.exists() and p.is_dir() != directory:
+        raise ValueError(f"--out {path}: is a {'file' if directory else 'folder'}; "
+                         f"expected {'a folder' if directory else 'a file name'}")
+    parent = Path(os.path.abspath(p)).parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"--out {path}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {path}: folder {parent} is not writable")
+
+
+def check_run(models=(), params=None, targets=(), out=None, out_is_dir=False, backend=None, own=OWN_OPTIONS):
+    """The checks of a run command that need no data: ``--param`` names of each model, hwmodel
+    targets, the output path and, for compiled backends, ``BRIAN_SNN_MAKE_JOBS``."""
+    for m in models:
+        check_params(m, params or {}, own)
+    check_targets(targets)
+    if out is not None:
+        check_out(out, out_is_dir)
+    if backend in ("cpp", "cuda"):
+        from .backend import make_jobs
+        make_jobs()
+
+
+def check_overwrite(path, held, same_config, resume, force, complete_is_kept=False):
+    """Whether a run may write ``path``, which holds ``held`` (see :func:`brian_snn.store.inspect`);
+    ``same_config``: whether it was written with this configuration (None: unknown).
+
+    Allowed: no file; a checkpoint of the same configuration (resumed, or discarded with
+    ``--no-resume``); with ``complete_is_kept``, finished results of the same configuration (the
+    command reports them without writing).  Everything else only with ``force``."""
+    if held is None or force:
+        return
+    kind = held["kind"]
+    if kind == "checkpoint" and same_config:
+        return
+    if kind == "finished" and same_config and resume and complete_is_kept:
+        return
+    what = {"other": f"is not a results file of this command ({held.get('what')})",
+            "checkpoint": "holds a checkpoint of another configuration (these options cannot resume it)",
+            "finished": "holds finished results" + (" of another configuration" if same_config is False else "")}
+    raise ValueError(f"{path} {what[kind]}; pass --force to overwrite it, or choose another --out")
+
+
+@contextlib.contextmanager
+def claim(out, held_of=None, same=None, resume=True, force=False, complete_is_kept=False):
+    """Hold the lock of ``out`` for the run (refused while another live run holds it), remove the
+    temporary files killed writers left beside it, and refuse to overwrite what it holds unless
+    :func:`check_overwrite` allows it.  Yields what it holds (``held_of(out)``, None: nothing)."""
+    from .files import output_lock, remove_stale
+    with output_lock(out):
+        p = Path(os.path.abspath(out))
+        remove_stale(p.parent, [re.compile(re.escape(p.name) + r"\.(\d+)\.tmp$")])
+        held = held_of(out) if held_of else None
+        check_overwrite(out, held, None if held is None or same is None else same(held), resume, force,
+                        complete_is_kept)
+        yield held
+
+
+# -- memory -------------------------------------------------------------------------------------
+# Bytes per synapse in Brian 2.8's standalone arrays (objects.cpp, brianlib/spikequeue.h): int32
+# pre and post indices grown by push_back (up to twice their size while growing: 16), a double
+# delay (8), and per event pathway an int delay copy plus the spike queue's synapse id (8); 8 per
+# float variable.  In the Python process, counting a chunk's events reads i and j of every
+# pathway and bins them as int64 (24 per synapse of the largest pathway, after the binary ends).
+SYN_BYTES, PATH_BYTES, VAR_BYTES, PY_SYN_BYTES = 24, 8, 8, 24
+NEURON_BYTES = 24 * 8            # state variables per neuron (doubles), generous
+PROCESS_BYTES = 400 * 2 ** 20    # Python with brian2, numpy, h5py imported
+SPIKE_BYTES, SPIKES_PER_SLOT = 12, 10     # monitors: int32 index + double time; per neuron per slot
+
+
+def network_bytes(spec, n_images, chunk_slots=250) -> int:
+    """Estimated peak memory of running ``spec`` on ``n_images`` images (image table of doubles
+    in the binary and in Python, learned weights a few times in Python, plus the larger of the
+    binary's synapses and Python's event counting)."""
+    sizes = spec.sizes()
+    syn = sizes["synapses"].values()
+    neurons = sum(sizes["neurons"].values())
+    binary = (sum(n * (SYN_BYTES + PATH_BYTES * paths + VAR_BYTES * nvar) for n, nvar, paths in syn)
+              + neurons * (NEURON_BYTES + chunk_slots * SPIKES_PER_SLOT * SPIKE_BYTES))
+    python = PROCESS_BYTES + 2 * n_images * spec.n_input * 8 + 4 * spec.n_input * spec.n_exc * 8
+    return int(python + n_images * spec.n_input * 8 + max(binary, PY_SYN_BYTES * max(n for n, _, _ in syn)))
+
+
+def available_memory():
+    """Bytes this process can still allocate: MemAvailable (or free pages), capped by a cgroup v2
+    limit; None when unknown."""
+    avail = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    if avail is None:
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return None
+    try:
+        cg = Path("/sys/fs/cgroup")
+        limit = (cg / "memory.max").read_text().strip()
+        if limit != "max":
+            avail = min(avail, int(limit) - int((cg / "memory.current").read_text()))
+    except (OSError, ValueError):
+        pass
+    return avail
+
+
+def _gb(b):
+    return f"{b / 1e9:.1f} GB" if b >= 1e8 else f"{b / 1e6:.0f} MB"
+
+
+def check_memory(specs, n_images, chunk_slots=250):
+    """Refuse a network (or the largest of several) that will not fit in the memory available.
+    ``BRIAN_SNN_NO_MEMORY_CHECK=1`` skips it (the estimate is an estimate)."""
+    if os.environ.get("BRIAN_SNN_NO_MEMORY_CHECK", "") not in ("", "0"):
+        return
+    specs = [specs] if not isinstance(specs, (list, tuple)) else specs
+    spec = max(specs, key=lambda s: network_bytes(s, n_images, chunk_slots))
+    need = network_bytes(spec, n_images, chunk_slots)
+    avail = available_memory()
+    if avail is not None and need > avail:
+        syn = sum(n for n, _, _ in spec.sizes()["synapses"].values())
+        raise ValueError(f"{spec.NAME} with {spec.n_exc} neurons needs about {_gb(need)} of memory "
+                         f"({syn:,} synapses), but {_gb(avail)} is available; use fewer --neurons "
+                         f"(or set BRIAN_SNN_NO_MEMORY_CHECK=1 to run anyway)")
