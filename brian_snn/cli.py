@@ -12,8 +12,8 @@ DEFAULT_TARGETS = "loihi1,jetson-nano"      # the cost lines of train / evaluate
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):                      # one line, exit status 2
-        self.exit(2, f"{self.prog}: error: {message}\n")
+    def error(self, message):                      # one line, exit status 2, one prefix for all errors
+        self.exit(2, f"{self.prog.split()[0]}: error: {message}\n")
 
 
 def _choice(name, valid):
@@ -61,6 +61,7 @@ def build_parser():
                    help="override a model parameter (repeatable), e.g. --param nu_post=0.002")
     t.add_argument("--out", default="results.h5", help="results HDF5 (default results.h5)")
     t.add_argument("--no-resume", action="store_true", help="ignore a checkpoint in --out")
+    add_force_argument(t)
     t.add_argument("--target", type=_targets, default=DEFAULT_TARGETS,
                    help=f"hwmodel targets for the cost lines, comma-separated (default {DEFAULT_TARGETS})")
     t.add_argument("--plot", metavar="PNG", help="write the learned receptive fields as a PNG")
@@ -87,12 +88,19 @@ def build_parser():
     return p
 
 
+def add_force_argument(p):
+    p.add_argument("--force", action="store_true",
+                   help="overwrite --out when it holds finished results, another configuration's "
+                        "checkpoint or another kind of file")
+
+
 def parse_params(items):
     """``--param NAME=VALUE`` options -> ``{name: float}`` (finite numbers only)."""
     out = {}
     for item in items:
         name, sep, value = item.partition("=")
-        if not sep:
+        name = name.strip()
+        if not sep or not name:
             raise ValueError(f"--param expects NAME=VALUE, got {item!r}")
         try:
             v = float(value)
@@ -173,23 +181,33 @@ def hardware_line(phase, target, h) -> str:
 
 
 def cmd_train(args):
+    from .checks import check_memory, check_run, claim
     from .experiments.train_eval import TrainConfig, train_and_evaluate
     from .models import get_model_spec
-    get_model_spec(args.model, n_exc=args.neurons, **parse_params(args.param))   # fail fast on bad values
+    from .store import inspect
+    params = parse_params(args.param)
+    check_run([args.model], params, args.target, args.out, backend=args.backend)
+    get_model_spec(args.model, n_exc=args.neurons, **params)       # values, before loading data
     dataset = dataset_from_args(args)
+    spec = get_model_spec(args.model, n_exc=args.neurons, n_input=dataset.x_train.shape[1], **params)
+    check_memory(spec, len(dataset.y_train) + len(dataset.y_test) + 1, args.chunk)
     cfg = TrainConfig(model=args.model, n_exc=args.neurons, backend=args.backend, epochs=args.epochs,
-                      seed=args.seed, chunk_slots=args.chunk, params=parse_params(args.param),
+                      seed=args.seed, chunk_slots=args.chunk, params=params,
                       data={"dataset": args.dataset, "data_dir": args.data_dir, "n_train": args.n_train,
                             "n_test": args.n_test, "data_seed": args.data_seed, "source": dataset.source})
     log = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr))
-    log(f"{args.model}, {args.neurons} neurons, {args.backend}: {len(dataset.y_train)} train / "
-        f"{len(dataset.y_test)} test samples of {dataset.source}")
-    results = train_and_evaluate(cfg, dataset, out=args.out, resume=not args.no_resume,
-                                 progress=not (args.quiet or args.json), log=log)
-    if args.plot:
-        from .plots import receptive_fields
-        receptive_fields(results["arrays"]["weights"], args.plot, results["arrays"]["assignments"],
-                         title=f"{args.model} N={args.neurons}: receptive fields")
+    same = lambda held: (held["meta"] or held["config"]).get("config_key") == cfg.key()
+    with claim(args.out, inspect, same, resume=not args.no_resume, force=args.force) as held:
+        log(f"{args.model}, {args.neurons} neurons, {args.backend}: {len(dataset.y_train)} train / "
+            f"{len(dataset.y_test)} test samples of {dataset.source}")
+        # --force over a file of another kind: nothing in it to resume from
+        resume = not args.no_resume and not (held and held["kind"] == "other")
+        results = train_and_evaluate(cfg, dataset, out=args.out, resume=resume,
+                                     progress=not (args.quiet or args.json), log=log)
+        if args.plot:
+            from .plots import receptive_fields
+            receptive_fields(results["arrays"]["weights"], args.plot, results["arrays"]["assignments"],
+                             title=f"{args.model} N={args.neurons}: receptive fields")
     s = summary(results, args.target)
     if args.json:
         print(json.dumps(s))

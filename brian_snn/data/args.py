@@ -6,6 +6,17 @@ import argparse
 from .mnist import VALID_SOURCES, Dataset, load_dataset
 
 
+def _count(value):
+    """A sample count: an integer >= 1 (0 would train or test on nothing and report NaN)."""
+    try:
+        v = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer (at least 1 sample), got {value!r}")
+    return v
+
+
 def add_data_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     """Add ``--dataset``, ``--data-dir``, ``--cache-dir``, ``--n-train``, ``--n-test``,
     ``--data-seed`` and ``--no-download`` to ``parser`` (in an argument group "data")."""
@@ -17,8 +28,8 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGro
                         "*images-idx3-ubyte + *labels-idx1-ubyte pool split 75/25 seeded-stratified")
     g.add_argument("--cache-dir", metavar="DIR", default=None,
                    help="download cache (default: $BRIAN_SNN_DATA/<dataset> or ~/.cache/brian_snn/<dataset>)")
-    g.add_argument("--train-samples", "--n-train", dest="n_train", type=int, metavar="N", default=None, help="stratified subset of N training images")
-    g.add_argument("--test-samples", "--n-test", dest="n_test", type=int, metavar="N", default=None, help="stratified subset of N test images")
+    g.add_argument("--train-samples", "--n-train", dest="n_train", type=_count, metavar="N", default=None, help="stratified subset of N training images")
+    g.add_argument("--test-samples", "--n-test", dest="n_test", type=_count, metavar="N", default=None, help="stratified subset of N test images")
     g.add_argument("--data-seed", type=int, metavar="S", default=0, help="seed of splits and subsets (default 0)")
     g.add_argument("--no-download", action="store_true", help="never download; the cache must hold the files")
     return g

@@ -12,7 +12,8 @@ import sys
 import time
 
 from .continual import DEFAULT_TASKS, MODEL_CHOICES, parse_tasks
-from ..cli import _positive_int as _pos_int, parse_params
+from ..checks import OWN_OPTIONS, check_memory, check_own, check_run, claim
+from ..cli import _positive_int as _pos_int, add_force_argument, parse_params
 from .energy import JETSON
 
 
@@ -158,6 +159,7 @@ def register(subparsers):
     c.add_argument("--target", default=JETSON,
                    help=f"hwmodel target for the energy line (default {JETSON})")
     c.add_argument("--json", action="store_true", help="print one JSON object")
+    add_force_argument(c)
     add_protocol_arguments(c)
     c.set_defaults(func=cmd_continual)
 
@@ -202,14 +204,28 @@ def _load_data(args):
 
 
 def _targets(text):
-    import hwmodel
+    from ..checks import check_targets
     names = [t.strip() for t in str(text).split(",") if t.strip()]
     if not names:
         raise ValueError("--targets: no target given")
-    for t in names:
-        if t not in hwmodel.list_targets() and not t.endswith(".toml"):
-            raise ValueError(f"unknown target {t!r} (known: {', '.join(hwmodel.list_targets())})")
+    check_targets(names)
     return tuple(names)
+
+
+# weight_bits has an option of its own here (the initial weights are quantised with it)
+OWN = dict(OWN_OPTIONS, weight_bits="use --weight-bits")
+
+
+def _specs(models, sizes, ds, args):
+    """The largest network of each model (memory check before any build)."""
+    from .continual import model_fields, model_spec
+    params = parse_params(args.param)
+    return [model_spec(m, max(sizes), ds.x_train.shape[1], 0,
+                       **{k: v for k, v in params.items() if k in model_fields(m)}) for m in models]
+
+
+def _images(ds):
+    return len(ds.y_train) + len(ds.y_test) + 1          # the image table every run loads
 
 
 # ------------------------------------------------------------------------------------------
@@ -218,14 +234,21 @@ def _targets(text):
 def cmd_continual(args) -> int:
     from pathlib import Path
     from .compare import run_row
-    from .continual import model_spec, plot_matrix, run_continual
+    from ..store import inspect
+    from .continual import SCHEMA, model_spec, plot_matrix, run_continual
     tgt = _targets(args.target)
     cfg = _base_config(args, args.model, args.neurons, args.weight_bits)
+    check_run([cfg.model], cfg.params, out=args.out, backend=cfg.backend, own=OWN)
     model_spec(cfg.model, cfg.n_exc, 784, cfg.weight_bits, **cfg.params)      # fail fast on bad values
     ds = _load_data(args)
+    check_memory(_specs([cfg.model], [cfg.n_exc], ds, args), _images(ds), cfg.chunk_slots)
     log = _log(args)
-    log(f"{cfg.model}, N={cfg.n_exc}, tasks {cfg.tasks}, {cfg.samples_per_task} samples/task on {ds.source}")
-    res = run_continual(cfg, ds, out=args.out, resume=not args.no_resume, progress=not (args.quiet or args.json), log=log)
+    with claim(args.out, lambda p: inspect(p, SCHEMA), lambda held: _same_run(held, cfg, ds),
+               resume=not args.no_resume, force=args.force, complete_is_kept=True) as held:
+        log(f"{cfg.model}, N={cfg.n_exc}, tasks {cfg.tasks}, {cfg.samples_per_task} samples/task on {ds.source}")
+        # --force: run again over finished results or a file of another kind
+        resume = not args.no_resume and not (held and args.force and held["kind"] in ("finished", "other"))
+        res = run_continual(cfg, ds, out=args.out, resume=resume, progress=not (args.quiet or args.json), log=log)
     png = args.plot or str(Path(args.out).with_suffix(".png"))
     plot_matrix(res["arrays"]["accuracy_matrix"], cfg.task_list(), png,
                 title=f"{cfg.model} N={cfg.n_exc}: accuracy after each task")
@@ -255,6 +278,14 @@ def cmd_continual(args) -> int:
     return 0
 
 
+def _same_run(held, cfg, ds):
+    """Whether run_continual would resume (or report) the run stored in ``held``."""
+    from ..encoding import Presentation
+    from .continual import _empty_results, _same_run as same, model_spec
+    spec = model_spec(cfg.model, cfg.n_exc, ds.x_train.shape[1], cfg.weight_bits, **cfg.params)
+    return same(held["config"], _empty_results(cfg, spec, Presentation(**cfg.presentation), 1)["config"])
+
+
 def _pct(x):
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f} %"
 
@@ -269,19 +300,23 @@ def _jsonable(x):
 
 
 def cmd_compare(args) -> int:
-    from .compare import check_params, format_table, run_comparison
+    from .compare import check_params as check_compared, format_table, run_comparison
     from .continual import model_fields, model_spec
     tgts = _targets(args.targets)
     base = _base_config(args)
-    check_params(base.params, args.models)
+    check_compared(base.params, args.models)
+    check_own(base.params)
+    check_run(out=args.out_dir, out_is_dir=True, backend=base.backend)
     for m in args.models:                   # fail fast on bad values
         model_spec(m, 10, 784, 0, **{k: v for k, v in base.params.items() if k in model_fields(m)})
     ds = _load_data(args)
+    check_memory(_specs(args.models, args.neurons, ds, args), _images(ds), base.chunk_slots)
     log = _log(args)
     t0 = time.perf_counter()
-    summary = run_comparison(base, ds, models=args.models, sizes=args.neurons, out_dir=args.out_dir,
-                             targets=tgts, resume=not args.no_resume,
-                             progress=not (args.quiet or args.json), log=log)
+    with claim(args.out_dir):
+        summary = run_comparison(base, ds, models=args.models, sizes=args.neurons, out_dir=args.out_dir,
+                                 targets=tgts, resume=not args.no_resume,
+                                 progress=not (args.quiet or args.json), log=log)
     if args.json:
         print(json.dumps(summary, default=_jsonable))
     else:
@@ -295,15 +330,18 @@ def cmd_search(args) -> int:
     from .search import candidate_grid, format_search, plot_pareto, run_search
     tgt = _targets(args.target)[0]
     base = _base_config(args, args.model)
+    check_run([args.model], base.params, out=args.out_dir, out_is_dir=True, backend=base.backend, own=OWN)
     cands = candidate_grid(args.neurons, args.weight_bits, (args.model,))
-    _load_data(args)                         # fail fast on bad data options (workers load it again)
+    ds = _load_data(args)                    # fail fast on bad data options (workers load it again)
+    check_memory(_specs([args.model], args.neurons, ds, args), _images(ds), base.chunk_slots)
     out = Path(args.out_dir)
-    res = run_search(cands, base, max_memory=args.max_memory, max_energy=args.max_energy,
-                     energy_phase=args.energy_phase, target=tgt, scheduler=args.scheduler,
-                     workers=args.workers, out_dir=out, log=_log(args))
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "search.json").write_text(json.dumps(res, indent=1, default=_jsonable))
-    plot_pareto(res, out / "pareto.png")
+    with claim(out):
+        res = run_search(cands, base, max_memory=args.max_memory, max_energy=args.max_energy,
+                         energy_phase=args.energy_phase, target=tgt, scheduler=args.scheduler,
+                         workers=args.workers, out_dir=out, log=_log(args))
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "search.json").write_text(json.dumps(res, indent=1, default=_jsonable))
+        plot_pareto(res, out / "pareto.png")
     if args.json:
         print(json.dumps(res, default=_jsonable))
     else:

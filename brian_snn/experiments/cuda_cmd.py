@@ -60,14 +60,18 @@ def register(subparsers) -> argparse.ArgumentParser:
 def run(args) -> int:
     from ..data import dataset_from_args
     from ..export import export_project
+    from ..checks import check_run, claim
     from ..models import get_model_spec
     params = parse_params(args.param)
+    check_run([args.model], params, out=args.out, out_is_dir=True,
+              backend="cuda" if args.build and not args.jobs else None)      # BRIAN_SNN_MAKE_JOBS when used
     get_model_spec(args.model, n_exc=args.neurons, **params)          # fail fast on bad values
     dataset = dataset_from_args(args)
-    info = export_project(args.model, args.out, dataset, n_exc=args.neurons, compute_capability=args.cc,
-                          build=args.build, params=params, chunk_slots=args.chunk, seed=args.seed,
-                          gpu_id=args.gpu_id, cuda_path=args.cuda_path, curand_dir=args.curand_dir,
-                          make_jobs=args.jobs, force=args.force)
+    with claim(args.out):          # no memory check: nothing runs here
+        info = export_project(args.model, args.out, dataset, n_exc=args.neurons, compute_capability=args.cc,
+                              build=args.build, params=params, chunk_slots=args.chunk, seed=args.seed,
+                              gpu_id=args.gpu_id, cuda_path=args.cuda_path, curand_dir=args.curand_dir,
+                              make_jobs=args.jobs, force=args.force)
     if args.json:
         print(json.dumps(info, default=str))
         return 0

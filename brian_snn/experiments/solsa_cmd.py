@@ -45,6 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-train", type=int, default=None, help="training samples per task (default per task)")
     p.add_argument("--n-test", type=int, default=None, help="test samples per task (default per task)")
     p.add_argument("--out", default=None, metavar="FILE.h5", help="write results to HDF5")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.add_argument("--plot", default=None, metavar="PNG", help="memory sweep plot (SOLSA vs BPTT vs simplified)")
     p.add_argument("--memory-only", action="store_true", help="only the memory accounting (no training)")
@@ -109,11 +110,22 @@ def run(args) -> int:
 
 
 def _run(args) -> int:
+    exp = _experiment(args)
+    exp.validate()
+    if not args.out or args.memory_only:
+        return _run_checked(args, exp)
+    from ..checks import check_out, claim
+    from ..store import inspect
+    from brian_snn.solsa.store import SCHEMA
+    check_out(args.out)
+    with claim(args.out, lambda p: inspect(p, SCHEMA), force=args.force):   # an existing file needs --force
+        return _run_checked(args, exp)
+
+
+def _run_checked(args, exp) -> int:
     from brian_snn.solsa import memory as mem
     from brian_snn.solsa.runner import build_tasks, format_table, run_experiment, strip_arrays
     from brian_snn.solsa.store import write_results
-    exp = _experiment(args)
-    exp.validate()
     report = None
     if args.plot or args.memory_only:
         first = build_tasks(exp, exp.cfg.seed)[0]

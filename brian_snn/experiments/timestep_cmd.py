@@ -8,10 +8,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 import time
 
 from . import timestep as ts
+from ..cli import add_force_argument
 
 DEFAULT_OUT = "timestep-results"
 
@@ -224,6 +226,7 @@ def register(subparsers):
     r.add_argument("--plot", metavar="PNG", help="plot path (default OUT/timestep.png)")
     r.add_argument("--json", action="store_true", help="print the result as one JSON object")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_force_argument(r)
     add_data_arguments(p)
     p.set_defaults(func=cmd_timestep)
     return p
@@ -259,14 +262,40 @@ def _run(args) -> int:
                             dt_ms=args.dt[0], rest_ratio=args.rest_ratio, seeds=tuple(args.seeds),
                             epochs=args.epochs, label_samples=args.label_samples, rules=args.enhance,
                             variants=tuple(args.variants), backend=args.backend, chunk_slots=args.chunk, data=data)
+    from ..checks import check_memory, check_run
     from ..data import dataset_from_args
-    ds = dataset_from_args(args)            # fail early (and download if needed) in this process
-    log(f"data: {ds.source or args.dataset}: {len(ds.y_train)} train / {len(ds.y_test)} test")
+    from ..models import get_model_spec
     if args.on_top and args.sensitivity != "train":
         raise ValueError("--on-top goes with --sensitivity train")
+    if args.sensitivity and len(args.sensitivity_window) != 1:
+        raise ValueError("--sensitivity-window takes one value")
+    check_run(args.models, {}, args.target, args.out, out_is_dir=True, backend=args.backend)
+    ds = dataset_from_args(args)            # fail early (and download if needed) in this process
+    check_memory([get_model_spec(m, n_exc=max(args.neurons), n_input=ds.x_train.shape[1]) for m in args.models],
+                 len(ds.y_train) + len(ds.y_test) + 1, args.chunk)
+    with _claim(args):
+        log(f"data: {ds.source or args.dataset}: {len(ds.y_train)} train / {len(ds.y_test)} test")
+        return _sweep(args, cfg, log)
+
+
+def _claim(args):
+    """The output folder for this run; its result file (finished run) is kept without --force.
+    Finished jobs under OUT/jobs are reused either way."""
+    from pathlib import Path
+    from ..checks import claim
+    from ..files import remove_stale
+    name = {None: "timestep.json", "train": "sensitivity.json", "infer": "inference_sensitivity.json"}[args.sensitivity]
+    remove_stale(Path(args.out) / "jobs", [re.compile(r".+\.(\d+)\.tmp$")])   # of killed workers
+
+    def held(out):
+        f = Path(out) / name
+        return {"kind": "finished", "config": {}} if f.exists() else None
+    return claim(args.out, held, force=args.force)
+
+
+def _sweep(args, cfg, log):
+    from pathlib import Path
     if args.sensitivity:
-        if len(args.sensitivity_window) != 1:
-            raise ValueError("--sensitivity-window takes one value")
         w = args.sensitivity_window[0]
         extra = {}
         for k, vals in args.refine:
