@@ -1,0 +1,353 @@
+"""Bad input to ``brian-snn`` is refused before any build or simulation: exit status 2, one line
+``brian-snn: error: ...`` on stderr, no traceback, and the working folder unchanged (nothing
+written, nothing lost).  CASES is the table in docs/errors.md (## brian-snn); a test checks that
+they agree.  Also: the output lock (two writers, stale locks), per-process temporary files, stale
+build files of dead processes, bounded ``make -j`` and the memory estimate."""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from brian_snn import checks, files
+from brian_snn.cli import main
+from brian_snn.store import write_results
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "errors.md"
+
+
+# -- what a case finds in its (empty, current) working folder before it runs ------------------------
+def _finished(tmp):
+    write_results("x.h5", {"config": {"config_key": "0123"}, "arrays": {"weights": np.zeros(3)},
+                           "scalars": {"accuracy": 0.5}})
+
+
+def _checkpoint(tmp):
+    write_results("x.h5", {"config": {"config_key": "0123"},
+                           "checkpoint": {"meta": {"config_key": "0123"}, "state": {"w": np.zeros(3)}}})
+
+
+def _notes(tmp):
+    Path("x.h5").write_text("my notes\n")
+
+
+def _folder(tmp):
+    Path("d").mkdir()
+
+
+def _file(tmp):
+    Path("f").write_text("")
+
+
+def _readonly(tmp):
+    Path("ro").mkdir(mode=0o555)
+
+
+def _h5(schema, **attrs):
+    def make(tmp):
+        with h5py.File("x.h5", "w") as f:
+            f.attrs.update(schema=schema, **attrs)
+    return make
+
+
+def _timestep_done(tmp):
+    Path("ts").mkdir()
+    Path("ts/timestep.json").write_text("{}")
+
+
+HOLDER = ("import sys\nfrom brian_snn.files import output_lock\n"
+          "with output_lock(sys.argv[1]):\n    print('locked', flush=True)\n    sys.stdin.read()\n")
+
+
+def _hold_lock(out):
+    """Start a process that holds the lock of ``out`` until its stdin closes."""
+    p = subprocess.Popen([sys.executable, "-c", HOLDER, out], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         text=True)
+    assert p.stdout.readline().strip() == "locked"
+    return p
+
+
+def _locked(tmp):
+    return _hold_lock("x.h5")
+
+
+def _memory(avail):
+    def patch(tmp, monkeypatch):
+        monkeypatch.setattr(checks, "available_memory", lambda: avail)
+    return patch
+
+
+def _env(name, value):
+    def patch(tmp, monkeypatch):
+        monkeypatch.setenv(name, value)
+    patch.shown = f"{name}={value} "                # shown before the command in the table
+    return patch
+
+
+# (case, argv, setup, message): "…" in a message stands for any text (numbers, paths, lists).
+CASES = [
+    ("unknown --param name", ["train", "--param", "bogus=1"], None,
+     "--param bogus: spikedyn has no parameter 'bogus'; valid: max_delay_ms, structure_seed, nu_post, x_tar, "
+     "norm, theta_plus_mV, tau_theta_ms, w_lat, n_half, tau_pre_ms, weight_bits"),
+    ("--param of a structural option", ["train", "--param", "n_exc=5"], None,
+     "--param n_exc: not a --param; use --neurons"),
+    ("--param without a name", ["train", "--param", "=3"], None, "--param expects NAME=VALUE, got '=3'"),
+    ("--param value not a number", ["train", "--param", "nu_post=fast"], None, "--param nu_post: 'fast' is not a number"),
+    ("--param value not finite", ["train", "--param", "nu_post=nan"], None,
+     "--param nu_post: 'nan' is not a finite number"),
+    ("negative --param value", ["train", "--param", "nu_post=-1"], None,
+     "spikedyn: parameter nu_post must be >= 0, got -1.0"),
+    ("zero time constant", ["train", "--model", "diehl-cook", "--param", "tau_theta_ms=0"], None,
+     "diehl-cook: parameter tau_theta_ms must be > 0, got 0.0"),
+    ("no training samples", ["train", "--train-samples", "0"], None,
+     "argument --train-samples/--n-train: expected a positive integer (at least 1 sample), got '0'"),
+    ("no test samples", ["train", "--test-samples", "0"], None,
+     "argument --test-samples/--n-test: expected a positive integer (at least 1 sample), got '0'"),
+    ("misspelled --target", ["train", "--target", "loihi1,jetson-nan"], None,
+     "unknown target 'jetson-nan'; did you mean 'jetson-nano'? (known: …; or a target TOML file)"),
+    ("missing target file", ["train", "--target", "mine.toml"], None, "mine.toml: target file not found"),
+    ("--out is a folder", ["train", "--out", "d"], _folder, "--out d: is a folder; expected a file name"),
+    ("--out inside a file", ["train", "--out", "f/x.h5"], _file, "--out f/x.h5: …/f is not a folder"),
+    ("--out in a read-only folder", ["train", "--out", "ro/x.h5"], _readonly,
+     "--out ro/x.h5: folder …/ro is not writable"),
+    ("network larger than memory", ["train", "--neurons", "200000"], None,
+     "spikedyn with 200000 neurons needs about … GB of memory (40,157,000,784 synapses), but … is available; "
+     "use fewer --neurons (or set BRIAN_SNN_NO_MEMORY_CHECK=1 to run anyway)"),
+    ("20,000 neurons, 8 GB free", ["train", "--neurons", "20000"], _memory(8e9),
+     "spikedyn with 20000 neurons needs about 15.3 GB of memory (415,700,784 synapses), but 8.0 GB is available; …"),
+    ("bad BRIAN_SNN_MAKE_JOBS", ["train"], _env("BRIAN_SNN_MAKE_JOBS", "0"),
+     "BRIAN_SNN_MAKE_JOBS must be a positive integer, got '0'"),
+    ("--out holds finished results", ["train", "--out", "x.h5"], _finished,
+     "x.h5 holds finished results of another configuration; pass --force to overwrite it, or choose another --out"),
+    ("--out holds another run's checkpoint", ["train", "--out", "x.h5"], _checkpoint,
+     "x.h5 holds a checkpoint of another configuration (these options cannot resume it); pass --force …"),
+    ("--out is another kind of file", ["train", "--out", "x.h5"], _notes,
+     "x.h5 is not a results file of this command (not a readable HDF5 file); pass --force …"),
+    ("--out written by a live run", ["train", "--out", "x.h5"], _locked,
+     "x.h5 is being written by another run (process … on …, lock …/x.h5.lock); "
+     "wait for it to finish or choose another --out"),
+    ("continual: --param weight_bits", ["continual", "--param", "weight_bits=4"], None,
+     "--param weight_bits: not a --param; use --weight-bits"),
+    ("continual: --out holds finished results", ["continual", "--out", "x.h5"],
+     _h5("brian-snn-continual/1", config="{}"),
+     "x.h5 holds finished results of another configuration; pass --force …"),
+    ("continual: network larger than memory", ["continual", "--neurons", "200000"], None,
+     "spikedyn with 200000 neurons needs about … GB of memory …"),
+    ("compare: --param of a structural option", ["compare", "--param", "n_exc=5"], None,
+     "--param n_exc: not a --param; use --neurons"),
+    ("search: network larger than memory", ["search", "--neurons", "100,200000"], None,
+     "spikedyn with 200000 neurons needs about … GB of memory …"),
+    ("timestep: misspelled --target", ["timestep", "--target", "jetson-nan"], None,
+     "unknown target 'jetson-nan'; did you mean 'jetson-nano'? …"),
+    ("timestep: --out holds a finished sweep", ["timestep", "--out", "ts"], _timestep_done,
+     "ts holds finished results; pass --force …"),
+    ("solsa: --out exists", ["solsa", "--out", "x.h5"], _h5("brian-snn-solsa/1"),
+     "x.h5 holds finished results; pass --force …"),
+    ("export: --out is a file", ["export", "--out", "f"], _file, "--out f: is a file; expected a folder"),
+]
+
+
+def _pattern(message):
+    return re.compile("^brian-snn: error: " + ".*".join(map(re.escape, message.split("…"))) + "$")
+
+
+def _snapshot(folder):
+    return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None) for p in sorted(folder.rglob("*"))}
+
+
+class Reached(BaseException):
+    """A bad input got past the checks (to a simulation): must never happen here."""
+
+
+@pytest.fixture(autouse=True)
+def _no_simulation(monkeypatch):
+    from brian_snn import backend
+    from brian_snn.experiments import timestep
+    from brian_snn.solsa import runner
+
+    def reached(*a, **kw):
+        raise Reached("a simulation started")
+    for cls in (backend.CppBackend, backend.RuntimeBackend):
+        monkeypatch.setattr(cls, "run_chunk", reached)
+    monkeypatch.setattr(timestep, "run_jobs", reached)
+    monkeypatch.setattr(runner, "run_experiment", reached)
+
+
+@pytest.mark.parametrize("case, argv, setup, message", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_refused_up_front(case, argv, setup, message, tmp_path, monkeypatch, capsys):
+    if setup is _readonly and os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders")
+    monkeypatch.chdir(tmp_path)
+    held = None
+    if setup is not None:
+        held = setup(tmp_path, monkeypatch) if setup.__code__.co_argcount == 2 else setup(tmp_path)
+    try:
+        before = _snapshot(tmp_path)
+        rc = main(argv)
+        after = _snapshot(tmp_path)
+    finally:
+        if held is not None:                        # the process holding the lock
+            held.communicate("")
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert _pattern(message).match(err.strip()), err
+    assert after == before                          # nothing written, nothing lost
+
+
+def table_rows():
+    """The rows of the docs table, from CASES."""
+    return [f"| {case} | `{getattr(setup, 'shown', '')}brian-snn {' '.join(argv)}` | `{message}` |"
+            for case, argv, setup, message in CASES]
+
+
+def test_docs_table_lists_exactly_the_cases():
+    text = DOCS.read_text()
+    section = text.split("## brian-snn", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "brian-snn " in line]
+    assert rows == table_rows(), "docs/errors.md table differs from CASES; expected:\n" + "\n".join(table_rows())
+
+
+def test_force_passes_the_overwrite_check(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    _finished(tmp_path)
+    with pytest.raises(Reached):
+        main(["train", "--out", "x.h5", "--force", "--neurons", "10", "--train-samples", "5", "--test-samples", "5"])
+    assert not Path("x.h5.lock").exists()           # released on the way out
+
+
+# -- the output lock ------------------------------------------------------------------------------
+def _dead_pid():
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+def test_second_writer_refused_then_a_killed_writer_lock_is_taken_over(tmp_path):
+    out = str(tmp_path / "r.h5")
+    holder = _hold_lock(out)
+    with pytest.raises(files.LockedError, match=f"process {holder.pid} on"):
+        with files.output_lock(out):
+            pass
+    holder.kill()                                    # SIGKILL: no clean-up, the lock file stays
+    holder.wait()
+    assert f"{holder.pid} " in files.lock_path(out).read_text()
+    with files.output_lock(out) as lock:             # the OS released its flock: stale, taken over
+        assert lock.read_text().split()[0] == str(os.getpid())
+    assert not lock.exists()
+
+
+def test_lock_file_of_a_dead_pid_still_locked_is_stale(tmp_path):
+    """A lock still held (a descriptor a child inherited) by a pid that is gone: taken over."""
+    import fcntl
+    out = tmp_path / "r.h5"
+    fd = os.open(files.lock_path(out), os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.write(fd, f"{_dead_pid()} {__import__('socket').gethostname()}\n".encode())
+    try:
+        with files.output_lock(out):
+            assert files.lock_path(out).read_text().split()[0] == str(os.getpid())
+    finally:
+        os.close(fd)
+
+
+def test_lock_of_a_live_process_is_respected_and_released(tmp_path):
+    out = tmp_path / "r.h5"
+    with files.output_lock(out):
+        with pytest.raises(files.LockedError, match=f"process {os.getpid()}"):
+            with files.output_lock(out):
+                pass
+    with files.output_lock(out):                     # released on exit
+        pass
+
+
+# -- temporary and stale files --------------------------------------------------------------------
+def test_temporary_files_are_per_process_and_removed_on_failure(tmp_path, monkeypatch):
+    seen = []
+    real = os.replace
+    monkeypatch.setattr(os, "replace", lambda a, b: (seen.append(str(a)), real(a, b)))
+    write_results(tmp_path / "r.h5", {"config": {}})
+    assert seen == [str(tmp_path / f"r.h5.{os.getpid()}.tmp")]
+    with pytest.raises(TypeError):
+        write_results(tmp_path / "r.h5", {"config": {}, "arrays": {"bad": object()}})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.h5"]
+
+
+def test_stale_files_of_dead_processes_are_removed_never_those_of_live_ones(tmp_path):
+    from brian_snn.backend import clean_build_dir
+    dead, me = _dead_pid(), os.getpid()
+    for pid in (dead, me):
+        (tmp_path / f"results_{pid}").mkdir()
+        (tmp_path / f"results_{pid}" / "_array_exc_v").write_bytes(b"x")
+        (tmp_path / "static_arrays").mkdir(exist_ok=True)
+        (tmp_path / "static_arrays" / f"p{pid}__init_image_table_1").write_bytes(b"x")
+        (tmp_path / "static_arrays" / f"w.{pid}.tmp").write_bytes(b"x")
+    (tmp_path / "static_arrays" / "_init_exc_v").write_bytes(b"x")       # the build's own
+    (tmp_path / "results").mkdir()
+    clean_build_dir(tmp_path)
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert left == sorted(["results", f"results_{me}", f"results_{me}/_array_exc_v", "static_arrays",
+                           "static_arrays/_init_exc_v", f"static_arrays/p{me}__init_image_table_1",
+                           f"static_arrays/w.{me}.tmp"])
+
+
+def test_a_run_removes_temporary_files_killed_writers_left_beside_its_output(tmp_path):
+    dead = _dead_pid()
+    (tmp_path / f"r.h5.{dead}.tmp").write_bytes(b"x")
+    (tmp_path / f"r.h5.{os.getpid()}.tmp").write_bytes(b"x")
+    (tmp_path / f"other.h5.{dead}.tmp").write_bytes(b"x")              # not this output's
+    with checks.claim(tmp_path / "r.h5"):
+        pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"r.h5.{os.getpid()}.tmp", f"other.h5.{dead}.tmp"])
+
+
+# -- builds ---------------------------------------------------------------------------------------
+def test_make_jobs_bounded_overridable_and_not_in_the_build_key(monkeypatch):
+    from brian_snn.backend import BackendError, CppBackend, make_jobs
+    from brian_snn.encoding import Presentation
+    from brian_snn.models import get_model_spec
+    monkeypatch.delenv("BRIAN_SNN_MAKE_JOBS", raising=False)
+    cores = len(os.sched_getaffinity(0))
+    assert make_jobs() == cores and make_jobs(limit=1) == 1
+    spec, pres = get_model_spec("spikedyn", n_exc=10), Presentation()
+    key = CppBackend().build_key(spec, pres, 100)
+    monkeypatch.setenv("BRIAN_SNN_MAKE_JOBS", "3")
+    assert make_jobs() == 3 and make_jobs(limit=1) == 3
+    assert CppBackend().build_key(spec, pres, 100) == key
+    monkeypatch.setenv("BRIAN_SNN_MAKE_JOBS", "many")
+    with pytest.raises(BackendError, match="BRIAN_SNN_MAKE_JOBS"):
+        make_jobs()
+
+
+# -- memory ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("model", ["diehl-cook", "asp-decay", "spikedyn"])
+def test_sizes_are_those_of_the_built_network(model):
+    """The memory estimate counts the synapses the model's build creates (numpy runtime, tiny)."""
+    from brian2 import NeuronGroup, Synapses, prefs
+    from brian_snn.encoding import Presentation
+    from brian_snn.models import get_model_spec
+    prefs.codegen.target = "numpy"
+    spec = get_model_spec(model, n_exc=5, n_input=12)
+    built = spec.build(np.zeros((3, 12), dtype=np.uint8), np.zeros(4), Presentation())
+    syn = {o.name: (len(o), len(o._pathways)) for o in built.objects if isinstance(o, Synapses)}
+    neurons = {o.name: len(o) for o in built.objects if isinstance(o, NeuronGroup) and o.name != "_controller"}
+    for o in built.objects + [c for o in built.objects for c in o.contained_objects]:
+        o._network = "counted"                      # never run: no "unused object" warning
+    sizes = spec.sizes()
+    assert {k: (n, p) for k, (n, _, p) in sizes["synapses"].items()} == syn
+    assert sizes["neurons"] == neurons
+
+
+def test_memory_estimate_grows_with_the_square_of_the_neurons():
+    from brian_snn.models import get_model_spec
+    small, big = (checks.network_bytes(get_model_spec("diehl-cook", n_exc=n), 1501) for n in (400, 20000))
+    assert small < 1e9 and 12e9 < big < 20e9             # inh -> exc: n^2 synapses of 32 bytes
+    assert checks.available_memory() > 0
+
+
+if __name__ == "__main__":            # the rows of the docs table
+    print("\n".join(table_rows()))
