@@ -7,10 +7,6 @@ import numpy as np
 import pytest
 
 from brian_snn.experiments import solsa_cmd
-from brian_snn.solsa.tasks import shared_data_dir
-
-needs_uea = pytest.mark.skipif(not (shared_data_dir("uea") / "RacketSports").is_dir(),
-                               reason="shared UEA data not present")
 
 
 def _run(argv, capsys):
@@ -26,7 +22,6 @@ def _run(argv, capsys):
 SMALL = ["--hidden", "8", "--epochs", "2", "--n-train", "12", "--n-test", "12"]
 
 
-@needs_uea
 def test_all_methods_json_and_hdf5(tmp_path, capsys):
     h5 = tmp_path / "r.h5"
     rc, out, err = _run(["--task", "patterns,uea", "--uea-set", "RacketSports", *SMALL, "--json",
@@ -59,7 +54,6 @@ def test_table_output_single_method_and_regression(capsys):
     assert "sines" in out and "nmse" in out and "paper" in out
 
 
-@pytest.mark.skipif(not (shared_data_dir("mnist") / "mnist8k-images-idx3-ubyte.gz").is_file(), reason="no MNIST")
 def test_mnist_rows_solsa_end_to_end(capsys):
     rc, out, err = _run(["--task", "mnist-rows", "--method", "solsa", "--hidden", "8", "--epochs", "1",
                          "--n-train", "5", "--n-test", "5", "--json"], capsys)
@@ -68,7 +62,6 @@ def test_mnist_rows_solsa_end_to_end(capsys):
     assert t["name"] == "mnist-rows" and t["T"] == 28 and t["sizes"] == [28, 8, 10]
 
 
-@needs_uea
 def test_memory_only_with_plot(tmp_path, capsys):
     png = tmp_path / "mem.png"
     rc, out, _ = _run(["--task", "uea", "--uea-set", "RacketSports", "--memory-only", "--plot", str(png)], capsys)

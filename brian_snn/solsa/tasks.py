@@ -52,15 +52,16 @@ class Task:
                     self.y_test[:ne], self.n_classes, dict(self.info, n_train=nt, n_test=ne))
 
 
-def repo_root() -> Path:
-    return Path(__file__).resolve().parents[2]
+#: environment variable naming a data root with ``uea/<Set>/`` and ``mnist/`` folders; used before the
+#: packaged data (an explicit ``data_dir`` comes first)
+DATA_ENV = "BRIAN_SNN_SHARED_DATA"
+MNIST8K_FILES = ("mnist8k-images-idx3-ubyte.gz", "mnist8k-labels-idx1-ubyte.gz")
 
 
-def shared_data_dir(*parts) -> Path:
-    """``$BRIAN_SNN_SHARED_DATA`` or the ``shared/data`` folder beside the checkout."""
-    base = os.environ.get("BRIAN_SNN_SHARED_DATA")
-    root = Path(base) if base else repo_root().parent / "shared" / "data"
-    return root.joinpath(*parts)
+def env_data_dir(*parts) -> Path | None:
+    """``$BRIAN_SNN_SHARED_DATA/<parts>`` when that variable is set (and not empty), else None."""
+    base = os.environ.get(DATA_ENV)
+    return Path(base).joinpath(*parts) if base else None
 
 
 # ----------------------------------------------------------------------------- spike patterns
@@ -155,10 +156,27 @@ def read_idx(path) -> np.ndarray:
 
 def make_mnist_rows(n_train: int = 1000, n_test: int = 500, data_dir=None, seed: int = 0) -> Task:
     """MNIST row by row: T = 28 steps, 28 analog input channels (pixel / 255), 10 classes.
-    A seeded permutation of the 8k local images is split into disjoint train / test sets."""
-    d = Path(data_dir) if data_dir else shared_data_dir("mnist")
-    images = read_idx(d / "mnist8k-images-idx3-ubyte.gz")
-    labels = read_idx(d / "mnist8k-labels-idx1-ubyte.gz")
+
+    The image pool is, in this order: the ``mnist8k-*`` IDX files in ``data_dir`` when given; those
+    in ``$BRIAN_SNN_SHARED_DATA/mnist`` when that variable is set and the files are there; else the
+    1,500 real MNIST images packaged with brian-snn (:func:`brian_snn.data.load_embedded`, its train
+    then its test part).  A seeded permutation of the pool is split into disjoint train / test sets."""
+    env = env_data_dir("mnist")
+    if data_dir or (env is not None and all((env / f).is_file() for f in MNIST8K_FILES)):
+        d = Path(data_dir) if data_dir else env
+        images = read_idx(d / MNIST8K_FILES[0])
+        labels = read_idx(d / MNIST8K_FILES[1])
+        where = str(d)
+    else:
+        from brian_snn.data import DataError, load_embedded
+        from brian_snn.data.mnist import EMBEDDED_FILE
+        try:
+            emb = load_embedded()
+        except DataError as exc:
+            raise SolsaError(str(exc)) from None
+        images = np.concatenate([emb.x_train, emb.x_test]).reshape(-1, 28, 28)
+        labels = np.concatenate([emb.y_train, emb.y_test])
+        d = where = f"the packaged embedded MNIST ({EMBEDDED_FILE.name}, 1000 train + 500 test images)"
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise SolsaError(f"{d}: MNIST images {images.shape} and labels {labels.shape} do not match")
     n_train, n_test = check_int("n_train", n_train), check_int("n_test", n_test)
@@ -167,6 +185,6 @@ def make_mnist_rows(n_train: int = 1000, n_test: int = 500, data_dir=None, seed:
     order = np.random.default_rng(check_int("seed", seed, low=0)).permutation(len(images))
     x = images[order].astype(float) / 255.0
     y = labels[order].astype(int)
-    info = dict(source=str(d), seed=seed)
+    info = dict(source=where, seed=seed)
     return Task("mnist-rows", "classification", x[:n_train], y[:n_train],
                 x[n_train:n_train + n_test], y[n_train:n_train + n_test], 10, info)
