@@ -1,6 +1,8 @@
 """Dataset layer: IDX reader, IDX folders, download + cache (local HTTP server), splits, embedded subset.
 
-Fast and offline.  Tests that need the shared 8k MNIST files skip when they are absent.
+Fast and offline; nothing is skipped.  The 8k-pool tests use a fixture built in a temp folder
+(:func:`pool_fixture`): the real labels of the pool (``tests/data/mnist8k-labels-idx1-ubyte.gz``) and,
+as images, the real MNIST images of the packaged embedded subset.
 """
 from __future__ import annotations
 
@@ -22,11 +24,47 @@ import brian_snn.data as data
 from brian_snn.data import DataError, mnist
 from brian_snn.data.idx import idx_bytes, parse_idx, read_idx, write_idx
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared/data/mnist"
-needs_shared = pytest.mark.skipif(not (SHARED / "mnist8k-images-idx3-ubyte.gz").is_file(),
-                                  reason=f"shared MNIST files not found in {SHARED}")
-# class counts of the shared pool, from its README
-SHARED_COUNTS = [773, 905, 834, 803, 788, 723, 756, 813, 787, 818]
+# labels of the 8k pool: the first 8,000 labels of the official MNIST t10k file (tests/data/README.md)
+POOL_LABELS = Path(__file__).resolve().parent / "data" / "mnist8k-labels-idx1-ubyte.gz"
+# class counts of the pool (digits 0-9), as published with the 8k files
+POOL_COUNTS = [773, 905, 834, 803, 788, 723, 756, 813, 787, 818]
+
+
+def _idx_gz(path: Path, arr: np.ndarray) -> None:
+    """Write an unsigned-byte IDX file (gzipped) byte by byte, independently of brian_snn.data.idx."""
+    header = bytes([0, 0, 0x08, arr.ndim]) + b"".join(struct.pack(">I", n) for n in arr.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + np.ascontiguousarray(arr, dtype=np.uint8).tobytes())
+
+
+def pool_fixture(folder: Path) -> Path:
+    """An 8k pool in ``mnist8k-*`` IDX files: the real pool labels; at the pool positions recorded in
+    the embedded file (``idx_train``/``idx_test``) the embedded images themselves, elsewhere mirrored
+    (left-right) embedded images of the same class, cycled, so every embedded image occurs in the pool
+    exactly where it was taken from.  The split and subset rules look only at labels, so make_embedded
+    must rebuild the embedded file from this pool exactly."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with gzip.open(POOL_LABELS, "rb") as f:
+        raw = f.read()
+    assert raw[:4] == bytes([0, 0, 8, 1]) and struct.unpack(">I", raw[4:8])[0] == len(raw) - 8 == 8000
+    y = np.frombuffer(raw, dtype=np.uint8, offset=8)
+    with np.load(data.EMBEDDED_FILE) as z:
+        emb = {k: z[k] for k in z.files}
+    x = np.zeros((len(y), 784), dtype=np.uint8)
+    known = np.zeros(len(y), dtype=bool)
+    for part in ("train", "test"):
+        idx = emb[f"idx_{part}"]
+        np.testing.assert_array_equal(y[idx], emb[f"y_{part}"])     # labels agree with the embedded file
+        x[idx], known[idx] = emb[f"x_{part}"], True
+    for c in range(10):
+        donors, holes = np.flatnonzero(known & (y == c)), np.flatnonzero(~known & (y == c))
+        mirrored = x[donors].reshape(-1, 28, 28)[:, :, ::-1].reshape(-1, 784)
+        x[holes] = mirrored[np.arange(len(holes)) % len(donors)]
+    originals = {r.tobytes() for r in x[known]}
+    assert not any(r.tobytes() in originals for r in x[~known])
+    _idx_gz(folder / "mnist8k-images-idx3-ubyte.gz", x.reshape(-1, 28, 28))
+    _idx_gz(folder / "mnist8k-labels-idx1-ubyte.gz", y)
+    return folder
 
 
 def raises_one_line(fn, *args, match: str, **kwargs) -> str:
@@ -456,7 +494,7 @@ def test_embedded_subset():
     assert mnist.content_sha256({"x_train": ds.x_train, "y_train": ds.y_train,
                                  "x_test": ds.x_test, "y_test": ds.y_test}) == mnist.EMBEDDED_SHA256
     assert data.EMBEDDED_FILE.stat().st_size < 400_000
-    p = np.array(SHARED_COUNTS) / sum(SHARED_COUNTS)
+    p = np.array(POOL_COUNTS) / sum(POOL_COUNTS)
     assert np.all(np.abs(ds.class_counts("train") - 1000 * p) < 1)
     assert np.all(np.abs(ds.class_counts("test") - 500 * p) < 1)
     assert 30 < ds.x_train.mean() < 37 and ds.x_train.max() == 255
@@ -479,33 +517,33 @@ def test_embedded_checksum_and_corruption(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# real data (shared 8k pool)
+# real data (8k pool fixture: real labels, real MNIST images from the embedded subset)
 # ---------------------------------------------------------------------------------------------
 
-@needs_shared
-def test_shared_pool_split_and_sanity():
-    ds = data.load_idx_dir(SHARED)
+def test_pool_split_and_sanity(tmp_path):
+    pool = pool_fixture(tmp_path / "mnist")
+    ds = data.load_idx_dir(pool)
     assert (ds.n_train, ds.n_test) == (6000, 2000)
-    np.testing.assert_array_equal(ds.class_counts("train") + ds.class_counts("test"), SHARED_COUNTS)
-    exact = 2000 * np.array(SHARED_COUNTS) / 8000
+    np.testing.assert_array_equal(ds.class_counts("train") + ds.class_counts("test"), POOL_COUNTS)
+    exact = 2000 * np.array(POOL_COUNTS) / 8000
     assert np.all(np.abs(ds.class_counts("test") - exact) < 1)
     # real MNIST: mean pixel about 33 (official sets: 33.3 train, 33.8 test), ink is 255
     assert 31 < ds.x_train.mean() < 36 and 31 < ds.x_test.mean() < 36
     assert ds.x_train.max() == 255 and ds.x_train.min() == 0
     assert "pool of 8000" in ds.source and "6000 train / 2000 test" in ds.source
-    again = data.load_dataset(data_dir=SHARED, seed=0)
+    again = data.load_dataset(data_dir=pool, seed=0)
     np.testing.assert_array_equal(again.y_test, ds.y_test)
-    other = data.load_dataset(data_dir=SHARED, seed=1)
+    other = data.load_dataset(data_dir=pool, seed=1)
     assert not np.array_equal(other.y_test, ds.y_test)
 
 
-@needs_shared
-def test_embedded_is_reproducible_from_shared(tmp_path):
+def test_embedded_is_reproducible_from_pool(tmp_path):
     from brian_snn.data import make_embedded
-    arrays = make_embedded.build(SHARED)
+    src = pool_fixture(tmp_path / "mnist")
+    arrays = make_embedded.build(src)
     assert mnist.content_sha256(arrays) == mnist.EMBEDDED_SHA256
     # embedded train/test are subsets of the 6000/2000 pool split's train/test parts
-    pool = data.load_idx_dir(SHARED)
+    pool = data.load_idx_dir(src)
     train_rows = {r.tobytes() for r in pool.x_train}
     test_rows = {r.tobytes() for r in pool.x_test}
     emb = data.load_embedded()
@@ -513,11 +551,25 @@ def test_embedded_is_reproducible_from_shared(tmp_path):
     assert all(r.tobytes() in test_rows for r in emb.x_test)
     with np.load(data.EMBEDDED_FILE) as z:
         assert not set(z["idx_train"]) & set(z["idx_test"])
-    assert make_embedded.main(["--shared", str(SHARED), "--check"]) == 0
+    assert make_embedded.main(["--shared", str(src), "--check"]) == 0
     out = tmp_path / "e.npz"
-    assert make_embedded.main(["--shared", str(SHARED), "--out", str(out)]) == 0
+    assert make_embedded.main(["--shared", str(src), "--out", str(out)]) == 0
     if out.read_bytes() != data.EMBEDDED_FILE.read_bytes():       # other zlib build: content still equal
         assert data.load_embedded(out).source == emb.source
+
+
+def test_make_embedded_needs_a_pool_folder(monkeypatch, capsys):
+    from brian_snn.data import make_embedded
+    monkeypatch.delenv("BRIAN_SNN_SHARED_DATA", raising=False)
+    with pytest.raises(SystemExit) as exc:
+        make_embedded.main(["--check"])
+    assert exc.value.code == 2 and "--shared DIR is required" in capsys.readouterr().err
+
+
+def test_pool_labels_fixture_is_unchanged():
+    # the committed copy of the 8k pool's label file (tests/data/README.md), byte for byte
+    assert hashlib.sha256(POOL_LABELS.read_bytes()).hexdigest() == \
+        "a4519f3b56984ff8d3a6ce4514cfe6590bae9e5a744e2549037cebe117d87d4b"
 
 
 def test_data_layer_does_not_import_brian2():

@@ -1,6 +1,9 @@
-"""Regenerate ``mnist_embedded.npz`` deterministically from the shared 8k MNIST files.
+"""Regenerate ``mnist_embedded.npz`` deterministically from the 8k MNIST pool files.
 
-    python -m brian_snn.data.make_embedded [--shared DIR] [--out FILE] [--check]
+    python -m brian_snn.data.make_embedded --shared DIR [--out FILE] [--check]
+
+``--shared`` is the folder holding ``mnist8k-{images-idx3,labels-idx1}-ubyte.gz``; default
+``$BRIAN_SNN_SHARED_DATA/mnist`` when that variable is set.
 
 Rule (also in docs/data.md):
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
+import os
 import sys
 import zipfile
 from pathlib import Path
@@ -33,12 +37,18 @@ import numpy as np
 from . import mnist
 from .mnist import EMBEDDED_FILE, EMBEDDED_SHA256, content_sha256, load_idx_dir
 
-SHARED_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"
+
+def default_pool_dir() -> Path | None:
+    """``$BRIAN_SNN_SHARED_DATA/mnist`` when that variable is set, else None (``--shared`` is then required)."""
+    base = os.environ.get("BRIAN_SNN_SHARED_DATA")
+    return Path(base) / "mnist" if base else None
+
+
 N_TRAIN, N_TEST, SEED = 1000, 500, 0
 
 
 def build(shared_dir: Path) -> dict:
-    """The arrays of the embedded file (plus provenance) from the shared pool."""
+    """The arrays of the embedded file (plus provenance) from the 8k pool in ``shared_dir``."""
     pool = load_idx_dir(shared_dir, name="mnist", seed=SEED)          # 6,000 / 2,000
     sub = pool.subset(N_TRAIN, N_TEST, seed=SEED)                      # 1,000 / 500
     # pool indices, recomputed by the same functions, for provenance
@@ -81,10 +91,13 @@ def write_npz(path: Path, arrays: dict) -> bytes:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--shared", type=Path, default=SHARED_DIR, help=f"folder of the mnist8k files ({SHARED_DIR})")
+    ap.add_argument("--shared", type=Path, default=default_pool_dir(),
+                    help="folder of the mnist8k files (default $BRIAN_SNN_SHARED_DATA/mnist when set)")
     ap.add_argument("--out", type=Path, default=EMBEDDED_FILE, help=f"output file ({EMBEDDED_FILE})")
     ap.add_argument("--check", action="store_true", help="write nothing; fail if the content differs from EMBEDDED_SHA256")
     args = ap.parse_args(argv)
+    if args.shared is None:
+        ap.error("--shared DIR is required (or set BRIAN_SNN_SHARED_DATA)")
     arrays = build(args.shared)
     digest = content_sha256(arrays)
     if args.check:

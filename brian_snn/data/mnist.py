@@ -3,7 +3,8 @@
 Sources (see ``docs/data.md``):
 
 * ``embedded``: 1,000 train + 500 test real MNIST images shipped in ``mnist_embedded.npz``
-  (made by ``make_embedded.py`` from the shared 8k t10k file; SHA-256 verified on load).
+  (made by ``make_embedded.py`` from the first 8,000 images of the official t10k file; SHA-256
+  verified on load).
 * ``mnist`` / ``fashion-mnist``: the official 60k/10k IDX files, from a folder (``data_dir``)
   or downloaded into a cache with MD5 verification.
 
@@ -306,9 +307,9 @@ def load_idx_dir(data_dir, name: str = "mnist", *, test_fraction: float = POOL_T
     ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``, each ``.gz`` or raw; ``.gz``
     wins if both exist) the official train/test split is used.  If the folder holds none of
     the standard names but exactly one ``*images-idx3-ubyte[.gz]`` + ``*labels-idx1-ubyte[.gz]``
-    pair (e.g. the shared ``mnist8k-*`` files), that pool is split seeded and stratified
-    (:func:`stratified_indices`) into train and test, ``round(test_fraction * n)`` test
-    samples (default 0.25: 8,000 -> 6,000 train / 2,000 test).
+    pair (e.g. the ``mnist8k-*`` files: the first 8,000 t10k images), that pool is split seeded
+    and stratified (:func:`stratified_indices`) into train and test, ``round(test_fraction * n)``
+    test samples (default 0.25: 8,000 -> 6,000 train / 2,000 test).
     """
     d = Path(data_dir)
     if not d.is_dir():
