@@ -97,10 +97,13 @@ def output_lock(out):
     inherited descriptor) is stale too: the file is replaced.  Raises LockedError when another
     live run holds it."""
     path = lock_path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
     me = f"{os.getpid()} {socket.gethostname()}"
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise LockedError(f"{out}: cannot create its lock file {path} ({e.strerror})") from None
         try:
             got = _try_lock(fd)
             pid, host = _holder(fd)

@@ -204,6 +204,8 @@ def load_counts(path: str | os.PathLike, phase: str | None = None) -> Counts:
         raise CountsError(f"{path}: file not found")
     with open(path, "rb") as f:
         magic = f.read(8)
+    if magic != b"\x89HDF\r\n\x1a\n" and path.lower().endswith((".h5", ".hdf5")):
+        raise CountsError(f"{path}: not an HDF5 file (no HDF5 signature: truncated or corrupt?)")
     if magic == b"\x89HDF\r\n\x1a\n":
         import h5py  # local import: JSON users need no HDF5
         try:

@@ -53,6 +53,8 @@ def measurements(c):
 GOOD_JSON = counts()
 # (case, files to write, command after `hwmodel`, exit status, the stderr line after its prefix)
 CASES = [
+    ("counts: a truncated or corrupt results file", {"r.h5": "not HDF5"}, "estimate r.h5 --target loihi1", 2,
+     "r.h5: not an HDF5 file (no HDF5 signature: truncated or corrupt?)"),
     ("counts: an integer too large for a float (10**400)",
      {"c.json": counts(**{"populations[1].spikes": str(10 ** 400)})}, "estimate c.json --target loihi1", 2,
      "c.json: field 'populations[1].spikes' = 1.000e+400 (401 digits) is more than a 64-bit counter holds "
