@@ -1,6 +1,9 @@
 """Pure cost functions: counts and prices in, joules / seconds / bytes out (no I/O, no targets).
 
-Formulas follow /work/shared/reference/hwmodel.md §8; docs/targets.md explains each and its limits.
+Formulas: per-event sums for event-driven targets and per-op sums for dense CPU/GPU devices (as
+keras-spiking's ModelEnergy), the analytic ASIC/MCU model of Lemaire et al., ICONIP 2022
+(arXiv:2210.13107) with Horowitz, ISSCC 2014 per-op energies, and time x power for GPUs;
+docs/targets.md explains each, its sources and its limits.
 A price of ``None`` means "this term is not part of the target's price table": the term is left
 out of the breakdown (the caller decides whether that is allowed).
 """
@@ -8,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-NEUROBENCH_LEAKY_OPS = 4    # ops per LIF update: decay mul, input add, reset mul, reset sub (NeuroBench §2.3)
+NEUROBENCH_LEAKY_OPS = 4    # ops per LIF update: decay mul, input add, reset mul, reset sub (NeuroBench v2.3.0, neuron_operations.py, Leaky)
 
 
 def priced_terms(counts_and_prices: dict[str, tuple[float, float | None]]) -> dict[str, float]:
@@ -20,7 +23,8 @@ def priced_terms(counts_and_prices: dict[str, tuple[float, float | None]]) -> di
 def per_event_time_s(steps: int, work: dict[str, tuple[float, float | None]], sync_s: float,
                      cores: int) -> float:
     """Wall time when per-event times are known: the events' busy time spread evenly over the
-    cores in use, plus one barrier synchronisation per time step (reference §8.4)."""
+    cores in use, plus one barrier synchronisation per time step (Loihi: mesh-wide barrier, Davies et al.,
+    IEEE Micro 38(1), 2018, Table 2)."""
     busy = sum(n * t for n, t in work.values() if t is not None)
     return busy / max(cores, 1) + steps * sync_s
 
@@ -83,7 +87,7 @@ def lemaire_terms(pathways: list[dict], populations: list[dict], state_bits: int
     return {k: v for k, v in t.items() if v}
 
 
-# -- memory footprint (reference §8.5) --------------------------------------------------------
+# -- memory footprint (packed weights + CSR indices + neuron state, NeuroBench-style) ------------
 def pathway_bytes(n_pre: int, n_post: int, n_synapses: int, weight_bits: int) -> tuple[int, int]:
     """(weight bytes, index bytes): packed weights; a full n_pre×n_post pathway is a dense matrix
     (no indices), anything else CSR with ceil(log2 n_post)-bit column indices and

@@ -1,4 +1,5 @@
-"""NeuroBench-style workload and static metrics from a counts record (reference §2).
+"""NeuroBench-style workload and static metrics from a counts record (NeuroBench: Yik et al., Nat. Commun.
+16:1545, 2025; metric definitions of NeuroBench/neurobench v2.3.0, neurobench/metrics/).
 
 NeuroBench measures a PyTorch model with hooks; here the same quantities come from exact counts:
 - synaptic operations per sample: ``effective_acs`` (spike inputs are binary, so every synaptic

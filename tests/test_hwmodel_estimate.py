@@ -1,4 +1,4 @@
-"""Cost models against independent hand computations (numbers typed from reference/hwmodel.md)."""
+"""Cost models against independent hand computations (numbers typed from the primary sources cited in hwmodel/targets/*.toml)."""
 import math
 
 import pytest
@@ -22,7 +22,7 @@ def counts(phase="inference", *, n_in=10, n_out=5, spikes_in=20, spikes_out=3, s
                       "weight_bits": wbits, "plastic": plastic, "post_traces": post_traces}]})
 
 
-# -- keras-spiking ModelEnergy (reference §1.2) ---------------------------------------------
+# -- keras-spiking ModelEnergy (nengo/keras-spiking model_energy.py) -------------------------
 @pytest.mark.parametrize("target,e_synop,e_neuron", [("spinnaker", 13.3e-9, 26e-9),
                                                       ("spinnaker2", 450e-12, 2.19e-9)])
 def test_keras_spiking_formula_spiking_devices(target, e_synop, e_neuron):
@@ -48,7 +48,7 @@ def test_keras_spiking_formula_non_spiking_devices(target, e_op):
     assert estimate(c, target).energy_j["total"] == pytest_approx(keras, rel=1e-12)
 
 
-# -- Loihi per-term sum (reference §3.2) -------------------------------------------------------
+# -- Loihi per-term sum (Davies et al., IEEE Micro 2018, Table 2) -------------------------------
 def test_loihi_per_term_sum_inference():
     c = counts()                  # K = 20*5 = 100 events, U = 500 updates, S = 23 spikes, 100 steps
     K, U, S, steps = 100, 500, 23, 100
@@ -101,7 +101,7 @@ def test_spinn5_board_model():
     assert "plasticity_update" not in b and e.evidence == "calibrated"
 
 
-# -- Lemaire analytic ASIC (reference §3.8, §8.2) ---------------------------------------------------
+# -- Lemaire analytic ASIC (Lemaire et al., ICONIP 2022, arXiv:2210.13107) ---------------------------
 def test_lemaire_sram_formula():
     for n, bits in [(1, 8), (313600, 8), (400, 32), (8192, 64)]:
         pj = 1.09e-5 * (n * bits) + 13.2
@@ -134,7 +134,7 @@ def test_mcu_refuses_until_calibrated():
         estimate(counts(), "cortex-m4f")
 
 
-# -- memory footprint (reference §8.5) -----------------------------------------------------------------
+# -- memory footprint -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("bits,weight_bytes", [(32, 1_254_400), (16, 627_200), (8, 313_600), (4, 156_800)])
 def test_memory_784x400(bits, weight_bytes):
     c = counts(n_in=784, n_out=400, spikes_in=100)

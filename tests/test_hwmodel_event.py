@@ -1,5 +1,6 @@
 """Event-driven (neuromorphic) model: barrier time by tiles in use, inputs from the host, evidence
-grades of the non-GPU price tables.  Numbers are typed from reference/hwmodel.md and computed by hand."""
+grades of the non-GPU price tables.  Numbers are typed from the primary sources cited in the target
+files and computed by hand."""
 import os
 import tomllib
 

@@ -56,7 +56,7 @@ def test_numpy_online_equals_bptt_single_layer_batched(seed):
 
 
 def test_reset_feedback_matters():
-    """Dropping the reset term from the trace (e-prop/OTTT style) changes the gradient (reference §5.1)."""
+    """Dropping the reset term from the trace (e-prop/OTTT style) changes the gradient."""
     rng = np.random.default_rng(0)
     net = Network.init([20, 3], P, rng, scale=2.5)
     x, y = _data(rng, 1, 60, 20, 3)

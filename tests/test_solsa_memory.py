@@ -19,7 +19,8 @@ def test_analytic_counts_by_hand():
 
 
 def test_matches_the_reference_memory_table():
-    """reference §11: RacketSports [6,100,100,4], T=30 -> BPTT 18,420 floats, SOLSA 11,818 (no filter traces)."""
+    """Analytic model (docs/solsa.md, Learning memory): RacketSports [6,100,100,4], T=30 -> BPTT 18,420
+    floats, SOLSA 11,818 (no filter traces)."""
     sizes = [6, 100, 100, 4]
     assert sum(learning_floats("bptt", sizes, 30).values()) == 18420
     assert sum(learning_floats("solsa", sizes, 30, adaptive_filter=False).values()) == 11818

@@ -1,6 +1,7 @@
 """Diehl & Cook (2015): conductance LIF excitatory and inhibitory layers, adaptive threshold,
 triplet-like STDP on input->excitatory, column normalisation.  Parameters as in the original
-code (see ../shared/reference/spikedyn_topspark.md §2); our implementation choices are listed
+code (Diehl & Cook, Front. Comput. Neurosci. 9:99, 2015; peter-u-diehl/stdp-mnist @ d527ca3,
+``Diehl&Cook_spiking_MNIST.py``); our implementation choices are listed
 in docs/methods.md."""
 from dataclasses import dataclass
 

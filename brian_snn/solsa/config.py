@@ -1,8 +1,10 @@
 """Model constants and training settings, validated on construction.
 
-Defaults follow the SOLSA authors' public code as summarised in
-``shared/reference/solsa.md`` §4/§9 (lambda = 0.5, theta = 1, V_r = sigma = 0.5,
-alpha = beta = 0.9, RMSprop).  Every departure is listed in ``docs/methods.md`` (## SOLSA).
+Defaults follow the SOLSA authors' public code, repository
+``ivanzzh/Exploring-Spike-Encoder-Designs-for-Near-Sensor-Edge-Computing`` @ a7dde5b (``utils.py``,
+``deal.py``; Jin, Zhang & Qiu, NICE 2025, the follow-up of Zhang, Jin, Fang & Qiu, "SOLSA", ASP-DAC 2024):
+lambda = 0.5, theta = 1, V_r = sigma = 0.5, alpha = beta = 0.9, RMSprop.  Every departure is listed in
+``docs/methods.md`` (## SOLSA).
 """
 from __future__ import annotations
 

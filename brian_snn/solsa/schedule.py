@@ -1,11 +1,13 @@
 """The two run-time enhancements shared by all engines: scheduled weight update and early stop.
 
-Scheduled update (reference §7, from the authors' code): at first only the last step T-1 updates.
+Scheduled update (from the SOLSA authors' public code, ``point_num`` / ``point_update_period`` in
+``ivanzzh/Exploring-Spike-Encoder-Designs-for-Near-Sensor-Edge-Computing``): at first only the last step T-1 updates.
 Every ``period``-th epoch the summed |dW[t]| per step is recorded; the steps are ranked, the mask
 becomes the top P-1 steps plus T-1, and that round's top step (not T-1) is remembered.  After P-1
 rounds the mask is frozen to {remembered steps, T-1}.  Switched off, every step updates (plain online).
 
-Early stop (reference §8, intended reading): after a warm-up of P*R epochs, each update step at which the
+Early stop (our reading of the intent of ``confidence`` in that repository's ``utils.py``): after a
+warm-up of P*R epochs, each update step at which the
 sample is confidently right (target count >= p_thr x total output count so far) is a hit; after
 ceil(P/2) hits no more updates are applied to that sample.
 """
