@@ -9,7 +9,6 @@ unchanged model -- or a sweep over run-time parameters, data or window lengths -
 recompiles.  The binary's duration is that of ``chunk_slots`` slots of ``max_slot_ms``; a run
 with shorter slots ends itself after its last slot (:func:`~brian_snn.encoding.add_end_of_run`).
 """
-import atexit
 import hashlib
 import json
 import os
@@ -147,6 +146,23 @@ class _ChunkedBackend:
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.verbose = verbose
 
+    @property
+    def table_rows(self) -> int:
+        """Rows of a chunk's image table: its window (``chunk_slots + 1``) and a blank row.  The
+        table holds only the images the chunk shows, so no data size is compiled into a build."""
+        return self.chunk_slots + 2
+
+    def blank_table(self, images):
+        return np.zeros((self.table_rows, np.shape(images)[1]))
+
+    def chunk_table(self, images, order_chunk):
+        """The images a chunk shows as its own table (``order_chunk`` and the blank last row of
+        ``images``) and the order as indices into it."""
+        order_chunk = np.asarray(order_chunk, dtype=np.int64)
+        if len(order_chunk) != self.chunk_slots + 1:
+            raise ValueError(f"a chunk's order has {self.chunk_slots + 1} entries, got {len(order_chunk)}")
+        return np.asarray(images)[np.append(order_chunk, len(images) - 1)], np.arange(len(order_chunk))
+
     def run_ms(self, presentation) -> float:
         """Duration of one simulation: long enough for ``chunk_slots`` slots of any length up to
         ``max_slot_ms`` (longer slots get a longer run -- with cpp, another build)."""
@@ -206,6 +222,7 @@ class RuntimeBackend(_ChunkedBackend):
         self.codegen_target = codegen_target
 
     def run_chunk(self, spec, presentation, images, order_chunk, state, plastic, phase, n_real, seed):
+        images, order_chunk = self.chunk_table(images, order_chunk)
         set_device("runtime")
         prefs.codegen.target = self.codegen_target
         brian2.seed(seed)
@@ -242,10 +259,10 @@ class CppBackend(_ChunkedBackend):
         self.profile = profile      # Brian2 per-code-object timing (adds a small per-step cost)
         self._built = None          # (key, assembled) of the build active in this process
 
-    def build_key(self, spec, presentation, n_images):
+    def build_key(self, spec, presentation):
         desc = {"model": spec.NAME, "structure": spec.structure(), "dt_ms": presentation.dt_ms,
                 "run_ms": self.run_ms(presentation),      # a simulation's duration is compiled in
-                "n_images": int(n_images), "chunk_slots": self.chunk_slots, "device": self.device_name,
+                "table_rows": self.table_rows, "chunk_slots": self.chunk_slots, "device": self.device_name,
                 "threads": self.threads, "profile": self.profile, "code": CODE_VERSION, "brian2": brian2.__version__}
         return hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()[:16], desc
 
@@ -255,7 +272,8 @@ class CppBackend(_ChunkedBackend):
         prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{make_jobs()}"]
 
     def _ensure_built(self, spec, presentation, images):
-        key, desc = self.build_key(spec, presentation, len(images))
+        """The build for ``spec`` (``images``: any table with the data's pixel count)."""
+        key, desc = self.build_key(spec, presentation)
         if self._built and self._built[0] == key and device_holds(self._built[1].model.exc):
             return self._built[1]
         check_compiler()
@@ -268,6 +286,7 @@ class CppBackend(_ChunkedBackend):
         device.activate(build_on_run=False, directory=str(directory))
         self._configure_device(directory)
         defaultclock.dt = presentation.dt_ms * ms
+        images = self.blank_table(images)
         order = np.full(self.chunk_slots + 1, len(images) - 1, dtype=float)
         asm = self._assemble(spec, images, order, presentation)
         device.insert_code("before_network_run", SEED_FROM_ENV)
@@ -285,6 +304,7 @@ class CppBackend(_ChunkedBackend):
         return asm
 
     def run_chunk(self, spec, presentation, images, order_chunk, state, plastic, phase, n_real, seed):
+        images, order_chunk = self.chunk_table(images, order_chunk)
         asm = self._ensure_built(spec, presentation, images)
         vals = self._settings(asm, spec, presentation, state, order_chunk, plastic, n_real)
         vals[asm.model.images] = np.asarray(images, dtype=float)
@@ -303,16 +323,15 @@ class CppBackend(_ChunkedBackend):
                                          (line.split() for line in prof.read_text().splitlines())}
         asm.build_s = 0.0           # report the build once
         shutil.rmtree(Path(asm.directory) / f"results_{os.getpid()}", ignore_errors=True)
-        for f in written:           # weights etc. change every run; the image table is reused
-            if "_init_image_table_" not in f.name:
-                f.unlink(missing_ok=True)
+        for f in written:           # images, order, weights etc. change every run
+            f.unlink(missing_ok=True)
         return result
 
 
 def _run_args_list(directory, values, private=True):
     """Brian's run_args conversion.  ``private``: array files belong to this process (named by
-    pid and content; another process sharing the build may delete its own files at any time)
-    and the image table is removed when the process ends; otherwise files stay (an export)."""
+    pid and content; another process sharing the build may delete its own files at any time);
+    otherwise files stay (an export)."""
     from brian2 import TimedArray
     args, written = [], []
     for key, value in values.items():
@@ -326,8 +345,6 @@ def _run_args_list(directory, values, private=True):
             if not path.exists():
                 with replacing(path) as tmp:
                     arr.tofile(tmp)
-                if private and "_init_image_table_" in fname:
-                    atexit.register(path.unlink, missing_ok=True)     # reused by later chunks
                 written.append(path)
             text = f"static_arrays/{fname}"
         args.append(f"{name}={text}")

@@ -409,8 +409,8 @@ class CudaBackend(CppBackend):
         self._options = CudaOptions(cc, self.gpu_id, tc, curand, self.make_jobs)
         return self._options
 
-    def build_key(self, spec, presentation, n_images):
-        key, desc = super().build_key(spec, presentation, n_images)
+    def build_key(self, spec, presentation):
+        key, desc = super().build_key(spec, presentation)
         o = self.options()
         desc = dict(desc, cuda=o.describe(), compiled=self.compile)
         return hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()[:16], desc
@@ -420,12 +420,12 @@ class CudaBackend(CppBackend):
 
     # -- build -------------------------------------------------------------------------------
     def _ensure_built(self, spec, presentation, images):
-        key, desc = self.build_key(spec, presentation, len(images))
+        key, desc = self.build_key(spec, presentation)
         if self._built and self._built[0] == key and device_holds(self._built[1].model.exc):
             return self._built[1]
         directory = self.cache_dir / f"{spec.NAME}-{key}"
         clean_build_dir(directory)
-        asm = generate_project(self, spec, presentation, images, directory, desc)
+        asm = generate_project(self, spec, presentation, self.blank_table(images), directory, desc)
         self._built = (key, asm)
         return asm
 
@@ -456,7 +456,7 @@ def generate_project(backend: CudaBackend, spec, presentation, images, directory
     opts = backend.options()
     directory.mkdir(parents=True, exist_ok=True)
     if desc is None:
-        desc = backend.build_key(spec, presentation, len(images))[1]
+        desc = backend.build_key(spec, presentation)[1]
     (directory / "build.json").write_text(json.dumps(desc, indent=1))
     set_device(backend.device_name, build_on_run=False, directory=str(directory))
     device.reinit()

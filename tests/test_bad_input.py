@@ -317,10 +317,10 @@ def test_make_jobs_bounded_overridable_and_not_in_the_build_key(monkeypatch):
     cores = len(os.sched_getaffinity(0))
     assert make_jobs() == cores and make_jobs(limit=1) == 1
     spec, pres = get_model_spec("spikedyn", n_exc=10), Presentation()
-    key = CppBackend().build_key(spec, pres, 100)
+    key = CppBackend().build_key(spec, pres)
     monkeypatch.setenv("BRIAN_SNN_MAKE_JOBS", "3")
     assert make_jobs() == 3 and make_jobs(limit=1) == 3
-    assert CppBackend().build_key(spec, pres, 100) == key
+    assert CppBackend().build_key(spec, pres) == key
     monkeypatch.setenv("BRIAN_SNN_MAKE_JOBS", "many")
     with pytest.raises(BackendError, match="BRIAN_SNN_MAKE_JOBS"):
         make_jobs()

@@ -161,9 +161,9 @@ def test_delays_are_compiled_in_before_the_spike_queue_is_built(generated):
 def test_every_run_arg_is_settable_in_the_binary(generated):
     b, spec, images, asm, d = generated
     from brian_snn.experiments.train_eval import initial_state
-    order = np.arange(b.chunk_slots + 1) % (len(images) - 1)
+    table, order = b.chunk_table(images, np.arange(b.chunk_slots + 1) % (len(images) - 1))
     vals = b._settings(asm, spec, PRES, initial_state(spec, 0), order, 1, n_real=len(order))
-    vals[asm.model.images] = images
+    vals[asm.model.images] = table
     import brian2
     brian2.set_device("cuda_standalone", build_on_run=False)     # the autouse fixture went back to runtime
     args, written = _run_args_list(d, vals)

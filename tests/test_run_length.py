@@ -55,7 +55,7 @@ def test_cpp_one_build_serves_two_windows_and_each_run_ends_on_time(data, tmp_pa
     spec = get_model_spec("spikedyn", n_exc=5)
     b = CppBackend(chunk_slots=4, max_slot_ms=LONG.slot_ms, cache_dir=tmp_path)
     first_run = {}
-    assert b.build_key(spec, SHORT, len(data))[0] == b.build_key(spec, LONG, len(data))[0]
+    assert b.build_key(spec, SHORT)[0] == b.build_key(spec, LONG)[0]
     state = initial_state(spec, 0)
     order = np.arange(5)                       # chunk_slots + 1 order entries
     for pres in (SHORT, LONG, SHORT):                # built for SHORT: its initial schedule must not leak
@@ -73,4 +73,8 @@ def test_cpp_one_build_serves_two_windows_and_each_run_ends_on_time(data, tmp_pa
         np.testing.assert_allclose(last.slot_t, np.arange(3) * pres.slot_ms * 1e-3, atol=1e-9)
         assert last.real_slots == 2
         assert last.exc_t.size == 0 or last.exc_t.max() <= last.slot_t[-1] + 1e-9
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f"spikedyn-{b.build_key(spec, SHORT, len(data))[0]}"]
+    # another data set size (the sample counts are run-time values): the same binary, no rebuild
+    bigger = image_table(load_embedded().subset(n_train=23, n_test=4, seed=3))
+    again = b.run_chunk(spec, SHORT, bigger, np.arange(10, 15), state, 1, "training", n_real=7, seed=1)
+    assert again.timings["build_s"] == 0 and again.real_slots > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"spikedyn-{b.build_key(spec, SHORT)[0]}"]

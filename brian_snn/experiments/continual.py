@@ -322,7 +322,7 @@ def ready_backend(backend, spec, presentation, images):
         return
     from brian2 import get_device, set_device
     from brian2.devices.device import all_devices
-    key = backend.build_key(spec, presentation, len(images))[0]
+    key = backend.build_key(spec, presentation)[0]
     dev = all_devices.get(getattr(backend, "device_name", ""))
     directory = str(getattr(built[1], "directory", ""))
     if built[0] == key and dev is not None and getattr(dev, "project_dir", None) == directory:
