@@ -12,6 +12,7 @@ target file that `extends` the built-in one; they override the built-in fit:
 are set to zero).  Several measured runs fit better: `hwmodel calibrate MEASUREMENTS.json`.
 """
 import argparse
+from pathlib import Path
 
 import hwmodel
 
@@ -31,7 +32,8 @@ text = [f'extends = "{a.base}"', f'id = "{a.base}-calibrated"', "[sources]", f'm
         "[gpu]", f"sync = {q.format(v=a.step_s, u='s')}", f"launch = {tiny}", f"host_copy = {tiny}"]
 if a.idle_w is not None:
     text += ["[power]", f"scope = {a.scope!r}".replace("'", '"'), f"idle = {q.format(v=a.idle_w, u='W')}"]
-path = f"{a.base}-calibrated.toml"
+path = Path("out") / f"{a.base}-calibrated.toml"          # out/ is ignored by git
+path.parent.mkdir(exist_ok=True)
 with open(path, "w") as f:
     f.write("\n".join(text) + "\n")
 e = hwmodel.estimate(a.counts, path, power_mode=a.power_mode)
