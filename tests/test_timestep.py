@@ -198,6 +198,83 @@ def test_policy_accuracy_weight_and_budgets():
     assert best is None                              # nothing meets the budget
 
 
+def test_policy_explains_every_exclusion_with_numbers():
+    """--max-latency 20 on the synthetic table: every row excluded, each by what and how much."""
+    best, scored = ts.choose(TABLE, REF, 2, max_latency_s=0.020)
+    assert best is None
+    why = {s["infer_window_ms"]: s for s in scored}
+    for r in TABLE:                               # the numbers, computed here from the table
+        s = why[r["infer_window_ms"]]
+        lat_ms, d_pp = 1e3 * r["latency_s"], 100 * (r["accuracy"] - REF["accuracy"])
+        kinds = [v["constraint"] for v in s["violations"]]
+        assert ("latency_s" in kinds) == (lat_ms > 20) and ("accuracy" in kinds) == (d_pp < -2)
+        assert not s["feasible"] and s["reason"] == "; ".join(v["text"] for v in s["violations"])
+        if lat_ms > 20:
+            v = next(v for v in s["violations"] if v["constraint"] == "latency_s")
+            assert v["value"] == pytest.approx(lat_ms) and v["limit"] == 20
+            assert v["excess"] == pytest.approx(lat_ms - 20)
+            assert f"latency {lat_ms:.1f} ms/sample > max 20 ms (+{lat_ms - 20:.1f} ms" in v["text"]
+        if d_pp < -2:
+            v = next(v for v in s["violations"] if v["constraint"] == "accuracy")
+            assert v["excess"] == pytest.approx(-2 - d_pp)
+            assert f"accuracy {d_pp:+.1f} pp vs the full window < -2 pp allowed ({-2 - d_pp:.1f} pp short)" in v["text"]
+    # 350/200/100 ms break the latency budget only; 50 and 25 ms the accuracy tolerance only
+    assert [len(why[w]["violations"]) for w in (350, 200, 100, 50, 25)] == [1, 1, 1, 1, 1]
+    ex = ts.explain(scored)
+    assert ex["candidates"] == 5 and len(ex["excluded"]) == 5
+    assert ex["counts"] == {"latency_s": 3, "accuracy": 2}
+    # nearest by the sum of relative misses: 350: 80/20, 200: 40/20, 100: 10/20, 50: 2/88, 25: 18/88
+    rel = {350: 80 / 20, 200: 40 / 20, 100: 10 / 20, 50: 2 / 88, 25: 18 / 88}
+    for w, x in rel.items():
+        assert sum(v["relative"] for v in why[w]["violations"]) == pytest.approx(x)
+    c = ex["closest"]
+    assert c["infer_window_ms"] == min(rel, key=rel.get) == 50
+    assert c["admit"] == {"tolerance_pp": pytest.approx(4.0)}
+    assert c["text"].endswith("feasible with accuracy tolerance >= 4 pp")
+    best, _ = ts.choose(TABLE, REF, 4.0 + 1e-9, max_latency_s=0.020)     # and it really is
+    assert best["infer_window_ms"] == 50
+
+
+def test_policy_explanation_in_the_table_and_selection():
+    rows = [dict(r, model="spikedyn", n_exc=100) for r in TABLE]
+    for r in rows:
+        r["steps_per_test_sample"] = 3 * r["infer_window_ms"]
+    sel = ts.select_all(rows, 2, max_latency_s=0.020, max_energy_inference_j=0.1)
+    c = sel["configs"][0]
+    assert c["selected"] is None
+    ex = c["explanation"]
+    assert [(e["infer_window_ms"], [v["constraint"] for v in e["violations"]]) for e in ex["excluded"]] == [
+        (350, ["latency_s", "energy_inference_j"]), (200, ["latency_s", "energy_inference_j"]),
+        (100, ["latency_s", "energy_inference_j"]), (50, ["accuracy", "energy_inference_j"]),
+        (25, ["accuracy"])]
+    assert ex["closest"]["infer_window_ms"] == 25         # 18/88 = 0.20 < 2/88 + 30/100 = 0.32
+    text = ts.format_table(rows, sel)
+    assert "budgets: latency <= 20 ms/sample, inference energy <= 100 mJ/sample" in text
+    assert "spikedyn N=100: nothing feasible; each of the 5 candidates breaks a constraint:" in text
+    assert ("✗ enhanced, train 50 ms / infer 50 ms: accuracy -4.0 pp vs the full window < -2 pp allowed "
+            "(2.0 pp short); inference energy 130.0 mJ/sample > max 100 mJ (+30.0 mJ, 1.30× the budget)") in text
+    assert "latency 100.0 ms/sample > max 20 ms (+80.0 ms, 5.00× the budget)" in text
+    assert "closest: enhanced, train 25 ms / infer 25 ms" in text and "tolerance >= 20 pp" in text
+    # table column: short reason per excluded row
+    line = next(l for l in text.splitlines() if l.startswith("| spikedyn | 100 | enhanced ✗ | 100 |"))
+    assert line.endswith("| latency 30.0 ms (max 20); inference energy 240.0 mJ (max 100) |")
+    # with a feasible row: one summary line of what excluded the others
+    sel = ts.select_all(rows, 2, max_latency_s=0.040)
+    assert sel["configs"][0]["selected"]["infer_window_ms"] == 100
+    text = ts.format_table(rows, sel)
+    assert "excluded 4 of 5 candidates: latency 2, accuracy 2" in text
+
+
+def test_policy_explanation_when_a_value_is_missing():
+    rows = [REF, dict(_row(100, 0.9, None, 0.3, 0.2))]
+    with pytest.raises(ValueError, match="the row enhanced, train 100 ms / infer 100 ms has no latency_s"):
+        ts.choose(rows, REF, 2, max_latency_s=0.5)
+    best, scored = ts.choose(rows, REF, 2, {"latency": 0}, max_latency_s=0.5)
+    assert best["infer_window_ms"] == 350
+    v = scored[1]["violations"]
+    assert v[0]["constraint"] == "latency_s" and v[0]["value"] is None and "n/a" in v[0]["text"]
+
+
 @pytest.mark.parametrize("weights, msg", [
     ({"latency": -1}, ">= 0"), ({"accuracy": float("nan")}, "finite"), ({"speed": 1}, "unknown weight"),
     ({"accuracy": 0, "latency": 0, "energy_train": 0, "energy_inference": 0}, "at least one"),

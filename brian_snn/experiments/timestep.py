@@ -369,16 +369,132 @@ def objective(row, ref, weights) -> float:
             continue
         x, x0 = row.get(key), ref.get(key)
         if x is None or x0 is None or not x0 > 0:
-            raise ValueError(f"cannot weigh {k}: the reference has no positive {key} (was the target able to price the counts?)")
+            who = "the reference has no positive" if x0 is None or not x0 > 0 else f"the row {describe_row(row)} has no"
+            raise ValueError(f"cannot weigh {k}: {who} {key} (was the target able to price the counts?)")
         s -= weights[k] * x / x0
     return s
+
+
+# budgets: row key -> (name in the explanation, display unit, factor from the stored SI value)
+BUDGETS = {"latency_s": ("latency", "ms", 1e3), "energy_train_j": ("training energy", "mJ", 1e3),
+           "energy_inference_j": ("inference energy", "mJ", 1e3)}
+
+
+def _two(x, y, unit=""):
+    """``x`` and ``y`` with the fewest decimals (1..6) that tell them apart."""
+    for d in range(1, 7):
+        a, b = f"{x:.{d}f}", f"{y:.{d}f}"
+        if a != b:
+            break
+    return a + unit, b + unit, d
+
+
+def violations(row, ref, tolerance_pp=2.0, **budgets) -> list:
+    """Every constraint ``row`` breaks, each as a dict: ``constraint`` (``accuracy`` or a budget
+    key), ``value`` and ``limit`` (display units: pp vs the full window, ms or mJ per sample),
+    ``excess`` (how far past the limit, same units), ``relative`` (excess / |limit|, None when
+    the limit is 0 or the value is missing), ``short`` (for the table) and ``text``.  An empty
+    list: the row is feasible."""
+    tol = check_tolerance(tolerance_pp)
+    out = []
+    d = 100.0 * (row["accuracy"] - ref["accuracy"])
+    if row["accuracy"] < ref["accuracy"] - tol / 100.0 - 1e-12:
+        a, b, k = _two(d, -tol)
+        miss = -tol - d
+        out.append({"constraint": "accuracy", "value": d, "limit": -tol, "excess": miss,
+                    "relative": miss / (100.0 * ref["accuracy"] - tol) if 100.0 * ref["accuracy"] > tol else None,
+                    "short": f"accuracy {d:+.{k}f} pp (limit -{tol:g})",
+                    "text": f"accuracy {d:+.{k}f} pp vs the full window < -{tol:g} pp allowed "
+                            f"({miss:.{k}f} pp short)"})
+    for key, v in budgets.items():
+        if v is None:
+            continue
+        name, unit, f = BUDGETS[key]
+        lim = f * float(v)
+        x = row.get(key)
+        if x is None:
+            out.append({"constraint": key, "value": None, "limit": lim, "excess": None, "relative": None,
+                        "short": f"{name} n/a (max {lim:g})",
+                        "text": f"{name} n/a (the target could not price it) vs max {lim:g} {unit}/sample"})
+        elif x > float(v):
+            a, b, k = _two(f * x, lim)
+            out.append({"constraint": key, "value": f * x, "limit": lim, "excess": f * x - lim,
+                        "relative": (f * x - lim) / lim if lim > 0 else None,
+                        "short": f"{name} {a} {unit} (max {lim:g})",
+                        "text": f"{name} {a} {unit}/sample > max {lim:g} {unit} (+{f * x - lim:.{k}f} {unit}"
+                                + (f", {x / float(v):.2f}× the budget)" if lim > 0 else ")")})
+    return out
+
+
+def _up(x, digits=3):
+    """``x`` rounded *up* to ``digits`` significant digits (a limit that admits ``x``)."""
+    if not x > 0:
+        return x
+    q = 10.0 ** (math.floor(math.log10(x)) - digits + 1)
+    return round(math.ceil(round(x / q, 9)) * q, 12)
+
+
+def describe_row(row) -> str:
+    """``enhanced, train 25 ms / infer 25 ms`` (how the policy's explanations name a row)."""
+    return f"{row['variant']}, train {row['train_window_ms']:g} ms / infer {row['infer_window_ms']:g} ms"
+
+
+def closest(scored):
+    """Among infeasible scored rows, the one nearest to feasible: smallest sum of relative
+    misses (each miss divided by its limit; a missing value counts as infinitely far), then the
+    fewest broken constraints, then the higher score.  Returns ``(row, admit)`` where ``admit``
+    names the relaxed limits that would make it feasible (``tolerance_pp``, ``max_latency_ms``,
+    ``max_energy_train_mj``, ``max_energy_inference_mj``), or ``(None, {})``."""
+    bad = [s for s in scored if s.get("violations")]
+    if not bad:
+        return None, {}
+
+    def dist(s):
+        rel = [v["relative"] for v in s["violations"]]
+        return (math.inf if any(r is None for r in rel) else sum(rel), len(rel), -s["score"])
+    best = min(bad, key=dist)
+    if dist(best)[0] == math.inf:
+        return best, {}
+    names = {"accuracy": "tolerance_pp", "latency_s": "max_latency_ms", "energy_train_j": "max_energy_train_mj",
+             "energy_inference_j": "max_energy_inference_mj"}
+    return best, {names[v["constraint"]]: (-v["value"] if v["constraint"] == "accuracy" else v["value"])
+                  for v in best["violations"]}
+
+
+def explain(scored) -> dict:
+    """Why rows were excluded: ``excluded`` (one entry per infeasible row: variant, windows,
+    ``violations`` and ``text``), ``counts`` (constraint -> number of rows it excluded) and, when
+    nothing is feasible, ``closest`` (the nearest row and the limits that would admit it)."""
+    excluded = [{"variant": s["variant"], "train_window_ms": s["train_window_ms"],
+                 "infer_window_ms": s["infer_window_ms"], "violations": s["violations"],
+                 "text": f"{describe_row(s)}: " + "; ".join(v["text"] for v in s["violations"])}
+                for s in scored if s.get("violations")]
+    counts = {}
+    for e in excluded:
+        for v in e["violations"]:
+            counts[v["constraint"]] = counts.get(v["constraint"], 0) + 1
+    out = {"candidates": len(scored), "excluded": excluded, "counts": counts, "closest": None}
+    if excluded and len(excluded) == len(scored):
+        row, admit = closest(scored)
+        units = {"tolerance_pp": "pp", "max_latency_ms": "ms", "max_energy_train_mj": "mJ",
+                 "max_energy_inference_mj": "mJ"}
+        label = {"tolerance_pp": "accuracy tolerance", "max_latency_ms": "max latency",
+                 "max_energy_train_mj": "max training energy", "max_energy_inference_mj": "max inference energy"}
+        how = " and ".join(f"{label[k]} >= {_up(v):g} {units[k]}" for k, v in admit.items())
+        out["closest"] = {"variant": row["variant"], "train_window_ms": row["train_window_ms"],
+                          "infer_window_ms": row["infer_window_ms"], "accuracy": row["accuracy"],
+                          "violations": row["violations"], "admit": admit,
+                          "text": f"{describe_row(row)}: " + "; ".join(v["text"] for v in row["violations"])
+                                  + (f"; feasible with {how}" if how else "")}
+    return out
 
 
 def choose(rows, ref, tolerance_pp=2.0, weights=None, max_latency_s=None, max_energy_train_j=None,
            max_energy_inference_j=None):
     """Pick the best row under the constraints.  Returns ``(selected or None, scored)`` where
-    every scored row is a copy with ``score``, ``feasible`` and ``reason``.  Ties: the more
-    accurate, then the longer inference window."""
+    every scored row is a copy with ``score``, ``feasible``, ``violations`` (every broken
+    constraint with its numbers, :func:`violations`) and ``reason`` (their texts).  Ties: the
+    more accurate, then the longer inference window."""
     tol, w = check_tolerance(tolerance_pp), check_weights(weights)
     budgets = {"latency_s": max_latency_s, "energy_train_j": max_energy_train_j,
                "energy_inference_j": max_energy_inference_j}
@@ -387,13 +503,9 @@ def choose(rows, ref, tolerance_pp=2.0, weights=None, max_latency_s=None, max_en
             raise ValueError(f"budget {k} must be >= 0, got {v!r}")
     scored = []
     for r in rows:
-        s = dict(r, score=objective(r, ref, w), feasible=True, reason="")
-        if r["accuracy"] < ref["accuracy"] - tol / 100.0 - 1e-12:
-            s.update(feasible=False, reason=f"accuracy {100 * (r['accuracy'] - ref['accuracy']):+.1f} pp < -{tol:g} pp")
-        for k, v in budgets.items():
-            if s["feasible"] and v is not None and (r.get(k) is None or r[k] > float(v)):
-                s.update(feasible=False, reason=f"{k} over budget")
-        scored.append(s)
+        vs = violations(r, ref, tol, **budgets)
+        scored.append(dict(r, score=objective(r, ref, w), feasible=not vs, violations=vs,
+                           reason="; ".join(v["text"] for v in vs)))
     feas = [s for s in scored if s["feasible"]]
     best = max(feas, key=lambda s: (round(s["score"], 12), s["accuracy"], s["infer_window_ms"])) if feas else None
     return best, scored
@@ -877,7 +989,8 @@ def build_rows(jobs, results, target=JETSON) -> list:
 
 
 def select_all(rows, tolerance_pp=2.0, weights=None, variants=None, **budgets) -> dict:
-    """Reference, ratios, policy choice per (model, N); headline averaged over them."""
+    """Reference, ratios, policy choice per (model, N) with the reasons for every exclusion
+    (``explanation``, :func:`explain`); headline averaged over them."""
     configs, chosen = [], []
     for key in dict.fromkeys((r["model"], r["n_exc"]) for r in rows):
         rs = [r for r in rows if (r["model"], r["n_exc"]) == key]
@@ -890,11 +1003,13 @@ def select_all(rows, tolerance_pp=2.0, weights=None, variants=None, **budgets) -
         for r in rs:
             r["selected"] = False
         for r, s in zip(cand, scored):
-            r.update(score=s["score"], feasible=s["feasible"], reason=s["reason"], selected=s is best)
+            r.update(score=s["score"], feasible=s["feasible"], violations=s["violations"], reason=s["reason"],
+                     selected=s is best)
         configs.append({"model": key[0], "n_exc": key[1], "reference_accuracy": ref["accuracy"],
                         "selected": None if best is None else {k: best[k] for k in (
                             "variant", "train_window_ms", "infer_window_ms", "accuracy")},
-                        "ratios": None if best is None else best["ratios"]})
+                        "ratios": None if best is None else best["ratios"],
+                        "explanation": explain(scored)})
         if best is not None:
             chosen.append(best["ratios"])
     head = {}
@@ -911,36 +1026,62 @@ def _f(x, fmt):
     return "n/a" if x is None else format(x, fmt)
 
 
+def format_budgets(budgets) -> str:
+    """``latency <= 20 ms/sample, training energy <= 500 mJ/sample`` (or '')."""
+    parts = []
+    for key, (name, unit, f) in BUDGETS.items():
+        v = (budgets or {}).get(f"max_{key}")
+        if v is not None:
+            parts.append(f"{name} <= {f * float(v):g} {unit}/sample")
+    return ", ".join(parts)
+
+
 def format_table(rows, selection, target=JETSON) -> str:
     lines = [f"energy and latency per sample: hwmodel, target {target}; ratios vs the baseline at the full window",
              "| model | N | variant | train ms | infer ms | steps/sample | accuracy % | Δ pp | latency ms | "
-             "E_train mJ | E_inf mJ | latency × | E_train × | E_inf × | score |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "E_train mJ | E_inf mJ | latency × | E_train × | E_inf × | score | excluded by |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         q = r.get("ratios", {})
         mark = " ◀" if r.get("selected") else ("" if r.get("feasible", True) else " ✗")
+        why = ("not offered to the policy" if "feasible" not in r
+               else "; ".join(v["short"] for v in r.get("violations") or []))
         lines.append(
             f"| {r['model']} | {r['n_exc']} | {r['variant']}{mark} | {r['train_window_ms']:g} | {r['infer_window_ms']:g} "
             f"| {r['steps_per_test_sample']:.0f} | {100 * r['accuracy']:.1f} | {_f(q.get('accuracy_pp'), '+.1f')} "
             f"| {_f(r['latency_s'] and 1e3 * r['latency_s'], '.1f')} | {_f(r['energy_train_j'] and 1e3 * r['energy_train_j'], '.1f')} "
             f"| {_f(r['energy_inference_j'] and 1e3 * r['energy_inference_j'], '.1f')} | {_f(q.get('latency'), '.2f')} "
-            f"| {_f(q.get('energy_train'), '.2f')} | {_f(q.get('energy_inference'), '.2f')} | {_f(r.get('score'), '.3f')} |")
-    lines.append("◀ selected by the policy, ✗ outside the accuracy tolerance or a budget; "
-                 "steps/sample = simulated steps per test sample incl. rest and boost-rule repeats")
+            f"| {_f(q.get('energy_train'), '.2f')} | {_f(q.get('energy_inference'), '.2f')} | {_f(r.get('score'), '.3f')} "
+            f"| {why} |")
+    lines.append("◀ selected by the policy, ✗ excluded (the last column says by which constraint); "
+                 "infer ms = input window per test sample (the plot's x-axis); steps/sample = simulated "
+                 "steps per test sample: (window + rest) / dt, plus boost-rule repeats")
     lines.append("")
     w = selection["weights"]
-    lines.append(f"policy: accuracy within {selection['tolerance_pp']:g} pp of the full window; maximise "
+    budgets = format_budgets(selection.get("budgets"))
+    lines.append(f"policy: accuracy within {selection['tolerance_pp']:g} pp of the full window"
+                 + (f"; budgets: {budgets}" if budgets else "") + "; maximise "
                  f"{w['accuracy']:g}·A/A0 − {w['latency']:g}·L/L0 − {w['energy_train']:g}·Et/Et0 − "
                  f"{w['energy_inference']:g}·Ei/Ei0")
+    names = {"accuracy": "accuracy", **{k: v[0] for k, v in BUDGETS.items()}}
     for c in selection["configs"]:
-        s, q = c["selected"], c["ratios"]
+        s, q, ex = c["selected"], c["ratios"], c.get("explanation")
         if s is None:
-            lines.append(f"  {c['model']} N={c['n_exc']}: nothing feasible")
+            lines.append(f"  {c['model']} N={c['n_exc']}: nothing feasible"
+                         + (f"; each of the {ex['candidates']} candidates breaks a constraint:" if ex else ""))
+            if ex:
+                lines += [f"    ✗ {e['text']}" for e in ex["excluded"]]
+                if ex.get("closest"):
+                    lines.append(f"    closest: {ex['closest']['text']}")
             continue
         lines.append(f"  {c['model']} N={c['n_exc']}: {s['variant']}, train {s['train_window_ms']:g} ms / infer "
                      f"{s['infer_window_ms']:g} ms -> latency {_f(q['latency'], '.2f')}×, training energy "
                      f"{_f(q['energy_train'], '.2f')}×, inference energy {_f(q['energy_inference'], '.2f')}× lower, "
                      f"accuracy {q['accuracy_pp']:+.1f} pp")
+        if ex and ex["excluded"]:
+            lines.append(f"    excluded {len(ex['excluded'])} of {ex['candidates']} candidates: "
+                         + ", ".join(f"{names[k]} {n}" for k, n in ex["counts"].items())
+                         + " (a row may break several; see the last column)")
     h = selection["headline"]
     t = TOPSPARK_HEADLINE
     if h:
