@@ -379,6 +379,43 @@ def test_table_prices_exact_counts_and_picks_a_window(tmp_path):
     assert again["selection"]["configs"][0]["selected"] == sel
 
 
+def test_plot_x_axis_is_the_tables_window_column(tmp_path):
+    """The plot's x values are the table's 'infer ms' column (not window/dt), every axis says what
+    it shows and in which unit, and the reductions at the shortest window are written out."""
+    cfg = ts.TimestepConfig(models=("spikedyn",), windows_ms=(350, 200, 100, 50), rules={"intensity": 0.5})
+    res = ts.tabulate(fake_results(cfg, _acc))
+    fig = ts.timestep_figure(res)
+    acc_ax, cost_ax = fig.axes[:2]
+    table = ts.format_table(res["rows"], res["selection"])
+    infer_ms = {float(l.split("|")[5]) for l in table.splitlines() if l.startswith("| spikedyn |")}
+    for ax in (acc_ax, cost_ax):
+        ticks = [t.get_text() for t in ax.get_xticklabels()]
+        assert {float(t) for t in ticks} == infer_ms == {350, 200, 100, 50}
+        assert "700" not in ticks and "100" in ticks                   # not window / dt
+        assert "window per test sample, ms" in ax.get_xlabel() and "infer ms" in ax.get_xlabel()
+        xs = {x for line in ax.get_lines() if not line.get_label().startswith("tolerance")
+              for x in line.get_xdata()}                                # (the tolerance line spans the axes)
+        assert xs == infer_ms
+    assert acc_ax.get_title() == "spikedyn, N = 100: test accuracy" and acc_ax.get_ylabel() == "test accuracy (%)"
+    assert cost_ax.get_ylabel() == "× lower than at the full window (350 ms)"
+    assert cost_ax.get_title() == "spikedyn, N = 100: cost per sample (jetson-nano)"
+    legend = [t.get_text() for t in cost_ax.get_legend().get_texts()]
+    e50 = next(r for r in res["rows"] if r["variant"] == "enhanced" and r["infer_window_ms"] == 50)
+    assert f"enhanced: latency, {e50['ratios']['latency']:.1f}× at 50 ms" in legend
+    assert f"enhanced: training energy, {e50['ratios']['energy_train']:.1f}× at 50 ms" in legend
+    sel = next(r for r in res["rows"] if r["selected"])
+    assert f"selected: {sel['variant']}, {sel['infer_window_ms']:g} ms, {100 * sel['accuracy']:.1f} %" in [
+        t.get_text() for t in acc_ax.texts]
+    assert "tolerance: full window − 2 pp" in [t.get_text() for t in acc_ax.get_legend().get_texts()]
+    assert "dt 0.5 ms" in fig._suptitle.get_text()
+    # nothing feasible: the panel says so
+    none = ts.tabulate(fake_results(cfg, _acc), max_latency_s=1e-9)
+    fig = ts.timestep_figure(none)
+    assert "nothing feasible" in fig.axes[0].get_title()
+    assert ts.plot_timestep(none, tmp_path / "t.png") == tmp_path / "t.png"
+    assert (tmp_path / "t.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 # ------------------------------------------------------------------------------------------
 # CLI
 # ------------------------------------------------------------------------------------------

@@ -1159,60 +1159,86 @@ def _json_default(o):
     raise TypeError(type(o).__name__)
 
 
-def plot_timestep(res, path):
-    """Accuracy vs timesteps per sample (one panel per model/N) and energy/latency ratios."""
-    from ..plots import _plt
-    plt = _plt()
+def timestep_figure(res):
+    """The figure of :func:`plot_timestep` (a matplotlib ``Figure``, not saved).
+
+    x-axis: the input window per test sample in ms, the table's ``infer ms`` column (the same
+    for every variant; the simulated steps a sample takes, rest and boost-rule repeats
+    included, are the table's ``steps/sample``).  Per model and N: test accuracy above, the
+    latency and training-energy reductions per sample below, each panel labelled."""
+    from matplotlib.figure import Figure
     rows = res["rows"]
+    cfg = res.get("config", {})
+    dt, rest = cfg.get("dt_ms", 0.5), cfg.get("rest_ratio", REST_RATIO)
+    tol = res["selection"]["tolerance_pp"]
     models = list(dict.fromkeys(r["model"] for r in rows))
     sizes = sorted({r["n_exc"] for r in rows})
     # one column per size; per model a row of accuracy panels above a row of ratio panels
-    fig, axes = plt.subplots(2 * len(models), len(sizes), figsize=(4.6 * len(sizes), 3.5 * 2 * len(models)),
-                             squeeze=False)
-    keys = [(m, n) for m in models for n in sizes]
+    fig = Figure(figsize=(5.2 * len(sizes), 4.2 * 2 * len(models)))
+    axes = fig.subplots(2 * len(models), len(sizes), squeeze=False)
     styles = {"baseline": ("tab:blue", "o-"), "enhanced": ("tab:red", "s-"),
               "inference-only": ("tab:green", "^--"), "inference-only-enhanced": ("tab:purple", "v--")}
-    for key in keys:
-        rs = [r for r in rows if (r["model"], r["n_exc"]) == key]
-        ax, ax2 = axes[2 * models.index(key[0]), sizes.index(key[1])], axes[2 * models.index(key[0]) + 1, sizes.index(key[1])]
-        if not rs:
-            ax.set_visible(False)
-            ax2.set_visible(False)
-            continue
-        ref = max((r for r in rs if r["variant"] == "baseline"), key=lambda r: r["infer_window_ms"])
-        for v, (colr, st) in styles.items():
-            pts = [r for r in rs if r["variant"] == v and r is not ref]
-            if not pts:
+    xlabel = "input window per test sample, ms\n(table: 'infer ms'; simulated steps: 'steps/sample')"
+    for model in models:
+        for n in sizes:
+            rs = [r for r in rows if (r["model"], r["n_exc"]) == (model, n)]
+            ax, ax2 = axes[2 * models.index(model), sizes.index(n)], axes[2 * models.index(model) + 1, sizes.index(n)]
+            if not rs:
+                ax.set_visible(False)
+                ax2.set_visible(False)
                 continue
-            pts = sorted(pts + [ref], key=lambda r: r["timesteps"])    # the full window is every variant's start
-            x = [r["timesteps"] for r in pts]
-            ax.errorbar(x, [100 * r["accuracy"] for r in pts], yerr=[100 * r["accuracy_std"] for r in pts],
-                        fmt=st, color=colr, label=v, ms=5, capsize=2)
-            if v in ("baseline", "enhanced"):
-                q = [r.get("ratios", {}) for r in pts]
-                ax2.plot(x, [z.get("latency") or np.nan for z in q], st, color=colr, label=f"{v}: latency ×")
-                ax2.plot(x, [z.get("energy_train") or np.nan for z in q], st, color=colr, alpha=0.45,
-                         label=f"{v}: training energy ×")
-        ax.axhline(100 * ref["accuracy"] - res["selection"]["tolerance_pp"], color="grey", ls=":", lw=1,
-                   label="tolerance")
-        for r in rs:
-            if r.get("selected"):
-                ax.plot([r["timesteps"]], [100 * r["accuracy"]], marker="*", ms=16, color="gold", mec="k",
-                        ls="none", label="selected")
-        ticks = sorted({r["timesteps"] for r in rs})
-        for a in (ax, ax2):
-            a.set_xscale("log")
-            a.set_xticks(ticks, [f"{t:g}" for t in ticks])
-            a.minorticks_off()
-        ax.set_title(f"{key[0]} N={key[1]}", fontsize=10)
-        ax.set_ylabel("test accuracy %")
-        ax2.set_ylabel(f"reduction vs full window ({res['target']})")
-        ax2.set_xlabel(f"timesteps per sample (window / dt, dt {res['config']['dt_ms']:g} ms)")
-        ax.legend(fontsize=7)
-        ax2.legend(fontsize=7)
-    fig.tight_layout()
+            ref = max((r for r in rs if r["variant"] == "baseline"), key=lambda r: r["infer_window_ms"])
+            full = ref["infer_window_ms"]
+            for v, (colr, st) in styles.items():
+                pts = [r for r in rs if r["variant"] == v and r is not ref]
+                if not pts:
+                    continue
+                pts = sorted(pts + [ref], key=lambda r: r["infer_window_ms"])   # the full window starts every variant
+                x = [r["infer_window_ms"] for r in pts]
+                ax.errorbar(x, [100 * r["accuracy"] for r in pts], yerr=[100 * r["accuracy_std"] for r in pts],
+                            fmt=st, color=colr, label=v, ms=5, capsize=2)
+                if v in ("baseline", "enhanced"):
+                    q = [r.get("ratios", {}) for r in pts]
+                    for key, alpha, what in (("latency", 1.0, "latency"), ("energy_train", 0.45, "training energy")):
+                        y = [z.get(key) or np.nan for z in q]
+                        at = f", {y[0]:.1f}× at {x[0]:g} ms" if np.isfinite(y[0]) else ""
+                        ax2.plot(x, y, st, color=colr, alpha=alpha, label=f"{v}: {what}{at}")
+            ax.axhline(100 * ref["accuracy"] - tol, color="grey", ls=":", lw=1.2,
+                       label=f"tolerance: full window − {tol:g} pp")
+            right = max(r["infer_window_ms"] for r in rs)
+            for r in rs:
+                if r.get("selected"):
+                    x, y = r["infer_window_ms"], 100 * r["accuracy"]
+                    ax.plot([x], [y], marker="*", ms=16, color="gold", mec="k", ls="none",
+                            label="selected by the policy")
+                    ax.annotate(f"selected: {r['variant']}, {x:g} ms, {y:.1f} %", (x, y), textcoords="offset points",
+                                xytext=(-8, 9) if x == right else (8, 9), ha="right" if x == right else "left",
+                                fontsize=9)
+            ticks = sorted({r["infer_window_ms"] for r in rs})
+            for a in (ax, ax2):
+                a.set_xscale("log")
+                a.set_xticks(ticks, [f"{t:g}" for t in ticks])
+                a.minorticks_off()
+                a.tick_params(labelsize=10)
+                a.set_xlabel(xlabel, fontsize=10)
+                a.grid(alpha=0.25)
+            none = "" if any(r.get("selected") for r in rs) else "\nnothing feasible (table: 'excluded by')"
+            ax.set_title(f"{model}, N = {n}: test accuracy{none}", fontsize=12)
+            ax.set_ylabel("test accuracy (%)", fontsize=11)
+            ax2.set_title(f"{model}, N = {n}: cost per sample ({res['target']})", fontsize=12)
+            ax2.set_ylabel(f"× lower than at the full window ({full:g} ms)", fontsize=11)
+            ax.legend(fontsize=8, loc="best")
+            ax2.legend(fontsize=8, loc="upper right")
+    fig.suptitle(f"TopSpark sweep: accuracy and cost vs the input window (dt {dt:g} ms; each window is followed "
+                 f"by a rest of window × {rest:.2f})", fontsize=13)
+    fig.tight_layout(rect=(0, 0, 1, 0.98))
+    return fig
+
+
+def plot_timestep(res, path):
+    """Accuracy and latency/energy reductions vs the input window in ms (:func:`timestep_figure`)."""
+    fig = timestep_figure(res)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
