@@ -6,14 +6,21 @@ with ``run_args``); what differs is how the project is generated and compiled:
 * **Toolkit.** ``nvcc`` on PATH may be a wrapper script outside the toolkit (as on our machines),
   so brian2cuda's guess ``dirname(dirname(which nvcc))`` is wrong.  :func:`find_cuda` follows the
   wrapper to the real ``bin/nvcc`` and checks ``include/cuda_runtime.h``.
+* **Portable makefile.** The generated makefile names nothing of this machine: the toolkit
+  (``CUDA_PATH``: environment, else the toolkit of ``nvcc`` on PATH, else ``/usr/local/cuda``),
+  cuRAND (the toolkit's), the C++ standard and the GPU architecture are make variables resolved
+  where it is built, and Brian's ``-I/-L/-R <venv>`` flags are removed (:func:`patch_makefile`).
+  A build here passes this machine's toolkit and cuRAND on the make command line
+  (:func:`make_variables`, :func:`run_make`), so an exported folder can be copied anywhere.
 * **C++ standard.** brian2cuda 1.0a7 hard-codes ``-std=c++11`` (makefile template and Brian's
-  host-compiler flags); CUDA 13's Thrust/CUB/libcu++ (CCCL 3) need C++17.  The generated makefile
-  is rewritten so that the standard is a make variable (``CUDA_STD``, default ``c++17`` for
-  CUDA >= 12, else ``c++14``) used for nvcc *and* the host compiler.
+  host-compiler flags); CUDA 13's Thrust/CUB/libcu++ (CCCL 3) need C++17.  The standard is a
+  make variable (``CUDA_STD``: ``c++17`` for CUDA >= 12, else ``c++14``, from ``nvcc --version``)
+  used for nvcc *and* the host compiler.
 * **cuRAND.** Not part of every toolkit install (not of ours): :func:`find_curand` looks in the
   toolkit, then in the ``nvidia-curand`` wheel (``pip install 'brian-snn[cuda]'``), then in
-  ``$BRIAN_SNN_CURAND_DIR``.  The wheel ships only ``libcurand.so.10``; the project gets a
-  ``_curand/libcurand.so`` link for the linker and an rpath to the real directory.
+  ``$BRIAN_SNN_CURAND_DIR``.  The wheel ships only ``libcurand.so.10``: :func:`run_make` gives
+  the linker a ``libcurand.so`` link in a temporary folder and the binary an rpath to the wheel.
+* **Quiet.** brian2cuda's ~30 INFO lines per project are hidden (``verbose=True`` shows them).
 * **No GPU needed to build.** GPU detection is off; the compute capability is given
   (``5.3`` Jetson Nano, ``6.2`` TX2, ``7.2`` Xavier, ``8.7`` Orin, ``9.0`` H100) or, where a GPU
   is visible, read from ``nvidia-smi``.  The local nvcc must support it (CUDA 13: 7.5 and up);
@@ -247,57 +254,143 @@ def default_make_jobs() -> int:
 
 
 # -- makefile --------------------------------------------------------------------------------
-def patch_makefile(directory, *, nvcc, cxx_std, arch, curand_inc, curand_lib):
-    """Make the generated makefile portable and CUDA-13-proof: the nvcc path, the C++ standard,
-    the GPU architecture and cuRAND's directories become overridable make variables
-    (``make NVCC_BIN=... CUDA_STD=c++14 GPU_ARCH=sm_53 CURAND_INC=... CURAND_LIB=...``)."""
+# The head of every generated makefile: nothing in it names this machine.  The toolkit is found
+# where the project is built ($CUDA_PATH, else the toolkit of `nvcc` on PATH, else /usr/local/cuda,
+# where JetPack and NVIDIA's installers put it); cuRAND is the toolkit's; the C++ standard follows
+# the nvcc version (CUDA 10/11: c++14, 12 and later: c++17, which CUDA 13 needs).  Each variable
+# can be given on the make command line or in the environment.
+MAKEFILE_HEAD = """\
+# brian-snn: portable toolchain settings, found where the project is built.  Override any of
+# them on the make command line or in the environment, e.g.
+#   make -j4 CUDA_PATH=/usr/local/cuda-12.6 GPU_ARCH=sm_87
+#   make -j4 CURAND_INC=<dir with curand.h> CURAND_LIB=<dir with libcurand.so>
+_NVCC_ON_PATH := $(realpath $(shell command -v nvcc 2>/dev/null))
+_CUDA_OF_NVCC := $(patsubst %/bin/nvcc,%,$(_NVCC_ON_PATH))
+CUDA_PATH ?= $(if $(wildcard $(_CUDA_OF_NVCC)/include/cuda_runtime.h),$(_CUDA_OF_NVCC),/usr/local/cuda)
+NVCC_BIN ?= $(CUDA_PATH)/bin/nvcc
+# CUDA major version, read once from nvcc when first needed
+CUDA_MAJOR = $(eval CUDA_MAJOR := $(shell $(NVCC_BIN) --version 2>/dev/null | sed -n 's/.*release \\([0-9]*\\)\\..*/\\1/p'))$(CUDA_MAJOR)
+CUDA_STD ?= $(if $(filter 9 10 11,$(CUDA_MAJOR)),c++14,c++17)
+GPU_ARCH ?= {arch}
+CURAND_INC ?= $(CUDA_PATH)/include
+CURAND_LIB ?= $(or $(patsubst %/,%,$(dir $(firstword $(wildcard $(CUDA_PATH)/lib64/libcurand.so \\
+    $(CUDA_PATH)/lib/libcurand.so $(CUDA_PATH)/targets/*/lib/libcurand.so)))),$(CUDA_PATH)/lib64)
+CURAND_RPATH ?= $(CURAND_LIB)
+CURAND_FLAGS = $(if $(CURAND_INC),-I$(CURAND_INC))
+CURAND_LFLAGS = $(if $(CURAND_LIB),-L$(CURAND_LIB)) $(if $(CURAND_RPATH),-Xlinker -rpath -Xlinker $(CURAND_RPATH))
+
+"""
+
+MAKEFILE_TAIL = """
+# brian-snn: say what is missing before nvcc fails on it
+.PHONY: toolchain-check
+$(OBJS): | toolchain-check
+toolchain-check:
+\t@test -x "$(NVCC_BIN)" || { echo "nvcc not found at $(NVCC_BIN): set CUDA_PATH to the CUDA toolkit (make CUDA_PATH=/usr/local/cuda-X.Y) or put its bin/ on PATH"; exit 1; }
+\t@test -f "$(CURAND_INC)/curand.h" || { echo "cuRAND not found: no curand.h in $(CURAND_INC); install the toolkit's cuRAND or set CURAND_INC and CURAND_LIB"; exit 1; }
+"""
+
+# absolute include/library/run-time paths Brian adds from its preferences (codegen.cpp.include_dirs
+# etc., by default <sys.prefix>/include and /lib: the virtual environment); the project needs none
+_ABSOLUTE_FLAGS = (r' ?-Xlinker --enable-new-dtags,-R/[^\s"]*', r" ?-Xlinker -rpath -Xlinker /[^\s\"]*",
+                   r' ?-Wl,[^\s"]*-R/[^\s"]*', r' ?-(?:I|L|R)/[^\s"]*')
+
+
+def patch_makefile(directory, *, arch, **_legacy):
+    """Make the generated makefile portable and CUDA-13-proof: the toolkit, cuRAND, the C++
+    standard and the GPU architecture become make variables found at build time (see
+    :data:`MAKEFILE_HEAD`; ``make CUDA_PATH=... GPU_ARCH=sm_53 ...`` overrides them), and the
+    absolute paths of this machine (Brian's ``-I<venv>/include -L<venv>/lib -R<venv>/lib``) are
+    removed.  This machine's toolkit and cuRAND are given to ``make`` by :func:`run_make` instead.
+    (``nvcc``, ``cxx_std``, ``curand_inc``, ``curand_lib``: accepted from older callers, unused.)"""
     path = Path(directory) / "makefile"
     text = path.read_text()
     if "CUDA_STD ?=" in text:
         return
-    link_dir = curand_lib
-    if curand_lib and not (Path(curand_lib) / "libcurand.so").exists():
-        # the wheel ships only libcurand.so.<N>: give the linker a libcurand.so in the project
-        real = sorted(Path(curand_lib).glob("libcurand.so.*"))[0]
-        local = Path(directory) / "_curand"
-        local.mkdir(exist_ok=True)
-        link = local / "libcurand.so"
-        if link.is_symlink() or link.exists():
-            link.unlink()
-        link.symlink_to(real)
-        link_dir = "_curand"
-    head = ["# brian-snn: configurable toolchain (see README.md); override on the make command line",
-            f"NVCC_BIN ?= {nvcc or 'nvcc'}",
-            f"CUDA_STD ?= {cxx_std}",
-            f"GPU_ARCH ?= {arch}",
-            f"CURAND_INC ?= {curand_inc or ''}",
-            f"CURAND_LIB ?= {link_dir or ''}",
-            f"CURAND_RPATH ?= {curand_lib or ''}",
-            "CURAND_FLAGS = $(if $(CURAND_INC),-I$(CURAND_INC))",
-            "CURAND_LFLAGS = $(if $(CURAND_LIB),-L$(CURAND_LIB)) "
-            "$(if $(CURAND_RPATH),-Xlinker -rpath -Xlinker $(CURAND_RPATH))", ""]
     text = re.sub(r"^NVCC = @\S+", "NVCC = @$(NVCC_BIN)", text, count=1, flags=re.M)
     text = text.replace("-std=c++11", "-std=$(CUDA_STD)")
     text = re.sub(r"-arch=sm_\d+", "-arch=$(GPU_ARCH)", text)
     text = re.sub(r"^(NVCCFLAGS = -I\.)", r"\1 $(CURAND_FLAGS)", text, count=1, flags=re.M)
     text = re.sub(r"^LFLAGS = -lcurand", "LFLAGS = $(CURAND_LFLAGS) -lcurand", text, count=1, flags=re.M)
-    path.write_text("\n".join(head) + text)
+    lines = text.split("\n")
+    for k, line in enumerate(lines):
+        if line.startswith(("NVCCFLAGS =", "LFLAGS =")):
+            for pattern in _ABSOLUTE_FLAGS:
+                line = re.sub(pattern, "", line)
+            lines[k] = line
+    text = "\n".join(lines)
+    # `make clean` twice (or before any build) must not fail
+    text = re.sub(r"^(clean:\n\t)rm (?!-f)", r"\1rm -f ", text, count=1, flags=re.M)
+    path.write_text(MAKEFILE_HEAD.replace("{arch}", arch) + text.rstrip("\n") + "\n" + MAKEFILE_TAIL)
 
 
-def run_make(directory, jobs, log_name="make.log", nice=10):
-    """Compile a generated project; a failure raises one line (the first compiler error)."""
+def make_variables(opts) -> dict:
+    """The make variables of a build on this machine: its toolkit and cuRAND (command line only,
+    never written into the project)."""
+    tc = opts.toolchain
+    if tc is None:
+        return {}
+    out = {"CUDA_PATH": tc.cuda_path, "NVCC_BIN": tc.nvcc, "CUDA_STD": tc.cxx_std}
+    inc, lib = opts.curand
+    if inc:
+        out.update(CURAND_INC=inc, CURAND_LIB=lib, CURAND_RPATH=lib)
+    return out
+
+
+def run_make(directory, jobs, variables=None, log_name="make.log", nice=10):
+    """Compile a generated project with ``make VAR=value ...`` (``variables``; ``None``: this
+    machine's toolkit and cuRAND as found by :func:`find_cuda` / :func:`find_curand`).  A cuRAND
+    with only ``libcurand.so.<N>`` (the nvidia-curand wheel) gets a ``libcurand.so`` link for the
+    linker in a temporary folder, removed afterwards (the binary finds the library by its rpath).
+    A failure raises one line (the first compiler error)."""
+    import tempfile
+    if variables is None:
+        tc = find_cuda()
+        variables = make_variables(CudaOptions(0.0, 0, tc, find_curand(tc.cuda_path), jobs))
+    variables = dict(variables)
     cmd = ["make", f"-j{int(jobs)}"]
     if nice and shutil.which("nice"):
         cmd = ["nice", "-n", str(nice)] + cmd
-    t0 = time.perf_counter()
-    log = Path(directory) / log_name
-    with open(log, "w") as f:
-        rc = subprocess.call(cmd, cwd=str(directory), stdout=f, stderr=subprocess.STDOUT)
+    with tempfile.TemporaryDirectory(prefix="brian-snn-curand-") as tmp:
+        lib = variables.get("CURAND_LIB")
+        if lib and not (Path(lib) / "libcurand.so").exists():
+            real = sorted(Path(lib).glob("libcurand.so.*"))
+            if real:
+                (Path(tmp) / "libcurand.so").symlink_to(real[0])
+                variables["CURAND_LIB"] = tmp
+        cmd += [f"{k}={v}" for k, v in variables.items()]
+        t0 = time.perf_counter()
+        log = Path(directory) / log_name
+        with open(log, "w") as f:
+            rc = subprocess.call(cmd, cwd=str(directory), stdout=f, stderr=subprocess.STDOUT)
     if rc != 0:
         lines = log.read_text(errors="replace").splitlines()
-        err = next((ln for ln in lines if "error" in ln.lower()), lines[-1] if lines else "")
+        err = next((ln for ln in lines if "error" in ln.lower() or "not found" in ln), lines[-1] if lines else "")
         raise CudaError(f"nvcc build in {directory} failed (exit {rc}; see {log}): {err.strip()[:300]}")
     return time.perf_counter() - t0
+
+
+class quiet_brian:
+    """Brian's console log at WARNING for the duration (brian2cuda prints ~30 INFO lines per
+    project: its preferences, 'Failed to parallelise ...'); ``verbose=True`` leaves it alone.
+    The log file (if any) still receives everything."""
+
+    def __init__(self, verbose=False):
+        self.verbose = verbose
+
+    def __enter__(self):
+        from brian2.utils.logger import BrianLogger
+        self.handler = None if self.verbose else BrianLogger.console_handler
+        if self.handler is not None:
+            import logging
+            self.level = self.handler.level
+            self.handler.setLevel(max(self.level, logging.WARNING))
+        return self
+
+    def __exit__(self, *exc):
+        if self.handler is not None:
+            self.handler.setLevel(self.level)
+        return False
 
 
 # -- device configuration ------------------------------------------------------------------
@@ -309,13 +402,20 @@ class CudaOptions:
     curand: tuple                    # (include, lib) or (None, None)
     make_jobs: int
 
-    def describe(self) -> dict:
+    def describe(self, portable=False) -> dict:
+        """The options; ``portable=True`` leaves out this machine's paths (for an export)."""
         tc = self.toolchain
-        return {"compute_capability": self.compute_capability, "arch": arch_flag(self.compute_capability),
-                "gpu_id": self.gpu_id, "cuda_path": tc.cuda_path if tc else None,
-                "cuda_version": tc.version if tc else None,
-                "cxx_std": tc.cxx_std if tc else "c++17",
-                "curand_include": self.curand[0], "curand_lib": self.curand[1]}
+        d = {"compute_capability": self.compute_capability, "arch": arch_flag(self.compute_capability),
+             "gpu_id": self.gpu_id, "cuda_path": tc.cuda_path if tc else None,
+             "cuda_version": tc.version if tc else None,
+             "cxx_std": tc.cxx_std if tc else "c++17",
+             "curand_include": self.curand[0], "curand_lib": self.curand[1]}
+        if portable:
+            for k in ("cuda_path", "curand_include", "curand_lib"):
+                d.pop(k)
+            if tc is None:
+                d["cxx_std"] = "from the nvcc version (c++17 for CUDA >= 12, else c++14)"
+        return d
 
 
 def configure_prefs(opts: CudaOptions, directory):
@@ -347,6 +447,7 @@ class CudaBackend(CppBackend):
     ``compute_capability``: of the GPU to build for (``None``: read from nvidia-smi or
     ``$BRIAN_SNN_CUDA_CC``).  ``compile=False`` generates the project only (export).
     ``require_gpu``: check for a visible GPU before building (a run needs one).
+    ``verbose``: show brian2cuda's INFO lines while generating (default: warnings only).
     """
     name = "cuda"
     device_name = "cuda_standalone"
@@ -355,7 +456,7 @@ class CudaBackend(CppBackend):
     ends_itself = False
 
     def __init__(self, compute_capability=None, gpu_id=None, cuda_path=None, curand_dir=None,
-                 make_jobs=None, compile=True, require_gpu=True, threads=0, **kw):
+                 make_jobs=None, compile=True, require_gpu=True, threads=0, verbose=False, **kw):
         if threads:
             raise CudaError("the cuda backend has no OpenMP threads (threads must be 0)")
         super().__init__(threads=0, **kw)
@@ -371,6 +472,7 @@ class CudaBackend(CppBackend):
         self.make_jobs = int(make_jobs) if make_jobs else default_make_jobs()
         self.compile = compile
         self.require_gpu = require_gpu and compile
+        self.verbose = verbose
         self._options = None
 
     # -- options ---------------------------------------------------------------------------
@@ -465,13 +567,14 @@ def generate_project(backend: CudaBackend, spec, presentation, images, directory
     defaultclock.dt = presentation.dt_ms * ms
     if order is None:
         order = np.full(backend.chunk_slots + 1, len(images) - 1, dtype=float)
-    asm = backend._assemble(spec, images, order, presentation)
-    avoid_j_redeclaration(asm.net.objects)
-    device.insert_code("before_network_run", SEED_FROM_ENV_CUDA)
-    asm.net.run(backend.run_ms(presentation) * ms, profile=backend.profile)
-    t0 = time.perf_counter()
-    with _locked(directory):
-        _build_locked(backend, opts, directory)
+    with quiet_brian(getattr(backend, "verbose", False)):
+        asm = backend._assemble(spec, images, order, presentation)
+        avoid_j_redeclaration(asm.net.objects)
+        device.insert_code("before_network_run", SEED_FROM_ENV_CUDA)
+        asm.net.run(backend.run_ms(presentation) * ms, profile=backend.profile)
+        t0 = time.perf_counter()
+        with _locked(directory):
+            _build_locked(backend, opts, directory)
     asm.build_s = time.perf_counter() - t0
     asm.directory = directory
     return asm
@@ -500,12 +603,9 @@ def _build_locked(backend, opts, directory):
     except Exception as e:
         raise CudaError(f"generating the CUDA project in {directory} failed: "
                         f"{_last_line(e)}") from e
-    tc = opts.toolchain
-    patch_makefile(directory, nvcc=tc.nvcc if tc else "nvcc", cxx_std=tc.cxx_std if tc else "c++17",
-                   arch=arch_flag(opts.compute_capability), curand_inc=opts.curand[0],
-                   curand_lib=opts.curand[1])
+    patch_makefile(directory, arch=arch_flag(opts.compute_capability))
     if backend.compile:
-        backend.make_s = run_make(directory, opts.make_jobs)
+        backend.make_s = run_make(directory, opts.make_jobs, make_variables(opts))
 
 
 def _last_line(e) -> str:

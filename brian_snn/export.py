@@ -1,16 +1,18 @@
 """``brian-snn export``: write the complete standalone CUDA project of a model to a folder.
 
-The folder is self-contained: generated sources, a portable makefile (toolchain, C++ standard,
-GPU architecture and cuRAND paths are make variables), the data of one ready-made training run
-(image table, presentation order, initial weights, run-time parameters as ``run_args`` files),
-``run.sh`` to start it, ``results_index.json`` (which result file holds which variable) and a
-README on building and running it on a Jetson or desktop GPU.  ``build=True`` also compiles it
-here with nvcc (no GPU needed).
+The folder is self-contained and portable (no file names this machine, no absolute link, no lock
+file): generated sources with Brian's headers (``brianlib/``), a makefile that finds the CUDA
+toolkit and its cuRAND where it is built (``CUDA_PATH``, ``nvcc`` on PATH or ``/usr/local/cuda``;
+the C++ standard from the nvcc version; the GPU architecture a make variable), the data of one
+ready-made training run (image table, presentation order, initial weights, run-time parameters as
+``run_args`` files), ``run.sh`` to start it, ``results_index.json`` (which result file holds which
+variable) and a README on building and running it on a Jetson or desktop GPU.  ``build=True`` also
+compiles it here with nvcc (no GPU needed); the objects and ``main`` are then this machine's
+(``make clean`` on the target).
 """
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import shutil
 from pathlib import Path
@@ -19,14 +21,14 @@ import numpy as np
 from brian2 import device
 
 from .backend import _run_args_list
-from .cuda import CudaBackend, CudaError, arch_flag
+from .cuda import CudaBackend, CudaError
 from .encoding import Presentation
 from .models import get_model_spec
 
 
-def export_project(model, out, dataset, n_exc=100, compute_capability="8.7", build=False,
+def export_project(model, out, dataset, n_exc=400, compute_capability="8.7", build=False,
                    params=None, presentation=None, chunk_slots=250, seed=0, gpu_id=0,
-                   cuda_path=None, curand_dir=None, make_jobs=None, force=False) -> dict:
+                   cuda_path=None, curand_dir=None, make_jobs=None, force=False, verbose=False) -> dict:
     """Generate the CUDA project of ``model`` into ``out`` (see the module docstring).
 
     Returns a summary dict (directory, options, files, build time).  ``out`` must be empty or
@@ -40,7 +42,7 @@ def export_project(model, out, dataset, n_exc=100, compute_capability="8.7", bui
     pres = Presentation(**(presentation or {}))
     backend = CudaBackend(compute_capability=compute_capability, gpu_id=gpu_id, cuda_path=cuda_path,
                           curand_dir=curand_dir, make_jobs=make_jobs, compile=build, require_gpu=False,
-                          chunk_slots=chunk_slots, cache_dir=out.parent)
+                          chunk_slots=chunk_slots, cache_dir=out.parent, verbose=verbose)
     images = image_table(dataset)
     n_train = len(dataset.y_train)
     order = np.random.default_rng(seed).permutation(n_train)
@@ -66,16 +68,29 @@ def export_project(model, out, dataset, n_exc=100, compute_capability="8.7", bui
     (out / "results_index.json").write_text(json.dumps(index, indent=1))
     info = {"model": model, "n_exc": n_exc, "n_input": spec.n_input, "chunk_slots": chunk_slots,
             "dt_ms": pres.dt_ms, "slot_ms": pres.slot_ms, "samples_in_run": int(min(n_train, chunk_slots)),
-            "data": getattr(dataset, "source", "?"), "seed": seed, "cuda": opts.describe(),
+            "data": getattr(dataset, "source", "?"), "seed": seed, "cuda": opts.describe(portable=True),
             "built": bool(build), "build_s": round(asm.build_s, 1) if build else None,
             "model_params": {k: getattr(spec, k) for k in spec.__dataclass_fields__},
             "presentation": {k: getattr(pres, k) for k in pres.__dataclass_fields__}}
     (out / "export.json").write_text(json.dumps(info, indent=1, default=str))
-    (out / "README.md").write_text(_readme(info, opts))
+    build_json = json.loads((out / "build.json").read_text())
+    build_json["cuda"] = info["cuda"]                        # without this machine's paths
+    (out / "build.json").write_text(json.dumps(build_json, indent=1))
+    (out / "README.md").write_text(_readme(info, opts, out.name))
     shutil.rmtree(out / "results", ignore_errors=True)
     (out / "results").mkdir(exist_ok=True)
+    (out / ".build.lock").unlink(missing_ok=True)           # the build lock of generate_project
     info["directory"] = str(out)
+    info["files"] = _file_summary(out)
     return info
+
+
+def _file_summary(out) -> dict:
+    """What the folder holds, for the command's summary."""
+    sources = [p for p in out.rglob("*.cu")]
+    return {"sources": len(sources), "headers": len(list(out.rglob("*.h"))),
+            "data_files": len(list((out / "static_arrays").iterdir())),
+            "bytes": sum(p.stat().st_size for p in out.rglob("*") if p.is_file() and not p.is_symlink())}
 
 
 def _results_index(asm) -> dict:
@@ -99,11 +114,11 @@ def _results_index(asm) -> dict:
     return out
 
 
-def _readme(info, opts) -> str:
-    d = opts.describe()
+def _readme(info, opts, name="FOLDER") -> str:
+    d = opts.describe(portable=True)
     cc = d["compute_capability"]
-    built = ("It was compiled here with nvcc (`main` is in this folder) for "
-             f"{d['arch']}; to use another GPU build again as below.") if info["built"] else \
+    built = ("It was also compiled on the exporting machine (`main` and the `.o` files are that "
+             "machine's): run `make clean` before building it elsewhere.") if info["built"] else \
         "It was generated only (not compiled): build it on the machine with the GPU."
     return f"""# Standalone CUDA project: {info['model']} ({info['n_exc']} excitatory neurons)
 
@@ -113,26 +128,39 @@ Generated by `brian-snn export --backend cuda` (brian2 + brian2cuda 1.0a7).  {bu
   {info['chunk_slots']} presentation slots of {info['slot_ms']} ms per run (one compiled run = one chunk)
 * data of the ready-made run (`run.sh`): {info['samples_in_run']} training samples of {info['data']},
   initial weights for seed {info['seed']}; all in `static_arrays/init_*.dat`
-* compiled for compute capability {cc} (`GPU_ARCH={d['arch']}`), C++ standard `{d['cxx_std']}`
+* made for compute capability {cc:g} (`GPU_ARCH={d['arch']}`)
+
+The folder is portable: no file names the exporting machine.  Copy it anywhere, e.g.
+
+    scp -r {name} jetson:              # or rsync -a, a USB stick; then on the board: cd {name}
 
 ## Build
 
-Requirements: the CUDA toolkit (nvcc) with cuRAND, a host C++ compiler, GNU make.  The makefile's
-toolchain settings are variables; the defaults are the ones of the machine that exported it:
+Requirements: the CUDA toolkit (nvcc) with cuRAND, a host C++ compiler, GNU make -- JetPack
+installs all of them (CUDA in `/usr/local/cuda`).  The makefile finds the toolkit when it runs:
+`CUDA_PATH` if set, else the toolkit of the `nvcc` on PATH, else `/usr/local/cuda`; cuRAND in
+the toolkit; the C++ standard from the nvcc version (c++14 for CUDA 10/11, c++17 from 12 on):
 
-    make -j4                                      # same machine / same toolkit
-    make -j4 NVCC_BIN=/usr/local/cuda/bin/nvcc CURAND_INC=/usr/local/cuda/include \\
-         CURAND_LIB=/usr/local/cuda/lib64 CURAND_RPATH=/usr/local/cuda/lib64 GPU_ARCH=sm_XY
+    make -j4                                  # on a Jetson with JetPack: nothing else to give
+    ./run.sh
 
-* **Jetson Nano** (JetPack 4.6, CUDA 10.2, compute capability 5.3):
-  `make -j4 NVCC_BIN=/usr/local/cuda/bin/nvcc CUDA_STD=c++14 GPU_ARCH=sm_53 CURAND_INC=/usr/local/cuda/include CURAND_LIB=/usr/local/cuda/lib64 CURAND_RPATH=/usr/local/cuda/lib64`
-  (CUDA 10.2 has no C++17; CUDA 13 cannot target 5.3, so the Nano must build with its own toolkit.)
-* **Jetson Orin** (JetPack 6, CUDA 12.x, 8.7): `GPU_ARCH=sm_87`, `CUDA_STD=c++17`, paths as above.
+Anything can be overridden on the make command line (or in the environment):
+
+    make -j4 CUDA_PATH=/usr/local/cuda-12.6   # another toolkit
+    make -j4 GPU_ARCH=sm_87                   # another GPU (default {d['arch']})
+    make -j4 CURAND_INC=DIR CURAND_LIB=DIR    # cuRAND outside the toolkit (DIR with libcurand.so)
+    make -j4 CUDA_STD=c++14                   # force the C++ standard
+
+* **Jetson Nano** (JetPack 4.6, CUDA 10.2, compute capability 5.3): export with `--cc 5.3` (or
+  `make GPU_ARCH=sm_53`); the makefile picks c++14 (CUDA 10.2 has no C++17).  CUDA 13 cannot
+  target 5.3, so the Nano must build with its own toolkit.
+* **Jetson Orin** (JetPack 6, CUDA 12.x, 8.7): `GPU_ARCH=sm_87` (c++17).
 * **Desktop / H100** (9.0): `GPU_ARCH=sm_90`.
-* CUDA 13 needs `CUDA_STD=c++17` (brian2cuda 1.0a7 writes `-std=c++11`; its makefile was rewritten).
-* cuRAND missing from the toolkit: `pip install nvidia-curand` (CUDA 13) or `nvidia-curand-cu12`,
-  then point `CURAND_INC`/`CURAND_RPATH` to `site-packages/nvidia/cu13/include` and `.../lib`, and
-  `CURAND_LIB` to a folder with a `libcurand.so` link (as `_curand/` here).
+* cuRAND missing from the toolkit (a pip-installed CUDA): `pip install nvidia-curand` (CUDA 13)
+  or `nvidia-curand-cu12`; its `lib/` has only `libcurand.so.10`: link it as `libcurand.so` in a
+  folder of your own and give `CURAND_INC=.../nvidia/cu13/include CURAND_LIB=<that folder>
+  CURAND_RPATH=.../nvidia/cu13/lib`.
+* `make` first checks that nvcc and `curand.h` are where it looks and says which is missing.
 * The binary uses GPU {d['gpu_id']} (`cudaSetDevice`); with several GPUs choose one with
   `CUDA_VISIBLE_DEVICES`.
 

@@ -79,36 +79,134 @@ def test_curand_discovery(tmp_path, monkeypatch):
         cuda.find_curand(curand_dir=str(tmp_path / "empty"))
 
 
+# as brian2cuda 1.0a7 writes it, with Brian's default include/library dirs (the virtual environment)
 MAKEFILE = """PROGRAM = main
 
 SRCS = a.cu
+H_SRCS = a.h
+OBJS = ${SRCS:.cu=.o}
 NVCC = @/opt/cuda/bin/nvcc -ccbin $(CXX)
-NVCCFLAGS = -I. -std=c++11 -arch=sm_90 -w -use_fast_math  -Xcompiler "-w -O3 -march=native -std=c++11"
-LFLAGS = -lcurand -I. -arch=sm_90 -w
+NVCCFLAGS = -I. -std=c++11 -arch=sm_90 -w -use_fast_math  -Xcompiler "-I/venv/include -w -O3 -march=native -std=c++11"
+LFLAGS = -lcurand -I. -arch=sm_90 -L/venv/lib -Xlinker --enable-new-dtags,-R/venv/lib -w
+
+all: $(PROGRAM)
+
+$(PROGRAM): $(OBJS)
+	$(NVCC) $(LFLAGS) $(OBJS) -o $(PROGRAM)
+
+clean:
+	rm $(OBJS) $(PROGRAM) $(DEPS)
+
+%.o : %.cu
+	$(NVCC) $(NVCCFLAGS) -dc $< -o $@
 """
 
 
-def test_patch_makefile_makes_toolchain_variables(tmp_path):
-    lib = tmp_path / "wheel" / "lib"
+def _fake_toolkit(root, version="10.2", curand=True):
+    """A directory that looks like a CUDA toolkit to the makefile: bin/nvcc (a script answering
+    --version), include/cuda_runtime.h and, with ``curand``, curand.h + lib64/libcurand.so."""
+    (root / "bin").mkdir(parents=True)
+    nvcc = root / "bin" / "nvcc"
+    nvcc.write_text(f"#!/bin/sh\necho 'Cuda compilation tools, release {version}, V{version}.89'\n")
+    nvcc.chmod(0o755)
+    (root / "include").mkdir()
+    (root / "include" / "cuda_runtime.h").write_text("")
+    if curand:
+        (root / "include" / "curand.h").write_text("")
+        (root / "lib64").mkdir()
+        (root / "lib64" / "libcurand.so").write_text("")
+    return root
+
+
+def _make(directory, *args, path="/usr/bin:/bin", **env):
+    """``make`` in ``directory`` with a clean environment (no CUDA_PATH unless given)."""
+    e = {"PATH": path, "HOME": os.environ.get("HOME", "/tmp"), **env}
+    return subprocess.run(["make", *args], cwd=directory, capture_output=True, text=True, env=e)
+
+
+def _make_var(directory, name, *args, **kw):
+    r = _make(directory, "-s", "--eval", "print-%: ; @echo $($*)", f"print-{name}", *args, **kw)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def test_patch_makefile_finds_the_toolchain_at_build_time(tmp_path):
+    proj = tmp_path / "p"
+    proj.mkdir()
+    (proj / "makefile").write_text(MAKEFILE)
+    (proj / "a.cu").write_text("")
+    patch_makefile(proj, arch="sm_87")
+    text = (proj / "makefile").read_text()
+    assert "c++11" not in text and text.count("-std=$(CUDA_STD)") == 2     # nvcc and host compiler
+    assert "/venv" not in text and "/opt/cuda" not in text        # nothing of the exporting machine
+    assert "GPU_ARCH ?= sm_87" in text and "-arch=$(GPU_ARCH)" in text and "CUDA_PATH ?=" in text
+    assert "NVCC = @$(NVCC_BIN) -ccbin $(CXX)" in text
+    assert "NVCCFLAGS = -I. $(CURAND_FLAGS)" in text and "LFLAGS = $(CURAND_LFLAGS) -lcurand" in text
+    assert "rm -f $(OBJS)" in text
+    patch_makefile(proj, arch="sm_90")                             # a second call changes nothing
+    assert (proj / "makefile").read_text() == text
+
+    cuda10 = _fake_toolkit(tmp_path / "cuda-10.2", "10.2")
+    cuda13 = _fake_toolkit(tmp_path / "cuda-13.0", "13.0")
+    # CUDA_PATH given: the toolkit, its cuRAND and the C++ standard of its nvcc version
+    assert _make_var(proj, "NVCC_BIN", CUDA_PATH=str(cuda10)) == f"{cuda10}/bin/nvcc"
+    assert _make_var(proj, "CUDA_STD", CUDA_PATH=str(cuda10)) == "c++14"
+    assert _make_var(proj, "CUDA_STD", CUDA_PATH=str(cuda13)) == "c++17"
+    assert _make_var(proj, "CURAND_LIB", CUDA_PATH=str(cuda10)) == f"{cuda10}/lib64"
+    # not given: the toolkit of the nvcc on PATH, else /usr/local/cuda
+    assert _make_var(proj, "CUDA_PATH", path=f"{cuda13}/bin:/usr/bin:/bin") == str(cuda13)
+    assert _make_var(proj, "CUDA_PATH") == "/usr/local/cuda"
+    # the commands: compile with the toolkit's cuRAND, link with an rpath to it
+    r = _make(proj, "-n", "GPU_ARCH=sm_53", CUDA_PATH=str(cuda10))
+    assert r.returncode == 0, r.stderr
+    compile_line = next(ln for ln in r.stdout.splitlines() if " -dc a.cu" in ln)
+    assert compile_line.startswith(f"{cuda10}/bin/nvcc -ccbin g++ -I. -I{cuda10}/include -std=c++14 -arch=sm_53")
+    link_line = next(ln for ln in r.stdout.splitlines() if ln.endswith("-o main"))
+    assert f"-L{cuda10}/lib64 -Xlinker -rpath -Xlinker {cuda10}/lib64 -lcurand" in link_line
+    # what is missing is named before nvcc runs
+    r = _make(proj, CUDA_PATH=str(tmp_path / "nothing"))
+    assert r.returncode != 0 and f"nvcc not found at {tmp_path}/nothing/bin/nvcc: set CUDA_PATH" in r.stdout
+    no_curand = _fake_toolkit(tmp_path / "cuda-no-curand", "12.6", curand=False)
+    r = _make(proj, CUDA_PATH=str(no_curand))
+    assert r.returncode != 0 and f"cuRAND not found: no curand.h in {no_curand}/include" in r.stdout
+
+
+def test_run_make_gives_a_wheel_curand_to_the_linker_outside_the_project(tmp_path):
+    lib = tmp_path / "wheel" / "lib"            # the nvidia-curand wheel: only libcurand.so.10
     lib.mkdir(parents=True)
     (lib / "libcurand.so.10").write_text("")
-    (tmp_path / "p").mkdir()
-    (tmp_path / "p" / "makefile").write_text(MAKEFILE)
-    patch_makefile(tmp_path / "p", nvcc="/opt/cuda/bin/nvcc", cxx_std="c++17", arch="sm_87",
-                   curand_inc="/w/include", curand_lib=str(lib))
-    text = (tmp_path / "p" / "makefile").read_text()
-    assert "c++11" not in text and text.count("-std=$(CUDA_STD)") == 2     # nvcc and host compiler
-    assert "CUDA_STD ?= c++17" in text and "GPU_ARCH ?= sm_87" in text and "-arch=$(GPU_ARCH)" in text
-    assert "NVCC = @$(NVCC_BIN) -ccbin $(CXX)" in text and "NVCC_BIN ?= /opt/cuda/bin/nvcc" in text
-    assert "NVCCFLAGS = -I. $(CURAND_FLAGS)" in text and "LFLAGS = $(CURAND_LFLAGS) -lcurand" in text
-    assert f"CURAND_RPATH ?= {lib}" in text and "CURAND_LIB ?= _curand" in text
-    link = tmp_path / "p" / "_curand" / "libcurand.so"        # the wheel has only libcurand.so.10
-    assert link.is_symlink() and os.readlink(link) == str(lib / "libcurand.so.10")
-    # the make variables resolve as intended
-    out = subprocess.run(["make", "-n", "-p", "-f", "makefile", "GPU_ARCH=sm_53", "CUDA_STD=c++14"],
-                         cwd=tmp_path / "p", capture_output=True, text=True).stdout
-    flags = re.search(r"^NVCCFLAGS = (.*)$", out, re.M).group(1)
-    assert flags.startswith("-I. $(CURAND_FLAGS) -std=$(CUDA_STD) -arch=$(GPU_ARCH)")
+    proj = tmp_path / "p"
+    proj.mkdir()
+    (proj / "makefile").write_text("all:\n\treadlink $(CURAND_LIB)/libcurand.so > seen.txt\n"
+                                   "\techo $(CURAND_LIB) $(CURAND_RPATH) $(CUDA_STD) >> seen.txt\n")
+    opts = cuda.CudaOptions(9.0, 0, cuda.Toolchain("/opt/cuda", "/opt/cuda/bin/nvcc", 13.0, ()),
+                            (str(tmp_path / "wheel" / "include"), str(lib)), 1)
+    variables = cuda.make_variables(opts)
+    assert variables == {"CUDA_PATH": "/opt/cuda", "NVCC_BIN": "/opt/cuda/bin/nvcc", "CUDA_STD": "c++17",
+                         "CURAND_INC": str(tmp_path / "wheel" / "include"), "CURAND_LIB": str(lib),
+                         "CURAND_RPATH": str(lib)}
+    cuda.run_make(proj, 1, variables, nice=0)
+    target, line = (proj / "seen.txt").read_text().splitlines()
+    link_dir, rpath, std = line.split()
+    assert target == str(lib / "libcurand.so.10") and rpath == str(lib) and std == "c++17"
+    assert not Path(link_dir).exists() and not str(link_dir).startswith(str(proj))   # removed, not in the project
+    assert sorted(p.name for p in proj.iterdir()) == ["make.log", "makefile", "seen.txt"]
+    assert cuda.make_variables(cuda.CudaOptions(9.0, 0, None, (None, None), 1)) == {}     # generate only
+
+
+def test_build_locked_compiles_with_this_machines_toolchain(tmp_path, monkeypatch):
+    """The in-process backend (train --backend cuda): portable makefile + make VAR=... of this machine."""
+    (tmp_path / "makefile").write_text(MAKEFILE)
+    monkeypatch.setattr(cuda, "device", type("D", (), {"build": staticmethod(lambda **kw: None)}))
+    calls = []
+    monkeypatch.setattr(cuda, "run_make", lambda d, jobs, variables: calls.append((d, jobs, variables)) or 1.0)
+    b = CudaBackend(compute_capability="8.7", compile=True, require_gpu=False)
+    opts = cuda.CudaOptions(8.7, 0, cuda.Toolchain("/opt/cuda", "/opt/cuda/bin/nvcc", 12.4, ()),
+                            ("/w/include", "/w/lib"), 3)
+    cuda._build_locked(b, opts, tmp_path)
+    assert calls == [(tmp_path, 3, cuda.make_variables(opts))] and b.make_s == 1.0
+    text = (tmp_path / "makefile").read_text()
+    assert "GPU_ARCH ?= sm_87" in text and "/opt/cuda" not in text and "/w/" not in text
 
 
 # -- the generated project (no compile) -----------------------------------------------------------
@@ -130,8 +228,10 @@ def generated(tmp_path_factory):
 def test_generated_makefile_has_the_cuda13_workarounds(generated):
     b, spec, images, asm, d = generated
     mk = (d / "makefile").read_text()
-    assert "GPU_ARCH ?= sm_90" in mk and "CUDA_STD ?= c++17" in mk and "c++11" not in mk
+    assert "GPU_ARCH ?= sm_90" in mk and "CUDA_STD ?= $(if" in mk and "c++11" not in mk
     assert "-lcurand" in mk
+    for p in _abs_paths_of_this_machine(d):          # Brian's -I/-L/-R <venv> flags are gone
+        assert p not in mk, p
     sources = mk.split("SRCS = ")[1].splitlines()[0].split()
     assert "main.cu" in sources and all((d / s).exists() for s in sources)
     built = json.loads((d / "build.json").read_text())
@@ -238,6 +338,89 @@ def test_export_writes_a_runnable_project(tmp_path, capsys):
     assert {"input_exc.w", "exc.theta", "exc_spikes.i", "exc_spikes.t"} <= set(idx)
 
 
+def _abs_paths_of_this_machine(*more):
+    """Absolute paths no exported file may name: this checkout, the virtual environment (as given
+    and resolved), the cuRAND found here, and ``more``."""
+    import sys
+    import brian_snn
+    paths = {str(Path(brian_snn.__file__).resolve().parents[1]), sys.prefix, os.path.realpath(sys.prefix)}
+    try:
+        paths.update(cuda.find_curand(None))
+    except CudaError:
+        pass
+    paths.update(str(m) for m in more)
+    return sorted(p for p in paths if p and p != "/")
+
+
+def assert_portable(folder, *more):
+    """No file under ``folder`` names this machine, no link is absolute, no lock file is left."""
+    folder = Path(folder)
+    needles = [p.encode() for p in _abs_paths_of_this_machine(folder.resolve(), *more)]
+    for root, dirs, files in os.walk(folder):           # links are not followed
+        for name in dirs + files:
+            p = Path(root) / name
+            if p.is_symlink():
+                assert not os.path.isabs(os.readlink(p)), f"absolute link {p} -> {os.readlink(p)}"
+            elif p.is_file():
+                data = p.read_bytes()
+                for n in needles:
+                    assert n not in data, f"{p} names {n.decode()}"
+            assert not name.endswith(".lock"), p
+    assert not any(p.is_symlink() for p in folder.rglob("*"))
+
+
+def test_export_is_quiet_portable_and_builds_elsewhere(tmp_path, capfd, monkeypatch):
+    """Default output: a short summary, no brian2cuda INFO lines; the folder names nothing of this
+    machine (checkout, virtual environment, cuRAND, its own location), has no link, no lock, and
+    after a move its makefile resolves the target's toolkit."""
+    import sys
+    from brian2.utils.logger import BrianLogger
+    from brian_snn.cli import main
+    monkeypatch.setattr(BrianLogger.console_handler, "stream", sys.stderr)    # Brian's console, captured
+    here = tmp_path / "exporting"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    rc = main(["export", "--neurons", "6", "--cc", "8.7", "--chunk", "12",
+               "--train-samples", "40", "--test-samples", "20"])
+    out, err = capfd.readouterr()
+    assert rc == 0, err
+    folder = here / "spikedyn-6-sm_87"                  # default --out: <model>-<neurons>-<arch>
+    assert "INFO" not in out + err and err == "", err
+    lines = out.strip().splitlines()
+    assert len(lines) == 4 and lines[0].startswith("spikedyn-6-sm_87: CUDA project of spikedyn N=6")
+    assert "make -j4 && ./run.sh" in out and "files: makefile" in out
+    assert not (folder / ".build.lock").exists() and not (folder / "_curand").exists()
+    assert_portable(folder, tmp_path)
+    # moved (as if copied to the board): make finds the toolkit there and builds from relative paths
+    board = tmp_path / "board" / "home" / "nvidia"
+    board.mkdir(parents=True)
+    moved = board / "spikedyn-6-sm_87"
+    shutil.move(str(folder), str(moved))
+    jetpack = _fake_toolkit(tmp_path / "board" / "usr" / "local" / "cuda", "10.2")
+    r = _make(moved, "-n", CUDA_PATH=str(jetpack))
+    assert r.returncode == 0, r.stderr
+    nvcc_lines = [ln for ln in r.stdout.splitlines() if ln.startswith(f"{jetpack}/bin/nvcc")]
+    assert len(nvcc_lines) == len(list(moved.rglob("*.cu"))) + 1          # compile each + link
+    assert all(f"-I. -I{jetpack}/include -std=c++14 -arch=sm_87" in ln for ln in nvcc_lines[:-1])
+    assert not any(str(here) in ln for ln in r.stdout.splitlines())
+    # --verbose shows brian2cuda's messages
+    rc = main(["export", "--neurons", "6", "--cc", "8.7", "--chunk", "12", "--train-samples", "40",
+               "--test-samples", "20", "--out", str(tmp_path / "v"), "--verbose"])
+    assert rc == 0 and "INFO" in capfd.readouterr().err
+
+
+def test_export_defaults_are_trains():
+    from brian_snn.cli import build_parser
+    p = build_parser()
+    train = vars(p.parse_args(["train"]))
+    export = vars(p.parse_args(["export"]))
+    for name in ("model", "neurons", "seed", "chunk", "param", "dataset", "n_train", "n_test", "data_seed"):
+        assert export[name] == train[name], name
+    assert (export["model"], export["neurons"]) == ("spikedyn", 400)
+    from brian_snn.experiments.cuda_cmd import default_out
+    assert default_out("spikedyn", 400, "orin") == "spikedyn-400-sm_87"
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--cc", "4.1"], "bad compute capability '4.1'"),
     (["--cc", "x"], "bad compute capability 'x'"),
@@ -271,23 +454,34 @@ def test_export_refuses_an_arch_the_local_nvcc_cannot_build(tmp_path, capsys):
     assert rc == 2 and f"nvcc {tc.version:g} cannot build compute capability 5.3" in err
 
 
-# -- the nvcc build (slow: ~3-10 min on 2 cores) ----------------------------------------------------
+# -- the nvcc build (slow: ~4-10 min on 2 cores) ----------------------------------------------------
 @pytest.mark.slow
-def test_nvcc_builds_the_generated_project(tmp_path):
+def test_nvcc_builds_the_exported_project_after_a_move(tmp_path):
+    """Export (generate only), move the folder elsewhere, build it there with this machine's nvcc
+    and cuRAND given on the make command line -- what the in-process backend (train --backend
+    cuda) does after generating, and what a user does on the board."""
     try:
         tc = cuda.find_cuda()
         cuda.find_curand(tc.cuda_path)
     except CudaError as e:
         pytest.skip(str(e))
     cc = "9.0" if tc.supports(9.0) else tc.archs[-1].replace("sm_", "")
-    spec = get_model_spec("diehl-cook", n_exc=4, n_input=16)
-    images = np.vstack([np.random.default_rng(0).integers(0, 256, (5, 16)), np.zeros((1, 16))]).astype(float)
-    b = CudaBackend(compute_capability=cc, compile=True, require_gpu=False, chunk_slots=5, cache_dir=tmp_path)
-    asm = b._ensure_built(spec, PRES, images)
-    main = Path(asm.directory) / "main"
+    from brian_snn.cli import main as cli_main
+    here = tmp_path / "exporting" / "proj"
+    assert cli_main(["export", "--neurons", "4", "--cc", cc, "--chunk", "5", "--train-samples", "20",
+                     "--test-samples", "10", "--out", str(here)]) == 0
+    assert_portable(here, tmp_path)
+    moved = tmp_path / "elsewhere" / "deeper" / "proj"
+    moved.parent.mkdir(parents=True)
+    shutil.move(str(here), str(moved))
+    opts = CudaBackend(compute_capability=cc, compile=True, require_gpu=False).options()
+    make_s = cuda.run_make(moved, opts.make_jobs, cuda.make_variables(opts))
+    main = moved / "main"
     assert main.exists() and main.read_bytes()[:4] == b"\x7fELF"
-    print(f"nvcc {tc.version:g} built {asm.directory} for {cuda.arch_flag(parse_compute_capability(cc))} "
-          f"in {b.make_s:.0f} s ({b.make_jobs} jobs)")
+    assert not (moved / "_curand").exists() and not any(p.is_symlink() for p in moved.rglob("*"))
+    print(f"nvcc {tc.version:g} built the moved export {moved} for {cuda.arch_flag(parse_compute_capability(cc))} "
+          f"in {make_s:.0f} s ({opts.make_jobs} jobs)")
     if shutil.which("readelf"):
         dyn = subprocess.run(["readelf", "-d", str(main)], capture_output=True, text=True).stdout
         assert "libcurand.so" in dyn
+        assert opts.curand[1] in dyn                 # RUNPATH: the cuRAND found here, given at build time

@@ -22,30 +22,48 @@ def _cc(value):
     return value
 
 
+TRAIN_DEFAULTS = {"model": "spikedyn", "neurons": 400, "seed": 0, "chunk": 250}   # as 'brian-snn train'
+
+
+def default_out(model, neurons, cc) -> str:
+    """``--out`` when not given: ``<model>-<neurons>-sm_XY`` in the current folder."""
+    from ..cuda import arch_flag, parse_compute_capability
+    return f"{model}-{neurons}-{arch_flag(parse_compute_capability(cc))}"
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..data import add_data_arguments
     from ..models import MODEL_NAMES
-    p.add_argument("--backend", choices=("cuda",), default="cuda", help="code generator (cuda)")
-    p.add_argument("--model", choices=MODEL_NAMES, default="diehl-cook",
-                   help=f"one of {', '.join(MODEL_NAMES)} (default diehl-cook)")
-    p.add_argument("--neurons", type=_positive_int, default=100, help="excitatory neurons (default 100)")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for the project (new or empty)")
+    d = TRAIN_DEFAULTS
+    p.add_argument("--backend", choices=("cuda",), default="cuda", help="code generator (only cuda)")
+    p.add_argument("--model", choices=MODEL_NAMES, default=d["model"], metavar="MODEL",
+                   help=f"one of {', '.join(MODEL_NAMES)} (default {d['model']}, as train)")
+    p.add_argument("--neurons", type=_positive_int, default=d["neurons"], metavar="N",
+                   help=f"excitatory neurons (default {d['neurons']}, as train)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="folder for the project, new or empty (default <model>-<neurons>-sm_XY, "
+                        "e.g. spikedyn-400-sm_87)")
     p.add_argument("--compute-capability", "--cc", dest="cc", type=_cc, default="8.7", metavar="X.Y",
                    help="GPU to build for: 5.3 Jetson Nano, 6.2 TX2, 7.2 Xavier, 8.7 Orin (default), "
-                        "9.0 H100, or a name (orin, h100, jetson-nano)")
+                        "9.0 H100, or a name (orin, h100, jetson-nano); 'make GPU_ARCH=sm_XY' changes it later")
     p.add_argument("--gpu-id", type=int, default=0, help="GPU index the binary selects (default 0)")
     p.add_argument("--build", action="store_true",
                    help="also compile it here with nvcc (no GPU needed; the local nvcc must support --cc)")
     p.add_argument("--jobs", type=_positive_int, default=None, help="parallel nvcc jobs for --build")
-    p.add_argument("--cuda-path", default=None, metavar="DIR", help="CUDA toolkit (default: found from nvcc)")
+    p.add_argument("--cuda-path", default=None, metavar="DIR", help="CUDA toolkit for --build (default: found from nvcc)")
     p.add_argument("--curand-dir", default=None, metavar="DIR",
-                   help="folder with include/curand.h and lib/libcurand.so* (default: toolkit, nvidia-curand wheel)")
-    p.add_argument("--chunk", type=_positive_int, default=250, help="presentation slots per run (default 250)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the order")
+                   help="folder with include/curand.h and lib/libcurand.so* for --build "
+                        "(default: toolkit, nvidia-curand wheel)")
+    p.add_argument("--chunk", type=_positive_int, default=d["chunk"], metavar="N",
+                   help=f"presentation slots per run, compiled in (default {d['chunk']}, as train)")
+    p.add_argument("--seed", type=int, default=d["seed"], metavar="S",
+                   help=f"seed of the initial weights and the order (default {d['seed']})")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                   help="override a model parameter (repeatable)")
+                   help="override a model parameter (repeatable), e.g. --param nu_post=0.002")
     p.add_argument("--force", action="store_true", help="write into a non-empty --out")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="show brian2cuda's messages while generating (default: a short summary only)")
     add_data_arguments(p)
 
 
@@ -63,6 +81,8 @@ def run(args) -> int:
     from ..checks import check_run, claim
     from ..models import get_model_spec
     params = parse_params(args.param)
+    if args.out is None:
+        args.out = default_out(args.model, args.neurons, args.cc)
     check_run([args.model], params, out=args.out, out_is_dir=True,
               backend="cuda" if args.build and not args.jobs else None)      # BRIAN_SNN_MAKE_JOBS when used
     get_model_spec(args.model, n_exc=args.neurons, **params)          # fail fast on bad values
@@ -71,15 +91,32 @@ def run(args) -> int:
         info = export_project(args.model, args.out, dataset, n_exc=args.neurons, compute_capability=args.cc,
                               build=args.build, params=params, chunk_slots=args.chunk, seed=args.seed,
                               gpu_id=args.gpu_id, cuda_path=args.cuda_path, curand_dir=args.curand_dir,
-                              make_jobs=args.jobs, force=args.force)
+                              make_jobs=args.jobs, force=args.force, verbose=args.verbose)
     if args.json:
         print(json.dumps(info, default=str))
         return 0
-    c = info["cuda"]
-    state = f"compiled in {info['build_s']} s" if info["built"] else "generated (not compiled)"
-    print(f"{info['directory']}: {args.model} N={args.neurons}, {state} for compute capability "
-          f"{c['compute_capability']:g} ({c['arch']}, {c['cxx_std']}); see its README.md, run with ./run.sh")
+    print(summary_text(info, args.out))
     return 0
+
+
+def summary_text(info, out) -> str:
+    """The few lines ``brian-snn export`` prints: what was written, the files, how to build it."""
+    import shlex
+    c, f = info["cuda"], info["files"]
+    name = shlex.quote(str(out).rstrip("/"))
+    base = shlex.quote(str(out).rstrip("/").rsplit("/", 1)[-1])
+    state = (f"compiled here in {info['build_s']} s (run 'make clean' before building it elsewhere)"
+             if info["built"] else "generated, not compiled")
+    return "\n".join([
+        f"{out}: CUDA project of {info['model']} N={info['n_exc']} for compute capability "
+        f"{c['compute_capability']:.1f} ({c['arch']}), {state}",
+        f"  files: makefile, {f['sources']} .cu sources + brianlib/ headers, run.sh (one training chunk: "
+        f"{info['samples_in_run']} samples), static_arrays/ ({f['data_files']} data files), "
+        f"results_index.json, export.json, README.md; {f['bytes'] / 1e6:.1f} MB in all",
+        f"  on the Jetson: scp -r {name} jetson:  then there: cd {base} && make -j4 && ./run.sh",
+        "  make finds CUDA via CUDA_PATH, nvcc on PATH or /usr/local/cuda (JetPack's, with cuRAND); "
+        "see README.md there",
+    ])
 
 
 def main(argv=None) -> int:
