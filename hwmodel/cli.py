@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     common(c)
     c.add_argument("--targets", default="", metavar="A,B[:MODE],...", help="comma-separated ids (or 'all')")
     c.add_argument("--target-file", action="append", default=[], metavar="FILE", help="add a target file (repeatable)")
-    c.add_argument("--plot", metavar="PNG", help="write a bar chart of energy per sample")
+    c.add_argument("--plot", metavar="PNG", help="write bar charts of energy and latency per sample (values on the bars)")
     inputs(c)
     v = sub.add_parser("validate", help="GPU model: predicted vs published measured times, with leave-one-out errors")
     v.add_argument("--json", action="store_true", help="print one JSON object")
@@ -174,7 +174,7 @@ def _compare(a) -> int:
         raise EstimateError("compare: no target could price these counts: "
                             + "; ".join(f"{r}: {m}" for r, m in failed + skipped))
     if a.plot:
-        _plot(rows, a.plot)
+        _plot(rows, a.plot, os.path.basename(a.counts))
     if a.json:
         print(json.dumps({"counts": a.counts, "phase": counts.phase, "results": [
             {"target": r, "estimate": e.to_dict()} if e else {"target": r, "error": m} for r, e, m in rows]}))
@@ -205,27 +205,9 @@ def _compare_table(rows):
               f"{_g(e.latency_s):>10s} {e.memory_bytes['total']:>11,d} {fits:>5s}  {e.evidence}")
 
 
-def _plot(rows, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ok = [(r, e) for r, e, _ in rows if e is not None]
-    key = "per_sample" if ok and all(e.per_sample["energy_j"] is not None for _, e in ok) else "total"
-    vals = [e.per_sample["energy_j"] if key == "per_sample" else e.energy_j["total"] for _, e in ok]
-    fig, ax = plt.subplots(figsize=(max(4, 0.8 * len(ok) + 2), 4))
-    bars = ax.bar([r for r, _ in ok], vals, color="tab:blue")
-    for bar, (_, e) in zip(bars, ok):
-        ax.annotate(e.evidence or "", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                    ha="center", va="bottom", fontsize=7)
-    ax.set_yscale("log")
-    ax.set_ylabel("energy per sample (J)" if key == "per_sample" else "energy (J)")
-    skipped = [r for r, e, _ in rows if e is None]
-    ax.set_title("hwmodel compare" + (f" (n/a: {', '.join(skipped)})" if skipped else ""), fontsize=8)
-    ax.tick_params(axis="x", rotation=45, labelsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+def _plot(rows, path, counts_name=None):
+    from .plots import compare_chart
+    compare_chart(rows, path, counts_name)
 
 
 def _validate(a) -> int:
