@@ -2,6 +2,8 @@
 learning memory next to the paper's headline numbers (abstract of arXiv:2307.11314)."""
 from __future__ import annotations
 
+import contextlib
+import sys
 import time
 from dataclasses import dataclass, field, asdict
 
@@ -40,7 +42,7 @@ class Experiment:
     n_train: int | None = None
     n_test: int | None = None
     repeats: int = 1
-    verbose: bool = False
+    verbose: bool = False         # progress on stderr: a line per run and per epoch (the CLI's default)
 
     def validate(self):
         bad = [t for t in self.tasks if t not in TASKS]
@@ -107,20 +109,36 @@ def run_experiment(exp: Experiment) -> dict:
     runs = {}
     seeds = [exp.cfg.seed + r for r in range(int(exp.repeats))]
     tasks_by_seed = {seed: build_tasks(exp, seed) for seed in seeds}
-    for k in range(len(tasks_by_seed[seeds[0]])):
+    say = _progress(exp.verbose)
+    t_start, n_tasks = time.perf_counter(), len(tasks_by_seed[seeds[0]])
+    n_runs, done = n_tasks * len(exp.methods) * len(seeds), 0
+    say(f"solsa: {_n(n_runs, 'run')} ({_n(n_tasks, 'task')} x {_n(len(exp.methods), 'method')} x "
+        f"{_n(len(seeds), 'seed')}), {_n(exp.cfg.epochs, 'epoch')} each")
+    for k in range(n_tasks):
         for method in exp.methods:
             session = None
             if method == "solsa" and exp.engine == "brian2":
                 # one Brian2 build per task, reused for every seed (one compile on cpp)
+                t0 = time.perf_counter()
                 session = open_session(tasks_by_seed[seeds[0]][k], exp.hidden, exp.params, exp.cfg, exp.backend)
                 session.__enter__()
+                if time.perf_counter() - t0 > 2:
+                    say(f"{tasks_by_seed[seeds[0]][k].name}: Brian2 SOLSA network built ({exp.backend}) "
+                        f"in {time.perf_counter() - t0:.0f} s")
             try:
                 for seed in seeds:
                     task = tasks_by_seed[seed][k]
-                    if exp.verbose:
-                        print(f"[{task.name}] {method} seed {seed}", flush=True)
-                    res = train(method, task, exp.hidden, exp.params, exp.cfg.replace(seed=seed),
-                                engine=exp.engine, backend=exp.backend, verbose=exp.verbose, session=session)
+                    done += 1
+                    say(f"[{done}/{n_runs}] {task.name} {method} seed {seed}: {len(task.x_train)} train / "
+                        f"{len(task.x_test)} test samples, T={task.T}")
+                    # the trainers' epoch lines go to stderr with the rest of the progress
+                    with contextlib.redirect_stdout(sys.stderr):
+                        res = train(method, task, exp.hidden, exp.params, exp.cfg.replace(seed=seed),
+                                    engine=exp.engine, backend=exp.backend, verbose=exp.verbose, session=session)
+                    metric = "accuracy" if task.kind == "classification" else "nmse"
+                    say(f"[{done}/{n_runs}] {task.name} {method} seed {seed}: test {metric} "
+                        f"{res.final['test']:.3f} after {res.train_seconds:.0f} s "
+                        f"(elapsed {time.perf_counter() - t_start:.0f} s)")
                     runs.setdefault((task.name, method), []).append((task, res))
             finally:
                 if session is not None:
@@ -148,6 +166,17 @@ def run_experiment(exp: Experiment) -> dict:
             weights=[w.copy() for w in items[0][1].net.W])
     out["summary"] = summarize(out)
     return out
+
+
+def _progress(on: bool):
+    """``say(line)``: one progress line on stderr (flushed), or nothing."""
+    if not on:
+        return lambda line: None
+    return lambda line: print(line, file=sys.stderr, flush=True)
+
+
+def _n(k, word):
+    return f"{k} {word}" + ("" if k == 1 else "s")
 
 
 def summarize(out: dict) -> dict:
