@@ -109,9 +109,12 @@ def run_comparison(base: ContinualConfig, dataset, models=("diehl-cook", "asp-de
             path = out_dir / f"{model}-N{n}.h5"
             log(f"== {model}, N={n} -> {path}")
             res = run_continual(cfg, dataset, out=path, resume=resume, progress=progress, log=log)
+            row = run_row(res, targets)
+            fa = row["final_average"]
             plot_matrix(res["arrays"]["accuracy_matrix"], cfg.task_list(), out_dir / f"{model}-N{n}.png",
-                        title=f"{model} N={n}: accuracy after each task")
-            rows.append(run_row(res, targets))
+                        title=f"{model}, N = {n}: test accuracy (%) after each task"
+                              + ("" if fa is None or np.isnan(fa) else f"\nfinal average {100 * fa:.1f} % (last row)"))
+            rows.append(row)
     summary = {"config": {k: v for k, v in vars(base).items() if k not in ("model", "n_exc")},
                "models": list(models), "sizes": [int(s) for s in sizes], "targets": list(targets),
                "rows": rows, "relative": relative(rows, targets[0]),
