@@ -7,6 +7,10 @@ from dataclasses import asdict
 
 from .data import DataError, add_data_arguments, dataset_from_args
 from .models import MODEL_NAMES
+from .options import (_choice, _positive_int, _targets, add_backend_argument, add_chunk_argument,  # noqa: F401
+                      add_epochs_argument, add_force_argument, add_json_argument, add_model_argument,
+                      add_neurons_argument, add_no_resume_argument, add_out_argument, add_param_argument,
+                      add_plot_argument, add_quiet_argument, add_seed_argument, add_target_argument)
 
 DEFAULT_TARGETS = "loihi1,jetson-nano"      # the cost lines of train / evaluate: neuromorphic and GPU
 
@@ -16,67 +20,39 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog.split()[0]}: error: {message}\n")
 
 
-def _choice(name, valid):
-    def check(value):
-        if value not in valid:
-            raise argparse.ArgumentTypeError(f"unknown {name} {value!r}; choose one of {', '.join(valid)}")
-        return value
-    return check
-
-
-def _targets(value):
-    """``--target a,b``: hwmodel target ids (or TOML files), in the order given, no repeats."""
-    names = list(dict.fromkeys(v.strip() for v in str(value).split(",") if v.strip()))
-    if not names:
-        raise argparse.ArgumentTypeError("no target given")
-    return names
-
-
-def _positive_int(value):
-    try:
-        v = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
-    return v
-
-
 def build_parser():
-    from .backend import BACKENDS
     p = _Parser(prog="brian-snn", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    t = sub.add_parser("train", help="train a network, label its neurons, test it; write results HDF5")
-    t.add_argument("--model", type=_choice("model", MODEL_NAMES), default="spikedyn",
-                   help=f"one of {', '.join(MODEL_NAMES)} (default spikedyn)")
-    t.add_argument("--neurons", type=_positive_int, default=400, help="excitatory neurons (default 400)")
-    t.add_argument("--backend", type=_choice("backend", BACKENDS), default="cpp",
-                   help="cpp (compiled standalone, default), runtime (Brian2 runtime), cuda")
-    t.add_argument("--epochs", type=_positive_int, default=1)
-    t.add_argument("--seed", type=int, default=0, help="seed of weights, order and Poisson input")
-    t.add_argument("--chunk", type=_positive_int, default=250,
-                   help="presentations per compiled run; state is checkpointed between chunks")
-    t.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                   help="override a model parameter (repeatable), e.g. --param nu_post=0.002")
-    t.add_argument("--out", default="results.h5", help="results HDF5 (default results.h5)")
-    t.add_argument("--no-resume", action="store_true", help="ignore a checkpoint in --out")
+    t = sub.add_parser("train", help="train a network, label its neurons, test it; write results HDF5",
+                       description="Train a network on the data set, label its neurons from the training "
+                                   "samples (learning off), test it, and print accuracy, throughput, exact "
+                                   "activity counts and hardware cost lines.")
+    add_model_argument(t, MODEL_NAMES, "spikedyn")
+    add_neurons_argument(t, 400)
+    add_backend_argument(t)
+    add_epochs_argument(t)
+    add_seed_argument(t, "seed of the initial weights, the sample order and the Poisson input")
+    add_chunk_argument(t)
+    add_param_argument(t)
+    add_out_argument(t, "results.h5", "results HDF5, checkpointed after every chunk")
+    add_no_resume_argument(t)
     add_force_argument(t)
-    t.add_argument("--target", type=_targets, default=DEFAULT_TARGETS,
-                   help=f"hwmodel targets for the cost lines, comma-separated (default {DEFAULT_TARGETS})")
-    t.add_argument("--plot", metavar="PNG", help="write the learned receptive fields as a PNG")
-    t.add_argument("--json", action="store_true", help="print the summary as one JSON object")
-    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_target_argument(t, DEFAULT_TARGETS, "targets of the cost lines")
+    add_plot_argument(t, "write the learned receptive fields as a PNG")
+    add_json_argument(t)
+    add_quiet_argument(t)
     add_data_arguments(t)
     t.set_defaults(func=cmd_train)
 
-    e = sub.add_parser("evaluate", help="test a trained network (results HDF5) again")
-    e.add_argument("results", help="results HDF5 written by 'brian-snn train'")
-    e.add_argument("--backend", type=_choice("backend", BACKENDS), default=None)
-    e.add_argument("--target", type=_targets, default=DEFAULT_TARGETS,
-                   help=f"hwmodel targets for the cost lines, comma-separated (default {DEFAULT_TARGETS})")
-    e.add_argument("--json", action="store_true")
-    e.add_argument("--quiet", action="store_true")
+    e = sub.add_parser("evaluate", help="test a trained network (results HDF5) again",
+                       description="Test the network stored in a results file again, on the test data it "
+                                   "was trained with, and compare with the stored accuracy.")
+    e.add_argument("results", metavar="RESULTS.h5", help="results HDF5 written by 'brian-snn train'")
+    add_backend_argument(e, default=None)
+    add_target_argument(e, DEFAULT_TARGETS, "targets of the cost lines")
+    add_json_argument(e)
+    add_quiet_argument(e)
     e.set_defaults(func=cmd_evaluate)
 
     d = sub.add_parser("doctor", help="check the compiler and the installed packages")
@@ -86,12 +62,6 @@ def build_parser():
     for module in (solsa_cmd, continual_cmd, timestep_cmd, cuda_cmd):
         module.register(sub)
     return p
-
-
-def add_force_argument(p):
-    p.add_argument("--force", action="store_true",
-                   help="overwrite --out when it holds finished results, another configuration's "
-                        "checkpoint or another kind of file")
 
 
 def parse_params(items):

@@ -218,7 +218,7 @@ def test_cli_continual_end_to_end(tiny, tmp_path, capsys):
     out = tmp_path / "c.h5"
     argv = ["continual", "--neurons", "10", "--tasks", "0,1", "--samples-per-task", "8", "--label-per-class", "3",
             "--test-per-class", "4", "--chunk", "16", "--weight-bits", "8", "--dataset", "embedded",
-            "--n-train", "200", "--n-test", "100", "--data-seed", "1", "--out", str(out), "--json"]
+            "--train-samples", "200", "--test-samples", "100", "--data-seed", "1", "--out", str(out), "--json"]
     assert main(argv) == 0
     d = json.loads(capsys.readouterr().out)
     A = np.array(d["accuracy_matrix"], dtype=float)
@@ -237,10 +237,10 @@ def test_cli_continual_end_to_end(tiny, tmp_path, capsys):
     (["continual", "--param", "decay=0.1"], "no parameter 'decay'"),
     (["continual", "--param", "nu_post=nan"], "not a finite number"),
     (["continual", "--data-dir", "/nonexistent/dir"], "/nonexistent/dir"),
-    (["compare", "--models", "spikedyn,bogus"], "unknown model 'bogus'"),
+    (["compare", "--model", "spikedyn,bogus"], "unknown model 'bogus'"),
     (["compare", "--neurons=200,-4"], "outside"),
     (["compare", "--param", "nonsense=1"], "belongs to none"),
-    (["compare", "--targets", "toaster"], "unknown target 'toaster'"),
+    (["compare", "--target", "toaster"], "unknown target 'toaster'"),
     (["search", "--max-memory=-5KB"], "memory budget"),
     (["search", "--max-energy", "nan"], "energy budget"),
     (["search", "--max-energy=-1"], "energy budget"),
@@ -248,7 +248,7 @@ def test_cli_continual_end_to_end(tiny, tmp_path, capsys):
 ])
 def test_cli_bad_input_one_line_error(argv, words, capsys, tmp_path):
     code = main(argv + (["--out", str(tmp_path / "x.h5")] if argv[0] == "continual" else
-                        ["--out-dir", str(tmp_path / "d")]))
+                        ["--out", str(tmp_path / "d")]))
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert len(err.splitlines()) == 1 and words in err and "Traceback" not in err

@@ -1,4 +1,4 @@
-"""``brian-snn solsa`` through ``register`` on a fresh argparse parser."""
+"""``brian-snn solsa``: through ``brian_snn.cli.main`` (options parsed as on the command line)."""
 import argparse
 import json
 
@@ -10,16 +10,13 @@ from brian_snn.experiments import solsa_cmd
 
 
 def _run(argv, capsys):
-    parser = argparse.ArgumentParser(prog="brian-snn")
-    sub = parser.add_subparsers(dest="command")
-    solsa_cmd.register(sub)
-    args = parser.parse_args(["solsa", *argv])
-    rc = args.func(args)
+    from brian_snn.cli import main
+    rc = main(["solsa", *argv])
     out, err = capsys.readouterr()
     return rc, out, err
 
 
-SMALL = ["--hidden", "8", "--epochs", "2", "--n-train", "12", "--n-test", "12"]
+SMALL = ["--hidden", "8", "--epochs", "2", "--train-samples", "12", "--test-samples", "12"]
 
 
 def test_all_methods_json_and_hdf5(tmp_path, capsys):
@@ -49,14 +46,28 @@ def test_all_methods_json_and_hdf5(tmp_path, capsys):
 
 def test_table_output_single_method_and_regression(capsys):
     rc, out, _ = _run(["--task", "sines", "--method", "bptt", "--hidden", "8", "--epochs", "1",
-                       "--n-train", "2"], capsys)
+                       "--train-samples", "2"], capsys)
     assert rc == 0
     assert "sines" in out and "nmse" in out and "paper" in out
 
 
+def test_progress_on_stderr_by_default_quiet_silences_it(capsys):
+    argv = ["--task", "patterns", "--method", "bptt,online-simple", "--hidden", "8", "--epochs", "2",
+            "--train-samples", "6", "--test-samples", "6"]
+    rc, out, err = _run(argv, capsys)
+    assert rc == 0 and "patterns" in out and "solsa:" not in out
+    lines = err.splitlines()
+    assert lines[0] == "solsa: 2 runs (1 task x 2 methods x 1 seed), 2 epochs each"
+    assert sum("epoch" in ln and "test" in ln for ln in lines) == 4             # per epoch and method
+    done = [ln for ln in lines if ln.startswith("[2/2] patterns online-simple seed 0: test accuracy")]
+    assert len(done) == 1 and "elapsed" in done[0]
+    rc, out, err = _run(argv + ["--quiet"], capsys)
+    assert rc == 0 and err == "" and "patterns" in out
+
+
 def test_mnist_rows_solsa_end_to_end(capsys):
     rc, out, err = _run(["--task", "mnist-rows", "--method", "solsa", "--hidden", "8", "--epochs", "1",
-                         "--n-train", "5", "--n-test", "5", "--json"], capsys)
+                         "--train-samples", "5", "--test-samples", "5", "--json"], capsys)
     assert rc == 0, err
     t = json.loads(out)["tasks"][0]
     assert t["name"] == "mnist-rows" and t["T"] == 28 and t["sizes"] == [28, 8, 10]
@@ -72,13 +83,14 @@ def test_memory_only_with_plot(tmp_path, capsys):
 @pytest.mark.parametrize("argv,msg", [
     (["--task", "cifar"], "unknown task cifar"),
     (["--method", "eprop"], "unknown method eprop"),
-    (["--epochs", "0"], "epochs must be >= 1"),
+    (["--epochs", "0"], "argument --epochs: expected a positive integer, got '0'"),
     (["--lr", "nan"], "lr must be finite"),
     (["--lr", "-0.1"], "lr must be >= 0"),
     (["--hidden", "0"], "--hidden must be positive"),
     (["--hidden", "a,b"], "--hidden must be comma-separated integers"),
     (["--task", "uea", "--uea-set", "Nope"], "unknown UEA set 'Nope'"),
-    (["--n-train", "0"], "--n-train must be >= 1"),
+    (["--train-samples", "0"], "argument --train-samples: expected a positive integer (at least 1 sample)"),
+    (["--repeats", "0"], "argument --repeats: expected a positive integer"),
 ])
 def test_bad_input_one_line_error_exit_2(argv, msg, capsys):
     rc, out, err = _run(argv, capsys)

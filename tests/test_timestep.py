@@ -431,7 +431,7 @@ def _parser():
 def test_cli_registers_timestep_with_defaults():
     args = _parser().parse_args(["timestep"])
     assert args.command == "timestep" and callable(args.func)
-    assert args.models == ["spikedyn", "diehl-cook"] and args.neurons == [100]
+    assert args.model == ["spikedyn", "diehl-cook"] and args.neurons == [100]
     assert args.windows == [350, 200, 100, 50, 25] and args.tolerance == 2.0
     assert args.enhance == ts.check_rules(ts.DEFAULT_RULES) and args.weights == ts.DEFAULT_WEIGHTS
     args = _parser().parse_args(["timestep", "--enhance", "intensity=1,threshold=-0.5", "--weights", "latency=3"])
@@ -445,7 +445,7 @@ def test_cli_registers_timestep_with_defaults():
 
 
 @pytest.mark.parametrize("argv", [
-    ["--windows", "350,-50"], ["--windows", "350,nan"], ["--windows", "abc"], ["--models", "lstm"],
+    ["--windows", "350,-50"], ["--windows", "350,nan"], ["--windows", "abc"], ["--model", "lstm"],
     ["--weights", "latency=-1"], ["--weights", "speed=1"], ["--tolerance", "-2"], ["--enhance", "voltage=1"],
     ["--neurons", "0"], ["--dt", "0"], ["--refine", "voltage=1/2"], ["--refine", "threshold=a"],
     ["--enhance", "spikedyn.eta=1,theta_plus=1"], ["--enhance", "from:/nonexistent.json"],

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..options import hidden_alias
 from .mnist import VALID_SOURCES, Dataset, load_dataset
 
 
@@ -17,8 +18,17 @@ def _count(value):
     return v
 
 
+def add_sample_arguments(parser, train_help: str, test_help: str) -> None:
+    """``--train-samples N`` and ``--test-samples N`` (dest ``n_train``, ``n_test``; integers >= 1,
+    default None); ``--n-train`` / ``--n-test`` are hidden aliases (documented commands used them)."""
+    parser.add_argument("--train-samples", dest="n_train", type=_count, metavar="N", default=None, help=train_help)
+    hidden_alias(parser, "--n-train", dest="n_train", type=_count, metavar="N")
+    parser.add_argument("--test-samples", dest="n_test", type=_count, metavar="N", default=None, help=test_help)
+    hidden_alias(parser, "--n-test", dest="n_test", type=_count, metavar="N")
+
+
 def add_data_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
-    """Add ``--dataset``, ``--data-dir``, ``--cache-dir``, ``--n-train``, ``--n-test``,
+    """Add ``--dataset``, ``--data-dir``, ``--cache-dir``, ``--train-samples``, ``--test-samples``,
     ``--data-seed`` and ``--no-download`` to ``parser`` (in an argument group "data")."""
     g = parser.add_argument_group("data")
     g.add_argument("--dataset", default="embedded", choices=VALID_SOURCES,
@@ -28,8 +38,8 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGro
                         "*images-idx3-ubyte + *labels-idx1-ubyte pool split 75/25 seeded-stratified")
     g.add_argument("--cache-dir", metavar="DIR", default=None,
                    help="download cache (default: $BRIAN_SNN_DATA/<dataset> or ~/.cache/brian_snn/<dataset>)")
-    g.add_argument("--train-samples", "--n-train", dest="n_train", type=_count, metavar="N", default=None, help="stratified subset of N training images")
-    g.add_argument("--test-samples", "--n-test", dest="n_test", type=_count, metavar="N", default=None, help="stratified subset of N test images")
+    add_sample_arguments(g, "stratified subset of N training images (default: all)",
+                         "stratified subset of N test images (default: all)")
     g.add_argument("--data-seed", type=int, metavar="S", default=0, help="seed of splits and subsets (default 0)")
     g.add_argument("--no-download", action="store_true", help="never download; the cache must hold the files")
     return g

@@ -13,45 +13,17 @@ import time
 
 from .continual import DEFAULT_TASKS, MODEL_CHOICES, parse_tasks
 from ..checks import OWN_OPTIONS, check_memory, check_own, check_run, claim
-from ..cli import _positive_int as _pos_int, add_force_argument, parse_params
+from ..cli import parse_params
+from ..options import (_int_list, _positive_int as _pos_int, add_backend_argument, add_chunk_argument,
+                       add_dask_arguments, add_force_argument, add_json_argument, add_model_argument,
+                       add_neurons_argument, add_no_resume_argument, add_out_argument, add_param_argument,
+                       add_plot_argument, add_quiet_argument, add_seed_argument, add_target_argument)
 from .energy import JETSON
 
 
 # ------------------------------------------------------------------------------------------
 # argument types (argparse turns ArgumentTypeError into a one-line usage error, exit 2)
 # ------------------------------------------------------------------------------------------
-def _int_list(name, lo=1, hi=None):
-    def check(text):
-        try:
-            vals = [int(v) for v in str(text).split(",") if v.strip()]
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name}: expected comma-separated integers, got {text!r}") from None
-        if not vals:
-            raise argparse.ArgumentTypeError(f"{name}: no value given")
-        for v in vals:
-            if v < lo or (hi is not None and v > hi):
-                rng = f"{lo}..{hi}" if hi is not None else f">= {lo}"
-                raise argparse.ArgumentTypeError(f"{name}: {v} is outside {rng}")
-        return vals
-    return check
-
-
-def _models(text):
-    vals = [v.strip() for v in str(text).split(",") if v.strip()]
-    bad = [v for v in vals if v not in MODEL_CHOICES]
-    if bad or not vals:
-        raise argparse.ArgumentTypeError(f"unknown model {(bad or [text])[0]!r}; choose from {', '.join(MODEL_CHOICES)}")
-    return vals
-
-
-def _model(text):
-    return _models(text)[0] if "," not in str(text) else _bad_single(text)
-
-
-def _bad_single(text):
-    raise argparse.ArgumentTypeError(f"one model expected, got {text!r}")
-
-
 def _tasks(text):
     try:
         parse_tasks(text)
@@ -111,24 +83,22 @@ def parse_energy(text):
 # options
 # ------------------------------------------------------------------------------------------
 def add_protocol_arguments(p, samples=300, label=40, test=60):
-    from ..backend import BACKENDS
     from ..data import add_data_arguments
     g = p.add_argument_group("protocol")
     g.add_argument("--tasks", type=_tasks, default=DEFAULT_TASKS,
                    help=f"task order: classes per task, e.g. 0,1,2 or 0+1,2+3 (default {DEFAULT_TASKS})")
-    g.add_argument("--samples-per-task", type=_pos_int, default=samples,
+    g.add_argument("--samples-per-task", type=_pos_int, default=samples, metavar="N",
                    help=f"training samples per task, equal for all tasks (default {samples})")
-    g.add_argument("--label-per-class", type=_pos_int, default=label,
+    g.add_argument("--label-per-class", type=_pos_int, default=label, metavar="N",
                    help=f"already-seen training samples per learned class used to label neurons (default {label})")
-    g.add_argument("--test-per-class", type=_pos_int, default=test,
+    g.add_argument("--test-per-class", type=_pos_int, default=test, metavar="N",
                    help=f"test samples per learned class (default {test})")
-    g.add_argument("--seed", type=int, default=0, help="seed of weights, sample choice and Poisson input")
-    g.add_argument("--backend", choices=BACKENDS, default="cpp")
-    g.add_argument("--chunk", type=_pos_int, default=250, help="presentations per compiled run (default 250)")
-    g.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                   help="override a model parameter (repeatable), e.g. --param decay=0.002")
-    g.add_argument("--quiet", action="store_true", help="no progress bars")
-    g.add_argument("--no-resume", action="store_true", help="start again even if the output holds a checkpoint")
+    add_seed_argument(g, "seed of the initial weights, the sample choice and the Poisson input")
+    add_backend_argument(g)
+    add_chunk_argument(g)
+    add_param_argument(g, "decay=0.002")
+    add_quiet_argument(g)
+    add_no_resume_argument(g)
     add_data_arguments(p)
 
 
@@ -150,49 +120,49 @@ def register(subparsers):
     c = subparsers.add_parser("continual", help="continual unsupervised learning: classes arrive one task at a time",
                               description="Digit classes arrive one task at a time (no replay, learning always on); "
                                           "after each task: accuracy on the newest and on all earlier tasks.")
-    c.add_argument("--model", type=_model, default="spikedyn", help=f"one of {', '.join(MODEL_CHOICES)} (default spikedyn)")
-    c.add_argument("--neurons", type=_pos_int, default=400, help="excitatory neurons (default 400)")
-    c.add_argument("--weight-bits", type=_bits, default=0,
+    add_model_argument(c, MODEL_CHOICES, "spikedyn")
+    add_neurons_argument(c, 400)
+    c.add_argument("--weight-bits", type=_bits, default=0, metavar="B",
                    help="hold input weights at this many bits in the simulation (0 = full precision, default)")
-    c.add_argument("--out", default="continual.h5", help="results HDF5, checkpointed after each task (default continual.h5)")
-    c.add_argument("--plot", metavar="PNG", help="accuracy-matrix heat map (default: OUT with .png)")
-    c.add_argument("--target", default=JETSON,
-                   help=f"hwmodel target for the energy line (default {JETSON})")
-    c.add_argument("--json", action="store_true", help="print one JSON object")
-    add_force_argument(c)
+    add_out_argument(c, "continual.h5", "results HDF5, checkpointed after each task")
+    add_plot_argument(c, "accuracy-matrix heat map (default: --out with .png)")
+    add_target_argument(c, JETSON, "target of the energy line")
+    add_json_argument(c)
+    add_force_argument(c, "run again over finished results, or overwrite another configuration's checkpoint "
+                          "or another kind of file in --out")
     add_protocol_arguments(c)
     c.set_defaults(func=cmd_continual)
 
     m = subparsers.add_parser("compare", help="baselines vs SpikeDyn in the continual protocol: accuracy, energy, memory, ops",
                               description="Run each model at each size with identical settings and tabulate "
                                           "new/old-task accuracy, energy per sample, memory and operation counts.")
-    m.add_argument("--models", type=_models, default=["diehl-cook", "asp-decay", "spikedyn"],
-                   help="comma list (default diehl-cook,asp-decay,spikedyn)")
-    m.add_argument("--neurons", type=_int_list("--neurons"), default=[200, 400], help="comma list (default 200,400)")
-    m.add_argument("--out-dir", default="continual-compare", help="per-run HDF5/PNG and the table (default continual-compare)")
-    m.add_argument("--targets", default=f"{JETSON},loihi1",
-                   help=f"hwmodel targets, the first one in the table (default {JETSON},loihi1)")
-    m.add_argument("--json", action="store_true")
+    add_model_argument(m, MODEL_CHOICES, ["diehl-cook", "asp-decay", "spikedyn"], many=True)
+    add_neurons_argument(m, [200, 400], many=True)
+    add_out_argument(m, "continual-compare", "folder for the per-run HDF5/PNG files and the table", folder=True,
+                     aliases=("--out-dir",))
+    add_target_argument(m, f"{JETSON},loihi1", "targets priced, the first one in the table", aliases=("--targets",))
+    add_json_argument(m)
     add_protocol_arguments(m)
     m.set_defaults(func=cmd_compare)
 
     s = subparsers.add_parser("search", help="memory/energy-constrained model search on Dask; Pareto front",
                               description="Candidates over excitatory neurons and weight bits; analytic screen by "
                                           "hwmodel, short continual runs on Dask workers, Pareto front and selection.")
-    s.add_argument("--model", type=_model, default="spikedyn")
-    s.add_argument("--neurons", type=_int_list("--neurons"), default=[100, 200, 400], help="comma list (default 100,200,400)")
-    s.add_argument("--weight-bits", type=_int_list("--weight-bits", 1, 32), default=[4, 8, 16, 32],
-                   help="comma list, 32 = full precision (default 4,8,16,32)")
-    s.add_argument("--max-memory", type=parse_bytes, default=None, help="memory budget, e.g. 3000KB (hwmodel footprint)")
-    s.add_argument("--max-energy", type=parse_energy, default=None, help="energy budget per sample, e.g. 1.2 (J) or 900mJ")
+    add_model_argument(s, MODEL_CHOICES, "spikedyn")
+    add_neurons_argument(s, [100, 200, 400], many=True)
+    s.add_argument("--weight-bits", type=_int_list("--weight-bits", 1, 32), default=[4, 8, 16, 32], metavar="B[,B...]",
+                   help="weight bits of the candidates, comma-separated, 32 = full precision (default 4,8,16,32)")
+    s.add_argument("--max-memory", type=parse_bytes, default=None, metavar="SIZE",
+                   help="memory budget, e.g. 3000KB (hwmodel footprint; default: none)")
+    s.add_argument("--max-energy", type=parse_energy, default=None, metavar="J",
+                   help="energy budget per sample, e.g. 1.2 (J) or 900mJ (default: none)")
     s.add_argument("--energy-phase", choices=("training", "inference"), default="training",
                    help="which energy per sample the budget and the front use (default training)")
-    s.add_argument("--target", default=JETSON, help=f"hwmodel target (default {JETSON})")
-    s.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                   help="Dask scheduler address (default: a LocalCluster on this machine)")
-    s.add_argument("--workers", type=_pos_int, default=2, help="LocalCluster worker processes (default 2)")
-    s.add_argument("--out-dir", default="search", help="candidate HDF5 files, search.json, pareto.png (default search)")
-    s.add_argument("--json", action="store_true")
+    add_target_argument(s, JETSON, "target of the screen and the energy budget", many=False)
+    add_dask_arguments(s)
+    add_out_argument(s, "search", "folder for the candidate HDF5 files, search.json and pareto.png", folder=True,
+                     aliases=("--out-dir",))
+    add_json_argument(s)
     add_protocol_arguments(s, samples=100, label=20, test=30)
     s.set_defaults(func=cmd_search)
     return subparsers
@@ -203,11 +173,13 @@ def _load_data(args):
     return dataset_from_args(args)
 
 
-def _targets(text):
+def _targets(value):
+    """Target ids or TOML files (a list, or a comma-separated string), each loaded now."""
     from ..checks import check_targets
-    names = [t.strip() for t in str(text).split(",") if t.strip()]
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    names = [t.strip() for t in items if t.strip()]
     if not names:
-        raise ValueError("--targets: no target given")
+        raise ValueError("--target: no target given")
     check_targets(names)
     return tuple(names)
 
@@ -302,26 +274,26 @@ def _jsonable(x):
 def cmd_compare(args) -> int:
     from .compare import check_params as check_compared, format_table, run_comparison
     from .continual import model_fields, model_spec
-    tgts = _targets(args.targets)
+    tgts = _targets(args.target)
     base = _base_config(args)
-    check_compared(base.params, args.models)
+    check_compared(base.params, args.model)
     check_own(base.params)
-    check_run(out=args.out_dir, out_is_dir=True, backend=base.backend)
-    for m in args.models:                   # fail fast on bad values
+    check_run(out=args.out, out_is_dir=True, backend=base.backend)
+    for m in args.model:                   # fail fast on bad values
         model_spec(m, 10, 784, 0, **{k: v for k, v in base.params.items() if k in model_fields(m)})
     ds = _load_data(args)
-    check_memory(_specs(args.models, args.neurons, ds, args), _images(ds), base.chunk_slots)
+    check_memory(_specs(args.model, args.neurons, ds, args), _images(ds), base.chunk_slots)
     log = _log(args)
     t0 = time.perf_counter()
-    with claim(args.out_dir):
-        summary = run_comparison(base, ds, models=args.models, sizes=args.neurons, out_dir=args.out_dir,
+    with claim(args.out):
+        summary = run_comparison(base, ds, models=args.model, sizes=args.neurons, out_dir=args.out,
                                  targets=tgts, resume=not args.no_resume,
                                  progress=not (args.quiet or args.json), log=log)
     if args.json:
         print(json.dumps(summary, default=_jsonable))
     else:
         print(format_table(summary))
-        print(f"wall time {time.perf_counter() - t0:.0f} s; files in {args.out_dir}/")
+        print(f"wall time {time.perf_counter() - t0:.0f} s; files in {args.out}/")
     return 0
 
 
@@ -330,11 +302,11 @@ def cmd_search(args) -> int:
     from .search import candidate_grid, format_search, plot_pareto, run_search
     tgt = _targets(args.target)[0]
     base = _base_config(args, args.model)
-    check_run([args.model], base.params, out=args.out_dir, out_is_dir=True, backend=base.backend, own=OWN)
+    check_run([args.model], base.params, out=args.out, out_is_dir=True, backend=base.backend, own=OWN)
     cands = candidate_grid(args.neurons, args.weight_bits, (args.model,))
     ds = _load_data(args)                    # fail fast on bad data options (workers load it again)
     check_memory(_specs([args.model], args.neurons, ds, args), _images(ds), base.chunk_slots)
-    out = Path(args.out_dir)
+    out = Path(args.out)
     with claim(out):
         res = run_search(cands, base, max_memory=args.max_memory, max_energy=args.max_energy,
                          energy_phase=args.energy_phase, target=tgt, scheduler=args.scheduler,

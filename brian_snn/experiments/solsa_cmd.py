@@ -18,43 +18,58 @@ def _csv(value: str) -> list:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--task", default="patterns",
+    from brian_snn.solsa.config import TrainConfig
+    from brian_snn.solsa.uea import PACKAGED_DIR
+    from ..data.args import add_sample_arguments
+    from ..options import (_positive_int, add_backend_argument, add_epochs_argument, add_force_argument,
+                           add_json_argument, add_out_argument, add_plot_argument, add_quiet_argument,
+                           add_seed_argument)
+    d = TrainConfig()
+    p.add_argument("--task", default="patterns", metavar="TASK[,TASK...]",
                    help="task or comma list of tasks: patterns, sines, mnist-rows, uea (default patterns)")
-    p.add_argument("--uea-set", default="RacketSports",
-                   help="UEA set name(s) for --task uea, comma separated (default RacketSports)")
-    p.add_argument("--data-dir", default=None,
-                   help="folder with the UEA sets (or a data root holding uea/ and mnist/); "
-                        "default ../shared/data beside the checkout or $BRIAN_SNN_SHARED_DATA")
-    p.add_argument("--method", default="all",
+    p.add_argument("--uea-set", default="RacketSports", metavar="SET[,SET...]",
+                   help="UEA set name(s) for --task uea, comma separated (default RacketSports; packaged: "
+                        + ", ".join(sorted(f.stem for f in PACKAGED_DIR.glob("*.npz"))) + ")")
+    p.add_argument("--data-dir", default=None, metavar="DIR",
+                   help="folder with the UEA sets, or a data root holding uea/ and mnist/ (default: "
+                        "$BRIAN_SNN_SHARED_DATA (a root with uea/ and mnist/) when set, else the data "
+                        "packaged with brian-snn)")
+    p.add_argument("--method", default="all", metavar="METHOD[,METHOD...]",
                    help="solsa, bptt, online-simple, all, or a comma list (default all)")
-    p.add_argument("--hidden", default="100,100", help="hidden layer widths, comma separated (default 100,100)")
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--repeats", type=int, default=1, help="seeds seed..seed+repeats-1, results averaged")
-    p.add_argument("--lr", type=float, default=None, help="weight learning rate (RMSprop)")
-    p.add_argument("--lr-filter", type=float, default=None, help="learning rate of alpha, beta")
-    p.add_argument("--points", type=int, default=None, help="scheduled update points P")
-    p.add_argument("--period", type=int, default=None, help="epochs R between schedule re-rankings")
+    p.add_argument("--hidden", default="100,100", metavar="N[,N...]",
+                   help="hidden layer widths, comma separated (default 100,100)")
+    add_epochs_argument(p, d.epochs)
+    add_seed_argument(p, "seed of the initial weights and the sample order")
+    p.add_argument("--repeats", type=_positive_int, default=1, metavar="N",
+                   help="run seeds seed..seed+N-1 and average the results (default 1)")
+    p.add_argument("--lr", type=float, default=None, help=f"weight learning rate, RMSprop (default {d.lr:g})")
+    p.add_argument("--lr-filter", type=float, default=None,
+                   help=f"learning rate of the filter constants alpha, beta (default {d.lr_filter:g})")
+    p.add_argument("--points", type=int, default=None, metavar="P",
+                   help=f"scheduled update points per sample (default {d.points})")
+    p.add_argument("--period", type=int, default=None, metavar="R",
+                   help=f"epochs between re-rankings of the update schedule (default {d.period})")
     p.add_argument("--no-schedule", action="store_true", help="update at every step (no scheduled update)")
     p.add_argument("--no-early-stop", action="store_true", help="switch early-stop training off")
     p.add_argument("--no-adaptive-filter", action="store_true", help="keep alpha, beta fixed")
     p.add_argument("--engine", choices=("brian2", "numpy"), default="brian2",
                    help="SOLSA engine: Brian2 equations (default) or the numpy reference")
-    p.add_argument("--backend", choices=("runtime", "cpp"), default="runtime",
-                   help="Brian2 backend for SOLSA: runtime (numpy target) or cpp (cpp_standalone)")
-    p.add_argument("--n-train", type=int, default=None, help="training samples per task (default per task)")
-    p.add_argument("--n-test", type=int, default=None, help="test samples per task (default per task)")
-    p.add_argument("--out", default=None, metavar="FILE.h5", help="write results to HDF5")
-    p.add_argument("--force", action="store_true", help="overwrite an existing --out")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    p.add_argument("--plot", default=None, metavar="PNG", help="memory sweep plot (SOLSA vs BPTT vs simplified)")
+    add_backend_argument(p, ("runtime", "cpp"), default="runtime",
+                         what="Brian2 backend of the SOLSA engine; BPTT and the simplified rule run in numpy")
+    add_sample_arguments(p, "training samples per task (default: per task, see docs/solsa.md)",
+                         "test samples per task (default: per task)")
+    add_out_argument(p, None, "write the results to this HDF5 file")
+    add_force_argument(p, "overwrite an existing --out")
+    add_json_argument(p)
+    add_quiet_argument(p)
+    add_plot_argument(p, "memory sweep plot (SOLSA vs BPTT vs simplified)")
     p.add_argument("--memory-only", action="store_true", help="only the memory accounting (no training)")
-    p.add_argument("-v", "--verbose", action="store_true", help="print progress per epoch")
 
 
 def register(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("solsa", help="SOLSA online learning vs BPTT vs a simplified online rule",
-                              description=__doc__.splitlines()[0])
+                              description="Train SOLSA, BPTT and the simplified online rule on the same tasks; "
+                                          "report test accuracy and learning memory (progress on stderr).")
     add_arguments(p)
     p.set_defaults(func=run)
     return p
@@ -97,7 +112,7 @@ def _experiment(args):
             raise SolsaError(f"--{name.replace('_', '-')} must be >= 1, got {v}")
     return Experiment(tasks=tasks, uea_sets=_csv(args.uea_set), data_dir=args.data_dir, methods=methods,
                       hidden=hidden, cfg=cfg, engine=args.engine, backend=args.backend, n_train=args.n_train,
-                      n_test=args.n_test, repeats=args.repeats, verbose=args.verbose and not args.json)
+                      n_test=args.n_test, repeats=args.repeats, verbose=not (args.quiet or args.json))
 
 
 def run(args) -> int:

@@ -13,7 +13,10 @@ import sys
 import time
 
 from . import timestep as ts
-from ..cli import add_force_argument
+from ..options import (_positive_int as _pos_int, add_backend_argument, add_chunk_argument, add_dask_arguments,
+                       add_epochs_argument, add_force_argument, add_json_argument, add_model_argument,
+                       add_neurons_argument, add_out_argument, add_plot_argument, add_quiet_argument,
+                       add_seed_argument, add_target_argument)
 
 DEFAULT_OUT = "timestep-results"
 
@@ -33,18 +36,6 @@ def _floats(name, positive=True):
             vals.append(x)
         if not vals:
             raise argparse.ArgumentTypeError("no value given")
-        return vals
-    return check
-
-
-def _ints(name, lo=None):
-    def check(text):
-        try:
-            vals = [int(v) for v in str(text).split(",") if v.strip()]
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-        if not vals or (lo is not None and min(vals) < lo):
-            raise argparse.ArgumentTypeError(f"expected integers >= {lo}, got {text!r}")
         return vals
     return check
 
@@ -142,18 +133,7 @@ def _nonneg(name):
     return check
 
 
-def _pos_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return v
-
-
 def register(subparsers):
-    from ..backend import BACKENDS
     from ..data import add_data_arguments
     p = subparsers.add_parser(
         "timestep", help="TopSpark: accuracy vs timesteps, parameter enhancement, trade-off policy",
@@ -161,32 +141,31 @@ def register(subparsers):
                     "and the full-window network inferred at the shorter window), price the exact counts "
                     "with hwmodel, and pick the window for your constraints.  One compiled binary per "
                     "(model, N): window lengths and parameters are run-time values.")
-    p.add_argument("--models", type=_names("model", ts.MODELS), default=["spikedyn", "diehl-cook"],
-                   help="comma list (default spikedyn,diehl-cook)")
-    p.add_argument("--neurons", type=_ints("--neurons", 1), default=[100],
-                   help="excitatory neurons, comma list (default 100; the larger grid: 100,200,400)")
-    p.add_argument("--windows", type=_floats("--windows"), default=list(ts.TimestepConfig().windows_ms),
+    add_model_argument(p, ts.MODELS, ["spikedyn", "diehl-cook"], many=True)
+    add_neurons_argument(p, [100], many=True)
+    p.add_argument("--windows", type=_floats("--windows"), default=list(ts.TimestepConfig().windows_ms), metavar="MS[,MS...]",
                    help="presentation windows in ms, multiples of dt; the longest is the reference "
                         "(default 350,200,100,50,25)")
-    p.add_argument("--dt", type=_floats("--dt"), default=[0.5], help="time step in ms (default 0.5; compiled)")
-    p.add_argument("--rest-ratio", type=_nonneg("--rest-ratio"), default=ts.REST_RATIO,
+    p.add_argument("--dt", type=_floats("--dt"), default=[0.5], metavar="MS",
+                   help="time step in ms (default 0.5; compiled)")
+    p.add_argument("--rest-ratio", type=_nonneg("--rest-ratio"), default=ts.REST_RATIO, metavar="R",
                    help="rest after each window as a fraction of it (default 150/350)")
-    p.add_argument("--seeds", type=_ints("--seeds"), default=[0], help="comma list (default 0); accuracy is averaged")
-    p.add_argument("--epochs", type=_pos_int, default=1)
-    p.add_argument("--label-samples", type=_pos_int, default=None,
+    add_seed_argument(p, "seeds of weights, order and Poisson input; accuracy is averaged over them", [0], many=True)
+    add_epochs_argument(p)
+    p.add_argument("--label-samples", type=_pos_int, default=None, metavar="N",
                    help="training samples used to label neurons (default: all)")
     p.add_argument("--enhance", type=_rules, default=ts.check_rules(ts.DEFAULT_RULES), metavar="RULES",
                    help="value(T) = value(T0)*(T0/T)**exponent: 'knob=exponent,...' (every model), "
                         "'model.knob=exponent,...', 'from:SENSITIVITY.json' (derived from a sensitivity run), "
                         f"'none' or 'default' ({ts.format_rules(ts.DEFAULT_RULES)}); knobs: {', '.join(ts.KNOBS)}")
-    p.add_argument("--variants", type=_names("variant", ts.VARIANTS), default=list(ts.VARIANTS),
+    p.add_argument("--variants", type=_names("variant", ts.VARIANTS), default=list(ts.VARIANTS), metavar="V[,V...]",
                    help=f"runs per window (default all: {','.join(ts.VARIANTS)})")
     g = p.add_argument_group("policy")
-    g.add_argument("--tolerance", type=_nonneg("--tolerance"), default=2.0,
+    g.add_argument("--tolerance", type=_nonneg("--tolerance"), default=2.0, metavar="POINTS",
                    help="accuracy may drop this many percentage points below the full window (default 2)")
-    g.add_argument("--weights", type=_weights, default=dict(ts.DEFAULT_WEIGHTS),
+    g.add_argument("--weights", type=_weights, default=dict(ts.DEFAULT_WEIGHTS), metavar="NAME=W[,...]",
                    help="objective weights, e.g. accuracy=1,latency=1,energy_train=1,energy_inference=1 (default all 1)")
-    g.add_argument("--policy-variants", type=_names("variant", ts.VARIANTS), default=None,
+    g.add_argument("--policy-variants", type=_names("variant", ts.VARIANTS), default=None, metavar="V[,V...]",
                    help="rows the policy may pick (default: all)")
     g.add_argument("--max-latency", type=_nonneg("--max-latency"), default=None, metavar="MS",
                    help="latency budget per inference sample, ms")
@@ -194,8 +173,7 @@ def register(subparsers):
                    help="training energy budget per sample, mJ")
     g.add_argument("--max-energy-inference", type=_nonneg("--max-energy-inference"), default=None, metavar="MJ",
                    help="inference energy budget per sample, mJ")
-    g.add_argument("--target", default=ts.JETSON,
-                   help=f"hwmodel target (default {ts.JETSON})")
+    add_target_argument(g, ts.JETSON, "target the rows are priced on", many=False)
     g.add_argument("--from", dest="from_file", metavar="JSON",
                    help="re-run only the policy on saved results (a timestep.json or its folder): no simulation")
     s = p.add_argument_group("sensitivity analysis")
@@ -208,25 +186,25 @@ def register(subparsers):
                         "round of a greedy forward selection; 'from:ROUND1.json+ROUND2.json' combines them)")
     s.add_argument("--sensitivity-window", type=_floats("--sensitivity-window"), default=[50.0], metavar="MS",
                    help="window of the sensitivity analysis (default 50)")
-    s.add_argument("--knobs", type=_names("knob", tuple(ts.KNOBS)), default=None,
+    s.add_argument("--knobs", type=_names("knob", tuple(ts.KNOBS)), default=None, metavar="K[,K...]",
                    help=f"knobs to test (default: all for train, the run-time inference knobs for infer; "
                         f"{','.join(ts.KNOBS)})")
-    s.add_argument("--alphas", type=_floats("--alphas", positive=False), default=list(ts.SENSITIVITY_ALPHAS),
+    s.add_argument("--alphas", type=_floats("--alphas", positive=False), default=list(ts.SENSITIVITY_ALPHAS), metavar="A[,A...]",
                    help="exponents tested per knob (default -0.5,0.5,1)")
     s.add_argument("--refine", type=_refine, action="append", default=[], metavar="KNOB=A/B/...",
                    help="extra exponents for one knob (repeatable), e.g. --refine threshold=-0.25/-0.1/0.1")
     r = p.add_argument_group("running")
-    r.add_argument("--backend", choices=BACKENDS, default="cpp")
-    r.add_argument("--chunk", type=_pos_int, default=250, help="presentations per compiled run (default 250)")
-    r.add_argument("--workers", type=_pos_int, default=2, help="Dask LocalCluster worker processes (default 2)")
-    r.add_argument("--scheduler", metavar="ADDRESS", help="use a running Dask scheduler, e.g. tcp://host:8786")
+    add_backend_argument(r)
+    add_chunk_argument(r)
+    add_dask_arguments(r)
     r.add_argument("--serial", action="store_true", help="no Dask: run everything in this process")
-    r.add_argument("--out", default=DEFAULT_OUT,
-                   help=f"folder for timestep.json, timestep.png and per-run results (resume) (default {DEFAULT_OUT})")
-    r.add_argument("--plot", metavar="PNG", help="plot path (default OUT/timestep.png)")
-    r.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    r.add_argument("--quiet", action="store_true", help="no progress lines")
-    add_force_argument(r)
+    add_out_argument(r, DEFAULT_OUT, "folder for timestep.json, timestep.png and the per-run results "
+                                     "(finished runs are reused)", folder=True)
+    add_plot_argument(r, "plot path (default: OUT/timestep.png)")
+    add_json_argument(r)
+    add_quiet_argument(r)
+    add_force_argument(r, "run the sweep again when --out holds a finished one (finished jobs in OUT/jobs "
+                          "are reused either way)")
     add_data_arguments(p)
     p.set_defaults(func=cmd_timestep)
     return p
@@ -258,8 +236,8 @@ def _run(args) -> int:
         return _report(args, res, None)
     data = {"dataset": args.dataset, "data_dir": args.data_dir, "n_train": args.n_train, "n_test": args.n_test,
             "data_seed": args.data_seed}
-    cfg = ts.TimestepConfig(models=tuple(args.models), neurons=tuple(args.neurons), windows_ms=tuple(args.windows),
-                            dt_ms=args.dt[0], rest_ratio=args.rest_ratio, seeds=tuple(args.seeds),
+    cfg = ts.TimestepConfig(models=tuple(args.model), neurons=tuple(args.neurons), windows_ms=tuple(args.windows),
+                            dt_ms=args.dt[0], rest_ratio=args.rest_ratio, seeds=tuple(args.seed),
                             epochs=args.epochs, label_samples=args.label_samples, rules=args.enhance,
                             variants=tuple(args.variants), backend=args.backend, chunk_slots=args.chunk, data=data)
     from ..checks import check_memory, check_run
@@ -269,9 +247,9 @@ def _run(args) -> int:
         raise ValueError("--on-top goes with --sensitivity train")
     if args.sensitivity and len(args.sensitivity_window) != 1:
         raise ValueError("--sensitivity-window takes one value")
-    check_run(args.models, {}, args.target, args.out, out_is_dir=True, backend=args.backend)
+    check_run(args.model, {}, args.target, args.out, out_is_dir=True, backend=args.backend)
     ds = dataset_from_args(args)            # fail early (and download if needed) in this process
-    check_memory([get_model_spec(m, n_exc=max(args.neurons), n_input=ds.x_train.shape[1]) for m in args.models],
+    check_memory([get_model_spec(m, n_exc=max(args.neurons), n_input=ds.x_train.shape[1]) for m in args.model],
                  len(ds.y_train) + len(ds.y_test) + 1, args.chunk)
     with _claim(args):
         log(f"data: {ds.source or args.dataset}: {len(ds.y_train)} train / {len(ds.y_test)} test")
