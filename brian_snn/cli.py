@@ -93,25 +93,38 @@ def _hardware(counts, target):
 
 
 def summary(results, targets):
-    """Accuracy, throughput, counts per phase and ``hardware``: {phase: {target: estimate dict
-    (or {"target", "error"})}} for each of ``targets`` (a list, or one id)."""
+    """Accuracy, throughput (what the run measured), counts per phase and ``hardware``: {phase:
+    {target: estimate dict (or {"target", "error"})}} for each of ``targets`` (a list, or one id).
+    For ``evaluate`` also the stored accuracy, whether it was reproduced, why not, and the data."""
     targets = [targets] if isinstance(targets, str) else list(targets)
-    counts = results["counts"]
-    s = {"accuracy": results["scalars"]["accuracy"],
-         "train_samples_per_s": results["timings"].get("train_samples_per_s"),
-         "test_samples_per_s": results["timings"].get("test_samples_per_s"),
-         "build_s": results["timings"].get("build_s"),
-         "counts": {ph: c.to_dict() for ph, c in counts.items() if c is not None},
-         "hardware": {ph: {t: _hardware(c, t) for t in targets} for ph, c in counts.items() if c is not None}}
+    counts, sc, tm = results["counts"], results["scalars"], results["timings"]
+    s = {"accuracy": sc["accuracy"]}
+    for key in ("n_test", "stored_accuracy", "reproduced", "note", "data"):
+        if key in sc and "stored_accuracy" in sc:
+            s[key] = sc[key]
+    s.update({k: tm.get(k) for k in ("train_samples_per_s", "test_samples_per_s", "build_s") if k in tm})
+    s["counts"] = {ph: c.to_dict() for ph, c in counts.items() if c is not None}
+    s["hardware"] = {ph: {t: _hardware(c, t) for t in targets} for ph, c in counts.items() if c is not None}
     return s
 
 
-def print_summary(s, out=sys.stdout):
+def print_summary(s, out=None):
+    out = sys.stdout if out is None else out
+
     def f(x):
         return "n/a" if x is None else f"{x:.1f}"
-    out.write(f"accuracy        {100 * s['accuracy']:.2f} %\n")
-    out.write(f"throughput      train {f(s['train_samples_per_s'])} samples/s, "
-              f"test {f(s['test_samples_per_s'])} samples/s (build {f(s['build_s'])} s)\n")
+    if "stored_accuracy" in s:                     # evaluate
+        out.write(f"accuracy        {100 * s['accuracy']:.2f} % on {s['n_test']} test samples\n")
+        stored = s["stored_accuracy"]
+        out.write(f"stored accuracy {'n/a' if stored is None else f'{100 * stored:.2f} %'} (at training): "
+                  f"{s['note']}\n")
+        out.write(f"test data       {s['data']}\n")
+    else:
+        out.write(f"accuracy        {100 * s['accuracy']:.2f} %\n")
+    rates = [f"{ph} {f(s[f'{ph}_samples_per_s'])} samples/s" for ph in ("train", "test")
+             if s.get(f"{ph}_samples_per_s") is not None]
+    if rates or s.get("build_s") is not None:
+        out.write(f"throughput      {', '.join(rates) or 'n/a'} (build {f(s.get('build_s'))} s)\n")
     for phase, c in s["counts"].items():
         n = max(c["samples"], 1)
         k = c.get("kernels_per_step")
@@ -188,7 +201,9 @@ def cmd_train(args):
 
 
 def cmd_evaluate(args):
+    from .checks import check_targets
     from .experiments.train_eval import evaluate_file
+    check_targets(args.target)
     results = evaluate_file(args.results, backend=args.backend, progress=not (args.quiet or args.json))
     s = summary(results, args.target)
     if args.json:
