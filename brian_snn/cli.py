@@ -182,7 +182,7 @@ def cmd_train(args):
     same = lambda held: (held["meta"] or held["config"]).get("config_key") == cfg.key()
     with claim(args.out, inspect, same, resume=not args.no_resume, force=args.force) as held:
         log(f"{args.model}, {args.neurons} neurons, {args.backend}: {len(dataset.y_train)} train / "
-            f"{len(dataset.y_test)} test samples of {dataset.source}")
+            f"{len(dataset.y_test)} test samples of {dataset.name} ({dataset.source})")
         # --force over a file of another kind: nothing in it to resume from
         resume = not args.no_resume and not (held and held["kind"] == "other")
         results = train_and_evaluate(cfg, dataset, out=args.out, resume=resume,

@@ -35,6 +35,15 @@ def _notes(tmp):
     Path("x.h5").write_text("my notes\n")
 
 
+def _mnist_files(tmp):
+    """An IDX pool of real MNIST digits (the packaged ones) in m/."""
+    from brian_snn.data import load_embedded, write_idx
+    ds = load_embedded()
+    Path("m").mkdir()
+    write_idx("m/digits-images-idx3-ubyte.gz", ds.x_test.reshape(-1, 28, 28))
+    write_idx("m/digits-labels-idx1-ubyte.gz", ds.y_test)
+
+
 def _folder(tmp):
     Path("d").mkdir()
 
@@ -112,6 +121,9 @@ CASES = [
      "argument --train-samples: expected a positive integer (at least 1 sample), got '0'"),
     ("no test samples", ["train", "--test-samples", "0"], None,
      "argument --test-samples: expected a positive integer (at least 1 sample), got '0'"),
+    ("Fashion-MNIST asked for, MNIST files given", ["train", "--dataset", "fashion-mnist", "--data-dir", "m"],
+     _mnist_files, "--dataset fashion-mnist, but --data-dir m holds MNIST: … of its images are MNIST images "
+     "shipped with brian-snn; pass --dataset mnist, or a folder of Fashion-MNIST files"),
     ("misspelled --target", ["train", "--target", "loihi1,jetson-nan"], None,
      "unknown target 'jetson-nan'; did you mean 'jetson-nano'? (known: …; or a target TOML file)"),
     ("missing target file", ["train", "--target", "mine.toml"], None, "mine.toml: target file not found"),

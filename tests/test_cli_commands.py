@@ -48,3 +48,57 @@ def test_evaluate_refuses_a_bad_target_before_testing(monkeypatch, capsys):
     assert "did you mean 'jetson-nano'" in capsys.readouterr().err
 
 
+# -- --dataset against the files in --data-dir --------------------------------------------------------
+def _args(*argv):
+    p = argparse.ArgumentParser()
+    add_data_arguments(p)
+    return p.parse_args(list(argv))
+
+
+def _pool(folder, x, y):
+    folder.mkdir()
+    write_idx(folder / "p-images-idx3-ubyte", x.reshape(-1, 28, 28))
+    write_idx(folder / "p-labels-idx1-ubyte", y)
+    return folder
+
+
+def test_fashion_mnist_with_mnist_digits_is_refused(tmp_path):
+    ds = load_embedded()
+    d = _pool(tmp_path / "m", ds.x_train[:200], ds.y_train[:200])           # raw files, another name
+    with pytest.raises(DataError, match=r"^--dataset fashion-mnist, but --data-dir .*/m holds MNIST: 200 of its "
+                                        r"images are MNIST images shipped with brian-snn; pass --dataset mnist"):
+        dataset_from_args(_args("--dataset", "fashion-mnist", "--data-dir", str(d), "--train-samples", "20"))
+    got = dataset_from_args(_args("--dataset", "mnist", "--data-dir", str(d), "--train-samples", "20"))
+    assert got.n_train == 20 and "p-images-idx3-ubyte" in got.source      # the log line names the files
+
+
+def test_other_images_pass_and_subsets_are_those_load_dataset_makes(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (80, 784), dtype=np.uint8)                    # not MNIST digits
+    y = np.repeat(np.arange(10, dtype=np.uint8), 8)
+    d = _pool(tmp_path / "f", x, y)
+    got = dataset_from_args(_args("--dataset", "fashion-mnist", "--data-dir", str(d), "--train-samples", "30",
+                                  "--test-samples", "10", "--data-seed", "2"))
+    ref = mnist.load_dataset("fashion-mnist", data_dir=d, n_train=30, n_test=10, seed=2)
+    assert got.name == "fashion-mnist" and got.source == ref.source
+    np.testing.assert_array_equal(got.x_train, ref.x_train)
+    np.testing.assert_array_equal(got.y_test, ref.y_test)
+
+
+def test_mnist_with_official_fashion_files_is_refused(tmp_path, monkeypatch):
+    rng = np.random.default_rng(1)
+    d = tmp_path / "f"
+    d.mkdir()
+    for role, stem in mnist.STANDARD_FILES.items():
+        n = 40 if role.startswith("train") else 20
+        arr = (rng.integers(0, 256, (n, 28, 28), dtype=np.uint8) if role.endswith("images")
+               else np.arange(n, dtype=np.uint8) % 10)
+        write_idx(d / f"{stem}.gz", arr)
+    # pretend these are the official Fashion-MNIST files (their real MD5s need the real files)
+    fake = {f"{stem}.gz": mnist.file_md5(d / f"{stem}.gz") for stem in mnist.STANDARD_FILES.values()}
+    monkeypatch.setitem(mnist.MD5, "fashion-mnist", fake)
+    for dataset in ("mnist", "embedded"):
+        with pytest.raises(DataError, match=rf"^--dataset {dataset}, but --data-dir .* holds Fashion-MNIST: "
+                                            r"train-images-idx3-ubyte.gz is the official Fashion-MNIST file"):
+            dataset_from_args(_args("--dataset", dataset, "--data-dir", str(d)))
+    assert dataset_from_args(_args("--dataset", "fashion-mnist", "--data-dir", str(d))).n_train == 40

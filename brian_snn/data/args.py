@@ -46,6 +46,66 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGro
 
 
 def dataset_from_args(args: argparse.Namespace) -> Dataset:
-    """Load the data set the options of :func:`add_data_arguments` describe."""
-    return load_dataset(args.dataset, data_dir=args.data_dir, n_train=args.n_train, n_test=args.n_test,
-                        seed=args.data_seed, cache_dir=args.cache_dir, download_ok=not args.no_download)
+    """Load the data set the options of :func:`add_data_arguments` describe; a ``--data-dir``
+    that holds the other data set is refused (:func:`check_data_dir`)."""
+    if args.data_dir is None:
+        return load_dataset(args.dataset, n_train=args.n_train, n_test=args.n_test, seed=args.data_seed,
+                            cache_dir=args.cache_dir, download_ok=not args.no_download)
+    ds = load_dataset(args.dataset, data_dir=args.data_dir, seed=args.data_seed)
+    check_data_dir(args.dataset, args.data_dir, ds)
+    if args.n_train is not None or args.n_test is not None:         # as load_dataset does
+        ds = ds.subset(args.n_train, args.n_test, args.data_seed)
+    return ds
+
+
+# -- does --data-dir hold the data set --dataset names? -------------------------------------------
+# IDX files carry no name, and MNIST and Fashion-MNIST have the same file names, shapes and
+# counts, so only content can tell.  Two exact tests, no guessing:
+#  * MNIST: the folder's images include images of the packaged subset (real MNIST t10k images,
+#    byte for byte).  True of the official t10k file (.gz or raw, any copy), of the 8k pool and of
+#    any folder built from them; a Fashion-MNIST image is never byte-identical to an MNIST digit.
+#  * Fashion-MNIST: a .gz file has the MD5 of an official Fashion-MNIST file (mnist.MD5).
+# Anything else (a raw Fashion-MNIST copy, MNIST train images alone, other data) cannot be told
+# apart; the run's log line names the files it loaded (Dataset.source).
+
+def _loaded_files(data_dir) -> list:
+    """The IDX files ``load_idx_dir(data_dir)`` reads: the standard four, or the single pool."""
+    from pathlib import Path
+    from .mnist import STANDARD_FILES, _find_pools, _find_standard
+    d = Path(data_dir)
+    found = [_find_standard(d, stem) for stem in STANDARD_FILES.values()]
+    if all(found):
+        return found
+    return [p for pair in _find_pools(d).values() if len(pair) == 2 for p in pair.values()]
+
+
+def _packaged_mnist_matches(ds: Dataset) -> int:
+    """How many images of ``ds`` are byte-identical to images of the packaged MNIST subset."""
+    import hashlib
+    from .mnist import load_embedded
+    emb = load_embedded()
+    key = lambda row: hashlib.blake2b(row.tobytes(), digest_size=16).digest()     # noqa: E731
+    known = {key(r) for r in emb.x_train} | {key(r) for r in emb.x_test}
+    if ds.x_train.shape[1] != emb.x_train.shape[1]:
+        return 0
+    return sum(key(r) in known for x in (ds.x_train, ds.x_test) for r in x)
+
+
+def check_data_dir(dataset: str, data_dir, ds: Dataset) -> None:
+    """Refuse ``--dataset fashion-mnist`` with MNIST files and ``--dataset mnist`` (or
+    ``embedded``) with official Fashion-MNIST files: one-line :class:`DataError`."""
+    from .errors import DataError
+    from .mnist import MD5, file_md5
+    if dataset == "fashion-mnist":
+        n = _packaged_mnist_matches(ds)
+        if n:
+            raise DataError(f"--dataset fashion-mnist, but --data-dir {data_dir} holds MNIST: {n} of its images "
+                            "are MNIST images shipped with brian-snn; pass --dataset mnist, or a folder of "
+                            "Fashion-MNIST files")
+        return
+    fashion = set(MD5["fashion-mnist"].values())
+    for f in _loaded_files(data_dir):
+        if f.name.endswith(".gz") and file_md5(f) in fashion:
+            raise DataError(f"--dataset {dataset}, but --data-dir {data_dir} holds Fashion-MNIST: {f.name} is "
+                            "the official Fashion-MNIST file (MD5); pass --dataset fashion-mnist, or a folder "
+                            "of MNIST files")
