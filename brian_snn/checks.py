@@ -177,3 +177,93 @@ def check_memory(specs, n_images, chunk_slots=250):
         raise ValueError(f"{spec.NAME} with {spec.n_exc} neurons needs about {_gb(need)} of memory "
                          f"({syn:,} synapses), but {_gb(avail)} is available; use fewer --neurons "
                          f"(or set BRIAN_SNN_NO_MEMORY_CHECK=1 to run anyway)")
+
+
+# -- doctor: what this machine has --------------------------------------------------------------
+# (name, essential, what it is needed for); brian2 and a C++ compiler are the essentials: the
+# main job ('brian-snn train', compiled C++) needs both.
+NEEDED_FOR = {
+    "python": "everything (3.10 or newer)",
+    "brian2": "every simulation",
+    "numpy": "everything",
+    "scipy": "brian2 and hwmodel's GPU model fit",
+    "h5py": "results files (--out)",
+    "compiler": "--backend cpp (the default) and the runtime backend's Cython code",
+    "brian2cuda": "--backend cuda and 'brian-snn export'",
+    "nvcc": "--backend cuda and 'brian-snn export --build' (export alone needs none)",
+    "curand": "--backend cuda and 'brian-snn export --build' (pip install 'brian-snn[cuda]')",
+    "gpu": "running --backend cuda here (export and --build need none)",
+    "dask": "'brian-snn search' and parallel 'brian-snn timestep' (pip install 'brian-snn[dask]'; "
+            "timestep --serial runs without)",
+    "matplotlib": "--plot, the heat maps of continual/compare and the plots of timestep/search",
+}
+ESSENTIAL = ("brian2", "compiler")
+
+
+def _version(module):
+    import importlib
+    try:
+        m = importlib.import_module(module)
+    except Exception as e:                 # ImportError, or a broken install
+        return None, f"cannot import {module} ({type(e).__name__}: {' '.join(str(e).split())[:120]})"
+    return getattr(m, "__version__", "?"), None
+
+
+def _compiler():
+    """(path, first line of --version) of the C++ compiler ($CXX, g++ or c++), or (None, why)."""
+    import shutil
+    import subprocess
+    names = [os.environ.get("CXX", "g++"), "c++"]
+    path = next((shutil.which(n) for n in names if shutil.which(n)), None)
+    if path is None:
+        return None, f"no {' or '.join(repr(n) for n in dict.fromkeys(names))} on PATH (Debian/Ubuntu: apt install g++)"
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError) as e:
+        return None, f"{path} --version failed ({e})"
+    return path, (out.strip().splitlines() or ["version unknown"])[0]
+
+
+def environment_report():
+    """[(item, ok, detail)]: detail is the version / path when ok, else why it is missing."""
+    import sys
+    rows = []
+    py = sys.version.split()[0]
+    rows.append(("python", sys.version_info >= (3, 10), f"{py} ({sys.executable})"))
+    for m in ("brian2", "numpy", "scipy", "h5py"):
+        v, why = _version(m)
+        rows.append((m, v is not None, v or why))
+    path, line = _compiler()
+    rows.append(("compiler", path is not None, f"{path} ({line})" if path else line))
+    v, why = _version("brian2cuda")
+    rows.append(("brian2cuda", v is not None, v or why))
+    cuda_path = None
+    try:
+        from .cuda import CudaError, detect_gpus, find_cuda, find_curand
+    except Exception as e:                 # brian2 missing or broken
+        for item in ("nvcc", "curand", "gpu"):
+            rows.append((item, False, f"not checked: brian_snn.cuda cannot be imported ({type(e).__name__})"))
+        return rows
+    try:
+        tc = find_cuda()
+        cuda_path = tc.cuda_path
+        archs = sorted(tc.archs, key=lambda a: int(a.split("_")[1]))
+        rows.append(("nvcc", True, f"{tc.nvcc} (CUDA {tc.version:.1f}, {tc.cxx_std}"
+                     + (f", {archs[0]} to {archs[-1]}" if archs else "") + ")"))
+    except CudaError as e:
+        rows.append(("nvcc", False, " ".join(str(e).split())))
+    try:
+        inc, lib = find_curand(cuda_path)
+        rows.append(("curand", True, f"{lib} (headers {inc})"))
+    except CudaError as e:
+        rows.append(("curand", False, " ".join(str(e).split())))
+    import shutil
+    gpus = detect_gpus()
+    rows.append(("gpu", bool(gpus), "; ".join(f"{i}: {n} (compute capability {c:g})" for i, n, c in gpus)
+                 or ("nvidia-smi lists none" if shutil.which("nvidia-smi") else "no nvidia-smi on PATH")))
+    dask, why = _version("dask")
+    dist, why_dist = _version("distributed")
+    rows.append(("dask", bool(dask and dist), f"dask {dask}, distributed {dist}" if dask and dist else why or why_dist))
+    v, why = _version("matplotlib")
+    rows.append(("matplotlib", v is not None, v or why))
+    return rows

@@ -55,7 +55,9 @@ def build_parser():
     add_quiet_argument(e)
     e.set_defaults(func=cmd_evaluate)
 
-    d = sub.add_parser("doctor", help="check the compiler and the installed packages")
+    d = sub.add_parser("doctor", help="check what this machine has: Python packages, compiler, CUDA, GPU, Dask",
+                       description="Report each thing brian-snn can use as ok or missing (and what for); "
+                                   "exit 0 when the essentials (brian2 and a C++ compiler) are there.")
     d.set_defaults(func=cmd_doctor)
 
     from .experiments import continual_cmd, cuda_cmd, solsa_cmd, timestep_cmd
@@ -214,13 +216,19 @@ def cmd_evaluate(args):
 
 
 def cmd_doctor(args):
-    from .backend import check_compiler
-    import brian2, numpy, scipy, h5py
-    print(f"python      {sys.version.split()[0]}")
-    for m in (brian2, numpy, scipy, h5py):
-        print(f"{m.__name__:<11} {m.__version__}")
-    check_compiler()
-    print("compiler    ok")
+    """One line per thing brian-snn can use: ``ok`` and its version / path, or ``missing: needed
+    for ...`` and why; exit 0 when the essentials (brian2, a C++ compiler) are there, else 1."""
+    from .checks import ESSENTIAL, NEEDED_FOR, environment_report
+    rows = environment_report()
+    names = {"compiler": "C++ compiler", "curand": "cuRAND", "gpu": "GPU"}
+    for item, ok, detail in rows:
+        state = "ok:" if ok else f"missing: needed for {NEEDED_FOR[item]};"
+        print(f"{names.get(item, item):<13}{state} {detail}")
+    bad = [names.get(i, i) for i, ok, _ in rows if i in ESSENTIAL and not ok]
+    if bad:
+        print(f"brian-snn cannot simulate here: {' and '.join(bad)} missing", file=sys.stderr)
+        return 1
+    print("essentials (brian2, C++ compiler) ok")
     return 0
 
 

@@ -12,6 +12,33 @@ from brian_snn.data import DataError, add_data_arguments, dataset_from_args, loa
 from brian_snn.data import mnist
 
 
+# -- doctor ------------------------------------------------------------------------------------------
+def test_doctor_reports_every_item_ok_or_missing_with_what_for(capsys):
+    rc = main(["doctor"])
+    out = capsys.readouterr().out.splitlines()
+    names = ["python", "brian2", "numpy", "scipy", "h5py", "C++ compiler", "brian2cuda", "nvcc", "cuRAND",
+             "GPU", "dask", "matplotlib"]
+    assert [ln[:13].strip() for ln in out[:len(names)]] == names
+    for ln in out[:len(names)]:
+        state = ln[13:]
+        assert state.startswith("ok: ") or state.startswith("missing: needed for "), ln
+    assert rc == 0 and out[-1] == "essentials (brian2, C++ compiler) ok"     # the test machine can simulate
+    compiler = next(ln for ln in out if ln.startswith("C++ compiler"))
+    assert "/" in compiler                                                   # its path
+
+
+def test_doctor_exits_1_without_a_compiler_and_says_what_for(monkeypatch, capsys):
+    monkeypatch.setattr(checks, "_compiler", lambda: (None, "no 'g++' or 'c++' on PATH"))
+    monkeypatch.setattr("brian_snn.cuda.detect_gpus", lambda: [])
+    assert main(["doctor"]) == 1
+    cap = capsys.readouterr()
+    line = next(ln for ln in cap.out.splitlines() if ln.startswith("C++ compiler"))
+    assert line.startswith("C++ compiler missing: needed for --backend cpp (the default)")
+    assert "no 'g++' or 'c++' on PATH" in line
+    assert "GPU          missing: needed for running --backend cuda here" in cap.out
+    assert cap.err.strip() == "brian-snn cannot simulate here: C++ compiler missing"
+
+
 # -- evaluate ----------------------------------------------------------------------------------------
 def _evaluated(reproduced):
     note = ("reproduces the stored test predictions exactly" if reproduced else
