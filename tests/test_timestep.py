@@ -643,3 +643,17 @@ def test_rules_derived_from_a_round_on_top_add_to_its_base():
            "rows": [row("spikedyn", "eta", 0.65), row("diehl-cook", "theta_plus", 0.66), row("diehl-cook", "eta", 0.605)]}
     assert ts.derived_rules(res) == {"spikedyn": {"theta_plus": 0.5, "eta": 0.25}, "diehl-cook": {"theta_plus": 0.5}}
     assert ts.derived_rules(dict(res, rules=None)) == {"spikedyn": {"eta": 0.25}, "diehl-cook": {"theta_plus": 0.25}}
+
+
+def test_sensitivity_plot_of_a_stored_file(tmp_path):
+    """Stored sensitivity results (exponents as JSON string keys) plot, with labelled axes."""
+    res = ts.load_sensitivity(BENCH / "timestep_sensitivity.json")
+    fig = ts.sensitivity_figure(res)
+    ax = fig.axes[0]
+    r0 = next(r for r in res["rows"] if (r["model"], r["n_exc"]) == (res["rows"][0]["model"], res["rows"][0]["n_exc"]))
+    assert ax.get_title() == f"{r0['model']}, N = {r0['n_exc']}: knob × (350 ms / T)^α at T = {res['window_ms']:g} ms"
+    assert ax.get_ylabel() == "test accuracy (%)"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert f"unenhanced at {res['window_ms']:g} ms: {100 * r0['unenhanced']:.1f} %" in legend
+    assert "α = 0.5" in legend
+    assert ts.plot_sensitivity(res, tmp_path / "s.png").stat().st_size > 1000
