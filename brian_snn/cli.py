@@ -3,13 +3,12 @@ import argparse
 import json
 import math
 import sys
-from dataclasses import asdict
 
-from .data import DataError, add_data_arguments, dataset_from_args
+from .data import add_data_arguments, dataset_from_args
 from .models import MODEL_NAMES
-from .options import (_choice, _positive_int, _targets, add_backend_argument, add_chunk_argument,  # noqa: F401
-                      add_epochs_argument, add_force_argument, add_json_argument, add_model_argument,
-                      add_neurons_argument, add_no_resume_argument, add_out_argument, add_param_argument,
+from .options import _positive_int  # noqa: F401  (cuda_cmd imports it from here)
+from .options import (add_backend_argument, add_chunk_argument, add_epochs_argument, add_force_argument,
+                      add_json_argument, add_model_argument, add_neurons_argument, add_no_resume_argument, add_out_argument, add_param_argument,
                       add_plot_argument, add_quiet_argument, add_seed_argument, add_target_argument)
 
 DEFAULT_TARGETS = "loihi1,jetson-nano"      # the cost lines of train / evaluate: neuromorphic and GPU

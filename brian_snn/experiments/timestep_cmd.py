@@ -226,7 +226,6 @@ def _budgets(args):
 
 
 def _run(args) -> int:
-    from pathlib import Path
     log = (lambda *a: None) if (args.json or args.quiet) else (lambda *a: print(*a, file=sys.stderr, flush=True))
     if len(args.dt) != 1:
         raise ValueError("--dt takes one value")
