@@ -164,7 +164,7 @@ def test_examples_run(hand, tmp_path):
                         "--step-s", "2e-5", "--idle-w", "1.5", "--power-mode", "5W"],
                        capture_output=True, text=True, cwd=tmp_path, env=ENV)
     assert r.returncode == 0 and "jetson-nano-calibrated" in r.stdout, r.stderr
-    assert (tmp_path / "jetson-nano-calibrated.toml").exists()
+    assert (tmp_path / "out" / "jetson-nano-calibrated.toml").exists()
 
 
 def test_external_inputs_flag_matches_the_python_option(hand, capsys):
