@@ -131,6 +131,7 @@ def open_client(scheduler=None, workers=2):
 
 def run_jobs(jobs, evaluate, cache_dir=None, scheduler=None, workers=1, log=print, describe=None):
     """Run every job not in ``cache_dir`` yet; returns ``{key: result}`` for all jobs.
+    ``describe(job, result)``: the progress line of a job that finished.
 
     ``workers == 1`` and no ``scheduler``: serially in this process.  Otherwise one Dask task per
     group, submitted once the jobs it depends on have finished.  ``evaluate`` must be importable
@@ -149,13 +150,13 @@ def run_jobs(jobs, evaluate, cache_dir=None, scheduler=None, workers=1, log=prin
     if results:
         log(f"reusing {len(results)} finished job(s) from {cache_dir}")
     todo = [j for j in jobs if j["key"] not in results]
-    describe = describe or (lambda j: j["key"])
+    describe = describe or (lambda job, result: job["key"])
     done = [0]
 
     def landed(job, r):
         done[0] += 1
         results[job["key"]] = r
-        log(f"[{done[0]}/{len(todo)}] {describe(job)} ({time.perf_counter() - t0:.0f} s)")
+        log(f"[{done[0]}/{len(todo)}] {describe(job, r)} (elapsed {time.perf_counter() - t0:.0f} s)")
 
     groups = groups_in_order(todo)
     if scheduler is None and workers == 1:

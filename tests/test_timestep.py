@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from brian_snn.experiments import timestep as ts
+from brian_snn.jobs import groups_in_order
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -584,11 +585,11 @@ def test_inference_sensitivity_plan_and_rules():
     ref = next(j for j in jobs if j["knob"] == "none")
     assert ref["train_settings"]["params"]["theta_plus_mV"] == pytest.approx(0.05 * 7 ** 0.5)
     probes = [j for j in jobs if j["knob"] == "intensity"]
-    assert all(j["state_from"] == ref["key"] for j in probes)
+    assert all(j["after"] == ref["key"] for j in probes)
     assert sorted(j["infer_settings"]["intensity0"] for j in probes) == pytest.approx([2 * 7 ** 0.5, 14.0])
-    groups = ts._group_by_binary(jobs)
+    groups = groups_in_order(ts.with_groups(jobs))
     # one binary for both windows (run-time window length); dependency order inside it
-    assert [[j["knob"] for j in g] for g in groups.values()] == [["full-window", "none", "intensity", "intensity"]]
+    assert [[j["knob"] for j in g] for g in groups] == [["full-window", "none", "intensity", "intensity"]]
 
     def row(model, acc, slots):
         return {"model": model, "knob": "intensity", "unenhanced": 0.60, "unenhanced_presentations": [4.0, 4.0],
@@ -600,22 +601,26 @@ def test_inference_sensitivity_plan_and_rules():
                                                                           "diehl-cook": {}}
 
 
-def test_a_group_checkpoints_every_job_and_resumes_from_them(tmp_path, monkeypatch):
+def test_the_sweep_runs_on_the_job_runner_with_states_passed_and_cached(tmp_path, monkeypatch):
     seen = []
 
     def fake_evaluate(job):
-        seen.append((job["key"], None if job.get("state") is None else float(job["state"]["w"].sum())))
-        return {"accuracy": 0.5, "state": {"w": np.full(3, 2.0)}} if job["key"] == "a" else {"accuracy": 0.4}
+        seen.append((job["variant"], job["infer_window_ms"],
+                     None if "input" not in job else float(job["input"]["state"]["w"].sum())))
+        return {"accuracy": 0.5, "wall_s": 0.0, "state": {"w": np.full(3, 2.0)}}
 
     monkeypatch.setattr(ts, "evaluate", fake_evaluate)
-    jobs = [{"key": "a"}, {"key": "b", "state_from": "a"}]
-    first = ts.evaluate_group(jobs, {}, tmp_path)
-    assert seen == [("a", None), ("b", 6.0)]                  # b ran on a's trained state
-    assert sorted(p.name for p in (tmp_path / "jobs").iterdir()) == ["a.json", "a.npz", "b.json"]
+    cfg = ts.TimestepConfig(models=("spikedyn",), windows_ms=(350, 50), variants=("baseline", "inference-only"))
+    jobs = ts.plan_jobs(cfg)
+    first = ts.run_jobs(jobs, tmp_path, serial=True, log=lambda *a: None)
+    # the inference-only job ran on the full-window job's trained state
+    assert seen == [("baseline", 350, None), ("baseline", 50, None), ("inference-only", 50, 6.0)]
+    assert all("state" not in r for r in first.values())
+    assert sorted(p.name for p in (tmp_path / "jobs").iterdir()) == sorted(
+        f"{j['key']}.{ext}" for j in jobs for ext in ("json", "npz"))
     seen.clear()
-    again = ts.evaluate_group(jobs, {}, tmp_path)             # a restarted task: nothing re-runs
-    assert seen == [] and [r["accuracy"] for r in again] == [r["accuracy"] for r in first]
-    np.testing.assert_array_equal(again[0]["state"]["w"], first[0]["state"]["w"])
+    again = ts.run_jobs(jobs, tmp_path, serial=True, log=lambda *a: None)     # restarted: nothing re-runs
+    assert seen == [] and again.keys() == first.keys()
 
 
 def test_next_greedy_round_probes_on_top_of_the_rules():

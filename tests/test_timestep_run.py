@@ -15,7 +15,7 @@ def _job(variant, train_settings, infer_settings, state=None, window=10.0):
                infer_window_ms=window, train_settings=train_settings.to_dict(),
                infer_settings=infer_settings.to_dict(), config=ts._cfg_dict(cfg))
     if state is not None:
-        job["state"] = state
+        job["input"] = {"state": state}          # the job runner passes a dependency's result
     return job
 
 

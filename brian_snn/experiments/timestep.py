@@ -40,7 +40,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import jobs as jobs_runner
 from ..files import replacing
+from ..jobs import job_key
 from .energy import JETSON           # the built-in Jetson Nano target
 from .timestep_models import (BASE_RESET_GAP_MV, BASE_TAU_E_MS, BASE_THETA0_MV, BASE_THRESHOLD_GAP_MV,
                               tuned_spec)
@@ -609,8 +611,8 @@ def evaluate(job: dict) -> dict:
     seed, dt, rr = int(job["seed"]), cfg["dt_ms"], cfg["rest_ratio"]
     n_train, n_test = len(ds.y_train), len(ds.y_test)
     n_in = ds.x_train.shape[1]
-    out = {"job": {k: v for k, v in job.items() if k not in ("state", "config")}, "pid": os.getpid()}
-    state = job.get("state")
+    out = {"job": {k: v for k, v in job.items() if k not in ("input", "config", "group")}, "pid": os.getpid()}
+    state = job["input"]["state"] if "input" in job else None
     if state is None:
         ts = Settings.from_dict(job["train_settings"])
         spec = tuned_spec(job["model"], job["n_exc"], n_in, **ts.params)
@@ -655,11 +657,6 @@ def evaluate(job: dict) -> dict:
 # ------------------------------------------------------------------------------------------
 # jobs of the timestep analysis
 # ------------------------------------------------------------------------------------------
-def _job_key(job) -> str:
-    d = {k: v for k, v in job.items() if k not in ("state",)}
-    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
 def plan_jobs(cfg: TimestepConfig) -> list:
     """Jobs, full-window baselines first; inference-only jobs name the job whose state they use."""
     c = _cfg_dict(cfg)
@@ -671,7 +668,7 @@ def plan_jobs(cfg: TimestepConfig) -> list:
                 w0 = cfg.base_window_ms
                 j0 = dict(model=model, n_exc=n, seed=seed, variant="baseline", train_window_ms=w0,
                           infer_window_ms=w0, train_settings=base, infer_settings=base, config=c)
-                j0["key"] = _job_key(j0)
+                j0["key"] = job_key(j0)
                 jobs.append(j0)
                 for w in cfg.windows_ms[1:]:
                     enh = enhance(model, w, w0, cfg.dt_ms, cfg.rules, phase="train")
@@ -687,8 +684,8 @@ def plan_jobs(cfg: TimestepConfig) -> list:
                         tw, tset, iw, iset, dep = specs[v]
                         j = dict(model=model, n_exc=n, seed=seed, variant=v, train_window_ms=tw,
                                  infer_window_ms=iw, train_settings=tset, infer_settings=iset, config=c,
-                                 state_from=dep)
-                        j["key"] = _job_key(j)
+                                 after=dep)
+                        j["key"] = job_key(j)
                         jobs.append(j)
     return jobs
 
@@ -731,172 +728,27 @@ def _git_head():
         return None
 
 
-def _cache_path(out_dir, key):
-    return None if out_dir is None else Path(out_dir) / "jobs" / f"{key}.json"
-
-
-def _load_cached(out_dir, key):
-    p = _cache_path(out_dir, key)
-    if p is None or not p.exists():
-        return None
-    res = json.loads(p.read_text())
-    npz = p.with_suffix(".npz")
-    if npz.exists():
-        with np.load(npz) as z:
-            res["state"] = {k: z[k] for k in z.files}
-    return res
-
-
-def _save_cached(out_dir, key, res):
-    p = _cache_path(out_dir, key)
-    if p is None:
-        return
-    p.parent.mkdir(parents=True, exist_ok=True)
-    state = res.get("state")
-    if state is not None:
-        np.savez(p.with_suffix(".npz"), **{k: np.asarray(v) for k, v in state.items()})
-    with replacing(p) as tmp:
-        tmp.write_text(json.dumps({k: v for k, v in res.items() if k != "state"}))
-
-
 def run_jobs(jobs, out_dir=None, scheduler=None, workers=2, serial=False, log=print):
-    """Run ``jobs`` (those with ``state_from`` after the job they depend on); cached results in
-    ``out_dir/jobs`` are reused.  Returns results by job key (without the states)."""
-    results, t0 = {}, time.perf_counter()
-    todo = []
-    for j in jobs:
-        r = _load_cached(out_dir, j["key"])
-        if r is not None:
-            results[j["key"]] = r
-        else:
-            todo.append(j)
-    if len(results):
-        log(f"reusing {len(results)} finished job(s) from {Path(out_dir) / 'jobs'}")
-    total, done = len(todo), [0]
-
-    def finished(j, r, save=True):
-        done[0] += 1
-        results[j["key"]] = r
-        if save:
-            _save_cached(out_dir, j["key"], r)
-        built = f", build {r['build_s']:.0f} s" if r.get("build_s", 0) > 0.5 else ""
-        log(f"[{done[0]}/{total}] {_describe(j)}: accuracy {100 * r['accuracy']:.1f} % "
-            f"({r['wall_s']:.0f} s{built}, elapsed {time.perf_counter() - t0:.0f} s)")
-
-    def with_state(j):
-        j = dict(j)
-        dep = j.pop("state_from", None)
-        if dep is not None:
-            j["state"] = results[dep]["state"]
-        return j
-
-    if serial or not todo:
-        # Greedy order: a job whose dependency is done, preferably on the binary in use (a switch
-        # between binaries regenerates code and re-links: seconds to minutes on a loaded machine).
-        remaining, current = list(todo), None
-        while remaining:
-            ready = [j for j in remaining if j.get("state_from") is None or j["state_from"] in results]
-            if not ready:
-                raise RuntimeError("timestep jobs depend on a job that is not planned")
-            j = next((x for x in ready if _binaries(x)[0] == current), ready[0])
-            remaining.remove(j)
-            current = _binaries(j)[-1]
-            finished(j, evaluate(with_state(j)))
-    else:
-        from .search import open_client
-        # One Dask task per group of jobs that share a compiled binary, run in order inside the
-        # task: every process that uses a build regenerates its code (Brian2 keeps the device in
-        # the process), which must not happen while another process runs that binary; and one
-        # process per binary builds it once.
-        groups = _group_by_binary(todo)
-        client, cluster = open_client(scheduler, workers)
-        shared_dir = out_dir if scheduler is None else None     # a remote worker may not see it
-        try:
-            fut = {}
-
-            def submit_ready():
-                for gk in list(groups):
-                    g = groups[gk]
-                    inside = {j["key"] for j in g}
-                    ext = {j["state_from"] for j in g if j.get("state_from") and j["state_from"] not in inside}
-                    if ext <= set(results):
-                        states = {k: results[k]["state"] for k in ext}
-                        f = client.submit(evaluate_group, g, states, shared_dir, pure=False)
-                        fut[f] = groups.pop(gk)
-
-            def report_saved():
-                # workers checkpoint every job into out_dir/jobs: report them as they land
-                for g in fut.values():
-                    for j in g:
-                        if j["key"] not in results:
-                            r = _load_cached(shared_dir, j["key"])
-                            if r is not None:
-                                finished(j, r, save=False)
-
-            submit_ready()
-            while fut:
-                report_saved()
-                done_now = [f for f in fut if f.done()]
-                if not done_now:
-                    time.sleep(2)
-                for f in done_now:
-                    g = fut.pop(f)
-                    for j, r in zip(g, f.result()):
-                        if j["key"] not in results:
-                            finished(j, r)
-                    submit_ready()
-            if groups:
-                raise RuntimeError("timestep jobs depend on a job that is not planned")
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+    """Run ``jobs`` on the job runner (jobs sharing a compiled binary in one process, inference-
+    only jobs after the job whose state they use); finished jobs are cached in ``out_dir/jobs``.
+    Returns results by job key (without the states)."""
+    results = jobs_runner.run_jobs(with_groups(jobs), evaluate, None if out_dir is None else Path(out_dir) / "jobs",
+                                   scheduler, 1 if serial else workers, log, _progress)
     for r in results.values():
         r.pop("state", None)
     return results
 
 
-def _group_by_binary(jobs):
-    """Jobs grouped by the set of binaries they use, each group in dependency order; groups
-    ordered by their longest window, longest first (the full-window baselines feed the
-    inference-only jobs)."""
-    groups, longest = {}, {}
+def with_groups(jobs):
+    """Jobs that use the same compiled binaries form one group (run in one process)."""
     for j in jobs:
-        gk = frozenset(_binaries(j))
-        groups.setdefault(gk, []).append(j)
-        longest[gk] = max(longest.get(gk, 0.0), j["train_window_ms"], j["infer_window_ms"])
-    out = {}
-    for gk in sorted(groups, key=lambda g: -longest[g]):
-        g, done, ordered = groups[gk], set(), []
-        inside = {j["key"] for j in g}
-        while len(ordered) < len(g):
-            ready = [j for j in g if j["key"] not in done and (j.get("state_from") not in inside or j["state_from"] in done)]
-            if not ready:
-                raise RuntimeError("circular job dependencies")
-            ordered.append(ready[0])
-            done.add(ready[0]["key"])
-        out[gk] = ordered
-    return out
+        j["group"] = sorted({str(b) for b in _binaries(j)})
+    return jobs
 
 
-def evaluate_group(jobs, states, out_dir=None):
-    """Run jobs that share a binary one after the other (a Dask task).  ``states``: trained
-    states from other groups by job key; states made inside the group are passed along.  With
-    ``out_dir`` every job is checkpointed as it finishes (progress, and a crash loses one job)."""
-    out, local = [], dict(states)
-    for j in jobs:
-        j = dict(j)
-        dep = j.pop("state_from", None)
-        if dep is not None:
-            j["state"] = local[dep]
-        r = _load_cached(out_dir, j["key"])
-        if r is None:
-            r = evaluate(j)
-            _save_cached(out_dir, j["key"], r)
-        if "state" in r:
-            local[j["key"]] = r["state"]
-        out.append(r)
-    return out
+def _progress(j, r):
+    built = f", build {r['build_s']:.0f} s" if r.get("build_s", 0) > 0.5 else ""
+    return f"{_describe(j)}: accuracy {100 * r['accuracy']:.1f} % ({r['wall_s']:.0f} s{built})"
 
 
 def _binaries(j):
@@ -906,7 +758,7 @@ def _binaries(j):
         # the window is run-time, except on cuda (its runs cannot end early)
         w = window if j["config"]["backend"] == "cuda" else None
         return (j["model"], j["n_exc"], w, p.get("tau_e_ms"), p.get("reset_gap_mV"))
-    train = [] if j.get("state_from") or j.get("state") is not None else [key(j["train_window_ms"], j["train_settings"])]
+    train = [] if j.get("after") else [key(j["train_window_ms"], j["train_settings"])]
     return train + [key(j["infer_window_ms"], j["infer_settings"])]
 
 
@@ -954,7 +806,7 @@ def build_rows(jobs, results, target=JETSON) -> list:
     rows = []
     for (model, n, variant, tw, iw), js in groups.items():
         rs = [results[j["key"]] for j in js]
-        train_src = [results[j["state_from"]] if j.get("state_from") else results[j["key"]] for j in js]
+        train_src = [results[j["after"]] if j.get("after") else results[j["key"]] for j in js]
         tc = _sum_counts([_with_kernels(r["train_counts"], r) for r in train_src])
         ic = _sum_counts([_with_kernels(r["infer_counts"], r) for r in rs])
         kern_i = ic.get("kernels_per_step")
@@ -1148,6 +1000,14 @@ def load(path) -> dict:
         raise ValueError(f"{p}: not a JSON file ({e})") from None
     if res.get("schema") != "brian-snn-timestep/1":
         raise ValueError(f"{p}: not a 'brian-snn timestep' results file")
+    return _renamed_dependency(res)
+
+
+def _renamed_dependency(res):
+    """Files written before the job runner name a job's dependency ``state_from``."""
+    for j in res.get("jobs", []):
+        if "state_" "from" in j:
+            j["after"] = j.pop("state_" "from")
     return res
 
 
@@ -1279,7 +1139,7 @@ def plan_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alphas=SENSITIV
                     j = dict(model=model, n_exc=n, seed=seed, variant="sensitivity", knob=knob, alpha=alpha,
                              train_window_ms=win, infer_window_ms=win, train_settings=settings.to_dict(),
                              infer_settings=(infer or settings).to_dict(), config=c)
-                    j["key"] = _job_key(j)
+                    j["key"] = job_key(j)
                     return j
                 jobs.append(job(w0, Settings(), "full-window", 0.0))
                 base_t, base_i = {}, {}
@@ -1385,16 +1245,16 @@ def plan_inference_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alpha
                             train_window_ms=w, infer_window_ms=w, train_settings=train.to_dict(), config=c)
                 full = dict(base, knob="full-window", alpha=0.0, train_window_ms=w0, infer_window_ms=w0,
                             train_settings=Settings().to_dict(), infer_settings=Settings().to_dict())
-                full["key"] = _job_key(full)
+                full["key"] = job_key(full)
                 ref = dict(base, knob="none", alpha=0.0, infer_settings=infer.to_dict())
-                ref["key"] = _job_key(ref)
+                ref["key"] = job_key(ref)
                 jobs += [full, ref]
                 for k, als in per_knob.items():
                     for a in als:
                         f = dict(infer.factors, **{k: infer.factors.get(k, 1.0) * (w0 / w) ** a})
                         j = dict(base, knob=k, alpha=a, infer_settings=apply_factors(model, f, cfg.dt_ms).to_dict(),
-                                 state_from=ref["key"])
-                        j["key"] = _job_key(j)
+                                 after=ref["key"])
+                        j["key"] = job_key(j)
                         jobs.append(j)
     return jobs
 
@@ -1484,7 +1344,7 @@ def load_sensitivity(path, phase="train") -> dict:
         raise ValueError(f"{p}: not a JSON file ({e})") from None
     if res.get("schema") not in ("brian-snn-timestep-sensitivity/1", "brian-snn-timestep-inference-sensitivity/1"):
         raise ValueError(f"{p}: not a 'brian-snn timestep --sensitivity' results file")
-    return res
+    return _renamed_dependency(res)
 
 
 def sensitivity_figure(res):
