@@ -189,9 +189,8 @@ def cmd_train(args):
         results = train_and_evaluate(cfg, dataset, out=args.out, resume=resume,
                                      progress=not (args.quiet or args.json), log=log)
         if args.plot:
-            from .plots import receptive_fields
-            receptive_fields(results["arrays"]["weights"], args.plot, results["arrays"]["assignments"],
-                             title=f"{args.model} N={args.neurons}: receptive fields")
+            from .plots import receptive_fields_from_results
+            receptive_fields_from_results(results, args.plot)
     s = summary(results, args.target)
     if args.json:
         print(json.dumps(s))

@@ -1,0 +1,87 @@
+"""Every command of the README's "Set-up, main job, tests" and "Using it" blocks runs as written on
+a fresh clone (nothing beside it), at small sizes: the test appends size options to each command
+(argparse keeps the last value of an option), runs it in an empty folder and checks its output.
+A README command without an entry in SMALL fails the test, so the README cannot drift from it.
+"""
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+TRAIN = ["--neurons", "10", "--train-samples", "20", "--test-samples", "10", "--chunk", "12", "--quiet"]
+
+# README command (as written, without the .venv/bin/ prefix and comment) -> (options appended,
+# regular expressions its stdout+stderr must match, files it must write).  In README order: later
+# commands read what earlier ones wrote.
+SMALL = {
+    "brian-snn doctor":
+        ([], [r"essentials \(brian2, C\+\+ compiler\) ok"], []),
+    "brian-snn train --plot fields.png":
+        (TRAIN, [r"accuracy\s+\d+\.\d+ %", r"hardware \(training, jetson-nano\): [\d.]+ mJ/sample \[",
+                 r"hardware \(inference, loihi1\): [\d.]+ mJ/sample"], ["fields.png", "results.h5"]),
+    "brian-snn train --model diehl-cook --neurons 400 --epochs 3 --out dc.h5 --plot dc.png":
+        (TRAIN, [r"accuracy\s+\d+\.\d+ %"], ["dc.h5", "dc.png"]),
+    "brian-snn evaluate dc.h5":
+        ([], [r"reproduces the stored test predictions exactly"], []),
+    "hwmodel estimate dc.h5 --target jetson-nano":
+        ([], [r"jetson-nano", r"energy"], []),
+    "hwmodel compare dc.h5 --targets loihi1,spinnaker2,asic-45nm,jetson-nano --weight-bits 8 --plot cmp.png":
+        ([], [r"loihi1", r"spinnaker2", r"asic-45nm", r"jetson-nano"], ["cmp.png"]),
+    "brian-snn solsa --task uea --uea-set JapaneseVowels --method all":
+        (["--epochs", "1", "--hidden", "8", "--train-samples", "20", "--test-samples", "20"],
+         [r"JapaneseVowels"], []),
+    "brian-snn timestep --model spikedyn --windows 350,100,25 --out ts":
+        (["--neurons", "10", "--train-samples", "20", "--test-samples", "10", "--chunk", "12",
+          "--workers", "1", "--variants", "baseline,enhanced"], [r"policy|chosen"], ["ts"]),
+    "brian-snn timestep --from ts --weights energy_train=3 --max-latency 20":
+        ([], [r"latency"], []),
+}
+
+
+def readme_commands():
+    """The commands of the README's set-up and usage blocks (```bash), comments stripped."""
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+    cmds = []
+    for block in blocks:
+        for line in block.splitlines():
+            line = line.split("  #")[0].strip()
+            if line and not line.startswith("#"):
+                cmds.append(re.sub(r"^\.venv/bin/", "", line))
+    return cmds
+
+
+NOT_HERE = {"./setup.sh": "run by .ci/run on a fresh machine",
+            "python -m pytest -q": "this test is part of it"}
+
+
+def test_every_readme_command_is_covered():
+    assert [c for c in readme_commands() if c not in SMALL and c not in NOT_HERE] == []
+    assert [c for c in SMALL if c not in readme_commands()] == []       # no stale entries
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("readme")
+
+
+@pytest.mark.parametrize("command", list(SMALL))
+def test_readme_command_runs_as_written(command, workdir):
+    extra, patterns, files = SMALL[command]
+    argv = shlex.split(command)
+    env = dict(os.environ, BRIAN_SNN_SHARED_DATA="/nonexistent")      # nothing beside the clone
+    p = subprocess.run([str(BIN / argv[0]), *argv[1:], *extra], cwd=workdir, env=env,
+                       capture_output=True, text=True, timeout=900)
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, out[-3000:]
+    assert "Traceback" not in out
+    for pat in patterns:
+        assert re.search(pat, out), (pat, out[-3000:])
+    for f in files:
+        assert (workdir / f).exists(), f
