@@ -14,10 +14,10 @@ Candidates: excitatory neurons x weight bit precision (x model).  For each candi
    (energy min, memory min, accuracy max) and the selected model: the most accurate feasible
    candidate (ties: less energy, then less memory).
 
-Evaluations run on ``dask.distributed``: a LocalCluster by default, or a running scheduler
-(``scheduler="tcp://host:8786"``).  Candidates that differ only in run-time parameters (the bit
-width is one) share one compiled binary: every structure is built once, one at a time, before
-the evaluations start, and each worker process keeps its backend between tasks.
+Evaluations are jobs of :mod:`brian_snn.jobs` (serial, a Dask LocalCluster, or a running
+scheduler ``scheduler="tcp://host:8786"``), cached in ``out_dir/jobs``: a repeated search reuses
+them.  Candidates that differ only in run-time parameters (the bit width is one) share one
+compiled binary and run one after the other in one worker process.
 """
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ import numpy as np
 
 import hwmodel
 
-from .continual import ContinualConfig, model_spec, ready_backend, run_continual, skeleton
+from ..jobs import code_fingerprint as jobs_fingerprint, job_key, run_jobs
+from .continual import ContinualConfig, model_spec, run_continual, skeleton
 from .energy import JETSON, estimate
 
 OBJECTIVES = {"energy_j": "min", "memory_bytes": "min", "accuracy": "max"}
@@ -162,46 +163,22 @@ def candidate_config(cand: Candidate, base: ContinualConfig) -> ContinualConfig:
     return replace(base, model=cand.model, n_exc=int(cand.n_exc), weight_bits=cand.sim_bits)
 
 
-def prebuild(cand: Candidate, base_dict: dict) -> dict:
-    """Build (or find in the cache) the binary of a candidate's structure; worker side."""
-    from ..encoding import Presentation
-    from .train_eval import image_table
-    base = ContinualConfig(**base_dict)
+def evaluate_candidate(job: dict) -> dict:
+    """Run the short continual protocol for one candidate (a job of the job runner; worker side).
+    Returns plain data: accuracies, counts as dicts, kernels per step, timings."""
+    cand, base = Candidate(**job["candidate"]), ContinualConfig(**job["base"])
     cfg = candidate_config(cand, base)
     ds = _dataset(base.data)
-    spec = model_spec(cfg.model, cfg.n_exc, ds.x_train.shape[1], cfg.weight_bits, **cfg.params)
-    bk = _backend(cfg.backend, cfg.chunk_slots)
-    pres, images = Presentation(**cfg.presentation), image_table(ds)
-    t0 = time.perf_counter()
-    if hasattr(bk, "_ensure_built"):
-        ready_backend(bk, spec, pres, images)
-        bk._ensure_built(spec, pres, images)
-    return {"candidate": cand.name, "build_s": time.perf_counter() - t0, "pid": os.getpid()}
-
-
-def evaluate_candidate(cand: Candidate, base_dict: dict, out_dir: str | None = None) -> dict:
-    """Run the short continual protocol for one candidate; worker side.  Returns plain data
-    (accuracies, counts as dicts, kernels per step, timings)."""
-    base = ContinualConfig(**base_dict)
-    cfg = candidate_config(cand, base)
-    ds = _dataset(base.data)
-    out = None if out_dir is None else Path(out_dir) / f"{cand.name}.h5"
+    out = None if job.get("out_dir") is None else Path(job["out_dir"]) / f"{cand.name}.h5"
     t0 = time.perf_counter()
     res = run_continual(cfg, ds, out=out, resume=True, progress=False, log=lambda *a: None,
                         backend=_backend(cfg.backend, cfg.chunk_slots))
     sc = res["scalars"]
-    return {"candidate": cand, "accuracy": sc["final_average"], "mean_new": sc["mean_new"],
+    return {"candidate": asdict(cand), "accuracy": sc["final_average"], "mean_new": sc["mean_new"],
             "mean_old": sc["mean_old"], "kernels_per_step": sc["kernels_per_step"],
             "counts": {ph: c.to_dict() for ph, c in res["counts"].items()},
             "accuracy_matrix": np.asarray(res["arrays"]["accuracy_matrix"]).tolist(),
             "timings": dict(res["timings"], wall_s=time.perf_counter() - t0), "pid": os.getpid()}
-
-
-def evaluate_group(cands, base_dict: dict, out_dir: str | None = None) -> list:
-    """Evaluate candidates that share one model structure (so one binary), one after the other,
-    in this worker process.  Grouping also keeps two workers from running the same build
-    directory at the same time."""
-    return [evaluate_candidate(c, base_dict, out_dir) for c in cands]
 
 
 def structure_key(cand: Candidate, base: ContinualConfig, n_input=784) -> tuple:
@@ -212,7 +189,7 @@ def structure_key(cand: Candidate, base: ContinualConfig, n_input=784) -> tuple:
 def point_from(ev: dict, energy_phase="training", target=JETSON) -> dict:
     """A search point: accuracy, energy per sample (``energy_phase``) and memory, priced by hwmodel."""
     from hwmodel.counts import Counts
-    cand = ev["candidate"]
+    cand = Candidate(**ev["candidate"])
     est = {ph: price(Counts.from_dict(c), cand.weight_bits, target)
            for ph, c in ev["counts"].items()}
     e = est[energy_phase]
@@ -231,24 +208,22 @@ def point_from(ev: dict, energy_phase="training", target=JETSON) -> dict:
 # ------------------------------------------------------------------------------------------
 # the search
 # ------------------------------------------------------------------------------------------
-def open_client(scheduler=None, workers=2):
-    """A Dask client: to ``scheduler`` when given, else a LocalCluster of ``workers`` processes
-    (one thread each: Brian2 simulations are single-threaded and keep per-process state)."""
-    from dask.distributed import Client, LocalCluster
-    if scheduler:
-        return Client(scheduler, timeout="30s"), None
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=":0", silence_logs=40)    # any free port
-    return Client(cluster), cluster
+def _progress(p):
+    return (f"{p['name']}: accuracy {100 * p['accuracy']:.1f} %, energy {1e3 * p['energy_j']:.1f} mJ/sample, "
+            f"memory {p['memory_bytes'] / 1024:.0f} KiB ({p['eval_wall_s']:.0f} s on worker {p['worker_pid']})")
+
+
+def code_fingerprint() -> str:
+    """The sources that decide what a candidate's evaluation computes (part of its job key)."""
+    root = Path(__file__).resolve().parents[1]
+    return jobs_fingerprint([*root.glob("models/*.py"), *root.glob("*.py"), *Path(__file__).parent.glob("*.py")])
 
 
 def run_search(candidates, base: ContinualConfig, max_memory=None, max_energy=None,
                energy_phase="training", target=JETSON, scheduler=None, workers=2,
-               out_dir=None, log=print, client=None):
-    """Screen, evaluate on Dask, select.  Returns a dict (JSON-able) with every candidate."""
-    from dask.distributed import as_completed
+               out_dir=None, log=print):
+    """Screen, evaluate (jobs: serial with ``workers=1``, else on Dask), select.  Returns a dict
+    (JSON-able) with every candidate."""
     if energy_phase not in ("training", "inference"):
         raise ValueError(f"energy phase must be training or inference, got {energy_phase!r}")
     max_memory = check_budget("max_memory", max_memory)
@@ -261,37 +236,17 @@ def run_search(candidates, base: ContinualConfig, max_memory=None, max_energy=No
         log(f"screened out {d['candidate'].name}: {d['reason']}")
     if out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
-    points, own = [], client is None
-    cluster = None
-    if kept:
-        if own:
-            client, cluster = open_client(scheduler, workers)
-        try:
-            base_dict = asdict(base)
-            groups = {}
-            for k in kept:
-                groups.setdefault(structure_key(k["candidate"], base), []).append(k["candidate"])
-            for cands in groups.values():       # one build at a time (2 cores; compiles are heavy)
-                c = cands[0]
-                b = client.submit(prebuild, c, base_dict, pure=False).result()
-                log(f"binary for {c.model} N={c.n_exc}{' (quantised weights)' if c.sim_bits else ''}: "
-                    f"ready in {b['build_s']:.1f} s, shared by {len(cands)} candidate(s)")
-            # the largest networks first (better load balance)
-            futures = [client.submit(evaluate_group, cands, base_dict, None if out_dir is None else str(out_dir),
-                                     pure=False)
-                       for cands in sorted(groups.values(), key=lambda cs: -cs[0].n_exc * len(cs))]
-            for fut in as_completed(futures):
-                for ev in fut.result():
-                    p = point_from(ev, energy_phase, target)
-                    points.append(p)
-                    log(f"{p['name']}: accuracy {100 * p['accuracy']:.1f} %, {energy_phase} energy "
-                        f"{1e3 * p['energy_j']:.1f} mJ/sample, memory {p['memory_bytes'] / 1024:.0f} KiB "
-                        f"({p['eval_wall_s']:.0f} s on worker {p['worker_pid']})")
-        finally:
-            if own:
-                client.close()
-                if cluster is not None:
-                    cluster.close()
+    base_dict, fingerprint = asdict(base), code_fingerprint()
+    jobs = []
+    for k in kept:                  # candidates of one structure share a binary: one group
+        c = k["candidate"]
+        job = {"candidate": asdict(c), "base": base_dict, "group": list(structure_key(c, base)),
+               "out_dir": None if out_dir is None else str(out_dir)}
+        job["key"] = job_key(job, fingerprint)
+        jobs.append(job)
+    results = run_jobs(jobs, evaluate_candidate, None if out_dir is None else Path(out_dir) / "jobs",
+                       scheduler, workers, log, lambda job, ev: _progress(point_from(ev, energy_phase, target)))
+    points = [point_from(results[j["key"]], energy_phase, target) for j in jobs]
     order = {c.name: i for i, c in enumerate(candidates)}
     points.sort(key=lambda p: order[p["name"]])
     feas, front, best = select(points, max_memory, max_energy)
