@@ -215,6 +215,6 @@ def add_quiet_argument(p):
 
 def add_dask_arguments(p, workers=2):
     p.add_argument("--workers", type=_positive_int, default=workers, metavar="N",
-                   help=f"Dask LocalCluster worker processes (default {workers})")
+                   help=f"worker processes of a Dask LocalCluster; 1 runs the jobs one by one here (default {workers})")
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="use a running Dask scheduler, e.g. tcp://host:8786 (default: a LocalCluster here)")

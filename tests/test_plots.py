@@ -160,13 +160,14 @@ def test_continual_comparison_heat_map_title_names_run_and_final_accuracy(tmp_pa
     from brian_snn.experiments import compare, continual
     A = np.array([[0.9, np.nan], [0.5, 0.8]])
     titles = {}
-    monkeypatch.setattr(compare, "run_continual", lambda cfg, *a, **k: {"arrays": {"accuracy_matrix": A}})
+    monkeypatch.setattr(compare, "continual_run", lambda job: {"path": job["path"], "final_average": 0.65})
+    monkeypatch.setattr(compare, "read_continual", lambda path: {"arrays": {"accuracy_matrix": A}})
     monkeypatch.setattr(compare, "run_row", lambda res, targets: {"final_average": 0.65})
     monkeypatch.setattr(compare, "relative", lambda rows, target: [])
     monkeypatch.setattr(compare, "format_table", lambda summary: "")
     monkeypatch.setattr(compare, "_write_csv", lambda *a: None)
     monkeypatch.setattr(compare, "plot_matrix", lambda m, tasks, path, title=None: titles.setdefault(path.name, title))
     cfg = continual.ContinualConfig(tasks="0+1,2+3")
-    compare.run_comparison(cfg, None, models=("spikedyn",), sizes=(100,), out_dir=tmp_path, log=lambda *a: None)
+    compare.run_comparison(cfg, models=("spikedyn",), sizes=(100,), out_dir=tmp_path, log=lambda *a: None)
     assert titles == {"spikedyn-N100.png": "spikedyn, N = 100: test accuracy (%) after each task\n"
                                            "final average 65.0 % (last row)"}

@@ -17,6 +17,7 @@ from .mnist import (
     default_cache_dir,
     download,
     load_dataset,
+    load_described,
     load_embedded,
     load_idx_dir,
     stratified_indices,
@@ -27,7 +28,7 @@ from .args import add_data_arguments, dataset_from_args
 __all__ = [
     "DataError", "read_idx", "parse_idx", "write_idx",
     "Dataset", "stratified_split", "stratified_indices", "load_embedded", "load_idx_dir",
-    "download", "default_cache_dir", "load_dataset",
+    "download", "default_cache_dir", "load_dataset", "load_described",
     "add_data_arguments", "dataset_from_args",
     "VALID_SOURCES", "DOWNLOADABLE", "MD5", "MIRRORS", "STANDARD_FILES", "EMBEDDED_FILE",
     "POOL_TEST_FRACTION",

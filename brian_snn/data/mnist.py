@@ -13,6 +13,7 @@ All arrays are uint8; images are flattened to ``[n, 784]``.  Every error is a
 """
 from __future__ import annotations
 
+import json
 import hashlib
 import http.client
 import os
@@ -526,3 +527,18 @@ def load_dataset(source: str = "embedded", data_dir=None, n_train: int | None = 
     if n_train is not None or n_test is not None:
         ds = ds.subset(n_train, n_test, seed)
     return ds
+
+
+_DESCRIBED: dict = {}
+
+
+def load_described(data: dict) -> Dataset:
+    """The data set a run's description names (keys ``dataset``, ``data_dir``, ``n_train``,
+    ``n_test``, ``data_seed``; never downloads), loaded once per process: a worker runs many jobs
+    on the same data."""
+    key = json.dumps(data, sort_keys=True, default=str)
+    if key not in _DESCRIBED:
+        _DESCRIBED[key] = load_dataset(data.get("dataset", "embedded"), data_dir=data.get("data_dir"),
+                                       n_train=data.get("n_train"), n_test=data.get("n_test"),
+                                       seed=data.get("data_seed", 0), download_ok=False)
+    return _DESCRIBED[key]

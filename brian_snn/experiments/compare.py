@@ -20,12 +20,15 @@ from __future__ import annotations
 import csv
 import json
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 
-from .continual import ContinualConfig, model_fields, plot_matrix, run_continual
+from ..data import load_described
+from ..jobs import job_key, run_jobs
+from . import search
+from .continual import ContinualConfig, model_fields, plot_matrix, read_continual, run_continual
 from .energy import JETSON, estimate
 
 PAPER = {   # SpikeDyn vs ASP (arXiv:2103.00424 abstract; N=200: Minhas et al. 2025); "+21 %" read as percentage points
@@ -91,30 +94,38 @@ def check_params(params, models):
             raise ValueError(f"parameter {k!r} belongs to none of the models {', '.join(models)}")
 
 
-def run_comparison(base: ContinualConfig, dataset, models=("diehl-cook", "asp-decay", "spikedyn"),
+def run_comparison(base: ContinualConfig, models=("diehl-cook", "asp-decay", "spikedyn"),
                    sizes=(200, 400), out_dir="continual-compare", targets=(JETSON,), resume=True,
-                   progress=True, log=print):
-    """Run every (model, N) with the settings of ``base``; write per-run HDF5 + heat maps and the
-    table (comparison.md / .json / .csv) into ``out_dir``; return the summary dict."""
+                   progress=True, log=print, workers=1, scheduler=None):
+    """Run every (model, N) with the settings of ``base`` (jobs of :mod:`brian_snn.jobs`, each
+    resuming its own HDF5 inside a task); write per-run HDF5 + heat maps and the table
+    (comparison.md / .json / .csv) into ``out_dir``; return the summary dict."""
     check_params(base.params, models)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    rows = []
+    jobs, fingerprint = [], search.code_fingerprint()
     for n in sizes:
         for model in models:
             own = model_fields(model)
-            cfg = replace(base, model=model, n_exc=int(n),
-                          params={k: v for k, v in base.params.items() if k in own})
-            path = out_dir / f"{model}-N{n}.h5"
-            log(f"== {model}, N={n} -> {path}")
-            res = run_continual(cfg, dataset, out=path, resume=resume, progress=progress, log=log)
-            row = run_row(res, targets)
-            fa = row["final_average"]
-            plot_matrix(res["arrays"]["accuracy_matrix"], cfg.task_list(), out_dir / f"{model}-N{n}.png",
-                        title=f"{model}, N = {n}: test accuracy (%) after each task"
-                              + ("" if fa is None or np.isnan(fa) else f"\nfinal average {100 * fa:.1f} % (last row)"))
-            rows.append(row)
+            cfg = replace(base, model=model, n_exc=int(n), params={k: v for k, v in base.params.items() if k in own})
+            job = {"config": asdict(cfg), "path": str(out_dir / f"{model}-N{n}.h5"), "resume": resume,
+                   "progress": progress and workers == 1 and scheduler is None}
+            job["key"] = job_key(job, fingerprint)
+            jobs.append(job)
+    # with --no-resume nothing finished is reused; otherwise a finished run is read back from its file
+    run_jobs(jobs, continual_run, out_dir / "jobs" if resume else None, scheduler, workers, log,
+             lambda job, r: f"{Path(job['path']).stem}: final average {100 * r['final_average']:.1f} %")
+    rows = []
+    for job in jobs:
+        res = read_continual(job["path"])
+        cfg = ContinualConfig(**job["config"])
+        row = run_row(res, targets)
+        fa = row["final_average"]
+        plot_matrix(res["arrays"]["accuracy_matrix"], cfg.task_list(), Path(job["path"]).with_suffix(".png"),
+                    title=f"{cfg.model}, N = {cfg.n_exc}: test accuracy (%) after each task"
+                          + ("" if fa is None or np.isnan(fa) else f"\nfinal average {100 * fa:.1f} % (last row)"))
+        rows.append(row)
     summary = {"config": {k: v for k, v in vars(base).items() if k not in ("model", "n_exc")},
                "models": list(models), "sizes": [int(s) for s in sizes], "targets": list(targets),
                "rows": rows, "relative": relative(rows, targets[0]),
@@ -123,6 +134,14 @@ def run_comparison(base: ContinualConfig, dataset, models=("diehl-cook", "asp-de
     (out_dir / "comparison.md").write_text(format_table(summary))
     _write_csv(out_dir / "comparison.csv", rows, targets)
     return summary
+
+
+def continual_run(job) -> dict:
+    """One (model, N) of the comparison: the continual protocol into ``job['path']`` (a job)."""
+    cfg = ContinualConfig(**job["config"])
+    res = run_continual(cfg, load_described(cfg.data), out=job["path"], resume=job["resume"],
+                        progress=job["progress"], log=lambda *a: None)
+    return {"path": job["path"], "final_average": res["scalars"]["final_average"]}
 
 
 def _json(x):

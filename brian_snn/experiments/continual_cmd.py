@@ -142,6 +142,7 @@ def register(subparsers):
                      aliases=("--out-dir",))
     add_target_argument(m, f"{JETSON},loihi1", "targets priced, the first one in the table", aliases=("--targets",))
     add_json_argument(m)
+    add_dask_arguments(m, workers=1)
     add_protocol_arguments(m)
     m.set_defaults(func=cmd_compare)
 
@@ -286,9 +287,10 @@ def cmd_compare(args) -> int:
     log = _log(args)
     t0 = time.perf_counter()
     with claim(args.out):
-        summary = run_comparison(base, ds, models=args.model, sizes=args.neurons, out_dir=args.out,
+        summary = run_comparison(base, models=args.model, sizes=args.neurons, out_dir=args.out,
                                  targets=tgts, resume=not args.no_resume,
-                                 progress=not (args.quiet or args.json), log=log)
+                                 progress=not (args.quiet or args.json), log=log,
+                                 workers=args.workers, scheduler=args.scheduler)
     if args.json:
         print(json.dumps(summary, default=_jsonable))
     else:

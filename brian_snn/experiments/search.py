@@ -32,6 +32,7 @@ import numpy as np
 
 import hwmodel
 
+from ..data import load_described
 from ..jobs import code_fingerprint as jobs_fingerprint, job_key, run_jobs
 from .continual import ContinualConfig, model_spec, run_continual, skeleton
 from .energy import JETSON, estimate
@@ -141,19 +142,6 @@ def screen(candidates, base: ContinualConfig, energy_phase="training", max_memor
 # ------------------------------------------------------------------------------------------
 # step 2: evaluation (runs in a Dask worker process)
 # ------------------------------------------------------------------------------------------
-_WORKER = {"datasets": {}}
-
-
-def _dataset(data: dict):
-    from ..data import load_dataset
-    key = json.dumps(data, sort_keys=True)
-    if key not in _WORKER["datasets"]:
-        _WORKER["datasets"][key] = load_dataset(data.get("dataset", "embedded"), data_dir=data.get("data_dir"),
-                                                n_train=data.get("n_train"), n_test=data.get("n_test"),
-                                                seed=data.get("data_seed", 0), download_ok=False)
-    return _WORKER["datasets"][key]
-
-
 def _backend(name, chunk_slots):
     from .continual import shared_backend
     return shared_backend(name, chunk_slots)
@@ -168,7 +156,7 @@ def evaluate_candidate(job: dict) -> dict:
     Returns plain data: accuracies, counts as dicts, kernels per step, timings."""
     cand, base = Candidate(**job["candidate"]), ContinualConfig(**job["base"])
     cfg = candidate_config(cand, base)
-    ds = _dataset(base.data)
+    ds = load_described(base.data)
     out = None if job.get("out_dir") is None else Path(job["out_dir"]) / f"{cand.name}.h5"
     t0 = time.perf_counter()
     res = run_continual(cfg, ds, out=out, resume=True, progress=False, log=lambda *a: None,

@@ -41,10 +41,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import jobs as jobs_runner
+from ..data import load_described
 from ..files import replacing
 from ..jobs import job_key
 from .energy import JETSON           # the built-in Jetson Nano target
-from .timestep_models import (BASE_RESET_GAP_MV, BASE_TAU_E_MS, BASE_THETA0_MV, BASE_THRESHOLD_GAP_MV,
+from .timestep_models import (BASE_RESET_GAP_MV, BASE_TAU_E_MS, BASE_THRESHOLD_GAP_MV,
                               tuned_spec)
 
 MODELS = ("diehl-cook", "spikedyn")
@@ -572,17 +573,7 @@ class TimestepConfig:
 # ------------------------------------------------------------------------------------------
 # one evaluation (runs in this process or in a Dask worker)
 # ------------------------------------------------------------------------------------------
-_WORKER = {"backends": {}, "datasets": {}}
-
-
-def _dataset(data):
-    from ..data import load_dataset
-    key = json.dumps(data, sort_keys=True)
-    if key not in _WORKER["datasets"]:
-        _WORKER["datasets"][key] = load_dataset(data.get("dataset", "embedded"), data_dir=data.get("data_dir"),
-                                                n_train=data.get("n_train"), n_test=data.get("n_test"),
-                                                seed=data.get("data_seed", 0), download_ok=False)
-    return _WORKER["datasets"][key]
+_WORKER = {"backends": {}}
 
 
 def _backend(name, chunk_slots, max_slot_ms):
@@ -605,7 +596,7 @@ def evaluate(job: dict) -> dict:
     from .train_eval import image_table, initial_state
     t_start = time.perf_counter()
     cfg = job["config"]
-    ds = _dataset(cfg["data"])
+    ds = load_described(cfg["data"])
     images = image_table(ds)
     bk = _backend(cfg["backend"], cfg["chunk_slots"], cfg["max_slot_ms"])
     seed, dt, rr = int(job["seed"]), cfg["dt_ms"], cfg["rest_ratio"]
@@ -798,7 +789,6 @@ def _with_kernels(counts_dict, result):
 def build_rows(jobs, results, target=JETSON) -> list:
     """One row per (model, N, variant, windows): accuracy averaged over seeds, counts summed over
     seeds and priced per sample.  Inference-only rows carry the training cost of their state."""
-    by_key = {j["key"]: j for j in jobs}
     groups = {}
     for j in jobs:
         g = (j["model"], j["n_exc"], j["variant"], j["train_window_ms"], j["infer_window_ms"])
