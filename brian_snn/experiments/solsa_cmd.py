@@ -23,7 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..data.args import add_sample_arguments
     from ..options import (_positive_int, add_backend_argument, add_epochs_argument, add_force_argument,
                            add_json_argument, add_out_argument, add_plot_argument, add_quiet_argument,
-                           add_seed_argument)
+                           add_seed_argument, add_dask_arguments)
     d = TrainConfig()
     p.add_argument("--task", default="patterns", metavar="TASK[,TASK...]",
                    help="task or comma list of tasks: patterns, sines, mnist-rows, uea (default patterns)")
@@ -58,8 +58,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                          what="Brian2 backend of the SOLSA engine; BPTT and the simplified rule run in numpy")
     add_sample_arguments(p, "training samples per task (default: per task, see docs/solsa.md)",
                          "test samples per task (default: per task)")
-    add_out_argument(p, None, "write the results to this HDF5 file")
+    add_out_argument(p, None, "write the results to this HDF5 file (finished runs are kept beside it in "
+                              "OUT-jobs/: a killed comparison resumes)")
     add_force_argument(p, "overwrite an existing --out")
+    add_dask_arguments(p, workers=1)
     add_json_argument(p)
     add_quiet_argument(p)
     add_plot_argument(p, "memory sweep plot (SOLSA vs BPTT vs simplified)")
@@ -154,7 +156,11 @@ def _run_checked(args, exp) -> int:
         else:
             print(_memory_text(report))
         return 0
-    out = run_experiment(exp)
+    jobs_dir = None
+    if args.out:
+        from pathlib import Path
+        jobs_dir = Path(args.out).with_name(Path(args.out).stem + "-jobs")
+    out = run_experiment(exp, jobs_dir, args.workers, args.scheduler)
     if args.out:
         write_results(args.out, out, report, command=" ".join(sys.argv))
     if args.json:

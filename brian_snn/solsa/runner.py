@@ -3,16 +3,18 @@ learning memory next to the paper's headline numbers (abstract of arXiv:2307.113
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
-import time
 from dataclasses import dataclass, field, asdict
+from pathlib import Path
 
 import numpy as np
 
+from ..jobs import code_fingerprint, job_key, run_jobs
 from .config import ModelParams, TrainConfig
 from .errors import SolsaError
 from .memory import learning_bytes, measure_peak
-from .tasks import TASKS, Task, make_mnist_rows, make_patterns, make_sines
+from .tasks import TASKS, make_mnist_rows, make_patterns, make_sines
 from .trainers import ENGINES, METHODS, open_session, train
 from .standalone import BACKENDS
 
@@ -102,70 +104,115 @@ def _method_memory(method: str, sizes, T: int, cfg: TrainConfig) -> dict:
                 measured_bytes=measure_peak(method, sizes, T, cfg.batch, adaptive_filter=adaptive))
 
 
-def run_experiment(exp: Experiment) -> dict:
-    """Train every method on every task (``repeats`` seeds); returns a JSON-able result dict."""
+def run_experiment(exp: Experiment, cache_dir=None, workers=1, scheduler=None) -> dict:
+    """Train every method on every task (``repeats`` seeds); returns a JSON-able result dict.
+
+    Each (task, method, seed) is a job of :mod:`brian_snn.jobs`: with ``cache_dir`` finished runs
+    are kept and reused (a killed comparison resumes), ``workers`` > 1 or ``scheduler`` run them
+    on Dask.  Runs of one task and method share a process (one Brian2 build for all seeds)."""
     exp.validate()
     out = dict(schema="brian-snn-solsa/1", experiment=_describe(exp), tasks=[])
-    runs = {}
     seeds = [exp.cfg.seed + r for r in range(int(exp.repeats))]
-    tasks_by_seed = {seed: build_tasks(exp, seed) for seed in seeds}
     say = _progress(exp.verbose)
-    t_start, n_tasks = time.perf_counter(), len(tasks_by_seed[seeds[0]])
-    n_runs, done = n_tasks * len(exp.methods) * len(seeds), 0
-    say(f"solsa: {_n(n_runs, 'run')} ({_n(n_tasks, 'task')} x {_n(len(exp.methods), 'method')} x "
-        f"{_n(len(seeds), 'seed')}), {_n(exp.cfg.epochs, 'epoch')} each")
-    for k in range(n_tasks):
+    build_tasks(exp, seeds[0])          # bad task names or data: one error before anything runs
+    fingerprint = code_fingerprint(Path(__file__).parent.glob("*.py"))
+    jobs = []
+    for kind, uea_set in _units(exp):
         for method in exp.methods:
-            session = None
-            if method == "solsa" and exp.engine == "brian2":
-                # one Brian2 build per task, reused for every seed (one compile on cpp)
-                t0 = time.perf_counter()
-                session = open_session(tasks_by_seed[seeds[0]][k], exp.hidden, exp.params, exp.cfg, exp.backend)
-                session.__enter__()
-                if time.perf_counter() - t0 > 2:
-                    say(f"{tasks_by_seed[seeds[0]][k].name}: Brian2 SOLSA network built ({exp.backend}) "
-                        f"in {time.perf_counter() - t0:.0f} s")
-            try:
-                for seed in seeds:
-                    task = tasks_by_seed[seed][k]
-                    done += 1
-                    say(f"[{done}/{n_runs}] {task.name} {method} seed {seed}: {len(task.x_train)} train / "
-                        f"{len(task.x_test)} test samples, T={task.T}")
-                    # the trainers' epoch lines go to stderr with the rest of the progress
-                    with contextlib.redirect_stdout(sys.stderr):
-                        res = train(method, task, exp.hidden, exp.params, exp.cfg.replace(seed=seed),
-                                    engine=exp.engine, backend=exp.backend, verbose=exp.verbose, session=session)
-                    metric = "accuracy" if task.kind == "classification" else "nmse"
-                    say(f"[{done}/{n_runs}] {task.name} {method} seed {seed}: test {metric} "
-                        f"{res.final['test']:.3f} after {res.train_seconds:.0f} s "
-                        f"(elapsed {time.perf_counter() - t_start:.0f} s)")
-                    runs.setdefault((task.name, method), []).append((task, res))
-            finally:
-                if session is not None:
-                    session.__exit__(None, None, None)
+            for seed in seeds:
+                job = {"task": _one_task(exp, kind, uea_set), "method": method, "seed": seed,
+                       "verbose": exp.verbose, "group": [kind, uea_set, method]}
+                job["key"] = job_key(job, fingerprint)
+                jobs.append(job)
+    say(f"solsa: {_n(len(jobs), 'run')} ({_n(len(jobs) // len(seeds) // len(exp.methods), 'task')} x "
+        f"{_n(len(exp.methods), 'method')} x {_n(len(seeds), 'seed')}), {_n(exp.cfg.epochs, 'epoch')} each")
+    try:
+        results = run_jobs(jobs, solsa_run, cache_dir, scheduler, workers, say, _landed)
+    finally:
+        _close_sessions()
+    runs = {}
+    for job in jobs:
+        r = results[job["key"]]
+        runs.setdefault((r["task"]["name"], job["method"]), []).append(r)
     for (tname, method), items in runs.items():
-        task = items[0][0]
-        sizes = [task.n_inputs, *exp.hidden, task.n_outputs]
+        task = items[0]["task"]
+        sizes = [task["n_inputs"], *exp.hidden, task["n_outputs"]]
         entry = next((t for t in out["tasks"] if t["name"] == tname), None)
         if entry is None:
-            entry = dict(name=tname, kind=task.kind, T=task.T, sizes=sizes, n_train=len(task.x_train),
-                         n_test=len(task.x_test), metric="accuracy" if task.kind == "classification" else "nmse",
-                         info=_jsonable(task.info), methods={})
+            entry = dict(name=tname, kind=task["kind"], T=task["T"], sizes=sizes, n_train=task["n_train"],
+                         n_test=task["n_test"], metric=_metric(task["kind"]), info=task["info"], methods={})
             out["tasks"].append(entry)
-        finals = [res.final["test"] for _, res in items]
-        bests = [(max if task.kind == "classification" else min)(h["test"] for h in res.history)
-                 for _, res in items]
+        finals = [r["history"][-1]["test"] for r in items]
+        pick = max if task["kind"] == "classification" else min
+        bests = [pick(h["test"] for h in r["history"]) for r in items]
+        first = items[0]
         entry["methods"][method] = dict(
             test=float(np.mean(finals)), test_std=float(np.std(finals)), best=float(np.mean(bests)),
-            per_seed=[float(f) for f in finals], train_seconds=float(np.mean([r.train_seconds for _, r in items])),
-            engine=items[0][1].engine, updates_last_epoch=int(items[0][1].final["updates"]),
-            alpha=items[0][1].final["alpha"], beta=items[0][1].final["beta"], schedule=items[0][1].schedule,
+            per_seed=[float(f) for f in finals], train_seconds=float(np.mean([r["train_seconds"] for r in items])),
+            engine=first["engine"], updates_last_epoch=int(first["history"][-1]["updates"]),
+            alpha=first["history"][-1]["alpha"], beta=first["history"][-1]["beta"], schedule=first["schedule"],
             history=[dict(epoch=h["epoch"], train=h["train"], test=h["test"], updates=h["updates"])
-                     for h in items[0][1].history],
-            memory=_method_memory(method, sizes, task.T, exp.cfg),
-            weights=[w.copy() for w in items[0][1].net.W])
+                     for h in first["history"]],
+            memory=_method_memory(method, sizes, task["T"], exp.cfg),
+            weights=[np.asarray(first["state"][f"W{i}"]) for i in range(len(first["state"]))])
     out["summary"] = summarize(out)
     return out
+
+
+def _units(exp):
+    """(task kind, UEA set or None) of every task the experiment builds, in order."""
+    for name in exp.tasks:
+        yield from ((name, s) for s in exp.uea_sets) if name == "uea" else [(name, None)]
+
+
+def _one_task(exp, kind, uea_set) -> dict:
+    """Everything that decides one task's run, as plain data (a job's description)."""
+    return dict(tasks=[kind], uea_sets=[uea_set] if uea_set else [], data_dir=exp.data_dir,
+                hidden=[int(h) for h in exp.hidden], cfg=asdict(exp.cfg), params=asdict(exp.params),
+                engine=exp.engine, backend=exp.backend, n_train=exp.n_train, n_test=exp.n_test)
+
+
+def _metric(kind):
+    return "accuracy" if kind == "classification" else "nmse"
+
+
+def _landed(job, r):
+    h = r["history"][-1]
+    return (f"{r['task']['name']} {job['method']} seed {job['seed']}: test {_metric(r['task']['kind'])} "
+            f"{h['test']:.3f} after {r['train_seconds']:.0f} s")
+
+
+_SESSIONS: dict = {}          # Brian2 builds of this process, by group (one per task shape and method)
+
+
+def _close_sessions():
+    while _SESSIONS:
+        _SESSIONS.popitem()[1].__exit__(None, None, None)
+
+
+def solsa_run(job) -> dict:
+    """One (task, method, seed) run: a job of the job runner.  Plain data out; the learned
+    weights under ``state``."""
+    d = job["task"]
+    exp = Experiment(tasks=d["tasks"], uea_sets=d["uea_sets"], data_dir=d["data_dir"], methods=[job["method"]],
+                     hidden=d["hidden"], cfg=TrainConfig(**d["cfg"]), params=ModelParams(**d["params"]),
+                     engine=d["engine"], backend=d["backend"], n_train=d["n_train"], n_test=d["n_test"])
+    task = build_tasks(exp, job["seed"])[0]
+    session = None
+    if job["method"] == "solsa" and exp.engine == "brian2":
+        gk = json.dumps(job["group"])
+        if gk not in _SESSIONS:           # one Brian2 build per task, reused for every seed
+            _SESSIONS[gk] = open_session(task, exp.hidden, exp.params, exp.cfg, exp.backend).__enter__()
+        session = _SESSIONS[gk]
+    with contextlib.redirect_stdout(sys.stderr):      # the trainers' epoch lines are progress
+        res = train(job["method"], task, exp.hidden, exp.params, exp.cfg.replace(seed=job["seed"]),
+                    engine=exp.engine, backend=exp.backend, verbose=job["verbose"], session=session)
+    return {"task": dict(name=task.name, kind=task.kind, T=task.T, n_inputs=task.n_inputs,
+                         n_outputs=task.n_outputs, n_train=len(task.x_train), n_test=len(task.x_test),
+                         info=_jsonable(task.info)),
+            "history": _jsonable(res.history), "schedule": _jsonable(res.schedule),
+            "train_seconds": res.train_seconds, "engine": res.engine,
+            "state": {f"W{i}": np.asarray(w) for i, w in enumerate(res.net.W)}}
 
 
 def _progress(on: bool):
@@ -207,6 +254,8 @@ def _describe(exp: Experiment) -> dict:
 
 
 def _jsonable(obj):
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
