@@ -15,7 +15,7 @@ OWN_OPTIONS = {"n_exc": "use --neurons", "n_input": "it is set by the data set (
 def check_params(model, params, own=OWN_OPTIONS):
     """``--param`` names of ``model``: unknown names list the valid ones; a name that has its own
     option says which."""
-    from .models.base import model_class
+    from .models import model_class
     check_own(params, own)
     fields = [f for f in model_class(model).__dataclass_fields__ if f not in own]
     for name in params:

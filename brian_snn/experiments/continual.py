@@ -35,6 +35,7 @@ from hwmodel.counts import Counts
 from ..backend import get_backend
 from ..encoding import Presentation
 from ..readout import assign_labels
+from ..models import MODEL_NAMES, model_class
 from ..runner import Resume, present
 from .train_eval import image_table, initial_state
 
@@ -128,26 +129,17 @@ class ContinualConfig:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
 
 
-MODEL_CHOICES = ("diehl-cook", "asp-decay", "spikedyn")
-
-
-def _model_class(name):
-    from ..models.diehl_cook import AspDecay, DiehlCook
-    from ..models.spikedyn import SpikeDyn
-    classes = {"diehl-cook": DiehlCook, "asp-decay": AspDecay, "spikedyn": SpikeDyn}
-    if name not in classes:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_CHOICES)}")
-    return classes[name]
+MODEL_CHOICES = MODEL_NAMES
 
 
 def model_fields(name) -> set:
     """Parameter names a model accepts."""
-    return set(_model_class(name).__dataclass_fields__)
+    return set(model_class(name).__dataclass_fields__)
 
 
 def model_spec(name, n_exc, n_input=784, weight_bits=0, **params):
     """A model by name: the registry's models plus ``asp-decay`` (our ASP-style baseline)."""
-    cls = _model_class(name)
+    cls = model_class(name)
     unknown = sorted(set(params) - model_fields(name))
     if unknown:
         raise ValueError(f"model {name!r} has no parameter {unknown[0]!r}")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields
 from brian2 import ms, mV
 
 from ..models import diehl_cook as _dc
-from ..models.base import get_model_spec
+from ..models import get_model_spec
 from ..models.diehl_cook import DiehlCook
 from ..models.spikedyn import SpikeDyn
 

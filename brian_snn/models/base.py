@@ -61,23 +61,3 @@ class BuiltModel:
     runtime_targets: dict            # run-time parameter name -> (group, variable)
     populations: list                # counted populations
     inhibition: list = field(default_factory=list)
-
-
-def model_class(name: str) -> type:
-    from .diehl_cook import AspDecay, DiehlCook
-    from .spikedyn import SpikeDyn
-    models = {"diehl-cook": DiehlCook, "asp-decay": AspDecay, "spikedyn": SpikeDyn}
-    if name not in models:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(models)}")
-    return models[name]
-
-
-def get_model_spec(name: str, **params) -> ModelSpec:
-    cls = model_class(name)
-    unknown = sorted(set(params) - set(cls.__dataclass_fields__))
-    if unknown:                 # not the dataclass's TypeError
-        raise ValueError(f"{name}: unknown parameter {unknown[0]!r}; valid: {', '.join(cls.__dataclass_fields__)}")
-    return cls(**params)
-
-
-MODEL_NAMES = ("diehl-cook", "asp-decay", "spikedyn")
