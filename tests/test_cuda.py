@@ -485,3 +485,11 @@ def test_nvcc_builds_the_exported_project_after_a_move(tmp_path):
         dyn = subprocess.run(["readelf", "-d", str(main)], capture_output=True, text=True).stdout
         assert "libcurand.so" in dyn
         assert opts.curand[1] in dyn                 # RUNPATH: the cuRAND found here, given at build time
+    # the loader finds cuRAND; without a GPU the binary stops at cudaSetDevice, with one it runs the chunk
+    r = subprocess.run(["./run.sh", "7"], cwd=moved, capture_output=True, text=True, timeout=600)
+    assert "error while loading shared libraries" not in r.stdout + r.stderr, r.stderr
+    if r.returncode == 0:
+        idx = json.loads((moved / "results_index.json").read_text())
+        assert (moved / "results" / idx["input_exc.w"]["file"]).exists()
+    else:
+        print("the binary without a GPU:", (r.stdout + r.stderr).strip().splitlines()[-1:])
