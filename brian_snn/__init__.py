@@ -4,6 +4,8 @@ Heavy modules (brian2) load on first use, so ``import brian_snn`` stays cheap.
 """
 __version__ = "0.1.0"
 
+from .errors import BrianSnnError  # noqa: E402  (cheap: no brian2)
+
 
 def __getattr__(name):
     if name == "ActivityCounter":
@@ -15,4 +17,4 @@ def __getattr__(name):
     raise AttributeError(name)
 
 
-__all__ = ["ActivityCounter", "count_activity", "__version__"]
+__all__ = ["ActivityCounter", "count_activity", "BrianSnnError", "__version__"]

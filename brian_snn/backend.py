@@ -30,6 +30,7 @@ from . import integration  # noqa: F401  (registers the 'linear_implicit' state 
 BrianLogger.suppress_hierarchy("brian2.codegen.generators.base")
 from .activity import ActivityCounter
 from .encoding import add_end_of_run
+from .errors import BrianSnnError
 from .files import remove_stale, replacing
 
 BACKENDS = ("runtime", "cpp", "cuda")
@@ -37,7 +38,7 @@ CODE_VERSION = "2"        # bump when generated code changes in a way the hash c
 CONTROLLER_VARS = ("t_in", "count", "repeats", "intensity", "started")
 
 
-class BackendError(RuntimeError):
+class BackendError(BrianSnnError, RuntimeError):
     pass
 
 

@@ -7,6 +7,8 @@ import shutil
 import socket
 from pathlib import Path
 
+from .errors import BrianSnnError
+
 try:
     import fcntl
 except ImportError:              # not POSIX: the pid in the lock file is the only evidence
@@ -73,7 +75,7 @@ def remove_stale(directory, patterns=_PID_NAMES) -> list:
     return removed
 
 
-class LockedError(RuntimeError):
+class LockedError(BrianSnnError, RuntimeError):
     pass
 
 

@@ -11,12 +11,13 @@ import numpy as np
 
 from hwmodel.counts import Counts
 
+from .errors import BrianSnnError
 from .files import replacing
 
 SCHEMA = "brian-snn-results/1"
 
 
-class StoreError(ValueError):
+class StoreError(BrianSnnError, ValueError):
     pass
 
 

@@ -7,12 +7,13 @@ Never imports brian2: any simulator that can produce a ``hwmodel-counts/1`` reco
     >>> est.energy_j["total"], est.latency_s, est.memory_bytes["total"], est.evidence
 """
 from .counts import Counts, CountsError, PathwayCounts, PopulationCounts, load_counts
+from .errors import HwmodelError
 from .estimate import Estimate, EstimateError, estimate
 from .metrics import neurobench
 from .search import dominates, feasible, pareto_front
 from .targets import GRADES, Price, Target, TargetError, list_targets, load_target
 
-__all__ = ["Counts", "CountsError", "PathwayCounts", "PopulationCounts", "load_counts",
+__all__ = ["HwmodelError", "Counts", "CountsError", "PathwayCounts", "PopulationCounts", "load_counts",
            "Estimate", "EstimateError", "estimate", "neurobench",
            "dominates", "feasible", "pareto_front",
            "GRADES", "Price", "Target", "TargetError", "list_targets", "load_target"]

@@ -30,13 +30,14 @@ import os
 from dataclasses import asdict, dataclass, field
 
 from .counts import Counts, CountsError, load_counts
+from .errors import HwmodelError
 from .estimate import EstimateError, estimate
 from .targets import Target, TargetError, load_target
 
 SCHEMA = "hwmodel-measurements/1"
 
 
-class CalibrationError(ValueError):
+class CalibrationError(HwmodelError):
     """Bad measurements or a target that cannot be calibrated (one line)."""
 
 

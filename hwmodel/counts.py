@@ -14,6 +14,8 @@ import numbers
 import os
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 
+from .errors import HwmodelError
+
 SCHEMA = "hwmodel-counts/1"
 _SUMMED = ("spikes", "neuron_updates", "synaptic_events", "plasticity_updates")
 PHASES = ("training", "inference")
@@ -22,7 +24,7 @@ PHASES = ("training", "inference")
 MAX_COUNT = 2 ** 63 - 1
 
 
-class CountsError(ValueError):
+class CountsError(HwmodelError):
     """A counts record is malformed; the message names the source and the field."""
 
 

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from . import cost, gpu, metrics
 from .counts import Counts, load_counts
+from .errors import HwmodelError
 from .targets import GRADES, Price, Target, TargetError, load_target
 
 DEFAULT_STATE_BITS = 32
@@ -20,7 +21,7 @@ _LABELS = {"synop": "synaptic events", "synop_plastic": "synaptic events on lear
            "plasticity_update": "plasticity updates"}
 
 
-class EstimateError(ValueError):
+class EstimateError(HwmodelError):
     """Bad estimate options (bit widths, power mode); one line."""
 
 

@@ -14,6 +14,8 @@ import os
 import re
 from dataclasses import dataclass
 
+from .errors import HwmodelError
+
 try:
     import tomllib
 except ImportError:                 # Python 3.10: the tomli backport (declared in pyproject.toml)
@@ -67,7 +69,7 @@ BUILTIN_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "targets"
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
-class TargetError(ValueError):
+class TargetError(HwmodelError):
     """A target file is malformed or lacks a price a model needs; names file and field."""
 
 

@@ -105,3 +105,4 @@ def test_a_killed_sweep_resumes_losing_only_the_job_in_flight(tmp_path):
     res = J.run_jobs(plan(), square_plus_input, tmp_path / "cache", log=lambda *a: None)
     assert {x: res[k]["value"] for x, k in keys.items()} == expected()
     assert json.loads((tmp_path / "cache" / f"{keys[3]}.json").read_text())["value"] == expected()[3]
+

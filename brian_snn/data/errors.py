@@ -1,8 +1,10 @@
 """The one exception type of the dataset layer."""
 from __future__ import annotations
 
+from ..errors import BrianSnnError
 
-class DataError(ValueError):
+
+class DataError(BrianSnnError, ValueError):
     """A data file or data option is unusable.
 
     The message is always a single line that names the file (or URL, or option) and the

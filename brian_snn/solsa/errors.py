@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import math
 
+from ..errors import BrianSnnError
 
-class SolsaError(ValueError):
+
+class SolsaError(BrianSnnError, ValueError):
     """Bad input to the SOLSA toolkit (unknown task/method, invalid parameter, malformed data)."""
 
 
