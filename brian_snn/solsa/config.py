@@ -32,6 +32,11 @@ class ModelParams:
     alpha_min: float = 0.1    # clamps applied after every filter update (as in the authors' code)
     alpha_max: float = 1.0
     beta_min: float = 0.1
+    # Ours, not the authors' code: initial beta of the FIRST layer when the input is analog (any value
+    # other than 0/1, e.g. z-scored UEA channels or MNIST pixels).  0.1 = 1 - alpha0 gives that filter
+    # a DC gain beta/(1 - alpha) of 1 instead of 9, so z-scored inputs do not saturate layer 1
+    # (docs/methods.md, ## SOLSA).  Spike inputs keep beta0; None keeps beta0 for every input.
+    beta0_analog: float | None = 0.1
     spike: str = "heaviside"
 
     def __post_init__(self):
@@ -44,6 +49,8 @@ class ModelParams:
         check_finite("alpha0", self.alpha0, low=self.alpha_min, high=self.alpha_max)
         check_finite("beta_min", self.beta_min, nonneg=True)
         check_finite("beta0", self.beta0, low=self.beta_min)
+        if self.beta0_analog is not None:
+            check_finite("beta0_analog", self.beta0_analog, low=self.beta_min)
         if self.spike not in SPIKE_FUNCTIONS:
             raise SolsaError(f"unknown spike function {self.spike!r} (choose from {', '.join(SPIKE_FUNCTIONS)})")
 
@@ -56,15 +63,18 @@ class TrainConfig:
     optimizer: str = "rmsprop"
     rho: float = 0.99             # RMSprop decay (PyTorch default)
     opt_eps: float = 1e-8
-    epochs: int = 20
+    epochs: int = 10              # with period 1 the schedule freezes after epoch 7 and early stop acts
+                                  # in epochs 9-10: all three enhancements act in a default run
     batch: int = 1                # Brian2 has no batch axis: 1 everywhere keeps the methods comparable
     init_scale: float = 1.0       # weights ~ U(-s/sqrt(fan_in), s/sqrt(fan_in)) (PyTorch Linear default for s=1)
     seed: int = 0
     # enhancements (each can be switched off)
     scheduled: bool = True        # update only at chosen steps; off = update at every step
     points: int = 8               # P, number of update points
-    period: int = 2               # R, epochs between re-rankings (code: 3 for 200 epochs; 2 lets the
-                                  # schedule freeze and early stop start within 20 epochs)
+    period: int = 1               # R, epochs between re-rankings (code: 3 for 200 epochs).  1: the first
+                                  # re-ranking follows epoch 1, so the online rules stop updating only at
+                                  # T-1 (for JapaneseVowels a padding step of every training series)
+                                  # after one epoch instead of R; chosen on a validation split
     early_stop: bool = True       # stop updating a sample once confidently right
     p_thr: float = 0.9            # confidence threshold on the normalised output count
     adaptive_filter: bool = True  # learn alpha, beta; off = fixed at alpha0, beta0

@@ -61,12 +61,26 @@ def targets(task, split: str = "train"):
     return Y
 
 
-def initial_network(method: str, sizes, p: ModelParams, cfg: TrainConfig, readout: str) -> Network:
-    """Same seed -> same initial weights for every method; the simplified rule has no filter."""
+def analog_input(x) -> bool:
+    """True when the inputs are analog values rather than 0/1 spikes (any value other than 0 or 1)."""
+    x = np.asarray(x)
+    return bool(np.any((x != 0) & (x != 1)))
+
+
+def initial_network(method: str, sizes, p: ModelParams, cfg: TrainConfig, readout: str,
+                    analog: bool = False) -> Network:
+    """Same seed -> same initial weights for every method; the simplified rule has no filter.
+
+    With ``analog`` inputs the first layer's filter gain starts at ``p.beta0_analog`` (default 0.1: DC
+    gain beta/(1 - alpha) = 1, so z-scored inputs do not saturate layer 1); the simplified rule has no
+    filter (gain 1 already).  ``p.beta0_analog = None`` keeps ``beta0`` everywhere."""
     rng = np.random.default_rng(cfg.seed)
     if method == "online-simple":
         return Network.init(sizes, p, rng, cfg.init_scale, readout, alpha=0.0, beta=1.0)
-    return Network.init(sizes, p, rng, cfg.init_scale, readout)
+    net = Network.init(sizes, p, rng, cfg.init_scale, readout)
+    if analog and p.beta0_analog is not None:
+        net.beta[0] = p.beta0_analog
+    return net
 
 
 def _epoch_entry(epoch, net, p, task, seconds, updates, extra=None):
@@ -87,7 +101,7 @@ def _log(verbose, method, e):
 # ----------------------------------------------------------------------------- online rules (numpy)
 def _train_online_numpy(method, task, sizes, p, cfg, verbose=False) -> TrainResult:
     rule = "solsa" if method == "solsa" else "simple"
-    net = initial_network(method, sizes, p, cfg, task.readout)
+    net = initial_network(method, sizes, p, cfg, task.readout, analog_input(task.x_train))
     adaptive = cfg.adaptive_filter and rule == "solsa"
     opt = Optimizer(cfg)
     x, Y = np.asarray(task.x_train, float), targets(task)
@@ -150,7 +164,7 @@ def open_session(task, hidden, p: ModelParams, cfg: TrainConfig, backend="runtim
     if cfg.batch != 1:
         raise SolsaError("the Brian2 engine trains with batch 1 (Brian2 has no batch axis)")
     sizes = [task.n_inputs, *[int(h) for h in hidden], task.n_outputs]
-    net = initial_network("solsa", sizes, p, cfg, task.readout)
+    net = initial_network("solsa", sizes, p, cfg, task.readout, analog_input(task.x_train))
     return BrianSolsa(net, p, cfg, len(task.x_train), task.T, backend=backend, directory=directory)
 
 
@@ -159,7 +173,7 @@ def _train_solsa_brian2(task, sizes, p, cfg, backend="runtime", directory=None, 
     import contextlib
     if cfg.batch != 1:
         raise SolsaError("the Brian2 engine trains with batch 1 (Brian2 has no batch axis)")
-    net = initial_network("solsa", sizes, p, cfg, task.readout)
+    net = initial_network("solsa", sizes, p, cfg, task.readout, analog_input(task.x_train))
     x, Y = np.asarray(task.x_train, float), targets(task)
     n, T = x.shape[:2]
     sched = UpdateSchedule(T, cfg)
@@ -190,7 +204,7 @@ def _train_solsa_brian2(task, sizes, p, cfg, backend="runtime", directory=None, 
 
 # ----------------------------------------------------------------------------- BPTT (numpy)
 def _train_bptt(task, sizes, p, cfg, verbose=False) -> TrainResult:
-    net = initial_network("bptt", sizes, p, cfg, task.readout)
+    net = initial_network("bptt", sizes, p, cfg, task.readout, analog_input(task.x_train))
     opt = Optimizer(cfg)
     x, Y = np.asarray(task.x_train, float), targets(task)
     n, B = len(x), cfg.batch
