@@ -10,6 +10,7 @@ recompiles.  The binary's duration is that of ``chunk_slots`` slots of ``max_slo
 with shorter slots ends itself after its last slot (:func:`~brian_snn.encoding.add_end_of_run`).
 """
 import hashlib
+import importlib
 import json
 import os
 import shutil
@@ -33,7 +34,11 @@ from .encoding import add_end_of_run
 from .errors import BrianSnnError
 from .files import remove_stale, replacing
 
-BACKENDS = ("runtime", "cpp", "cuda")
+# name -> "module:class"; a backend module is imported when first asked for (CUDA pulls in
+# brian2cuda), and no backend module imports another one's users
+REGISTRY = {"runtime": "brian_snn.backend:RuntimeBackend", "cpp": "brian_snn.backend:CppBackend",
+            "cuda": "brian_snn.cuda:CudaBackend"}
+BACKENDS = tuple(REGISTRY)
 CODE_VERSION = "2"        # bump when generated code changes in a way the hash cannot see
 CONTROLLER_VARS = ("t_in", "count", "repeats", "intensity", "started")
 
@@ -94,14 +99,10 @@ def clean_build_dir(directory):
 
 
 def get_backend(name: str, **kw):
-    if name == "runtime":
-        return RuntimeBackend(**kw)
-    if name == "cpp":
-        return CppBackend(**kw)
-    if name == "cuda":
-        from .cuda import CudaBackend
-        return CudaBackend(**kw)
-    raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    if name not in REGISTRY:
+        raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    module, _, cls = REGISTRY[name].partition(":")
+    return getattr(importlib.import_module(module), cls)(**kw)
 
 
 class _Assembled:

@@ -28,6 +28,7 @@ the same value and are not shown in ``--help``.
 from __future__ import annotations
 
 import argparse
+import math
 
 
 # -- value types (argparse turns ArgumentTypeError into a one-line usage error, exit 2) ----------
@@ -218,3 +219,21 @@ def add_dask_arguments(p, workers=2):
                    help=f"worker processes of a Dask LocalCluster; 1 runs the jobs one by one here (default {workers})")
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="use a running Dask scheduler, e.g. tcp://host:8786 (default: a LocalCluster here)")
+
+
+def parse_params(items):
+    """``--param NAME=VALUE`` options -> ``{name: float}`` (finite numbers only)."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ValueError(f"--param expects NAME=VALUE, got {item!r}")
+        try:
+            v = float(value)
+        except ValueError:
+            raise ValueError(f"--param {name}: {value!r} is not a number") from None
+        if not math.isfinite(v):
+            raise ValueError(f"--param {name}: {value!r} is not a finite number")
+        out[name] = v
+    return out

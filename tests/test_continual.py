@@ -11,7 +11,7 @@ import hwmodel
 from brian_snn.backend import BackendError, check_compiler
 from brian_snn.data import load_embedded
 from brian_snn.experiments import continual as C
-from brian_snn.experiments.continual_cmd import main
+from brian_snn.cli import main
 from brian_snn.models.diehl_cook import weight_quantum
 
 nan = float("nan")

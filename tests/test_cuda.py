@@ -304,7 +304,7 @@ def test_cuda_backend_without_gpu_error_text(monkeypatch):
 # -- brian-snn export -----------------------------------------------------------------------------
 def _export_parser():
     from brian_snn.cli import _Parser
-    from brian_snn.experiments import cuda_cmd
+    from brian_snn.commands import export as cuda_cmd
     p = _Parser(prog="brian-snn")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     cuda_cmd.register(sub)
@@ -417,7 +417,7 @@ def test_export_defaults_are_trains():
     for name in ("model", "neurons", "seed", "chunk", "param", "dataset", "n_train", "n_test", "data_seed"):
         assert export[name] == train[name], name
     assert (export["model"], export["neurons"]) == ("spikedyn", 400)
-    from brian_snn.experiments.cuda_cmd import default_out
+    from brian_snn.commands.export import default_out
     assert default_out("spikedyn", 400, "orin") == "spikedyn-400-sm_87"
 
 
@@ -428,14 +428,14 @@ def test_export_defaults_are_trains():
     (["--curand-dir", "/nonexistent-curand", "--build"], None),
 ])
 def test_export_errors_are_one_line(tmp_path, capsys, extra, message):
-    from brian_snn.experiments.cuda_cmd import main
+    from brian_snn.cli import main
     if message is None:
         try:
             cuda.find_cuda()
         except CudaError:
             pytest.skip("no CUDA toolkit here")
         message = "cuRAND not found in /nonexistent-curand"
-    rc = main(["--out", str(tmp_path / "o"), "--neurons", "3", "--n-train", "20", "--n-test", "10"] + extra)
+    rc = main(["export", "--out", str(tmp_path / "o"), "--neurons", "3", "--n-train", "20", "--n-test", "10"] + extra)
     err = capsys.readouterr().err
     assert rc == 2 and message in err and err.count("\n") == 1, err
 
@@ -447,8 +447,8 @@ def test_export_refuses_an_arch_the_local_nvcc_cannot_build(tmp_path, capsys):
         pytest.skip(str(e))
     if not tc.archs or "sm_53" in tc.archs:
         pytest.skip(f"nvcc {tc.version} still supports sm_53")
-    from brian_snn.experiments.cuda_cmd import main
-    rc = main(["--out", str(tmp_path / "o"), "--neurons", "3", "--n-train", "20", "--n-test", "10",
+    from brian_snn.cli import main
+    rc = main(["export", "--out", str(tmp_path / "o"), "--neurons", "3", "--n-train", "20", "--n-test", "10",
                "--cc", "5.3", "--build"])
     err = capsys.readouterr().err
     assert rc == 2 and f"nvcc {tc.version:g} cannot build compute capability 5.3" in err

@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-from brian_snn.experiments import solsa_cmd
+from brian_snn.commands import solsa as solsa_cmd
 
 
 def _run(argv, capsys):

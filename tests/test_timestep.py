@@ -422,7 +422,7 @@ def test_plot_x_axis_is_the_tables_window_column(tmp_path):
 # ------------------------------------------------------------------------------------------
 def _parser():
     from brian_snn.cli import _Parser
-    from brian_snn.experiments.timestep_cmd import register
+    from brian_snn.commands.timestep import register
     p = _Parser(prog="brian-snn")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     register(sub)
@@ -537,7 +537,7 @@ def test_rules_from_sensitivity_skip_knobs_that_buy_accuracy_with_repeats():
 
 
 def test_default_rules_are_what_the_measured_sensitivity_gives():
-    from brian_snn.experiments.timestep_cmd import rules_from_files
+    from brian_snn.commands.timestep import rules_from_files
     analyses = [ts.load_sensitivity(BENCH / f) for f in ts.SENSITIVITY_FILES]
     assert rules_from_files([BENCH / f for f in ts.SENSITIVITY_FILES]) == ts.check_rules(ts.DEFAULT_RULES)
     # each analysis ran on the rules of the one before it (a training round's rules include its base)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from brian_snn.backend import BackendError, CppBackend, check_compiler
-from brian_snn.cli import hardware_line, main, print_summary, summary
+from brian_snn.cli import main
+from brian_snn.commands.train import hardware_line, print_summary, summary
 from brian_snn.data import load_embedded
 from brian_snn.experiments.train_eval import TrainConfig, train_and_evaluate
 from brian_snn.store import StoreError, read_results

@@ -11,14 +11,13 @@ import re
 import sys
 import time
 
-from .continual import DEFAULT_TASKS, MODEL_CHOICES, parse_tasks
+from ..experiments.continual import DEFAULT_TASKS, MODEL_CHOICES, parse_tasks
 from ..checks import OWN_OPTIONS, check_memory, check_own, check_run, claim
-from ..cli import parse_params
-from ..options import (_int_list, _positive_int as _pos_int, add_backend_argument, add_chunk_argument,
+from ..options import (parse_params, _int_list, _positive_int as _pos_int, add_backend_argument, add_chunk_argument,
                        add_dask_arguments, add_force_argument, add_json_argument, add_model_argument,
                        add_neurons_argument, add_no_resume_argument, add_out_argument, add_param_argument,
                        add_plot_argument, add_quiet_argument, add_seed_argument, add_target_argument)
-from .energy import JETSON
+from ..experiments.energy import JETSON
 
 
 # ------------------------------------------------------------------------------------------
@@ -103,7 +102,7 @@ def add_protocol_arguments(p, samples=300, label=40, test=60):
 
 
 def _base_config(args, model="spikedyn", n=400, weight_bits=0):
-    from .continual import ContinualConfig
+    from ..experiments.continual import ContinualConfig
     return ContinualConfig(model=model, n_exc=n, backend=args.backend, tasks=args.tasks,
                            samples_per_task=args.samples_per_task, label_per_class=args.label_per_class,
                            test_per_class=args.test_per_class, seed=args.seed, chunk_slots=args.chunk,
@@ -191,7 +190,7 @@ OWN = dict(OWN_OPTIONS, weight_bits="use --weight-bits")
 
 def _specs(models, sizes, ds, args):
     """The largest network of each model (memory check before any build)."""
-    from .continual import model_fields, model_spec
+    from ..experiments.continual import model_fields, model_spec
     params = parse_params(args.param)
     return [model_spec(m, max(sizes), ds.x_train.shape[1], 0,
                        **{k: v for k, v in params.items() if k in model_fields(m)}) for m in models]
@@ -206,9 +205,9 @@ def _images(ds):
 # ------------------------------------------------------------------------------------------
 def cmd_continual(args) -> int:
     from pathlib import Path
-    from .compare import run_row
+    from ..experiments.compare import run_row
     from ..store import inspect
-    from .continual import SCHEMA, model_spec, plot_matrix, run_continual
+    from ..experiments.continual import SCHEMA, model_spec, plot_matrix, run_continual
     tgt = _targets(args.target)
     cfg = _base_config(args, args.model, args.neurons, args.weight_bits)
     check_run([cfg.model], cfg.params, out=args.out, backend=cfg.backend, own=OWN)
@@ -254,7 +253,7 @@ def cmd_continual(args) -> int:
 def _same_run(held, cfg, ds):
     """Whether run_continual would resume (or report) the run stored in ``held``."""
     from ..encoding import Presentation
-    from .continual import _empty_results, _same_run as same, model_spec
+    from ..experiments.continual import _empty_results, _same_run as same, model_spec
     spec = model_spec(cfg.model, cfg.n_exc, ds.x_train.shape[1], cfg.weight_bits, **cfg.params)
     return same(held["config"], _empty_results(cfg, spec, Presentation(**cfg.presentation), 1)["config"])
 
@@ -273,8 +272,8 @@ def _jsonable(x):
 
 
 def cmd_compare(args) -> int:
-    from .compare import check_params as check_compared, format_table, run_comparison
-    from .continual import model_fields, model_spec
+    from ..experiments.compare import check_params as check_compared, format_table, run_comparison
+    from ..experiments.continual import model_fields, model_spec
     tgts = _targets(args.target)
     base = _base_config(args)
     check_compared(base.params, args.model)
@@ -301,7 +300,7 @@ def cmd_compare(args) -> int:
 
 def cmd_search(args) -> int:
     from pathlib import Path
-    from .search import candidate_grid, format_search, plot_pareto, run_search
+    from ..experiments.search import candidate_grid, format_search, plot_pareto, run_search
     tgt = _targets(args.target)[0]
     base = _base_config(args, args.model)
     check_run([args.model], base.params, out=args.out, out_is_dir=True, backend=base.backend, own=OWN)
@@ -322,12 +321,3 @@ def cmd_search(args) -> int:
         print(format_search(res))
         print(f"search took {res['wall_s']:.0f} s; {out}/search.json, {out}/pareto.png")
     return 0
-
-
-def main(argv=None) -> int:
-    """``python -m brian_snn.experiments.continual_cmd continual|compare|search ...``"""
-    from ..cli import main as cli_main
-    return cli_main(argv)
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -202,12 +202,3 @@ def _memory_text(report: dict) -> str:
                      + (f", {report['crossover_width_measured']:.0f} (measured)"
                         if report.get("crossover_width_measured") else ""))
     return "\n".join(lines)
-
-
-def main(argv=None) -> int:
-    """``python -m brian_snn.experiments.solsa_cmd ...`` = ``brian-snn solsa ...``"""
-    from ..cli import main as cli_main
-    return cli_main(argv, command="solsa")
-
-if __name__ == "__main__":
-    sys.exit(main())

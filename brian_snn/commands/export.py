@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from ..cli import _positive_int, parse_params
+from ..options import _positive_int, parse_params
 
 
 
@@ -117,12 +116,3 @@ def summary_text(info, out) -> str:
         "  make finds CUDA via CUDA_PATH, nvcc on PATH or /usr/local/cuda (JetPack's, with cuRAND); "
         "see README.md there",
     ])
-
-
-def main(argv=None) -> int:
-    """``python -m brian_snn.experiments.cuda_cmd ...`` = ``brian-snn export ...``"""
-    from ..cli import main as cli_main
-    return cli_main(argv, command="export")
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -12,7 +12,7 @@ import re
 import sys
 import time
 
-from . import timestep as ts
+from ..experiments import timestep as ts
 from ..options import (_positive_int as _pos_int, add_backend_argument, add_chunk_argument, add_dask_arguments,
                        add_epochs_argument, add_force_argument, add_json_argument, add_model_argument,
                        add_neurons_argument, add_out_argument, add_plot_argument, add_quiet_argument,
@@ -316,12 +316,3 @@ def _report(args, res, out_dir):
     elif plot:
         print(f"plot {plot}")
     return 0
-
-
-def main(argv=None) -> int:
-    """``python -m brian_snn.experiments.timestep_cmd ...`` = ``brian-snn timestep ...``"""
-    from ..cli import main as cli_main
-    return cli_main(argv, command="timestep")
-
-if __name__ == "__main__":
-    sys.exit(main())
