@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from .commands import COMMANDS
+from .errors import BrianSnnError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,7 +34,11 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("brian-snn: interrupted (checkpoints written so far are kept)", file=sys.stderr)
         return 130
-    except (ValueError, RuntimeError, OSError) as e:
+    except ImportError as e:                # an optional package this command needs (dask, matplotlib)
+        print(f"brian-snn: error: {e.name or e}: not installed (brian-snn doctor lists what is missing "
+              "and what for)", file=sys.stderr)
+        return 2
+    except (BrianSnnError, ValueError, RuntimeError, OSError) as e:
         msg = " ".join(str(e).split()) or type(e).__name__
         print(f"brian-snn: error: {msg}", file=sys.stderr)
         return 2
