@@ -30,6 +30,8 @@ from __future__ import annotations
 import argparse
 import math
 
+from .errors import BrianSnnError
+
 
 # -- value types (argparse turns ArgumentTypeError into a one-line usage error, exit 2) ----------
 def _choice(name, valid):
@@ -59,24 +61,33 @@ def _targets(value):
     return names
 
 
-def _positive_int(value):
-    try:
-        v = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
-    return v
+def int_at_least(low, what="an integer"):
+    """An argparse type: an integer >= ``low`` (one-line usage error otherwise)."""
+    def check(value):
+        try:
+            v = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value!r}") from None
+        if v < low:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value!r}")
+        return v
+    return check
 
 
-def _seed(value):
-    try:
-        v = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value!r}")
-    return v
+def checked_by(check):
+    """An argparse type that keeps the text when ``check(text)`` accepts it; the check's
+    error (ValueError or any brian-snn error) becomes the one-line usage error."""
+    def parse(text):
+        try:
+            check(text)
+        except (ValueError, BrianSnnError) as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+        return text
+    return parse
+
+
+_positive_int = int_at_least(1, "a positive integer")
+_seed = int_at_least(0, "an integer >= 0")
 
 
 def _int_list(name, lo=1, hi=None):

@@ -13,7 +13,7 @@ import time
 
 from ..experiments.continual import DEFAULT_TASKS, MODEL_CHOICES, parse_tasks
 from ..checks import OWN_OPTIONS, check_memory, check_own, check_run, claim
-from ..options import (parse_params, _int_list, _positive_int as _pos_int, add_backend_argument, add_chunk_argument,
+from ..options import (checked_by, parse_params, _int_list, _positive_int as _pos_int, add_backend_argument, add_chunk_argument,
                        add_dask_arguments, add_force_argument, add_json_argument, add_model_argument,
                        add_neurons_argument, add_no_resume_argument, add_out_argument, add_param_argument,
                        add_plot_argument, add_quiet_argument, add_seed_argument, add_target_argument)
@@ -23,12 +23,7 @@ from ..experiments.energy import JETSON
 # ------------------------------------------------------------------------------------------
 # argument types (argparse turns ArgumentTypeError into a one-line usage error, exit 2)
 # ------------------------------------------------------------------------------------------
-def _tasks(text):
-    try:
-        parse_tasks(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    return text
+_tasks = checked_by(parse_tasks)
 
 
 
@@ -43,39 +38,28 @@ def _bits(text):
     return v
 
 
-_UNITS = {"": 1, "b": 1, "kb": 1e3, "k": 1e3, "mb": 1e6, "m": 1e6, "gb": 1e9, "g": 1e9,
-          "kib": 1024, "mib": 1024 ** 2, "gib": 1024 ** 3}
+def _quantity(what, units, example):
+    """An argparse type: a finite number >= 0 with an optional unit from ``units`` (-> base unit)."""
+    def parse(text):
+        m = re.fullmatch(r"\s*([-+0-9.eE]+|nan|inf|-inf)\s*([a-zA-Z]*)\s*", str(text))
+        if not m or m.group(2).lower() not in units:
+            raise argparse.ArgumentTypeError(f"{what}: expected {example}, got {text!r}")
+        try:
+            v = float(m.group(1)) * units[m.group(2).lower()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what}: {text!r} is not a number") from None
+        if not math.isfinite(v) or v < 0:
+            raise argparse.ArgumentTypeError(f"{what} must be a finite number >= 0, got {text!r}")
+        return v
+    return parse
 
 
-def parse_bytes(text):
-    """'3000KB' -> 3e6 (decimal kB/MB, binary KiB/MiB); a bare number is bytes."""
-    m = re.fullmatch(r"\s*([-+0-9.eE]+|nan|inf|-inf)\s*([a-zA-Z]*)\s*", str(text))
-    if not m or m.group(2).lower() not in _UNITS:
-        raise argparse.ArgumentTypeError(f"memory budget: expected a size like 3000KB, 2.5MB or 1048576, got {text!r}")
-    try:
-        v = float(m.group(1)) * _UNITS[m.group(2).lower()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"memory budget: {text!r} is not a number") from None
-    if not math.isfinite(v) or v < 0:
-        raise argparse.ArgumentTypeError(f"memory budget must be a finite size >= 0, got {text!r}")
-    return v
-
-
-_E_UNITS = {"": 1, "j": 1, "mj": 1e-3, "uj": 1e-6}
-
-
-def parse_energy(text):
-    """'0.5' (J) or '500mJ' -> joules per sample."""
-    m = re.fullmatch(r"\s*([-+0-9.eE]+|nan|inf|-inf)\s*([a-zA-Z]*)\s*", str(text))
-    if not m or m.group(2).lower() not in _E_UNITS:
-        raise argparse.ArgumentTypeError(f"energy budget: expected joules per sample like 0.5 or 500mJ, got {text!r}")
-    try:
-        v = float(m.group(1)) * _E_UNITS[m.group(2).lower()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"energy budget: {text!r} is not a number") from None
-    if not math.isfinite(v) or v < 0:
-        raise argparse.ArgumentTypeError(f"energy budget must be a finite number >= 0, got {text!r}")
-    return v
+# decimal kB/MB, binary KiB/MiB; a bare number is bytes / joules per sample
+parse_bytes = _quantity("memory budget", {"": 1, "b": 1, "kb": 1e3, "k": 1e3, "mb": 1e6, "m": 1e6, "gb": 1e9,
+                                          "g": 1e9, "kib": 1024, "mib": 1024 ** 2, "gib": 1024 ** 3},
+                        "a size like 3000KB, 2.5MB or 1048576")
+parse_energy = _quantity("energy budget", {"": 1, "j": 1, "mj": 1e-3, "uj": 1e-6},
+                         "joules per sample like 0.5 or 500mJ")
 
 
 # ------------------------------------------------------------------------------------------

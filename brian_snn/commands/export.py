@@ -7,18 +7,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from ..options import _positive_int, parse_params
+from ..options import _positive_int, checked_by, parse_params
 
 
 
 
 def _cc(value):
-    from ..cuda import CudaError, parse_compute_capability
-    try:
-        parse_compute_capability(value)
-    except CudaError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    return value
+    from ..cuda import parse_compute_capability       # imported when used (brian2cuda is heavy)
+    return checked_by(parse_compute_capability)(value)
 
 
 TRAIN_DEFAULTS = {"model": "spikedyn", "neurons": 400, "seed": 0, "chunk": 250}   # as 'brian-snn train'

@@ -13,7 +13,7 @@ import sys
 import time
 
 from ..experiments import timestep as ts
-from ..options import (_positive_int as _pos_int, add_backend_argument, add_chunk_argument, add_dask_arguments,
+from ..options import (_names, _positive_int as _pos_int, add_backend_argument, add_chunk_argument, add_dask_arguments,
                        add_epochs_argument, add_force_argument, add_json_argument, add_model_argument,
                        add_neurons_argument, add_out_argument, add_plot_argument, add_quiet_argument,
                        add_seed_argument, add_target_argument)
@@ -36,16 +36,6 @@ def _floats(name, positive=True):
             vals.append(x)
         if not vals:
             raise argparse.ArgumentTypeError("no value given")
-        return vals
-    return check
-
-
-def _names(name, valid):
-    def check(text):
-        vals = [v.strip() for v in str(text).split(",") if v.strip()]
-        bad = [v for v in vals if v not in valid]
-        if bad or not vals:
-            raise argparse.ArgumentTypeError(f"unknown {name} {(bad or [text])[0]!r}; choose from {', '.join(valid)}")
         return vals
     return check
 

@@ -3,19 +3,12 @@ from __future__ import annotations
 
 import argparse
 
-from ..options import hidden_alias
+from ..options import hidden_alias, int_at_least
 from .mnist import VALID_SOURCES, Dataset, load_dataset
 
 
-def _count(value):
-    """A sample count: an integer >= 1 (0 would train or test on nothing and report NaN)."""
-    try:
-        v = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer (at least 1 sample), got {value!r}")
-    return v
+# a sample count: 0 would train or test on nothing and report NaN
+_count = int_at_least(1, "a positive integer (at least 1 sample)")
 
 
 def add_sample_arguments(parser, train_help: str, test_help: str) -> None:
