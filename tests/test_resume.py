@@ -31,6 +31,8 @@ import json, os, signal, sys
 import h5py
 from brian_snn import backend, cli
 plan, out = json.loads(sys.argv[1]), sys.argv[2]
+# Ctrl-C as in a terminal, even when this test runs in a background job (which ignores SIGINT)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 seen = {"chunk": 0, "replace": 0}
 real_run, real_replace = backend.CppBackend.run_chunk, os.replace
 
