@@ -183,14 +183,15 @@ class Reached(BaseException):
 @pytest.fixture(autouse=True)
 def _no_simulation(monkeypatch):
     from brian_snn import backend
-    from brian_snn.experiments import timestep
+    from brian_snn.experiments.timestep import sensitivity, sweep
     from brian_snn.solsa import runner
 
     def reached(*a, **kw):
         raise Reached("a simulation started")
     for cls in (backend.CppBackend, backend.RuntimeBackend):
         monkeypatch.setattr(cls, "run_chunk", reached)
-    monkeypatch.setattr(timestep, "run_jobs", reached)
+    for module in (sweep, sensitivity):          # where the sweeps look run_jobs up
+        monkeypatch.setattr(module, "run_jobs", reached)
     monkeypatch.setattr(runner, "run_experiment", reached)
 
 

@@ -130,7 +130,7 @@ def test_enhancement_errors(call, msg):
 
 
 def test_tuned_spec_only_when_compiled_knobs_change():
-    from brian_snn.experiments.timestep_models import TunedSpikeDyn, tuned_spec
+    from brian_snn.experiments.timestep.models import TunedSpikeDyn, tuned_spec
     from brian_snn.models.spikedyn import SpikeDyn
     plain = tuned_spec("spikedyn", 10, nu_post=0.004)
     assert type(plain) is SpikeDyn and plain.nu_post == 0.004
@@ -609,7 +609,7 @@ def test_the_sweep_runs_on_the_job_runner_with_states_passed_and_cached(tmp_path
                      None if "input" not in job else float(job["input"]["state"]["w"].sum())))
         return {"accuracy": 0.5, "wall_s": 0.0, "state": {"w": np.full(3, 2.0)}}
 
-    monkeypatch.setattr(ts, "evaluate", fake_evaluate)
+    monkeypatch.setattr(ts.sweep, "evaluate", fake_evaluate)       # what run_jobs hands to the runner
     cfg = ts.TimestepConfig(models=("spikedyn",), windows_ms=(350, 50), variants=("baseline", "inference-only"))
     jobs = ts.plan_jobs(cfg)
     first = ts.run_jobs(jobs, tmp_path, serial=True, log=lambda *a: None)

@@ -18,10 +18,10 @@ from dataclasses import dataclass, fields
 
 from brian2 import ms, mV
 
-from ..models import diehl_cook as _dc
-from ..models import get_model_spec
-from ..models.diehl_cook import DiehlCook
-from ..models.spikedyn import SpikeDyn
+from ...models import diehl_cook as _dc
+from ...models import get_model_spec
+from ...models.diehl_cook import DiehlCook
+from ...models.spikedyn import SpikeDyn
 
 BASE_TAU_E_MS = float(_dc.NEURON_CONSTANTS["tau_e"] / ms)                    # 100 ms
 BASE_RESET_GAP_MV = float((_dc.NEURON_CONSTANTS["v_thresh_e"] - _dc.NEURON_CONSTANTS["v_reset_e"]) / mV)  # 13 mV
