@@ -26,7 +26,7 @@ hwmodel's GPU model reads it) and ``simulator`` (``"brian2"``), unless the calle
 import re
 
 import numpy as np
-from brian2 import EventMonitor, NeuronGroup, Synapses
+from brian2 import EventMonitor, Synapses
 from brian2.groups.group import Group
 
 from hwmodel.counts import Counts, PathwayCounts, PopulationCounts

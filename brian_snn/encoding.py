@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import brian2
-from brian2 import (Function, Hz, NeuronGroup, Synapses, TimedArray, check_units, linked_var, ms, second)
+from brian2 import Function, NeuronGroup, Synapses, TimedArray, linked_var, ms, second
 
 
 @dataclass(frozen=True)

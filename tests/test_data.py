@@ -11,9 +11,7 @@ import functools
 import gzip
 import hashlib
 import http.server
-import shutil
 import struct
-import sys
 import threading
 from pathlib import Path
 

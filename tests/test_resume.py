@@ -6,7 +6,6 @@ Each run is a separate ``brian-snn train`` process; the faults are injected from
 package by a small driver (``_DRIVER``) that wraps the backend and ``os.replace``.
 """
 import json
-import os
 import signal
 import subprocess
 import sys

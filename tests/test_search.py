@@ -1,6 +1,5 @@
 """Model search (issue 4): the Pareto front and selection on synthetic candidates (checked by
 brute force), budgets, the analytic screen, and a real search on a Dask LocalCluster."""
-import itertools
 import json
 import math
 import os

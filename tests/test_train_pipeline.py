@@ -1,6 +1,5 @@
 """End-to-end: train a tiny network in the compiled binary, results file, resume, CLI errors."""
 import io
-import json
 
 import numpy as np
 import pytest
