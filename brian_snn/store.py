@@ -21,14 +21,22 @@ class StoreError(BrianSnnError, ValueError):
     pass
 
 
-def _open_read(path):
+def open_results(path, schema=SCHEMA, what="a brian-snn results file"):
+    """An HDF5 results file open for reading whose ``schema`` attribute is ``schema``; a missing,
+    unreadable (truncated, corrupt) or foreign file is a one-line StoreError.  Every results
+    reader (train, continual, SOLSA) opens its files here."""
     path = Path(path)
     if not path.exists():
         raise StoreError(f"{path}: file not found")
     try:
-        return h5py.File(path, "r")
+        f = h5py.File(path, "r")
     except OSError as e:
         raise StoreError(f"{path}: not a readable HDF5 file (truncated or corrupt?): {e}") from None
+    if f.attrs.get("schema") != schema:
+        found = f.attrs.get("schema")
+        f.close()
+        raise StoreError(f"{path}: not {what} (schema {found!r})")
+    return f
 
 
 def write_results(path, results: dict):
@@ -77,9 +85,7 @@ def inspect(path, schema=SCHEMA):
 
 
 def read_results(path) -> dict:
-    with _open_read(path) as f:
-        if f.attrs.get("schema") != SCHEMA:
-            raise StoreError(f"{path}: not a brian-snn results file (schema {f.attrs.get('schema')!r})")
+    with open_results(path) as f:
         out = {"config": json.loads(f.attrs["config"]), "scalars": json.loads(f.attrs["scalars"]),
                "timings": json.loads(f.attrs["timings"]), "arrays": {}, "counts": {}, "checkpoint": None}
         for name, ds in f.items():

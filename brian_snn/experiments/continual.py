@@ -37,6 +37,7 @@ from ..encoding import Presentation
 from ..readout import assign_labels
 from ..models import MODEL_NAMES, model_class
 from ..runner import Resume, present
+from ..store import open_results
 from .train_eval import image_table, initial_state
 
 SCHEMA = "brian-snn-continual/1"
@@ -486,16 +487,7 @@ def write_continual(path, res):
 
 
 def read_continual(path) -> dict:
-    path = Path(path)
-    if not path.exists():
-        raise ValueError(f"{path}: file not found")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as e:
-        raise ValueError(f"{path}: not a readable HDF5 file ({e})") from None
-    with f:
-        if f.attrs.get("schema") != SCHEMA:
-            raise ValueError(f"{path}: not a continual-learning results file (schema {f.attrs.get('schema')!r})")
+    with open_results(path, SCHEMA, "a continual-learning results file") as f:
         res = {"config": json.loads(f.attrs["config"]), "scalars": json.loads(f.attrs["scalars"]),
                "timings": json.loads(f.attrs["timings"]), "arrays": {}, "tasks": {},
                "counts": {"training": None, "inference": None}, "checkpoint": None}

@@ -81,10 +81,8 @@ def write_results(path, out: dict, memory: dict | None = None, command: str = ""
 
 def read_summary(path) -> dict:
     """Schema, summary and per-task/method test values of a results file."""
-    import h5py
-    with h5py.File(path, "r") as f:
-        if f.attrs.get("schema") != SCHEMA:
-            raise SolsaError(f"{path}: not a {SCHEMA} results file")
+    from ..store import open_results
+    with open_results(path, SCHEMA, "a SOLSA results file") as f:
         res = dict(summary=json.loads(f.attrs["summary"]), experiment=json.loads(f.attrs["experiment"]), tasks={})
         for tname, g in f["tasks"].items():
             res["tasks"][tname] = {m: dict(test=float(mg.attrs["test"]),
