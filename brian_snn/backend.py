@@ -98,6 +98,22 @@ def clean_build_dir(directory):
         remove_stale(directory / "static_arrays")
 
 
+_SHARED = {}
+
+
+def shared_backend(name: str, **kw):
+    """One backend per (name, settings) in this process: later runs of the same model structure
+    (a worker runs many jobs) reuse its build without even regenerating its code."""
+    key = (name, tuple(sorted(kw.items())))
+    if key not in _SHARED:
+        _SHARED[key] = get_backend(name, **kw)
+    return _SHARED[key]
+
+
+def shared_backends() -> list:
+    return list(_SHARED.values())
+
+
 def get_backend(name: str, **kw):
     if name not in REGISTRY:
         raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 
 from .errors import BrianSnnError
 
@@ -72,6 +73,25 @@ def int_at_least(low, what="an integer"):
             raise argparse.ArgumentTypeError(f"expected {what}, got {value!r}")
         return v
     return check
+
+
+def nonneg_number(what, units=None, example="a number >= 0"):
+    """An argparse type: a finite number >= 0, with an optional unit from ``units`` ({suffix:
+    factor to the base unit}; none by default)."""
+    units = units or {"": 1}
+
+    def parse(text):
+        m = re.fullmatch(r"\s*([-+0-9.eE]+|nan|inf|-inf)\s*([a-zA-Z]*)\s*", str(text))
+        if not m or m.group(2).lower() not in units:
+            raise argparse.ArgumentTypeError(f"{what}: expected {example}, got {text!r}")
+        try:
+            v = float(m.group(1)) * units[m.group(2).lower()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what}: {text!r} is not a number") from None
+        if not math.isfinite(v) or v < 0:
+            raise argparse.ArgumentTypeError(f"{what} must be a finite number >= 0, got {text!r}")
+        return v
+    return parse
 
 
 def checked_by(check):

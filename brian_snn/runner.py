@@ -55,6 +55,12 @@ class Resume:
     sim_wall_s: float = 0.0
 
 
+def learned_state(state):
+    """What a network carries into a new sequence (next epoch, task or test): its state without
+    the presentation schedule's (``ctrl_*``), which a new sequence starts afresh."""
+    return {k: np.asarray(v, dtype=float) for k, v in state.items() if not k.startswith("ctrl_")}
+
+
 def chunk_seed(seed, chunk):
     """The noise seed of chunk ``chunk`` of a sequence started with ``seed``."""
     return seed * 100003 + chunk

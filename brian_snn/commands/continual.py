@@ -7,16 +7,16 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import sys
 import time
 
 from ..experiments.continual import DEFAULT_TASKS, MODEL_CHOICES, parse_tasks
 from ..checks import OWN_OPTIONS, check_memory, check_own, check_run, claim
-from ..options import (checked_by, parse_params, _int_list, _positive_int as _pos_int, add_backend_argument, add_chunk_argument,
+from ..options import (_int_list, _positive_int as _pos_int, add_backend_argument, add_chunk_argument,
                        add_dask_arguments, add_force_argument, add_json_argument, add_model_argument,
                        add_neurons_argument, add_no_resume_argument, add_out_argument, add_param_argument,
-                       add_plot_argument, add_quiet_argument, add_seed_argument, add_target_argument)
+                       add_plot_argument, add_quiet_argument, add_seed_argument, add_target_argument,
+                       checked_by, nonneg_number, parse_params)
 from ..experiments.energy import JETSON
 
 
@@ -38,27 +38,11 @@ def _bits(text):
     return v
 
 
-def _quantity(what, units, example):
-    """An argparse type: a finite number >= 0 with an optional unit from ``units`` (-> base unit)."""
-    def parse(text):
-        m = re.fullmatch(r"\s*([-+0-9.eE]+|nan|inf|-inf)\s*([a-zA-Z]*)\s*", str(text))
-        if not m or m.group(2).lower() not in units:
-            raise argparse.ArgumentTypeError(f"{what}: expected {example}, got {text!r}")
-        try:
-            v = float(m.group(1)) * units[m.group(2).lower()]
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{what}: {text!r} is not a number") from None
-        if not math.isfinite(v) or v < 0:
-            raise argparse.ArgumentTypeError(f"{what} must be a finite number >= 0, got {text!r}")
-        return v
-    return parse
-
-
 # decimal kB/MB, binary KiB/MiB; a bare number is bytes / joules per sample
-parse_bytes = _quantity("memory budget", {"": 1, "b": 1, "kb": 1e3, "k": 1e3, "mb": 1e6, "m": 1e6, "gb": 1e9,
+parse_bytes = nonneg_number("memory budget", {"": 1, "b": 1, "kb": 1e3, "k": 1e3, "mb": 1e6, "m": 1e6, "gb": 1e9,
                                           "g": 1e9, "kib": 1024, "mib": 1024 ** 2, "gib": 1024 ** 3},
                         "a size like 3000KB, 2.5MB or 1048576")
-parse_energy = _quantity("energy budget", {"": 1, "j": 1, "mj": 1e-3, "uj": 1e-6},
+parse_energy = nonneg_number("energy budget", {"": 1, "j": 1, "mj": 1e-3, "uj": 1e-6},
                          "joules per sample like 0.5 or 500mJ")
 
 

@@ -13,7 +13,7 @@ import sys
 import time
 
 from ..experiments import timestep as ts
-from ..options import (_names, _positive_int as _pos_int, add_backend_argument, add_chunk_argument, add_dask_arguments,
+from ..options import (_names, nonneg_number, _positive_int as _pos_int, add_backend_argument, add_chunk_argument, add_dask_arguments,
                        add_epochs_argument, add_force_argument, add_json_argument, add_model_argument,
                        add_neurons_argument, add_out_argument, add_plot_argument, add_quiet_argument,
                        add_seed_argument, add_target_argument)
@@ -111,18 +111,6 @@ def _refine(text):
     return k.strip(), vals
 
 
-def _nonneg(name):
-    def check(text):
-        try:
-            x = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not math.isfinite(x) or x < 0:
-            raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
-        return x
-    return check
-
-
 def register(subparsers):
     from ..data import add_data_arguments
     p = subparsers.add_parser(
@@ -138,7 +126,7 @@ def register(subparsers):
                         "(default 350,200,100,50,25)")
     p.add_argument("--dt", type=_floats("--dt"), default=[0.5], metavar="MS",
                    help="time step in ms (default 0.5; compiled)")
-    p.add_argument("--rest-ratio", type=_nonneg("--rest-ratio"), default=ts.REST_RATIO, metavar="R",
+    p.add_argument("--rest-ratio", type=nonneg_number("--rest-ratio"), default=ts.REST_RATIO, metavar="R",
                    help="rest after each window as a fraction of it (default 150/350)")
     add_seed_argument(p, "seeds of weights, order and Poisson input; accuracy is averaged over them", [0], many=True)
     add_epochs_argument(p)
@@ -151,17 +139,17 @@ def register(subparsers):
     p.add_argument("--variants", type=_names("variant", ts.VARIANTS), default=list(ts.VARIANTS), metavar="V[,V...]",
                    help=f"runs per window (default all: {','.join(ts.VARIANTS)})")
     g = p.add_argument_group("policy")
-    g.add_argument("--tolerance", type=_nonneg("--tolerance"), default=2.0, metavar="POINTS",
+    g.add_argument("--tolerance", type=nonneg_number("--tolerance"), default=2.0, metavar="POINTS",
                    help="accuracy may drop this many percentage points below the full window (default 2)")
     g.add_argument("--weights", type=_weights, default=dict(ts.DEFAULT_WEIGHTS), metavar="NAME=W[,...]",
                    help="objective weights, e.g. accuracy=1,latency=1,energy_train=1,energy_inference=1 (default all 1)")
     g.add_argument("--policy-variants", type=_names("variant", ts.VARIANTS), default=None, metavar="V[,V...]",
                    help="rows the policy may pick (default: all)")
-    g.add_argument("--max-latency", type=_nonneg("--max-latency"), default=None, metavar="MS",
+    g.add_argument("--max-latency", type=nonneg_number("--max-latency"), default=None, metavar="MS",
                    help="latency budget per inference sample, ms")
-    g.add_argument("--max-energy-train", type=_nonneg("--max-energy-train"), default=None, metavar="MJ",
+    g.add_argument("--max-energy-train", type=nonneg_number("--max-energy-train"), default=None, metavar="MJ",
                    help="training energy budget per sample, mJ")
-    g.add_argument("--max-energy-inference", type=_nonneg("--max-energy-inference"), default=None, metavar="MJ",
+    g.add_argument("--max-energy-inference", type=nonneg_number("--max-energy-inference"), default=None, metavar="MJ",
                    help="inference energy budget per sample, mJ")
     add_target_argument(g, ts.JETSON, "target the rows are priced on", many=False)
     g.add_argument("--from", dest="from_file", metavar="JSON",

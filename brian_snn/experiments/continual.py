@@ -32,11 +32,11 @@ import numpy as np
 
 from hwmodel.counts import Counts
 
-from ..backend import get_backend
+from ..backend import shared_backend, shared_backends
 from ..encoding import Presentation
 from ..readout import assign_labels
 from ..models import MODEL_NAMES, model_class
-from ..runner import Resume, present
+from ..runner import Resume, learned_state, present
 from ..store import open_results
 from .train_eval import image_table, initial_state
 
@@ -257,10 +257,6 @@ def summarise(matrix) -> dict:
 # ------------------------------------------------------------------------------------------
 # the run
 # ------------------------------------------------------------------------------------------
-def _strip_ctrl(state):
-    return {k: v for k, v in state.items() if not k.startswith("ctrl_")}
-
-
 def skeleton(spec, presentation):
     """Build the model's Brian2 objects on the runtime device (numpy, nothing is run) and return
     its kernels per step and a zero-activity counts record of one presentation slot per sample
@@ -289,18 +285,6 @@ def skeleton(spec, presentation):
         log.setLevel(level)
 
 
-_BACKENDS = {}
-
-
-def shared_backend(name, chunk_slots):
-    """One backend per (name, chunk_slots) in this process, so that runs of the same model
-    structure reuse the compiled binary without even regenerating its code."""
-    key = (name, int(chunk_slots))
-    if key not in _BACKENDS:
-        _BACKENDS[key] = get_backend(name, chunk_slots=int(chunk_slots))
-    return _BACKENDS[key]
-
-
 def ready_backend(backend, spec, presentation, images):
     """Call before running ``spec`` on ``backend`` (cpp/cuda).
 
@@ -322,7 +306,7 @@ def ready_backend(backend, spec, presentation, images):
         if get_device() is not dev:
             set_device(backend.device_name, build_on_run=False, directory=directory)
         return
-    for b in list(_BACKENDS.values()) + [backend]:
+    for b in shared_backends() + [backend]:
         b._built = None
     gc.collect()
 
@@ -334,7 +318,7 @@ def run_continual(config: ContinualConfig, dataset, out=None, resume=True, progr
     spec = model_spec(config.model, config.n_exc, dataset.x_train.shape[1], config.weight_bits,
                       **config.params)
     pres = Presentation(**config.presentation)
-    backend = backend or shared_backend(config.backend, config.chunk_slots)
+    backend = backend or shared_backend(config.backend, chunk_slots=int(config.chunk_slots))
     images = image_table(dataset)
     ready_backend(backend, spec, pres, images)
     n_train = len(dataset.y_train)
@@ -375,7 +359,7 @@ def run_continual(config: ContinualConfig, dataset, out=None, resume=True, progr
                       seed=config.seed * 1000 + 2 * t, progress=progress, resume=within,
                       on_chunk=lambda at, st, t=t: checkpoint_training(t, at, st))
         within = None
-        state = _strip_ctrl(run.state)
+        state = learned_state(run.state)
         res["counts"]["training"] = _add(res["counts"]["training"], run.counts)
         tm["train_sim_s"] += run.sim_wall_s
         tm["build_s"] += run.build_s

@@ -32,6 +32,7 @@ import numpy as np
 
 import hwmodel
 
+from ..backend import shared_backend
 from ..data import load_described
 from ..jobs import code_fingerprint as jobs_fingerprint, job_key, run_jobs
 from .continual import ContinualConfig, model_spec, run_continual, skeleton
@@ -142,11 +143,6 @@ def screen(candidates, base: ContinualConfig, energy_phase="training", max_memor
 # ------------------------------------------------------------------------------------------
 # step 2: evaluation (runs in a Dask worker process)
 # ------------------------------------------------------------------------------------------
-def _backend(name, chunk_slots):
-    from .continual import shared_backend
-    return shared_backend(name, chunk_slots)
-
-
 def candidate_config(cand: Candidate, base: ContinualConfig) -> ContinualConfig:
     return replace(base, model=cand.model, n_exc=int(cand.n_exc), weight_bits=cand.sim_bits)
 
@@ -160,7 +156,7 @@ def evaluate_candidate(job: dict) -> dict:
     out = None if job.get("out_dir") is None else Path(job["out_dir"]) / f"{cand.name}.h5"
     t0 = time.perf_counter()
     res = run_continual(cfg, ds, out=out, resume=True, progress=False, log=lambda *a: None,
-                        backend=_backend(cfg.backend, cfg.chunk_slots))
+                        backend=shared_backend(cfg.backend, chunk_slots=int(cfg.chunk_slots)))
     sc = res["scalars"]
     return {"candidate": asdict(cand), "accuracy": sc["final_average"], "mean_new": sc["mean_new"],
             "mean_old": sc["mean_old"], "kernels_per_step": sc["kernels_per_step"],

@@ -15,7 +15,7 @@ from ..encoding import Presentation
 from ..models import get_model_spec
 from ..models.diehl_cook import initial_weights
 from ..readout import assign_labels, confusion_matrix, predict
-from ..runner import Resume, present
+from ..runner import Resume, learned_state, present
 from ..store import read_results, write_results
 
 
@@ -97,8 +97,7 @@ def train_and_evaluate(config: TrainConfig, dataset, out=None, resume=True, prog
         before = run.counts if before is None else before + run.counts
         timings["train_sim_s"] += run.sim_wall_s
         timings["build_s"] += run.build_s
-        # fresh schedule state for the next epoch (no pending decision carried over)
-        state = {k: v for k, v in run.state.items() if not k.startswith("ctrl_")}
+        state = learned_state(run.state)       # no pending schedule decision into the next epoch
         checkpoint(epoch + 1, state)
     train_counts = before
 

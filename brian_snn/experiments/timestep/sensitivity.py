@@ -13,8 +13,8 @@ from ...jobs import job_key
 from .figures import plot_sensitivity
 from .rules import (Settings, _knob_alphas, _points, apply_factors, check_rules, enhance,
                     rules_from_sensitivity)
-from .sweep import (TimestepConfig, _cfg_dict, _git_head, _json_default, _renamed_dependency, _stored_job,
-                    code_fingerprint, run_jobs)
+from .sweep import (TimestepConfig, _cfg_dict, _git_head, _json_default, _stored_job, code_fingerprint,
+                    read_results_json, run_jobs)
 from .windows import COMPILED_KNOBS, INFERENCE_KNOBS, KNOBS, SENSITIVITY_ALPHAS, _number, check_window
 
 
@@ -249,15 +249,6 @@ def derived_rules(res) -> dict:
 
 
 def load_sensitivity(path, phase="train") -> dict:
-    p = Path(path)
-    if p.is_dir():
-        p = p / ("sensitivity.json" if phase == "train" else "inference_sensitivity.json")
-    try:
-        res = json.loads(p.read_text())
-    except FileNotFoundError:
-        raise ValueError(f"{p}: no such file") from None
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{p}: not a JSON file ({e})") from None
-    if res.get("schema") not in ("brian-snn-timestep-sensitivity/1", "brian-snn-timestep-inference-sensitivity/1"):
-        raise ValueError(f"{p}: not a 'brian-snn timestep --sensitivity' results file")
-    return _renamed_dependency(res)
+    return read_results_json(path, "sensitivity.json" if phase == "train" else "inference_sensitivity.json",
+                             ("brian-snn-timestep-sensitivity/1", "brian-snn-timestep-inference-sensitivity/1"),
+                             "'brian-snn timestep --sensitivity'")

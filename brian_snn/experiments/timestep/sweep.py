@@ -77,32 +77,18 @@ class TimestepConfig:
 # ------------------------------------------------------------------------------------------
 # one evaluation (runs in this process or in a Dask worker)
 # ------------------------------------------------------------------------------------------
-_WORKER = {"backends": {}}
-
-
-def _backend(name, chunk_slots, max_slot_ms):
-    from ...backend import get_backend
-    key = (name, int(chunk_slots), float(max_slot_ms))
-    if key not in _WORKER["backends"]:
-        _WORKER["backends"][key] = get_backend(name, chunk_slots=int(chunk_slots), max_slot_ms=float(max_slot_ms))
-    return _WORKER["backends"][key]
-
-
-def _strip(state):
-    return {k: np.asarray(v, dtype=float) for k, v in state.items() if not k.startswith("ctrl_")}
-
-
 def evaluate(job: dict) -> dict:
     """Train (unless ``job['state']`` is given) at ``train_window_ms`` with ``train_settings``,
     label and test at ``infer_window_ms`` with ``infer_settings``.  Plain data in and out."""
+    from ...backend import shared_backend
     from ...readout import assign_labels, predict
-    from ...runner import present
+    from ...runner import learned_state, present
     from ..train_eval import image_table, initial_state
     t_start = time.perf_counter()
     cfg = job["config"]
     ds = load_described(cfg["data"])
     images = image_table(ds)
-    bk = _backend(cfg["backend"], cfg["chunk_slots"], cfg["max_slot_ms"])
+    bk = shared_backend(cfg["backend"], chunk_slots=int(cfg["chunk_slots"]), max_slot_ms=float(cfg["max_slot_ms"]))
     seed, dt, rr = int(job["seed"]), cfg["dt_ms"], cfg["rest_ratio"]
     n_train, n_test = len(ds.y_train), len(ds.y_test)
     n_in = ds.x_train.shape[1]
@@ -119,7 +105,7 @@ def evaluate(job: dict) -> dict:
         for epoch in range(int(cfg["epochs"])):
             run = present(spec, bk, pres, images, rng.permutation(n_train), st, plastic=1, phase="training",
                           seed=seed * 1000 + epoch * 10, progress=False)
-            st = _strip(run.state)
+            st = learned_state(run.state)
             counts = run.counts if counts is None else counts + run.counts
             wall += run.sim_wall_s
             slots += run.presentations
@@ -128,7 +114,7 @@ def evaluate(job: dict) -> dict:
         out.update(train_counts=counts.to_dict(), train_wall_s=wall, train_presentations=slots,
                    train_samples=n_train * int(cfg["epochs"]), state=state)
     else:
-        state = _strip(state)
+        state = learned_state(state)
         build = 0.0
     inf = Settings.from_dict(job["infer_settings"])
     spec = tuned_spec(job["model"], job["n_exc"], n_in, **inf.params)
@@ -308,17 +294,23 @@ def save(res, out_dir, plot=True):
 
 
 def load(path) -> dict:
+    return read_results_json(path, "timestep.json", ("brian-snn-timestep/1",), "'brian-snn timestep'")
+
+
+def read_results_json(path, default_name, schemas, what) -> dict:
+    """A stored sweep (``path`` or ``path/default_name``) whose schema is one of ``schemas``;
+    files written before the job runner are brought up to date."""
     p = Path(path)
     if p.is_dir():
-        p = p / "timestep.json"
+        p = p / default_name
     try:
         res = json.loads(p.read_text())
     except FileNotFoundError:
         raise ValueError(f"{p}: no such file") from None
     except json.JSONDecodeError as e:
         raise ValueError(f"{p}: not a JSON file ({e})") from None
-    if res.get("schema") != "brian-snn-timestep/1":
-        raise ValueError(f"{p}: not a 'brian-snn timestep' results file")
+    if res.get("schema") not in schemas:
+        raise ValueError(f"{p}: not a {what} results file")
     return _renamed_dependency(res)
 
 
