@@ -1,10 +1,10 @@
-"""Throughput of K batched network copies (brian_snn.batched) vs K, against one ordinary network.
+"""Throughput of K batched network copies (brian_snn.copies) vs K, against one ordinary network.
 
     python benchmarks/batched_throughput.py                     # cpp, 1 thread, K = 1,2,4,8
     python benchmarks/batched_throughput.py --backend cuda --copies 1,4,16,64 --cc 9.0 \
         --out benchmarks/batched_gpu.json --png benchmarks/batched_gpu.png
 
-Every copy trains a Diehl & Cook network (N excitatory neurons, 784 inputs, dt 0.5 ms, 350 + 150 ms
+Every copy trains a Diehl & Cook network (``--model``: any model) (N excitatory neurons, 784 inputs, dt 0.5 ms, 350 + 150 ms
 per sample) on its own order of the embedded MNIST subset with its own seed.  For each K one
 compiled run presents ``--samples`` samples to every copy (build time excluded).  Reported per K:
 wall time of the run and the CPU time of the simulation process (user + sys of the child; on a
@@ -26,9 +26,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from brian_snn.batched import BatchedNetwork, BatchSpec, initial_copy_state, present_batched  # noqa: E402
+from brian_snn.backend import get_backend  # noqa: E402
+from brian_snn.copies import Copies  # noqa: E402
 from brian_snn.data import load_dataset  # noqa: E402
 from brian_snn.encoding import Presentation  # noqa: E402
+from brian_snn.experiments.train_eval import initial_state  # noqa: E402
+from brian_snn.models import get_model_spec  # noqa: E402
+from brian_snn.runner import present  # noqa: E402
 
 
 def child_cpu():
@@ -37,21 +41,22 @@ def child_cpu():
 
 
 def run_batch(K, args, images, n_train, cuda_options):
-    spec = BatchSpec(copies=K, n_exc=args.neurons)
+    model = get_model_spec(args.model, n_exc=args.neurons)
+    spec = Copies.of(model, K)
     pres = Presentation()
-    net = BatchedNetwork(spec, pres, len(images), slots=args.samples, backend=args.backend,
-                         cuda_options=cuda_options)
+    backend = get_backend(args.backend, chunk_slots=args.samples, **(cuda_options or {}))
     rng = np.random.default_rng(0)
     orders = [rng.permutation(n_train)[:args.samples] for _ in range(K)]
     seeds = list(range(1, K + 1))
-    states = [initial_copy_state(spec, s) for s in seeds]
-    net.build(images)                       # excluded from the timing
+    states = [initial_state(model, s) for s in seeds]
+    build = present(spec, backend, pres, images, [o[:1] for o in orders], states, 1, "training", seeds,
+                    progress=False)             # the build, excluded from the timing
     c0, t0 = child_cpu(), time.perf_counter()
-    res = present_batched(net, images, orders, states, [{}] * K, seeds, plastic=1)
+    res = present(spec, backend, pres, images, orders, states, 1, "training", seeds, progress=False)
     wall, cpu = time.perf_counter() - t0, child_cpu() - c0
     sim = res.sim_wall_s
     n = args.samples
-    return {"copies": K, "samples_per_copy": n, "build_s": round(net.build_s, 2),
+    return {"copies": K, "samples_per_copy": n, "build_s": round(build.build_s, 2),
             "run_wall_s": round(sim, 3), "run_cpu_s": round(cpu, 3), "present_wall_s": round(wall, 3),
             "per_copy_samples_per_s_wall": n / sim, "per_copy_samples_per_s_cpu": n / cpu if cpu > 0 else None,
             "aggregate_samples_per_s_wall": K * n / sim,
@@ -62,10 +67,7 @@ def run_batch(K, args, images, n_train, cuda_options):
 
 def run_baseline(args, images, n_train):
     from brian_snn.backend import CppBackend
-    from brian_snn.experiments.train_eval import initial_state
-    from brian_snn.models import get_model_spec
-    from brian_snn.runner import present
-    spec = get_model_spec("diehl-cook", n_exc=args.neurons)
+    spec = get_model_spec(args.model, n_exc=args.neurons)
     b = CppBackend(chunk_slots=args.samples)
     order = np.random.default_rng(0).permutation(n_train)[:args.samples]
     present(spec, b, Presentation(), images, order[:1], initial_state(spec, 1), 1, "training", 1,
@@ -74,7 +76,7 @@ def run_baseline(args, images, n_train):
     run = present(spec, b, Presentation(), images, order, initial_state(spec, 1), 1, "training", 1,
                   progress=False)
     cpu = child_cpu() - c0
-    return {"model": "diehl-cook (models/diehl_cook.py, cpp backend)", "samples": args.samples,
+    return {"model": f"{args.model} (one network, cpp backend)", "samples": args.samples,
             "run_wall_s": round(run.sim_wall_s, 3), "run_cpu_s": round(cpu, 3),
             "samples_per_s_wall": args.samples / run.sim_wall_s,
             "samples_per_s_cpu": args.samples / cpu if cpu > 0 else None}
@@ -113,6 +115,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--backend", choices=("cpp", "cuda"), default="cpp")
     p.add_argument("--copies", default="1,2,4,8")
+    p.add_argument("--model", default="diehl-cook")
     p.add_argument("--neurons", type=int, default=100)
     p.add_argument("--samples", type=int, default=60, help="samples per copy (one compiled run)")
     p.add_argument("--cc", default=None, help="compute capability for --backend cuda (default: detected)")
@@ -138,7 +141,7 @@ def main(argv=None):
         from brian_snn.cuda import detect_gpus
         g = detect_gpus()
         device = g[0][1] if g else "GPU (not detected)"
-    result = {"benchmark": "batched_throughput", "backend": a.backend, "neurons": a.neurons,
+    result = {"benchmark": "batched_throughput", "backend": a.backend, "model": a.model, "neurons": a.neurons,
               "samples_per_copy": a.samples, "device": device, "cpus": os.cpu_count(),
               "loadavg_start": os.getloadavg(), "threads": 1 if a.backend == "cpp" else None,
               "date": time.strftime("%Y-%m-%d %H:%M"), "runs": []}

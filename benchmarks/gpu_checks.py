@@ -17,7 +17,7 @@ trajectory.  The test is statistical: for each metric z = (mean_cuda - mean_cpp)
 sqrt(sd_cpp^2/S + sd_cuda^2/S) over seeds, consistent when |z| < 3 (seed-to-seed variation is
 the yardstick; with identical inputs the batched network below is also compared directly).
 
-**Batched.**  brian_snn.batched on cuda for K copies (default 1,4,16,64) of D&C N: per K, ``--chunks``
+**Batched.**  brian_snn.copies on cuda for K copies (default 1,4,16,64) of D&C N: per K, ``--chunks``
 compiled runs of ``--slots`` slots each; per run the wall time, the network time inside the binary,
 the NVML energy (board energy counter where supported, else power samples every 10 ms) and the
 exact counts of the whole batch.  Throughput samples/s per copy and aggregate, against one
@@ -212,9 +212,11 @@ def parity(a):
 
 # -- batched throughput + energy ---------------------------------------------------------------------
 def batched(a):
-    from brian_snn.batched import (DEFAULTS, BatchedNetwork, BatchSpec, _copy_counts, batch_counts,
-                                   initial_copy_state)
+    from brian_snn.backend import get_backend
+    from brian_snn.copies import Copies, batch_counts
     from brian_snn.encoding import Presentation
+    from brian_snn.experiments.train_eval import initial_state
+    from brian_snn.models import get_model_spec
     ds = dataset(None, None)
     images = np.vstack([ds.x_train, np.zeros((1, ds.x_train.shape[1]))]).astype(float)
     n_train = len(ds.y_train)
@@ -226,31 +228,32 @@ def batched(a):
     # the baseline: one ordinary network, cpp, one core, same machine
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from batched_throughput import run_baseline
-    out["baseline_cpp_one_network"] = run_baseline(argparse.Namespace(neurons=a.neurons, samples=a.slots),
-                                                   images, n_train)
+    out["baseline_cpp_one_network"] = run_baseline(argparse.Namespace(model="diehl-cook", neurons=a.neurons,
+                                                                      samples=a.slots), images, n_train)
     print("baseline", json.dumps(out["baseline_cpp_one_network"]), flush=True)
     measurements = []
     for K in [int(k) for k in a.copies.split(",")]:
-        spec = BatchSpec(copies=K, n_exc=a.neurons)
-        backend = "cpp" if a.fake_gpu else "cuda"
-        net = BatchedNetwork(spec, pres, len(images), slots=a.slots, backend=backend,
-                             cuda_options=None if a.fake_gpu else {"compute_capability": a.cc})
-        net.build(images)
+        model = get_model_spec("diehl-cook", n_exc=a.neurons)
+        spec = Copies.of(model, K)
+        net = get_backend("cpp" if a.fake_gpu else "cuda", chunk_slots=a.slots,
+                          **({} if a.fake_gpu else {"compute_capability": a.cc}))
         rng = np.random.default_rng(K)
-        states = [initial_copy_state(spec, s) for s in range(K)]
-        params = [dict(DEFAULTS) for _ in range(K)]
-        walls, nets = [], []
+        states = [initial_state(model, s) for s in range(K)]
+        walls, nets, build_s = [], [], 0.0
         for c in range(a.chunks):
             plastic = 1 if c % 2 == 0 else 0           # alternate training / frozen: different work
+            phase = "training" if plastic else "inference"
             window = np.stack([rng.permutation(n_train)[:a.slots + 1] for _ in range(K)], axis=1)
             seeds = [1000 * c + k for k in range(K)]
             with meter as m:
-                raw, wall = net.run_chunk(images, states, params, window, seeds, plastic)
-            states = raw["states"] if plastic else states
-            t_end = a.slots * pres.slot_ms * 1e-3
-            phase = "training" if plastic else "inference"
-            counts = batch_counts([_copy_counts(spec, pres, raw, k, a.slots, phase, t_end) for k in range(K)])
+                parts = net.run_chunk(spec, pres, images, window, spec.join(states), plastic, phase,
+                                      n_real=[a.slots + 1] * K, seed=seeds)
+            wall = parts[0].wall_s
+            build_s += parts[0].timings.get("build_s", 0.0)
+            states = [p.state for p in parts] if plastic else states
+            counts = batch_counts([p.counts for p in parts])
             counts.samples = K * a.slots
+            raw = {"net_s": parts[0].timings.get("net_s")}
             net_s = raw["net_s"] or wall
             # energy of the network run: the call's mean power x the network's time in the binary
             e_net = m.mean_w * net_s
@@ -266,7 +269,7 @@ def batched(a):
             print(json.dumps(run), flush=True)
         base = out["baseline_cpp_one_network"]["samples_per_s_cpu"] or out["baseline_cpp_one_network"]["samples_per_s_wall"]
         agg = K * a.slots * len(nets) / sum(nets)
-        out["per_k"].append({"copies": K, "build_s": net.build_s, "net_s_mean": float(np.mean(nets)),
+        out["per_k"].append({"copies": K, "build_s": build_s, "net_s_mean": float(np.mean(nets)),
                              "per_copy_samples_per_s": agg / K, "aggregate_samples_per_s": agg,
                              "aggregate_incl_process_start_samples_per_s": K * a.slots * len(walls) / sum(walls),
                              "vs_one_cpp_network": agg / base})

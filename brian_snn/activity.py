@@ -121,11 +121,13 @@ def kernels_per_step(objects) -> int:
     return n
 
 
-def state_words(group) -> int:
-    """State variables per neuron that a hardware implementation must store."""
+def state_words(group, parameters=()) -> int:
+    """State variables per neuron that a hardware implementation must store (``parameters``:
+    variables that are per-copy parameters of batched copies, not neuron state)."""
     words = 0
     for name, var in group.variables.items():
-        if name.startswith("_") or name in _INTERNAL_VARS or getattr(var, "scalar", True):
+        if (name.startswith("_") or name in _INTERNAL_VARS or name in parameters
+                or getattr(var, "scalar", True)):
             continue
         if _owner_name(var) != group.name or type(var).__name__ != "ArrayVariable":
             continue
@@ -140,15 +142,17 @@ class ActivityCounter:
 
     ``record``: groups whose spike times are recorded, so that counts can be restricted to a
     time window with ``counts(t_end=...)``; other groups only keep per-neuron totals.
+    ``per_copy``: for batched copies (:mod:`brian_snn.copies`), group -> its per-copy parameters.
     """
 
-    def __init__(self, network_or_objects, record=(), weight_bits=32):
+    def __init__(self, network_or_objects, record=(), weight_bits=32, per_copy=None):
         objs = sorted(getattr(network_or_objects, "objects", network_or_objects), key=lambda o: o.name)
         self.objects = objs
         self.groups = [o for o in objs if isinstance(o, Group) and not isinstance(o, Synapses)
                        and hasattr(o, "events") and "spike" in o.events and _is_counted(o)]
         self.synapses = [o for o in objs if isinstance(o, Synapses) and _is_counted(o)]
         self.weight_bits = weight_bits
+        self.per_copy = dict(per_copy or {})
         record_names = {g.name for g in record}
         wanted = {(g.name, "spike"): g for g in self.groups}
         for s in self.synapses:
@@ -188,8 +192,11 @@ class ActivityCounter:
         return kernels_per_step(self.network.objects if self.network is not None else self.objects)
 
     def counts(self, phase, samples=1, steps=None, dt_s=None, t_end=None, t_start=None,
-               extra=None) -> Counts:
+               extra=None, copy=None) -> Counts:
         """The counts record; ``steps``/``dt_s`` default to the network's clock (steps run so far).
+
+        ``copy=(k, K)``: the counts of copy k of a network of K batched copies (each group's k-th
+        block of neurons, the synapses leaving it).
 
         ``extra``: more top-level keys of the record; ``kernels_per_step`` (counted from the
         network's objects) and ``simulator`` (``"brian2"``) are added unless given here."""
@@ -199,27 +206,38 @@ class ActivityCounter:
             dt = float(next(iter(self.network.objects)).clock.dt) if dt_s is None else dt_s
             dt_s = dt
             steps = int(round(float(self.network.t) / dt)) if steps is None else steps
+        k, n_copies = copy or (0, 1)
+
+        def mine(group):           # copy k's block of a group's neurons
+            n = len(group) // n_copies
+            return slice(k * n, (k + 1) * n)
+
         pops = []
         for g in self.groups:
-            spikes = self.event_counts(g.name, "spike", t_end, t_start).sum()
-            pops.append(PopulationCounts(g.name, len(g), int(spikes), len(g) * int(steps), state_words(g)))
+            spikes = self.event_counts(g.name, "spike", t_end, t_start)[mine(g)].sum()
+            n = len(g) // n_copies
+            pops.append(PopulationCounts(g.name, n, int(spikes), n * int(steps),
+                                         state_words(g, self.per_copy.get(g.name, ()))))
         paths = []
         for s in self.synapses:
             pre_idx = np.asarray(s.i[:])
             post_idx = np.asarray(s.j[:])
+            own = (pre_idx // (len(s.source) // n_copies)) == k      # synapses of copy k
+            pre_idx, post_idx = pre_idx[own], post_idx[own]
             events = plastic_updates = 0
             plastic = False
             for p in s._pathways:
                 side = pre_idx if p.prepost == "pre" else post_idx
                 degree = np.bincount(side, minlength=len(p.source))
-                n = int(self.event_counts(p.source.name, p.event, t_end, t_start) @ degree)
+                n = int(self.event_counts(p.source.name, p.event, t_end, t_start)[mine(p.source)]
+                        @ degree[mine(p.source)])
                 if p.prepost == "pre" and p.event == "spike":
                     events += n
                 if _writes_synaptic_state(s, p.code):
                     plastic = True
                     if phase == "training":
                         plastic_updates += n
-            paths.append(PathwayCounts(s.name, s.source.name, s.target.name, len(s), events,
+            paths.append(PathwayCounts(s.name, s.source.name, s.target.name, int(own.sum()), events,
                                        plastic_updates, self.weight_bits, plastic))
         extra = dict(extra or {})
         if "kernels_per_step" not in extra:

@@ -131,7 +131,7 @@ class _Assembled:
             self.net.add(add_end_of_run(self.model.controller))
         self.slots = SpikeMonitor(self.model.controller, variables=["ptr"], name="_slots")
         recorded = [g for g in self.model.populations if g is not self.model.input_group]
-        self.counter = ActivityCounter(self.model.objects, record=recorded)
+        self.counter = ActivityCounter(self.model.objects, record=recorded, per_copy=self.model.per_copy)
         self.net.add(self.slots, *self.counter.monitors.values())
 
     def state_targets(self):
@@ -164,22 +164,30 @@ class _ChunkedBackend:
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.verbose = verbose
 
-    @property
-    def table_rows(self) -> int:
-        """Rows of a chunk's image table: its window (``chunk_slots + 1``) and a blank row.  The
-        table holds only the images the chunk shows, so no data size is compiled into a build."""
-        return self.chunk_slots + 2
+    def table_rows(self, copies=1) -> int:
+        """Rows of a chunk's image table: each copy's window (``chunk_slots + 1``) and a blank
+        row.  The table holds only the images the chunk shows, so no data size is compiled in."""
+        return copies * (self.chunk_slots + 1) + 1
 
-    def blank_table(self, images):
-        return np.zeros((self.table_rows, np.shape(images)[1]))
+    def blank_table(self, images, copies=1):
+        return np.zeros((self.table_rows(copies), np.shape(images)[1]))
+
+    def blank_order(self, spec, images):
+        """An order that shows only the blank last row of ``images`` (the build's initial values)."""
+        copies = getattr(spec, "copies", None)
+        shape = (self.chunk_slots + 1,) + ((copies,) if copies else ())
+        return np.full(shape, len(images) - 1, dtype=float)
 
     def chunk_table(self, images, order_chunk):
-        """The images a chunk shows as its own table (``order_chunk`` and the blank last row of
-        ``images``) and the order as indices into it."""
+        """The images a chunk shows as its own table (``order_chunk`` -- [slots + 1] or, for
+        batched copies, [slots + 1, copies] -- and the blank last row of ``images``) and the
+        order as indices into it."""
         order_chunk = np.asarray(order_chunk, dtype=np.int64)
         if len(order_chunk) != self.chunk_slots + 1:
             raise ValueError(f"a chunk's order has {self.chunk_slots + 1} entries, got {len(order_chunk)}")
-        return np.asarray(images)[np.append(order_chunk, len(images) - 1)], np.arange(len(order_chunk))
+        rows = np.append(order_chunk.T.ravel(), len(images) - 1)      # copy by copy
+        index = np.ascontiguousarray(np.arange(order_chunk.size).reshape(order_chunk.T.shape).T)
+        return np.asarray(images)[rows], index
 
     def run_ms(self, presentation) -> float:
         """Duration of one simulation: long enough for ``chunk_slots`` slots of any length up to
@@ -194,10 +202,12 @@ class _ChunkedBackend:
     def _settings(self, asm, spec, presentation, state, order_chunk, plastic, n_real):
         """(view or TimedArray) -> value for everything that changes between runs."""
         m = asm.model
+        copies = getattr(spec, "copies", None)
+        # batched copies end together, after chunk_slots slots (a finished copy sees blank slots)
         vals = {m.controller.t_stop: self.chunk_slots * presentation.slot_ms * ms,
-                m.controller.n_stop: float(n_real)}
+                m.controller.n_stop: 1e18 if copies else float(n_real)}
         for name, (obj, var, unit) in m.runtime_targets.items():
-            vals[getattr(obj, var)] = getattr(spec, name) * unit
+            vals[getattr(obj, var)] = (spec.parameter(name, obj) if copies else getattr(spec, name)) * unit
         for name, value in presentation.runtime_values().items():
             vals[getattr(m.controller, name)] = value
         vals[m.exc.plastic] = float(plastic)
@@ -209,26 +219,35 @@ class _ChunkedBackend:
             if k in state or k in start:
                 vals[view] = state.get(k, start.get(k)) * unit
         vals[m.controller.ptr] = 0.0
-        vals[m.exc.wsum] = np.bincount(np.tile(np.arange(spec.n_exc), spec.n_input),
-                                       weights=state["w"], minlength=spec.n_exc)
+        vals[m.exc.wsum] = np.asarray(state["w"]).reshape(-1, spec.n_input, spec.n_exc).sum(axis=1).ravel()
         vals[m.order] = np.asarray(order_chunk, dtype=float)
         return vals
 
-    def _collect(self, asm, spec, presentation, n_real, phase, wall):
+    def _collect(self, asm, spec, presentation, n_real, phase, wall, timings=None):
+        """The chunk's ChunkResult; for batched copies a list, one per copy (``n_real``: a list)."""
         m = asm.model
         state = {k: np.asarray(view[:] / unit, dtype=float)
                  for k, (view, unit) in asm.state_targets().items()}
+        slot_i = np.asarray(asm.slots.i[:]).astype(np.int64)
         slot_t = np.asarray(asm.slots.t_[:])
         slot_ptr = np.asarray(asm.slots.ptr[:]).astype(np.int64)
         exc_mon = asm.counter.monitors[(m.exc.name, "spike")]
         exc_i = np.asarray(exc_mon.i[:]).astype(np.int64)
         exc_t = np.asarray(exc_mon.t_[:])
-        real = int(np.searchsorted(slot_ptr, n_real, side="left"))   # slots showing real samples
-        dt_s = presentation.dt_ms * 1e-3
-        t_end = real * presentation.slot_ms * 1e-3
-        counts = asm.counter.counts(phase, samples=0, steps=real * presentation.steps_per_slot,
-                                    dt_s=dt_s, t_end=t_end)
-        return ChunkResult(state, slot_t, slot_ptr, exc_i, exc_t, counts, real, wall)
+        copies = getattr(spec, "copies", None)
+        states = spec.split(state) if copies else [state]
+        results = []
+        for k, (st, n) in enumerate(zip(states, n_real if copies else [n_real])):
+            slots, mine = slot_i == k, exc_i // spec.n_exc == k
+            real = int(np.searchsorted(slot_ptr[slots], n, side="left"))   # slots showing real samples
+            t_end = real * presentation.slot_ms * 1e-3
+            counts = asm.counter.counts(phase, samples=0, steps=real * presentation.steps_per_slot,
+                                        dt_s=presentation.dt_ms * 1e-3, t_end=t_end,
+                                        copy=(k, copies) if copies else None,
+                                        extra={"batch": copies} if copies else None)
+            results.append(ChunkResult(st, slot_t[slots], slot_ptr[slots], exc_i[mine] - k * spec.n_exc,
+                                       exc_t[mine], counts, real, wall, dict(timings or {})))
+        return results if copies else results[0]
 
 
 class RuntimeBackend(_ChunkedBackend):
@@ -240,6 +259,9 @@ class RuntimeBackend(_ChunkedBackend):
         self.codegen_target = codegen_target
 
     def run_chunk(self, spec, presentation, images, order_chunk, state, plastic, phase, n_real, seed):
+        if getattr(spec, "copies", None):
+            raise BackendError("batched copies run on the cpp or cuda backend (their input noise is "
+                               "compiled code), not on runtime")
         images, order_chunk = self.chunk_table(images, order_chunk)
         set_device("runtime")
         prefs.codegen.target = self.codegen_target
@@ -280,7 +302,7 @@ class CppBackend(_ChunkedBackend):
     def build_key(self, spec, presentation):
         desc = {"model": spec.NAME, "structure": spec.structure(), "dt_ms": presentation.dt_ms,
                 "run_ms": self.run_ms(presentation),      # a simulation's duration is compiled in
-                "table_rows": self.table_rows, "chunk_slots": self.chunk_slots, "device": self.device_name,
+                "table_rows": self.table_rows(getattr(spec, "copies", None) or 1), "chunk_slots": self.chunk_slots, "device": self.device_name,
                 "threads": self.threads, "profile": self.profile, "code": CODE_VERSION, "brian2": brian2.__version__}
         return hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()[:16], desc
 
@@ -304,9 +326,8 @@ class CppBackend(_ChunkedBackend):
         device.activate(build_on_run=False, directory=str(directory))
         self._configure_device(directory)
         defaultclock.dt = presentation.dt_ms * ms
-        images = self.blank_table(images)
-        order = np.full(self.chunk_slots + 1, len(images) - 1, dtype=float)
-        asm = self._assemble(spec, images, order, presentation)
+        images = self.blank_table(images, getattr(spec, "copies", None) or 1)
+        asm = self._assemble(spec, images, self.blank_order(spec, images), presentation)
         device.insert_code("before_network_run", SEED_FROM_ENV)
         asm.net.run(self.run_ms(presentation) * ms, profile=self.profile)
         t0 = time.perf_counter()
@@ -326,6 +347,10 @@ class CppBackend(_ChunkedBackend):
         asm = self._ensure_built(spec, presentation, images)
         vals = self._settings(asm, spec, presentation, state, order_chunk, plastic, n_real)
         vals[asm.model.images] = np.asarray(images, dtype=float)
+        if getattr(spec, "copies", None):      # one seed per copy, for its counter-based input noise
+            vals[asm.model.input_group.rng_seed] = np.repeat(np.asarray(seed, dtype=np.int64) % (2 ** 31),
+                                                             spec.n_input).astype(np.int32)
+            seed = seed[0]
         os.environ["BRIAN_SNN_SEED"] = str(int(seed) % (2 ** 31))    # read by SEED_FROM_ENV
         t0 = time.perf_counter()
         args, written = _run_args_list(asm.directory, vals)
@@ -333,12 +358,13 @@ class CppBackend(_ChunkedBackend):
         device.run(directory=str(asm.directory), results_directory=f"results_{os.getpid()}",
                    with_output=self.verbose, run_args=args)
         wall = time.perf_counter() - t0
-        result = self._collect(asm, spec, presentation, n_real, phase, wall)
-        result.timings["build_s"] = getattr(asm, "build_s", 0.0)
+        timings = {"build_s": getattr(asm, "build_s", 0.0),
+                   "net_s": getattr(device, "_last_run_time", None)}   # the network's run inside the binary
         if self.profile:
             prof = Path(asm.directory) / f"results_{os.getpid()}" / "profiling_info.txt"
-            result.timings["profile"] = {k: float(v) for k, v in
-                                         (line.split() for line in prof.read_text().splitlines())}
+            timings["profile"] = {k: float(v) for k, v in
+                                  (line.split() for line in prof.read_text().splitlines())}
+        result = self._collect(asm, spec, presentation, n_real, phase, wall, timings)
         asm.build_s = 0.0           # report the build once
         shutil.rmtree(Path(asm.directory) / f"results_{os.getpid()}", ignore_errors=True)
         for f in written:           # images, order, weights etc. change every run

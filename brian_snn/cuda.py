@@ -527,7 +527,8 @@ class CudaBackend(CppBackend):
             return self._built[1]
         directory = self.cache_dir / f"{spec.NAME}-{key}"
         clean_build_dir(directory)
-        asm = generate_project(self, spec, presentation, self.blank_table(images), directory, desc)
+        asm = generate_project(self, spec, presentation, self.blank_table(images, getattr(spec, "copies", None) or 1),
+                               directory, desc)
         self._built = (key, asm)
         return asm
 
@@ -566,7 +567,7 @@ def generate_project(backend: CudaBackend, spec, presentation, images, directory
     backend._configure_device(directory)
     defaultclock.dt = presentation.dt_ms * ms
     if order is None:
-        order = np.full(backend.chunk_slots + 1, len(images) - 1, dtype=float)
+        order = backend.blank_order(spec, images)
     with quiet_brian(getattr(backend, "verbose", False)):
         asm = backend._assemble(spec, images, order, presentation)
         avoid_j_redeclaration(asm.net.objects)

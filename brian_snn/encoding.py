@@ -25,7 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import brian2
-from brian2 import Function, NeuronGroup, Synapses, TimedArray, linked_var, ms, second
+from brian2 import Function, TimedArray, ms, second
+
+from .copies import Builder
 
 
 @dataclass(frozen=True)
@@ -150,41 +152,50 @@ on : 1 (linked)
 PRE_TRACE = "exp((tspk_pre - t) / tau_pre)"
 
 
-def build_schedule(images, order, presentation: Presentation, name="input"):
+def build_schedule(images, order, presentation: Presentation, name="input", builder=None):
     """Create the controller and the Poisson input layer.
 
     ``images``: array [n_images, n_pixels] of pixel values 0..255; its last row should be blank
-    (padding points there).  ``order``: array of image indices, one per sample.
+    (padding points there).  ``order``: array of image indices, one per sample (batched copies:
+    [samples, copies], one column per copy).  ``builder``: how the objects are created
+    (:class:`~brian_snn.copies.Builder`; default: one plain network).
     Returns ``(controller, input_group, images_ta, order_ta, bookkeeping objects)``.
     """
+    b = builder or Builder()
     images = np.asarray(images)
     n_pixels = images.shape[1]
     images_ta = TimedArray(images.astype(np.float64), dt=1 * ms, name="image_table")
     order_ta = TimedArray(np.asarray(order, dtype=np.float64), dt=1 * ms, name="presentation_order")
-    ctrl = NeuronGroup(1, CONTROLLER_EQS, threshold="boundary > 0.5", reset="", name="_controller",
-                       namespace={"presentation_order": order_ta, "end_run": END_RUN})
-    ctrl.run_regularly(CONTROLLER_STEP, when="start", order=-10, name="controller_step")
+    step = CONTROLLER_STEP if not b.batched else CONTROLLER_STEP.replace(
+        "presentation_order(ptr * ms)", "presentation_order(ptr * ms, i)")   # a column per copy
+    ctrl = b.neurons(1, CONTROLLER_EQS, "_controller", threshold="boundary > 0.5", reset="",
+                     namespace={"presentation_order": order_ta, "end_run": END_RUN})
+    ctrl.run_regularly(step, when="start", order=-10, name="controller_step")
     for k, v in presentation.runtime_values().items():
         setattr(ctrl, k, v)
     ctrl.t_in = presentation.slot_ms * ms     # first step of a run is a boundary
     ctrl.intensity = presentation.intensity0
 
-    inp = NeuronGroup(n_pixels, INPUT_EQS, threshold="on > 0.5 and rate > 0*Hz and rand() < rate*dt",
-                      reset="tspk = t", name=name)
+    uniform, noise_eqs, noise_ns = b.uniform(n_pixels)
+    inp = b.neurons(n_pixels, INPUT_EQS + noise_eqs, name,
+                    threshold=f"on > 0.5 and rate > 0*Hz and {uniform} < rate*dt",
+                    reset="tspk = t", namespace=noise_ns)
     inp.tspk = -1e9 * second
-    inp.on = linked_var(ctrl, "on", index=np.zeros(n_pixels, dtype=int))
+    b.link(inp, "on", ctrl, np.zeros(n_pixels, dtype=int))
     # At each slot boundary the controller's spike sets the new rates (no per-step check).
-    set_rates = Synapses(ctrl, inp, on_pre="rate_post = image_table(sample_pre * ms, j) * intensity_pre * Hz / 8",
-                         namespace={"image_table": images_ta}, name="_set_rates")
-    set_rates.connect()
+    set_rates = b.synapses(ctrl, inp, name="_set_rates", namespace={"image_table": images_ta},
+                           on_pre=f"rate_post = image_table(sample_pre * ms, {b.local('j', name)}) "
+                                  "* intensity_pre * Hz / 8")
+    b.connect(set_rates)
     return ctrl, inp, images_ta, order_ta, [set_rates]
 
 
-def spike_counter(exc, ctrl):
+def spike_counter(exc, ctrl, builder=None):
     """Bookkeeping pathway: every excitatory spike increments the controller's counter.
 
     It is not part of the model (hardware would use a counter register), so the activity
     counter leaves it out (its name starts with an underscore)."""
-    s = Synapses(exc, ctrl, on_pre="count_post += 1", name="_spike_counter")
-    s.connect()
+    b = builder or Builder()
+    s = b.synapses(exc, ctrl, on_pre="count_post += 1", name="_spike_counter")
+    b.connect(s)
     return s

@@ -73,42 +73,63 @@ def present(spec, backend, presentation, images, order, state, plastic, phase, s
     ``resume`` (a :class:`Resume`): continue the sequence from there, with ``state`` the learned
     state saved at that point; the result is bit-identical to an uninterrupted run.
     ``on_chunk(Resume, state)`` is called after every chunk (checkpointing).
+
+    Batched copies (``spec`` a :class:`~brian_snn.copies.Copies` of K): ``order``, ``state`` and
+    ``seed`` are lists (one per copy; the orders of equal length), and so are the RunOutput's
+    state, responses, presentations and counts and the Resume's position and counts.  A copy
+    that has finished sees blank slots until all have; its results stop where its samples end.
     """
-    order = np.asarray(order, dtype=np.int64)
-    n = len(order)
+    copies = getattr(spec, "copies", None)
+    one = (lambda x: list(x)) if copies else (lambda x: [x])          # noqa: E731
+    orders = [np.asarray(o, dtype=np.int64) for o in one(order)]
+    states, seeds = one(state), one(seed)
+    n = len(orders[0])
+    if any(len(o) != n for o in orders) or len(states) != len(orders) or len(seeds) != len(orders):
+        raise ValueError(f"give one order (all of the same length), state and seed per copy ({copies})")
     blank = len(images) - 1
-    responses = np.zeros((n, spec.n_exc), dtype=np.int64)
-    r = resume or Resume()
-    position, chunk = r.position, r.chunk     # order position shown in the chunk's first slot
-    counts, sim_wall, build_s, slots_used, profile = r.counts, r.sim_wall_s, 0.0, 0, {}
-    bar = Progress(n, f"{phase} {spec.NAME}", progress)
-    while position < n:
-        window = np.full(backend.chunk_slots + 1, blank, dtype=np.int64)
-        part = order[position:position + backend.chunk_slots + 1]
-        window[:len(part)] = part
-        res = backend.run_chunk(spec, presentation, images, window, state, plastic, phase,
-                                n_real=n - position, seed=chunk_seed(seed, chunk))
+    responses = [np.zeros((n, spec.n_exc), dtype=np.int64) for _ in orders]
+    r = resume or Resume(position=[0] * copies if copies else 0, counts=[None] * copies if copies else None)
+    positions, counts = one(r.position), one(r.counts)   # order position shown in the chunk's first slot
+    chunk, sim_wall, build_s, slots_used, profile = r.chunk, r.sim_wall_s, 0.0, [0] * len(orders), {}
+    bar = Progress(n * len(orders), f"{phase} {spec.NAME}" + (f" x{copies}" if copies else ""), progress)
+    while min(positions) < n:
+        window = np.full((backend.chunk_slots + 1, len(orders)), blank, dtype=np.int64)
+        for k, o in enumerate(orders):
+            part = o[positions[k]:positions[k] + backend.chunk_slots + 1]
+            window[:len(part), k] = part
+        seeds_now = [chunk_seed(s, chunk) for s in seeds]
+        res = backend.run_chunk(spec, presentation, images, window if copies else window[:, 0],
+                                spec.join(states) if copies else states[0], plastic, phase,
+                                n_real=[n - p for p in positions] if copies else n - positions[0],
+                                seed=seeds_now if copies else seeds_now[0])
+        parts = one(res)
         chunk += 1
-        state = res.state
-        sim_wall += res.wall_s
-        build_s += res.timings.get("build_s", 0.0)
-        bar.t0 += res.timings.get("build_s", 0.0)      # the rate shown is simulation speed
-        for name, t in res.timings.get("profile", {}).items():
+        sim_wall += parts[0].wall_s
+        build_s += parts[0].timings.get("build_s", 0.0)
+        bar.t0 += parts[0].timings.get("build_s", 0.0)      # the rate shown is simulation speed
+        for name, t in parts[0].timings.get("profile", {}).items():
             profile[name] = profile.get(name, 0.0) + t
-        counts = res.counts if counts is None else counts + res.counts
-        slots_used += res.real_slots
-        # Assign spikes to slots; a later slot with the same position overrides (a repeat).
-        slot_of_spike = np.searchsorted(res.slot_t, res.exc_t, side="right") - 1
-        for s in range(res.real_slots):
-            p = position + res.slot_ptr[s]
-            responses[p] = np.bincount(res.exc_i[slot_of_spike == s], minlength=spec.n_exc)
-        last = position + int(res.slot_ptr[-1]) if len(res.slot_ptr) else position
-        if last <= position and res.real_slots == 0:     # would loop for ever
-            raise RuntimeError(f"{phase}: a chunk made no progress (slot longer than the run?)")
-        position = min(last, n)
-        counts.samples = position
+        for k, part in enumerate(parts):
+            if positions[k] >= n:          # this copy had finished: it was shown blank slots
+                continue
+            states[k] = part.state
+            counts[k] = part.counts if counts[k] is None else counts[k] + part.counts
+            slots_used[k] += part.real_slots
+            # Assign spikes to slots; a later slot with the same position overrides (a repeat).
+            slot_of_spike = np.searchsorted(part.slot_t, part.exc_t, side="right") - 1
+            for s in range(part.real_slots):
+                p = positions[k] + part.slot_ptr[s]
+                responses[k][p] = np.bincount(part.exc_i[slot_of_spike == s], minlength=spec.n_exc)
+            last = positions[k] + int(part.slot_ptr[-1]) if len(part.slot_ptr) else positions[k]
+            if last <= positions[k] and part.real_slots == 0:     # would loop for ever
+                raise RuntimeError(f"{phase}: a chunk made no progress (slot longer than the run?)")
+            positions[k] = min(last, n)
+            counts[k].samples = positions[k]
         if on_chunk is not None:
-            on_chunk(Resume(position, chunk, counts, sim_wall), state)
-        bar.update(position)
-    return RunOutput(state, responses, slots_used, counts, sim_wall, build_s,
+            on_chunk(Resume(list(positions) if copies else positions[0], chunk,
+                            list(counts) if copies else counts[0], sim_wall),
+                     list(states) if copies else states[0])
+        bar.update(sum(positions))
+    pick = (lambda x: x) if copies else (lambda x: x[0])      # noqa: E731
+    return RunOutput(pick(states), pick(responses), pick(slots_used), pick(counts), sim_wall, build_s,
                      {"profile": profile} if profile else {})

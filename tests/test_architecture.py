@@ -112,6 +112,18 @@ def test_the_model_example_builds():
         brian2.Network(built.objects).run(0 * brian2.ms)      # creates the synapses
     finally:
         brian2.prefs.codegen.target = target
-    assert len(lat) == sum(1 for i in range(6) for j in range(6) if i != j and abs(i - j) <= 2)
+    pairs = [(i, j) for i in range(6) for j in range(6) if i != j and abs(i - j) <= 2]
+    assert len(lat) == len(pairs)
+    # the same model as 3 batched copies: the pattern once per copy, block-diagonal
+    from brian_snn.copies import Copies
+    brian2.start_scope()
+    batch = Copies.of(spec, 3).build(images, np.zeros((4, 3)), Presentation())
+    lat = next(o for o in batch.objects if getattr(o, "name", "") == "exc_exc")
+    brian2.prefs.codegen.target = "numpy"
+    try:
+        brian2.Network(batch.objects).run(0 * brian2.ms)
+    finally:
+        brian2.prefs.codegen.target = target
+    assert sorted(zip(lat.i[:], lat.j[:])) == [(i + 6 * k, j + 6 * k) for k in range(3) for i, j in pairs]
     assert "reach" in spec.structure()
     assert set(models.MODELS) >= {"spikedyn", "diehl-cook"}

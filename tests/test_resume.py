@@ -62,8 +62,8 @@ sys.exit(cli.main(sys.argv[3:]))
 """
 
 
-def _train(out, plan=None):
-    cmd = [sys.executable, "-c", _DRIVER, json.dumps(plan or {}), str(out), *ARGS, "--out", str(out)]
+def _train(out, plan=None, extra=()):
+    cmd = [sys.executable, "-c", _DRIVER, json.dumps(plan or {}), str(out), *ARGS, *extra, "--out", str(out)]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
 
 
@@ -128,3 +128,29 @@ def test_evaluate_reproduces_the_stored_test_predictions(uninterrupted):
     np.testing.assert_array_equal(again["arrays"]["test_predictions"], arrays["test_predictions"])
     assert again["scalars"]["accuracy"] == scalars["accuracy"] == again["scalars"]["stored_accuracy"]
     assert again["scalars"]["reproduced"] and "20 of 500 test" in again["scalars"]["data"]
+
+
+def test_batched_copies_resume_bit_identical(uninterrupted, tmp_path):
+    """--copies 2: the batch checkpoints into --out (both copies' positions, counts and states);
+    killed inside a chunk and in a checkpoint write, it resumes to the uninterrupted copies."""
+    ref, out = tmp_path / "ref" / "r.h5", tmp_path / "r.h5"
+    ref.parent.mkdir()
+    p = _train(ref, extra=["--copies", "2"])
+    assert p.returncode == 0, p.stderr
+    for plan in ({"chunk": 2, "how": "kill"}, {"replace": 3}):
+        p = _train(out, plan, extra=["--copies", "2"])
+        assert p.returncode == -signal.SIGKILL, (plan, p.stderr)
+        assert out.exists() and not list(tmp_path.glob("r-seed*.h5"))
+    p = _train(out, extra=["--copies", "2"])
+    assert p.returncode == 0, p.stderr
+    assert "resuming" in p.stderr and not out.exists()      # the batch's checkpoint is gone
+    for seed in (3, 4):
+        arrays, counts, scalars, _ = _snapshot(tmp_path / f"r-seed{seed}.h5")
+        ref_arrays, ref_counts, ref_scalars, _ = _snapshot(tmp_path / "ref" / f"r-seed{seed}.h5")
+        for name, value in ref_arrays.items():
+            np.testing.assert_array_equal(arrays[name], value, err_msg=f"seed {seed} {name}")
+        assert counts == ref_counts and scalars == ref_scalars
+    # the copies differ from each other, and from the single network with seed 3 (other input noise)
+    a3, a4 = (_snapshot(tmp_path / f"r-seed{s}.h5")[0] for s in (3, 4))
+    assert not np.array_equal(a3["weights"], a4["weights"])
+    assert not np.array_equal(a3["weights"], uninterrupted[0]["weights"])

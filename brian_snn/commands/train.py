@@ -2,13 +2,16 @@
 and what this machine has."""
 import json
 import sys
+from pathlib import Path
+
+import numpy as np
 
 from ..data import add_data_arguments, dataset_from_args
 from ..models import MODEL_NAMES
 from ..options import (add_backend_argument, add_chunk_argument, add_epochs_argument, add_force_argument,
                        add_json_argument, add_model_argument, add_neurons_argument, add_no_resume_argument,
                        add_out_argument, add_param_argument, add_plot_argument, add_quiet_argument,
-                       add_seed_argument, add_target_argument, parse_params)
+                       add_seed_argument, add_target_argument, int_at_least, parse_params)
 
 DEFAULT_TARGETS = "loihi1,jetson-nano"      # the cost lines of train / evaluate: neuromorphic and GPU
 
@@ -24,6 +27,9 @@ def register(sub):
     add_epochs_argument(t)
     add_seed_argument(t, "seed of the initial weights, the sample order and the Poisson input")
     add_chunk_argument(t)
+    t.add_argument("--copies", type=int_at_least(1, "a number of copies >= 1"), default=1, metavar="K",
+                   help="train K independent copies (seeds S..S+K-1) as one batched network; each copy's "
+                        "results go to OUT-seedS.h5 (default 1: one ordinary network)")
     add_param_argument(t)
     add_out_argument(t, "results.h5", "results HDF5, checkpointed after every chunk")
     add_no_resume_argument(t)
@@ -133,8 +139,9 @@ def hardware_line(phase, target, h) -> str:
 
 
 def cmd_train(args):
-    from ..checks import check_memory, check_run, claim
-    from ..experiments.train_eval import TrainConfig, train_and_evaluate
+    from ..checks import check_memory, check_overwrite, check_run, claim
+    from ..copies import Copies
+    from ..experiments.train_eval import TrainConfig, copy_paths, train_and_evaluate
     from ..models import get_model_spec
     from ..store import inspect
     params = parse_params(args.param)
@@ -142,29 +149,47 @@ def cmd_train(args):
     get_model_spec(args.model, n_exc=args.neurons, **params)       # values, before loading data
     dataset = dataset_from_args(args)
     spec = get_model_spec(args.model, n_exc=args.neurons, n_input=dataset.x_train.shape[1], **params)
+    if args.copies > 1:
+        if args.backend == "runtime":
+            raise ValueError("--copies runs on the cpp or cuda backend (the copies' input noise is compiled code)")
+        spec = Copies.of(spec, args.copies)
     check_memory(spec, len(dataset.y_train) + len(dataset.y_test) + 1, args.chunk)
     cfg = TrainConfig(model=args.model, n_exc=args.neurons, backend=args.backend, epochs=args.epochs,
-                      seed=args.seed, chunk_slots=args.chunk, params=params,
+                      seed=args.seed, chunk_slots=args.chunk, params=params, copies=args.copies,
                       data={"dataset": args.dataset, "data_dir": args.data_dir, "n_train": args.n_train,
                             "n_test": args.n_test, "data_seed": args.data_seed, "source": dataset.source})
     log = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr))
     same = lambda held: (held["meta"] or held["config"]).get("config_key") == cfg.key()
     with claim(args.out, inspect, same, resume=not args.no_resume, force=args.force) as held:
-        log(f"{args.model}, {args.neurons} neurons, {args.backend}: {len(dataset.y_train)} train / "
-            f"{len(dataset.y_test)} test samples of {dataset.name} ({dataset.source})")
+        paths = copy_paths(args.out, cfg) if args.copies > 1 else [args.out]
+        if args.copies > 1:          # the copies' files: overwritten only with --force
+            for p in paths:
+                check_overwrite(p, inspect(p), None, True, args.force)
+        log(f"{args.model}, {args.neurons} neurons" + (f" x {args.copies} copies" if args.copies > 1 else "")
+            + f", {args.backend}: {len(dataset.y_train)} train / {len(dataset.y_test)} test samples of "
+            f"{dataset.name} ({dataset.source})")
         # --force over a file of another kind: nothing in it to resume from
         resume = not args.no_resume and not (held and held["kind"] == "other")
         results = train_and_evaluate(cfg, dataset, out=args.out, resume=resume,
                                      progress=not (args.quiet or args.json), log=log)
+        results = results if args.copies > 1 else [results]
         if args.plot:
             from ..plots import receptive_fields_from_results
-            receptive_fields_from_results(results, args.plot)
-    s = summary(results, args.target)
+            for r, p in zip(results, paths):
+                receptive_fields_from_results(r, args.plot if len(paths) == 1 else
+                                              str(Path(args.plot).with_name(f"{Path(args.plot).stem}-seed{r['config']['seed']}.png")))
+    summaries = [summary(r, args.target) for r in results]
     if args.json:
-        print(json.dumps(s))
-    else:
+        print(json.dumps(summaries[0] if args.copies == 1 else summaries))
+        return 0
+    for r, s, p in zip(results, summaries, paths):
+        if args.copies > 1:
+            print(f"-- copy seed {r['config']['seed']} --")
         print_summary(s)
-        print(f"results written to {args.out}")
+        print(f"results written to {p}")
+    if args.copies > 1:
+        acc = np.array([s["accuracy"] for s in summaries]) * 100
+        print(f"accuracy over {len(acc)} copies: mean {acc.mean():.2f} %, min {acc.min():.2f} %, max {acc.max():.2f} %")
     return 0
 
 

@@ -61,3 +61,4 @@ class BuiltModel:
     runtime_targets: dict            # run-time parameter name -> (group, variable)
     populations: list                # counted populations
     inhibition: list = field(default_factory=list)
+    per_copy: dict = field(default_factory=dict)   # batched copies: group -> its per-copy parameters

@@ -6,10 +6,11 @@ in docs/methods.md."""
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import NeuronGroup, Synapses, linked_var, ms, mV
+from brian2 import ms, mV
 
 from ..encoding import PRE_TRACE, Presentation, build_schedule, spike_counter
 from .base import BuiltModel, ModelSpec
+from ..copies import Builder
 
 # Excitatory neuron: conductance-based LIF with an adaptive threshold theta (it grows by
 # theta_plus at every spike while learning and decays with tau_theta).  xpost1/xpost2 are
@@ -174,23 +175,24 @@ class DiehlCook(QuantisedWeights, ModelSpec):
         return {"neurons": {"input": m, "exc": n, "inh": n},
                 "synapses": dict(common_synapses(self), exc_inh=(n, 0, 1), inh_exc=(n * (n - 1), 0, 1))}
 
-    def build(self, images, order, presentation: Presentation) -> BuiltModel:
-        ctrl, inp, images_ta, order_ta, book = build_schedule(images, order, presentation)
-        exc, book_exc = build_exc_layer(self, ctrl, extra_eqs=POST_TRACES, extra_reset=POST_TRACES_RESET)
-        syn = build_input_synapses(self, inp, exc, STDP_ON_PRE, STDP_ON_POST, self.NORMALISE_CODE,
+    def build(self, images, order, presentation: Presentation, builder=None) -> BuiltModel:
+        b = builder or Builder()
+        ctrl, inp, images_ta, order_ta, book = build_schedule(images, order, presentation, builder=b)
+        exc, book_exc = build_exc_layer(self, b, ctrl, extra_eqs=POST_TRACES, extra_reset=POST_TRACES_RESET)
+        syn = build_input_synapses(self, b, inp, exc, STDP_ON_PRE, STDP_ON_POST, self.NORMALISE_CODE,
                                    extra_eqs=self.SYN_EQS_EXTRA)
-        inh = NeuronGroup(self.n_exc, INH_EQS, threshold="v > v_thresh_i", reset="v = v_reset_i",
-                          refractory=2 * ms, method=METHOD, name="inh", namespace=NEURON_CONSTANTS)
+        inh = b.neurons(self.n_exc, INH_EQS, "inh", threshold="v > v_thresh_i", reset="v = v_reset_i",
+                        refractory=2 * ms, method=METHOD, namespace=NEURON_CONSTANTS)
         inh.v = NEURON_CONSTANTS["v_rest_i"] - 40 * mV
-        e2i = Synapses(exc, inh, "w_ei : 1 (shared)", on_pre="ge_post += w_ei", name="exc_inh")
-        e2i.connect(j="i")
-        i2e = Synapses(inh, exc, "w_ie : 1 (shared)", on_pre="gi_post += w_ie", name="inh_exc")
-        i2e.connect(condition="i != j")
+        e2i = b.synapses(exc, inh, "w_ei : 1 (shared)", on_pre="ge_post += w_ei", name="exc_inh")
+        b.connect(e2i, j="i")
+        i2e = b.synapses(inh, exc, "w_ie : 1 (shared)", on_pre="gi_post += w_ie", name="inh_exc")
+        b.connect(i2e, condition="i != j")
         targets = runtime_targets(exc, syn)
         targets.update(w_ei=(e2i, "w_ei", 1), w_ie=(i2e, "w_ie", 1))
-        objs = [ctrl, inp, exc, inh, syn, e2i, i2e, spike_counter(exc, ctrl), book_exc] + book
+        objs = [ctrl, inp, exc, inh, syn, e2i, i2e, spike_counter(exc, ctrl, b), book_exc] + book
         return BuiltModel(objs, exc, syn, ctrl, inp, images_ta, order_ta, targets,
-                          populations=[inp, exc, inh], inhibition=[e2i, i2e])
+                          populations=[inp, exc, inh], inhibition=[e2i, i2e], per_copy=b.unshared)
 
 
 # ASP-style baseline (ours: ASP's equations are not public; docs/methods.md).  Diehl & Cook plus a
@@ -220,39 +222,39 @@ def common_synapses(spec) -> dict:
             "_spike_counter": (n, 0, 1)}
 
 
-def build_exc_layer(spec, ctrl, renorm=RENORM_ALL, extra_eqs="", extra_reset="",
+def build_exc_layer(spec, b, ctrl, renorm=RENORM_ALL, extra_eqs="", extra_reset="",
                     at_boundary=EXC_AT_BOUNDARY):
     ns = NEURON_CONSTANTS
-    exc = NeuronGroup(spec.n_exc, EXC_EQS + extra_eqs, threshold=EXC_THRESHOLD,
-                      reset=EXC_RESET + extra_reset, refractory=5 * ms, method=METHOD,
-                      events={"renorm": renorm}, name="exc", namespace=ns)
-    exc.boundary = linked_var(ctrl, "boundary", index=np.zeros(spec.n_exc, dtype=int))
+    exc = b.neurons(spec.n_exc, EXC_EQS + extra_eqs, "exc", threshold=EXC_THRESHOLD,
+                    reset=EXC_RESET + extra_reset, refractory=5 * ms, method=METHOD,
+                    events={"renorm": renorm}, namespace=ns)
+    b.link(exc, "boundary", ctrl, np.zeros(spec.n_exc, dtype=int))
     exc.v = NEURON_CONSTANTS["v_rest_e"] - 40 * mV
     exc.theta = 20 * mV
-    book = Synapses(ctrl, exc, on_pre=at_boundary, name="_exc_boundary")
-    book.connect()
+    book = b.synapses(ctrl, exc, on_pre=at_boundary, name="_exc_boundary")
+    b.connect(book)
     book.pre.order = 2          # after normalise (1), which reads wsum; before potentiation (3)
     return exc, book
 
 
-def build_input_synapses(spec, inp, exc, on_pre, on_post, normalise, extra_eqs=""):
+def build_input_synapses(spec, b, inp, exc, on_pre, on_post, normalise, extra_eqs=""):
     if getattr(spec, "weight_bits", 0):
         on_pre, on_post = quantised(on_pre), quantised(on_post)
         normalise, extra_eqs = quantised_normalise(normalise), extra_eqs + QUANT_EQS
-    syn = Synapses(inp, exc, STDP_SYN_EQS + extra_eqs,
-                   on_pre={"pre": on_pre},
-                   on_post={"post": on_post, "normalise": normalise},
-                   on_event={"pre": "spike", "post": "spike", "normalise": "renorm"},
-                   namespace=dict(wmax=NEURON_CONSTANTS["wmax"], tau_pre=spec.tau_pre_ms * ms),
-                   name="input_exc")
-    syn.connect()
+    syn = b.synapses(inp, exc, STDP_SYN_EQS + extra_eqs,
+                     on_pre={"pre": on_pre},
+                     on_post={"post": on_post, "normalise": normalise},
+                     on_event={"pre": "spike", "post": "spike", "normalise": "renorm"},
+                     namespace=dict(wmax=NEURON_CONSTANTS["wmax"], tau_pre=spec.tau_pre_ms * ms),
+                     name="input_exc")
+    b.connect(syn)
     # Order within the synapses slot of a boundary step: normalise (1), then the boundary
     # bookkeeping that sets wsum = norm (2), then the potentiation of a spike on that very step (3),
     # whose change must count against the new wsum.
     syn.post.order = 3
     if spec.max_delay_ms > 0:
         # Heterogeneous delays, compiled in: the spike queue is prepared before run_args apply.
-        syn.delay = synaptic_delays_ms(spec) * ms
+        syn.delay = b.per_copy(synaptic_delays_ms(spec)) * ms
     return syn
 
 

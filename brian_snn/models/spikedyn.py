@@ -19,10 +19,9 @@ in docs/methods.md; none of these formulas is the authors'):
 """
 from dataclasses import dataclass
 
-from brian2 import Synapses
-
 from ..encoding import PRE_TRACE, Presentation, build_schedule, spike_counter
 from .base import BuiltModel, ModelSpec
+from ..copies import Builder
 from .diehl_cook import (NORMALISE, QuantisedWeights, build_exc_layer, build_input_synapses, common_synapses,
                          runtime_targets)
 
@@ -66,16 +65,17 @@ class SpikeDyn(QuantisedWeights, ModelSpec):
         return {"neurons": {"input": self.n_input, "exc": n},
                 "synapses": dict(common_synapses(self), exc_exc=(n * (n - 1), 0, 1))}
 
-    def build(self, images, order, presentation: Presentation) -> BuiltModel:
-        ctrl, inp, images_ta, order_ta, book = build_schedule(images, order, presentation)
-        exc, book_exc = build_exc_layer(self, ctrl, RENORM_ACTIVE, LEARNED_EQS, at_boundary=EXC_AT_BOUNDARY)
-        syn = build_input_synapses(self, inp, exc, "ge_post += w", POTENTIATE, NORMALISE,
+    def build(self, images, order, presentation: Presentation, builder=None) -> BuiltModel:
+        b = builder or Builder()
+        ctrl, inp, images_ta, order_ta, book = build_schedule(images, order, presentation, builder=b)
+        exc, book_exc = build_exc_layer(self, b, ctrl, RENORM_ACTIVE, LEARNED_EQS, at_boundary=EXC_AT_BOUNDARY)
+        syn = build_input_synapses(self, b, inp, exc, "ge_post += w", POTENTIATE, NORMALISE,
                                    extra_eqs="x_tar : 1 (shared)\n")
-        lat = Synapses(exc, exc, "w_lat : 1 (shared)", on_pre="gi_post += w_lat", name="exc_exc")
-        lat.connect(condition="i != j")
+        lat = b.synapses(exc, exc, "w_lat : 1 (shared)", on_pre="gi_post += w_lat", name="exc_exc")
+        b.connect(lat, condition="i != j")
         targets = runtime_targets(exc, syn)
         del targets["nu_pre"]
         targets.update(x_tar=(syn, "x_tar", 1), w_lat=(lat, "w_lat", 1), n_half=(exc, "n_half", 1))
-        objs = [ctrl, inp, exc, syn, lat, spike_counter(exc, ctrl), book_exc] + book
+        objs = [ctrl, inp, exc, syn, lat, spike_counter(exc, ctrl, b), book_exc] + book
         return BuiltModel(objs, exc, syn, ctrl, inp, images_ta, order_ta, targets,
-                          populations=[inp, exc], inhibition=[lat])
+                          populations=[inp, exc], inhibition=[lat], per_copy=b.unshared)

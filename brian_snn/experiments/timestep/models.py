@@ -37,7 +37,7 @@ class _TunedNeurons:
         if self.tau_e_ms <= 0:
             raise ValueError(f"{self.NAME}: tau_e_ms must be > 0, got {self.tau_e_ms!r}")
 
-    def build(self, images, order, presentation):
+    def build(self, images, order, presentation, builder=None):
         consts = dict(_dc.NEURON_CONSTANTS)
         consts["tau_e"] = self.tau_e_ms * ms
         consts["v_reset_e"] = consts["v_thresh_e"] - self.reset_gap_mV * mV
@@ -46,7 +46,7 @@ class _TunedNeurons:
         # keeps a reference to the dict it got: swap it for the duration of the build only.
         _dc.NEURON_CONSTANTS = consts
         try:
-            return super().build(images, order, presentation)
+            return super().build(images, order, presentation, builder)
         finally:
             _dc.NEURON_CONSTANTS = saved
 
