@@ -30,16 +30,19 @@ def check_own(params, own=OWN_OPTIONS):
 
 
 def check_targets(names):
-    """hwmodel target ids or TOML files: load each now rather than after training."""
+    """hwmodel target ids or TOML files (one, or a list): load each now rather than after
+    training.  Returns them as a tuple."""
     import difflib
     import hwmodel
     known = hwmodel.list_targets()
-    for t in [names] if isinstance(names, str) else names:
+    names = (names,) if isinstance(names, str) else tuple(names)
+    for t in names:
         if t not in known and not t.endswith(".toml") and not os.path.isfile(t):
             close = difflib.get_close_matches(t, known, 1)
             raise ValueError(f"unknown target {t!r}" + (f"; did you mean {close[0]!r}?" if close else "")
                              + f" (known: {', '.join(known)}; or a target TOML file)")
         hwmodel.load_target(t)          # a file: TargetError (a ValueError) names the file and the field
+    return names
 
 
 def check_out(path, directory=False):

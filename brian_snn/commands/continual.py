@@ -11,7 +11,7 @@ import sys
 import time
 
 from ..experiments.continual import DEFAULT_TASKS, MODEL_CHOICES, parse_tasks
-from ..checks import OWN_OPTIONS, check_memory, check_own, check_run, claim
+from ..checks import OWN_OPTIONS, check_memory, check_own, check_run, check_targets, claim
 from ..options import (_int_list, _positive_int as _pos_int, add_backend_argument, add_chunk_argument,
                        add_dask_arguments, add_force_argument, add_json_argument, add_model_argument,
                        add_neurons_argument, add_no_resume_argument, add_out_argument, add_param_argument,
@@ -141,17 +141,6 @@ def _load_data(args):
     return dataset_from_args(args)
 
 
-def _targets(value):
-    """Target ids or TOML files (a list, or a comma-separated string), each loaded now."""
-    from ..checks import check_targets
-    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
-    names = [t.strip() for t in items if t.strip()]
-    if not names:
-        raise ValueError("--target: no target given")
-    check_targets(names)
-    return tuple(names)
-
-
 # weight_bits has an option of its own here (the initial weights are quantised with it)
 OWN = dict(OWN_OPTIONS, weight_bits="use --weight-bits")
 
@@ -176,7 +165,7 @@ def cmd_continual(args) -> int:
     from ..experiments.compare import run_row
     from ..store import inspect
     from ..experiments.continual import SCHEMA, model_spec, plot_matrix, run_continual
-    tgt = _targets(args.target)
+    tgt = check_targets(args.target)
     cfg = _base_config(args, args.model, args.neurons, args.weight_bits)
     check_run([cfg.model], cfg.params, out=args.out, backend=cfg.backend, own=OWN)
     model_spec(cfg.model, cfg.n_exc, 784, cfg.weight_bits, **cfg.params)      # fail fast on bad values
@@ -242,7 +231,7 @@ def _jsonable(x):
 def cmd_compare(args) -> int:
     from ..experiments.compare import check_params as check_compared, format_table, run_comparison
     from ..experiments.continual import model_fields, model_spec
-    tgts = _targets(args.target)
+    tgts = check_targets(args.target)
     base = _base_config(args)
     check_compared(base.params, args.model)
     check_own(base.params)
@@ -269,7 +258,7 @@ def cmd_compare(args) -> int:
 def cmd_search(args) -> int:
     from pathlib import Path
     from ..experiments.search import candidate_grid, format_search, plot_pareto, run_search
-    tgt = _targets(args.target)[0]
+    tgt = check_targets(args.target)[0]
     base = _base_config(args, args.model)
     check_run([args.model], base.params, out=args.out, out_is_dir=True, backend=base.backend, own=OWN)
     cands = candidate_grid(args.neurons, args.weight_bits, (args.model,))
