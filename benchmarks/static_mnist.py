@@ -1,0 +1,39 @@
+"""Diehl & Cook vs SpikeDyn on static MNIST under the results protocol (issue 15).
+
+    .venv/bin/python benchmarks/static_mnist.py [--data-dir ../shared/data/mnist] [--workers 2]
+
+Trains every (model, N, epochs, seed) of ``brian_snn.experiments.static.StaticConfig`` on the
+8,000-image MNIST pool (train 5,000 / validation 1,000 / test 2,000, seeded and stratified), after
+choosing SpikeDyn's x_tar on validation.  Writes ``benchmarks/results/static_mnist.json``; runs and
+their job cache live in ``--work`` (a killed run started again loses only the jobs in flight).
+``benchmarks/report.py`` turns the JSON into the README table.
+"""
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from brian_snn.experiments.static import StaticConfig, run_static  # noqa: E402
+
+
+def main(argv=None):
+    shared = Path(os.environ.get("BRIAN_SNN_SHARED_DATA", HERE.parent.parent / "shared" / "data"))
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data-dir", default=str(shared / "mnist"))
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--work", default=str(HERE.parent / "out" / "static_mnist"))
+    p.add_argument("--out", default=str(HERE / "results" / "static_mnist.json"))
+    a = p.parse_args(argv)
+    cfg = StaticConfig(data={"dataset": "mnist", "data_dir": a.data_dir})
+    result = run_static(cfg, a.work, workers=a.workers, log=lambda *m: print(*m, flush=True))
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(result, indent=1))
+    print(f"wrote {a.out}")
+
+
+if __name__ == "__main__":
+    main()
