@@ -49,8 +49,7 @@ def test_train_writes_complete_results_and_counts_add_up(tiny, tmp_path):
     assert tr.pathway("input_exc").plasticity_updates == n_in * 10 + exc * 784 + presentations * 7840
     assert inf.pathway("input_exc").plasticity_updates == 0
     assert tr.population("exc").neuron_updates == 10 * tr.steps
-    # weights were renormalised to 78 per neuron before each training sample
-    assert np.all(stored["arrays"]["weights"].sum(axis=0) < 200)
+    # (normalisation: test_normalisation_sets_column_sums_to_norm)
     # GPU kernels per step, stored with the counts: input 2 (threshold, reset; no state-update
     # code), exc 4 (state updater, spike and renorm thresholders, reset), inh 3, 5 pathways x 2
     assert tr.extra["kernels_per_step"] == inf.extra["kernels_per_step"] == 19
@@ -127,3 +126,32 @@ def test_truncated_results_file_gives_one_line_error(tmp_path, capsys):
         read_results(bad)
     assert main(["evaluate", str(bad)]) == 2
     assert "bad.h5" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("model", ["diehl-cook", "spikedyn"])
+def test_normalisation_sets_column_sums_to_norm(tiny, model):
+    """With learning rates 0 only the normalisation moves weights: Diehl & Cook rescales every
+    column to norm = 78 at every training sample; SpikeDyn only the columns of neurons that fired
+    (the others keep their initial sums).  Initial columns are not normalised (sums ~120)."""
+    _compiler_or_skip()
+    from brian_snn.encoding import Presentation
+    from brian_snn.experiments.train_eval import image_table
+    from brian_snn.models import get_model_spec
+    from brian_snn.models.diehl_cook import initial_weights
+    from brian_snn.runner import present
+    rates = {"nu_post": 0.0, "nu_pre": 0.0} if model == "diehl-cook" else {"nu_post": 0.0}
+    spec = get_model_spec(model, n_exc=10, **rates)
+    w0 = initial_weights(spec, np.random.default_rng(5))
+    sums0 = w0.reshape(784, 10).sum(axis=0)
+    assert np.all(np.abs(sums0 - 78) > 20)
+    run = present(spec, CppBackend(chunk_slots=12), Presentation(), image_table(tiny), np.arange(3),
+                  {"w": w0, "theta": np.full(10, 0.02)}, 1, "training", 4, progress=False)
+    sums = run.state["w"].reshape(784, 10).sum(axis=0)
+    fired = run.responses.sum(axis=0) > 0
+    if model == "diehl-cook":
+        np.testing.assert_allclose(sums, 78.0, rtol=1e-9)
+    else:
+        assert fired.any() and not fired.all()
+        np.testing.assert_allclose(sums[fired], 78.0, rtol=1e-9)
+        renormalised = np.isclose(sums, 78.0, rtol=1e-9)
+        np.testing.assert_array_equal(sums[~renormalised], sums0[~renormalised])

@@ -1,0 +1,117 @@
+"""Each learning mechanism of Diehl & Cook and SpikeDyn, pinned by hand computation on a tiny network
+run for one time step (Brian2 runtime, numpy: nothing to compile).
+
+A spike is forced by setting a neuron's membrane potential above threshold before the step; input
+neurons stay silent (blank images), so every change below comes from the mechanism tested.
+"""
+import math
+
+import brian2
+import numpy as np
+import pytest
+from brian2 import Network, defaultclock, ms, mV, prefs
+
+from brian_snn import integration  # noqa: F401  (registers the models' state updater)
+from brian_snn.encoding import Presentation
+from brian_snn.models import get_model_spec
+
+DT_MS = 0.5
+P = 4
+
+
+def one_step(spec, setup, plastic=1.0):
+    """Build ``spec`` (``P`` inputs), apply ``setup(model)``, run one step; returns the model."""
+    brian2.start_scope()
+    brian2.set_device("runtime")
+    prefs.codegen.target = "numpy"
+    defaultclock.dt = DT_MS * ms
+    m = spec.build(np.zeros((2, P)), np.zeros(3), Presentation())
+    net = Network(m.objects)
+    net.run(0 * ms)                                  # creates the synapses
+    for name, (obj, var, unit) in m.runtime_targets.items():
+        setattr(obj, var, getattr(spec, name) * unit)
+    m.exc.plastic = plastic
+    setup(m)
+    net.run(DT_MS * ms)
+    return m
+
+
+@pytest.fixture(autouse=True)
+def _restore_target():
+    target = prefs.codegen.target
+    yield
+    prefs.codegen.target = target
+
+
+@pytest.mark.parametrize("model", ["diehl-cook", "spikedyn"])
+@pytest.mark.parametrize("plastic", [1.0, 0.0])
+def test_theta_grows_by_theta_plus_at_a_spike_and_decays(model, plastic):
+    spec = get_model_spec(model, n_exc=3, n_input=P, tau_theta_ms=100.0, theta_plus_mV=0.05)
+
+    def fire_first(m):
+        m.exc.theta = [20, 21, 22] * mV
+        m.exc.v = [0, -65, -65] * mV                 # neuron 0 is above threshold
+
+    m = one_step(spec, fire_first, plastic)
+    decay = math.exp(-plastic * DT_MS / 100.0)
+    want = np.array([20, 21, 22]) * 1e-3 * decay + np.array([0.05e-3 * plastic, 0, 0])
+    np.testing.assert_allclose(np.asarray(m.exc.theta_[:]), want, rtol=1e-12, atol=0)
+    assert list(np.asarray(m.exc.nspikes[:])) == [1, 0, 0]
+
+
+def test_spikedyn_potentiation_depresses_silent_inputs_by_x_tar_at_an_adaptive_rate():
+    """At a post-synaptic spike, w += eta / (1 + learned / n_half) * (x_pre - x_tar): inputs that
+    never fired lose eta_eff * x_tar; one that fired 5 ms ago gains eta_eff * (exp(-5/20) - x_tar)."""
+    spec = get_model_spec("spikedyn", n_exc=3, n_input=P, nu_post=0.01, x_tar=0.3, n_half=100.0)
+
+    def all_fire(m):
+        m.exc.v = 0 * mV
+        m.exc.learned = [0, 100, 300]                # learning rate eta, eta / 2, eta / 4
+        m.input_syn.w = 0.5
+        m.exc.wsum = P * 0.5                         # (the backend sets it from the weights)
+        m.input_group.tspk_ = np.array([-0.005, -1e9, -1e9, -1e9])
+
+    m = one_step(spec, all_fire)
+    w = np.asarray(m.input_syn.w[:]).reshape(P, 3)
+    eta = 0.01 / np.array([1, 2, 4])
+    want = np.vstack([0.5 + eta * (math.exp(-5 / 20) - 0.3)] + [0.5 - eta * 0.3] * 3)
+    np.testing.assert_allclose(w, want, rtol=1e-12)
+    # the column sums the normalisation relies on are kept current by the same code
+    np.testing.assert_allclose(np.asarray(m.exc.wsum[:]), 4 * 0.5 + (want - 0.5).sum(axis=0), rtol=1e-12)
+
+
+def test_spikedyn_frozen_weights_do_not_move():
+    spec = get_model_spec("spikedyn", n_exc=3, n_input=P, nu_post=0.01, x_tar=0.3)
+    m = one_step(spec, lambda m: (setattr(m.exc, "v", 0 * mV), setattr(m.input_syn, "w", 0.5)), plastic=0.0)
+    assert np.all(np.asarray(m.input_syn.w[:]) == 0.5)
+
+
+def test_diehl_cook_depression_at_a_presynaptic_spike():
+    """D&C at an input spike: w -= nu_pre * xpost1 (the post trace, 1 right after a post spike)."""
+    spec = get_model_spec("diehl-cook", n_exc=3, n_input=P, nu_pre=0.01, max_delay_ms=0.0)
+
+    def pre_after_post(m):
+        m.exc.xpost1 = [1.0, 0.5, 0.0]
+        m.input_syn.w = 0.5
+        m.controller.t_in = 10 * ms                 # inside a slot (not its silent first step): input on
+        m.input_group.rate = [1e9, 0, 0, 0] * brian2.Hz  # input 0 fires in this step
+
+    m = one_step(spec, pre_after_post)
+    w = np.asarray(m.input_syn.w[:]).reshape(P, 3)
+    decay = math.exp(-DT_MS / 20.0)                  # xpost1 decays (tau 20 ms) before the spike arrives
+    np.testing.assert_allclose(w[0], 0.5 - 0.01 * np.array([1.0, 0.5, 0.0]) * decay, rtol=1e-12)
+    assert np.all(w[1:] == 0.5)
+
+
+def test_spikedyn_lateral_inhibition_adds_w_lat_to_every_other_neuron():
+    spec = get_model_spec("spikedyn", n_exc=4, n_input=P, w_lat=17.0)
+    m = one_step(spec, lambda m: setattr(m.exc, "v", [0, -65, -65, -65] * mV))
+    np.testing.assert_allclose(np.asarray(m.exc.gi[:]), [0, 17.0, 17.0, 17.0], rtol=1e-12)
+
+
+def test_diehl_cook_inhibition_goes_through_the_inhibitory_layer():
+    spec = get_model_spec("diehl-cook", n_exc=4, n_input=P, w_ei=10.4)
+    m = one_step(spec, lambda m: setattr(m.exc, "v", [0, -65, -65, -65] * mV))
+    inh = next(o for o in m.objects if o.name == "inh")
+    np.testing.assert_allclose(np.asarray(inh.ge[:]), [10.4, 0, 0, 0], rtol=1e-12)
+    assert np.all(np.asarray(m.exc.gi[:]) == 0)      # the excitatory layer is inhibited one step later at the earliest
