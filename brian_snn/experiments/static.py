@@ -80,7 +80,8 @@ def run_static(cfg: StaticConfig, out_dir, workers=2, scheduler=None, log=print)
     """Both stages; returns the result record (JSON-able) with every run's per-seed values."""
     out_dir = Path(out_dir)
     (out_dir / "runs").mkdir(parents=True, exist_ok=True)
-    fingerprint = provenance(source_files())["code_fingerprint"]
+    prov = provenance(source_files())             # of the code that runs (taken before, not after)
+    fingerprint = prov["code_fingerprint"]
     describe = lambda j, r: (f"{j['stage']} {j['model']} N={j['n_exc']} {j['epochs']} ep seed {j['seed']} "  # noqa: E731
                              f"{j['params']}: val {100 * r['val_accuracy']:.1f} %"
                              + (f", test {100 * r['test_accuracy']:.1f} %" if "test_accuracy" in r else ""))
@@ -102,4 +103,4 @@ def run_static(cfg: StaticConfig, out_dir, workers=2, scheduler=None, log=print)
             "selection": {"parameter": "x_tar", "model": "spikedyn", "neurons": cfg.select_neurons,
                           "epochs": cfg.select_epochs, "seeds": list(cfg.select_seeds),
                           "val_accuracy": {str(x): a for x, a in by_x.items()}, "chosen": best},
-            "runs": runs, "provenance": provenance(source_files())}
+            "runs": runs, "provenance": prov}
