@@ -1,40 +1,138 @@
-"""Markdown table of results files: accuracy, operations per sample and hardware estimates.
+"""The README's result sections, generated from the committed result files (benchmarks/results/*.json).
 
-(Throughput is not in it: these runs share the machine; benchmarks/throughput.py measures it.)
+    .venv/bin/python benchmarks/report.py            # rewrite every generated section of README.md
+    .venv/bin/python benchmarks/report.py --check    # exit 1 when a README number differs from its file
 
-    .venv/bin/python benchmarks/report.py out/*.h5 [--target loihi1]
+A generated section sits between ``<!-- report:NAME -->`` and ``<!-- /report:NAME -->``; NAME is a
+result file ``benchmarks/results/NAME.json`` and a renderer below.  Energies are priced here, from
+each run's exact counts, on three target families: the Jetson Nano (hwmodel's fitted GPU model, with
+its interval), Loihi 1 and the 45 nm ASIC.  Mean ± half-width of the 95 % t-interval over seeds.
 """
 import argparse
+import json
+import re
+import sys
+from pathlib import Path
 
-import hwmodel
-from brian_snn.store import read_results
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
 
+import hwmodel  # noqa: E402
+from brian_snn.protocol import paired, summarise  # noqa: E402
 
-def row(path, target):
-    r = read_results(path)
-    c = r["config"]
-    tr, inf = r["counts"]["training"], r["counts"]["inference"]
-    e_tr = hwmodel.estimate(tr, target).per_sample["energy_j"]
-    est_inf = hwmodel.estimate(inf, target)
-    neuron_updates = sum(p.neuron_updates for p in tr.populations if p.name != "input") / tr.samples
-    return (f"| {c['model']} | {c['n_exc']} | {c['epochs']} | {100 * r['scalars']['accuracy']:.2f} % "
-            f"| {neuron_updates:,.0f} | {tr.synaptic_events / tr.samples:,.0f} "
-            f"| {tr.plasticity_updates / tr.samples:,.0f} | {e_tr * 1e3:.3f} "
-            f"| {est_inf.per_sample['energy_j'] * 1e3:.3f} | {est_inf.memory_bytes['total'] / 1024:,.0f} |")
+TARGETS = {"jetson-nano": "Jetson Nano", "loihi1": "Loihi 1", "asic-45nm": "45 nm ASIC"}
+BLOCK = re.compile(r"(<!-- report:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /report:(?P=name) -->)", re.S)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("files", nargs="+")
-    ap.add_argument("--target", default="loihi1")
-    a = ap.parse_args()
-    print(f"| model | N | epochs | test accuracy | neuron updates / training sample "
-          f"(exc+inh) | synaptic events / training sample | plasticity updates / training sample "
-          f"| {a.target} training mJ/sample | {a.target} inference mJ/sample | memory KiB |")
-    print("|" + "---|" * 10)
-    for f in a.files:
-        print(row(f, a.target))
+def pm(s, scale=1.0, digits=2, unit=""):
+    """``mean ± ci`` of a summary (``± n/a`` for one seed)."""
+    ci = "n/a" if s["ci95"] != s["ci95"] else f"{s['ci95'] * scale:.{digits}f}"
+    return f"{s['mean'] * scale:.{digits}f} ± {ci}{unit}"
+
+
+def energy(run, phase, target):
+    """(energy per sample J, [low, high] of the model's interval or None)."""
+    est = hwmodel.estimate(hwmodel.Counts.from_dict(run["counts"][phase]), target)
+    return est.per_sample["energy_j"], est.per_sample.get("energy_interval_j")
+
+
+def static_mnist(res) -> str:
+    runs = res["runs"]
+    cells = sorted({(r["n_exc"], r["epochs"]) for r in runs})
+    models = list(dict.fromkeys(r["model"] for r in runs))
+    group = {(m, n, e): sorted((r for r in runs if (r["model"], r["n_exc"], r["epochs"]) == (m, n, e)),
+                               key=lambda r: r["seed"]) for m in models for n, e in cells}
+    sp, sel = res["split"], res["selection"]
+    seeds = sorted({r["seed"] for r in runs})
+    out = [f"Protocol: train {sp['train']['n']:,} / validation {sp['val']['n']:,} / test {sp['test']['n']:,} "
+           f"images of the 8,000-image MNIST pool (seeded, stratified; split seed {sp['split_seed']}), seeds "
+           f"{', '.join(map(str, seeds))} (initial weights, order, input noise), mean ± 95 % t-interval.  "
+           f"SpikeDyn's x_tar chosen on **validation** ({', '.join(f'{x}: {100 * a:.1f} %' for x, a in sel['val_accuracy'].items())}"
+           f" at N = {sel['neurons']}, {sel['epochs']} epoch) → **{sel['chosen']}**; Diehl & Cook as published.  "
+           f"Test touched once per run.  Code {res['provenance']['git_commit'][:10]}, "
+           f"{res['provenance']['date']}.", "",
+           "| model | N | epochs | validation % | **test %** | plasticity updates / training sample | "
+           + " | ".join(f"training mJ/sample, {t}" for t in TARGETS.values()) + " |",
+           "|---|---|---|---|---|---|" + "---|" * len(TARGETS)]
+    energies = {}
+    for (m, n, e), rs in group.items():
+        if not rs:
+            continue
+        for ph in ("training", "inference"):
+            for t in TARGETS:
+                vals = [energy(r, ph, t) for r in rs]
+                energies[m, n, e, ph, t] = ([v for v, _ in vals], [iv for _, iv in vals])
+        upd = summarise([sum(p["plasticity_updates"] for p in r["counts"]["training"]["pathways"])
+                         / r["counts"]["training"]["samples"] for r in rs])
+        row = [m, str(n), str(e), pm(summarise([r["val_accuracy"] for r in rs]), 100),
+               f"**{pm(summarise([r['test_accuracy'] for r in rs]), 100)}**", f"{upd['mean']:,.0f}"]
+        for t in TARGETS:
+            vals, ivs = energies[m, n, e, "training", t]
+            cell = pm(summarise(vals), 1e3, 3)
+            if ivs[0]:
+                cell += f" [{1e3 * sum(iv[0] for iv in ivs) / len(ivs):.3g}, {1e3 * sum(iv[1] for iv in ivs) / len(ivs):.3g}]"
+            row.append(cell)
+        out.append("| " + " | ".join(row) + " |")
+    out += ["", "Inference energy (mJ per test sample) and SpikeDyn − Diehl & Cook, paired by seed "
+                "(a difference is marked ✓ when its interval excludes 0):", "",
+            "| N | epochs | " + " | ".join(f"inference mJ, {t}: D&C / SpikeDyn" for t in TARGETS.values())
+            + " | Δ test accuracy (pp) | " + " | ".join(f"Δ training energy {t}" for t in TARGETS.values()) + " |",
+            "|---|---|" + "---|" * (2 * len(TARGETS) + 1)]
+    for n, e in cells:
+        a, b = group["diehl-cook", n, e], group["spikedyn", n, e]
+        if not a or not b or [r["seed"] for r in a] != [r["seed"] for r in b]:
+            continue
+        row = [str(n), str(e)]
+        for t in TARGETS:
+            row.append(" / ".join(pm(summarise(energies[m, n, e, "inference", t][0]), 1e3, 3)
+                                  for m in ("diehl-cook", "spikedyn")))
+        d = paired([r["test_accuracy"] for r in b], [r["test_accuracy"] for r in a])
+        row.append(pm(d, 100) + (" ✓" if d["differs"] else ""))
+        for t in TARGETS:
+            ea, eb = (energies[m, n, e, "training", t][0] for m in ("diehl-cook", "spikedyn"))
+            rel = paired([y / x - 1 for x, y in zip(ea, eb)], [0.0] * len(ea))
+            row.append(pm(rel, 100, 0, " %") + (" ✓" if rel["differs"] else ""))
+        out.append("| " + " | ".join(row) + " |")
+    return "\n".join(out) + "\n"
+
+
+RENDERERS = {"static_mnist": static_mnist}
+
+
+def render(name, results=HERE / "results") -> str:
+    path = Path(results) / f"{name}.json"
+    if not path.exists():
+        raise SystemExit(f"report: {path} is missing (the README has a section '{name}')")
+    return RENDERERS[name](json.loads(path.read_text()))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--check", action="store_true", help="exit 1 when a generated section differs from its file")
+    p.add_argument("--readme", default=str(HERE.parent / "README.md"))
+    p.add_argument("--results", default=str(HERE / "results"), help="folder of the result files")
+    a = p.parse_args(argv)
+    readme = Path(a.readme)
+    text = readme.read_text()
+    stale = []
+
+    def fill(m):
+        body = render(m["name"], a.results)
+        if body != m["body"]:
+            stale.append(m["name"])
+        return m.group(1) + body + m.group(4)
+    new = BLOCK.sub(fill, text)
+    if a.check:
+        if stale:
+            print(f"report: README sections differ from their result files: {', '.join(stale)} "
+                  "(run benchmarks/report.py)", file=sys.stderr)
+            return 1
+        print(f"report: {len(BLOCK.findall(text))} README section(s) match their result files")
+        return 0
+    readme.write_text(new)
+    print(f"report: {len(stale)} section(s) rewritten ({', '.join(stale) or 'none changed'})")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
