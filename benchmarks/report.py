@@ -10,6 +10,7 @@ its interval), Loihi 1 and the 45 nm ASIC.  Mean ± half-width of the 95 % t-int
 """
 import argparse
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -24,10 +25,17 @@ TARGETS = {"jetson-nano": "Jetson Nano", "loihi1": "Loihi 1", "asic-45nm": "45 n
 BLOCK = re.compile(r"(<!-- report:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /report:(?P=name) -->)", re.S)
 
 
-def pm(s, scale=1.0, digits=2, unit=""):
-    """``mean ± ci`` of a summary (``± n/a`` for one seed)."""
-    ci = "n/a" if s["ci95"] != s["ci95"] else f"{s['ci95'] * scale:.{digits}f}"
-    return f"{s['mean'] * scale:.{digits}f} ± {ci}{unit}"
+def _decimals(x, significant=3):
+    """Decimals that show ``x`` to about ``significant`` digits."""
+    return 0 if x == 0 or abs(x) >= 10 ** (significant - 1) else significant - 1 - math.floor(math.log10(abs(x)))
+
+
+def pm(s, scale=1.0, digits=None, unit=""):
+    """``mean ± ci`` of a summary (``± n/a`` for one seed); ``digits`` None: 3 significant digits."""
+    mean = s["mean"] * scale
+    d = _decimals(mean) if digits is None else digits
+    ci = "n/a" if s["ci95"] != s["ci95"] else f"{s['ci95'] * scale:.{d}f}"
+    return f"{mean:.{d}f} ± {ci}{unit}"
 
 
 def energy(run, phase, target):
@@ -42,56 +50,57 @@ def static_mnist(res) -> str:
     models = list(dict.fromkeys(r["model"] for r in runs))
     group = {(m, n, e): sorted((r for r in runs if (r["model"], r["n_exc"], r["epochs"]) == (m, n, e)),
                                key=lambda r: r["seed"]) for m in models for n, e in cells}
+    group = {k: v for k, v in group.items() if v}
     sp, sel = res["split"], res["selection"]
     seeds = sorted({r["seed"] for r in runs})
+    energies = {(m, n, e, ph, t): [energy(r, ph, t) for r in rs]
+                for (m, n, e), rs in group.items() for ph in ("training", "inference") for t in TARGETS}
     out = [f"Protocol: train {sp['train']['n']:,} / validation {sp['val']['n']:,} / test {sp['test']['n']:,} "
            f"images of the 8,000-image MNIST pool (seeded, stratified; split seed {sp['split_seed']}), seeds "
            f"{', '.join(map(str, seeds))} (initial weights, order, input noise), mean ± 95 % t-interval.  "
            f"SpikeDyn's x_tar chosen on **validation** ({', '.join(f'{x}: {100 * a:.1f} %' for x, a in sel['val_accuracy'].items())}"
            f" at N = {sel['neurons']}, {sel['epochs']} epoch) → **{sel['chosen']}**; Diehl & Cook as published.  "
-           f"Test touched once per run.  Code {res['provenance']['git_commit'][:10]}, "
-           f"{res['provenance']['date']}.", "",
-           "| model | N | epochs | validation % | **test %** | plasticity updates / training sample | "
-           + " | ".join(f"training mJ/sample, {t}" for t in TARGETS.values()) + " |",
-           "|---|---|---|---|---|---|" + "---|" * len(TARGETS)]
-    energies = {}
+           f"Test touched once per run.  Code {res['provenance']['git_commit'][:10]}, {res['provenance']['date']}."]
+    if res.get("missing"):
+        out[0] += (f"  **{len(res['missing'])} planned run(s) did not finish** and are not in the tables: "
+                   + "; ".join(f"{d['model']} N={d['n_exc']} {d['epochs']} ep seed {d['seed']}" for d in res["missing"]) + ".")
+    out += ["", "| model | N | epochs | validation % | **test %** | plasticity updates / training sample |",
+            "|---|---|---|---|---|---|"]
     for (m, n, e), rs in group.items():
-        if not rs:
-            continue
-        for ph in ("training", "inference"):
-            for t in TARGETS:
-                vals = [energy(r, ph, t) for r in rs]
-                energies[m, n, e, ph, t] = ([v for v, _ in vals], [iv for _, iv in vals])
         upd = summarise([sum(p["plasticity_updates"] for p in r["counts"]["training"]["pathways"])
                          / r["counts"]["training"]["samples"] for r in rs])
-        row = [m, str(n), str(e), pm(summarise([r["val_accuracy"] for r in rs]), 100),
-               f"**{pm(summarise([r['test_accuracy'] for r in rs]), 100)}**", f"{upd['mean']:,.0f}"]
-        for t in TARGETS:
-            vals, ivs = energies[m, n, e, "training", t]
-            cell = pm(summarise(vals), 1e3, 3)
-            if ivs[0]:
-                cell += f" [{1e3 * sum(iv[0] for iv in ivs) / len(ivs):.3g}, {1e3 * sum(iv[1] for iv in ivs) / len(ivs):.3g}]"
-            row.append(cell)
+        out.append(f"| {m} | {n} | {e} | {pm(summarise([r['val_accuracy'] for r in rs]), 100, 2)} | "
+                   f"**{pm(summarise([r['test_accuracy'] for r in rs]), 100, 2)}** | {upd['mean']:,.0f} |")
+    out += ["", "Energy per sample (mJ), priced from each run's counts (Jetson: [the model's interval]):", "",
+            "| model | N | epochs | " + " | ".join(f"training, {t}" for t in TARGETS.values()) + " | "
+            + " | ".join(f"inference, {t}" for t in TARGETS.values()) + " |",
+            "|---|---|---|" + "---|" * (2 * len(TARGETS))]
+    for (m, n, e), rs in group.items():
+        row = [m, str(n), str(e)]
+        for ph in ("training", "inference"):
+            for t in TARGETS:
+                vals = energies[m, n, e, ph, t]
+                cell = pm(summarise([v for v, _ in vals]), 1e3)
+                if vals[0][1]:
+                    lo, hi = (1e3 * sum(iv[i] for _, iv in vals) / len(vals) for i in (0, 1))
+                    cell += f" [{lo:.{_decimals(lo)}f}, {hi:.{_decimals(hi)}f}]"
+                row.append(cell)
         out.append("| " + " | ".join(row) + " |")
-    out += ["", "Inference energy (mJ per test sample) and SpikeDyn − Diehl & Cook, paired by seed "
-                "(a difference is marked ✓ when its interval excludes 0):", "",
-            "| N | epochs | " + " | ".join(f"inference mJ, {t}: D&C / SpikeDyn" for t in TARGETS.values())
-            + " | Δ test accuracy (pp) | " + " | ".join(f"Δ training energy {t}" for t in TARGETS.values()) + " |",
-            "|---|---|" + "---|" * (2 * len(TARGETS) + 1)]
+    out += ["", "SpikeDyn − Diehl & Cook, paired by seed (✓: the interval excludes 0):", "",
+            "| N | epochs | Δ test accuracy (pp) | " + " | ".join(f"Δ training energy, {t}" for t in TARGETS.values())
+            + " | " + " | ".join(f"Δ inference energy, {t}" for t in TARGETS.values()) + " |",
+            "|---|---|---|" + "---|" * (2 * len(TARGETS))]
     for n, e in cells:
-        a, b = group["diehl-cook", n, e], group["spikedyn", n, e]
+        a, b = group.get(("diehl-cook", n, e)), group.get(("spikedyn", n, e))
         if not a or not b or [r["seed"] for r in a] != [r["seed"] for r in b]:
             continue
-        row = [str(n), str(e)]
-        for t in TARGETS:
-            row.append(" / ".join(pm(summarise(energies[m, n, e, "inference", t][0]), 1e3, 3)
-                                  for m in ("diehl-cook", "spikedyn")))
         d = paired([r["test_accuracy"] for r in b], [r["test_accuracy"] for r in a])
-        row.append(pm(d, 100) + (" ✓" if d["differs"] else ""))
-        for t in TARGETS:
-            ea, eb = (energies[m, n, e, "training", t][0] for m in ("diehl-cook", "spikedyn"))
-            rel = paired([y / x - 1 for x, y in zip(ea, eb)], [0.0] * len(ea))
-            row.append(pm(rel, 100, 0, " %") + (" ✓" if rel["differs"] else ""))
+        row = [str(n), str(e), pm(d, 100, 2) + (" ✓" if d["differs"] else "")]
+        for ph in ("training", "inference"):
+            for t in TARGETS:
+                ea, eb = ([v for v, _ in energies[m, n, e, ph, t]] for m in ("diehl-cook", "spikedyn"))
+                rel = paired([y / x - 1 for x, y in zip(ea, eb)], [0.0] * len(ea))
+                row.append(pm(rel, 100, 0, " %") + (" ✓" if rel["differs"] else ""))
         out.append("| " + " | ".join(row) + " |")
     return "\n".join(out) + "\n"
 
