@@ -32,7 +32,8 @@ from brian2.groups.group import Group
 from hwmodel.counts import Counts, PathwayCounts, PopulationCounts
 
 _ASSIGN = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\+=|-=|\*=|/=|=)")
-_INTERNAL_VARS = {"lastspike", "not_refractory", "i", "N", "t", "dt", "t_in_timesteps"}
+_INTERNAL_VARS = {"lastspike", "not_refractory", "i", "N", "t", "dt", "t_in_timesteps",
+                  "nchanged", "real"}      # (counters of the simulation, not state a device keeps)
 
 
 def _owner_name(var):

@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +39,7 @@ from .files import remove_stale, replacing
 REGISTRY = {"runtime": "brian_snn.backend:RuntimeBackend", "cpp": "brian_snn.backend:CppBackend",
             "cuda": "brian_snn.cuda:CudaBackend"}
 BACKENDS = tuple(REGISTRY)
-CODE_VERSION = "2"        # bump when generated code changes in a way the hash cannot see
+CODE_VERSION = "3"        # bump when generated code changes in a way the hash cannot see
 CONTROLLER_VARS = ("t_in", "count", "repeats", "intensity", "started")
 
 
@@ -205,7 +205,8 @@ class _ChunkedBackend:
         copies = getattr(spec, "copies", None)
         # batched copies end together, after chunk_slots slots (a finished copy sees blank slots)
         vals = {m.controller.t_stop: self.chunk_slots * presentation.slot_ms * ms,
-                m.controller.n_stop: 1e18 if copies else float(n_real)}
+                m.controller.n_stop: 1e18 if copies else float(n_real),
+                m.controller.n_real: np.asarray(n_real, dtype=float), m.exc.nchanged: 0.0}
         for name, (obj, var, unit) in m.runtime_targets.items():
             vals[getattr(obj, var)] = (spec.parameter(name, obj) if copies else getattr(spec, name)) * unit
         for name, value in presentation.runtime_values().items():
@@ -245,6 +246,9 @@ class _ChunkedBackend:
                                         dt_s=presentation.dt_ms * 1e-3, t_end=t_end,
                                         copy=(k, copies) if copies else None,
                                         extra={"batch": copies} if copies else None)
+            changed = int(np.asarray(m.exc.nchanged[:])[k * spec.n_exc:(k + 1) * spec.n_exc].sum())
+            counts.pathways = [replace(p, weight_changes=changed) if p.name == m.input_syn.name else p
+                               for p in counts.pathways]
             results.append(ChunkResult(st, slot_t[slots], slot_ptr[slots], exc_i[mine] - k * spec.n_exc,
                                        exc_t[mine], counts, real, wall, dict(timings or {})))
         return results if copies else results[0]

@@ -86,6 +86,8 @@ min_spikes : 1 (shared)
 max_repeats : 1 (shared)
 t_stop : second (shared)      # the run ends at this time (a whole number of slots) ...
 n_stop : 1 (shared)           # ... or at the boundary reaching this order position
+n_real : 1 (shared)           # order positions from here on are padding, not samples
+real : 1                      # 1 while the slot shows a real sample (what the counts cover)
 stopped : 1
 """
 
@@ -100,6 +102,7 @@ count = count * (1 - boundary)
 t_in = t_in * (1 - boundary)
 started = 1
 sample = presentation_order(ptr * ms)
+real = int(ptr < n_real - 0.5)
 on = int(t_in > 0.5*dt and t_in < t_on + 0.5*dt)
 t_in = t_in + dt
 """

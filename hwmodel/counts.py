@@ -17,7 +17,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from .errors import HwmodelError
 
 SCHEMA = "hwmodel-counts/1"
-_SUMMED = ("spikes", "neuron_updates", "synaptic_events", "plasticity_updates")
+_SUMMED = ("spikes", "neuron_updates", "synaptic_events", "plasticity_updates", "weight_changes")
 PHASES = ("training", "inference")
 # Counts are 64-bit counters (what numpy and HDF5 hold); the bound also keeps every count, and the
 # prices multiplied by it, far from float overflow (a JSON 10**400 used to raise OverflowError).
@@ -49,6 +49,13 @@ class PathwayCounts:
     plastic: bool = False        # whether the weights are learned (training memory, traces)
     pre_traces: int = 1          # plasticity trace words per presynaptic neuron (training memory)
     post_traces: int = 1         # plasticity trace words per postsynaptic neuron (training memory)
+    # of the plasticity updates, those that changed a weight (|dw| > 0); None: not counted
+    weight_changes: int | None = None
+
+
+def _plain(record) -> dict:
+    """A population or pathway as JSON: optional counts that were not counted are left out."""
+    return {k: v for k, v in asdict(record).items() if v is not None}
 
 
 @dataclass
@@ -111,7 +118,9 @@ class Counts:
         pops = [replace(a, spikes=a.spikes + b.spikes, neuron_updates=a.neuron_updates + b.neuron_updates)
                 for a, b in zip(self.populations, other.populations)]
         paths = [replace(a, synaptic_events=a.synaptic_events + b.synaptic_events,
-                         plasticity_updates=a.plasticity_updates + b.plasticity_updates)
+                         plasticity_updates=a.plasticity_updates + b.plasticity_updates,
+                         weight_changes=None if None in (a.weight_changes, b.weight_changes)
+                         else a.weight_changes + b.weight_changes)
                  for a, b in zip(self.pathways, other.pathways)]
         return Counts(self.dt_s, self.steps + other.steps, self.samples + other.samples, self.phase,
                       pops, paths, dict(self.extra))
@@ -120,8 +129,8 @@ class Counts:
     def to_dict(self) -> dict:
         d = {"schema": SCHEMA, "dt_s": self.dt_s, "steps": self.steps, "samples": self.samples,
              "phase": self.phase,
-             "populations": [asdict(p) for p in self.populations],
-             "pathways": [asdict(p) for p in self.pathways]}
+             "populations": [_plain(p) for p in self.populations],
+             "pathways": [_plain(p) for p in self.pathways]}
         d.update(self.extra)
         return d
 
@@ -297,6 +306,9 @@ def _possible(steps, pops, paths, source):
         pre, post = size[s.pre], size[s.post]
         over(f"pathways[{k}].n_synapses", s.n_synapses, pre.n * post.n,
              f"pre x post neurons = {pre.n:,} x {post.n:,}")
+        if s.weight_changes is not None:
+            over(f"pathways[{k}].weight_changes", s.weight_changes, s.plasticity_updates,
+                 "its plasticity updates")
         # Each presynaptic spike triggers at most its neuron's out-degree of events.  The mean fan-out
         # n_synapses / pre.n is not a bound (one busy neuron may have all the synapses); the largest
         # out-degree is at most post.n (one synapse per pair) and at most n_synapses.
@@ -323,7 +335,7 @@ def _record(cls, r, where, source):
             if f.default is MISSING:
                 raise CountsError(f"{source}: field '{where}.{f.name}' is missing")
             continue
-        if f.type in ("int", int):
+        if f.type in ("int", int, "int | None"):
             values[f.name] = _count(r, f.name, source, where)
         elif f.type in ("bool", bool):
             if not isinstance(r[f.name], bool):

@@ -49,3 +49,18 @@ def test_bool_fields_are_strict():
     d["pathways"][0]["plastic"] = "no"
     with pytest.raises(CountsError, match=r"field 'pathways\[0\].plastic' must be true or false"):
         Counts.from_dict(d, "x.json")
+
+
+def test_weight_changes_are_optional_summed_and_bounded():
+    from hwmodel.counts import Counts, CountsError, PathwayCounts, PopulationCounts
+    pops = [PopulationCounts("a", 2, 3, 20), PopulationCounts("b", 2, 1, 20)]
+
+    def rec(changes, updates=10):
+        return Counts(0.001, 10, 1, "training", pops,
+                      [PathwayCounts("ab", "a", "b", 4, 6, updates, plastic=True, weight_changes=changes)])
+    assert "weight_changes" not in rec(None).to_dict()["pathways"][0]           # not counted: left out
+    assert (rec(3) + rec(4)).pathways[0].weight_changes == 7
+    assert (rec(3) + rec(None)).pathways[0].weight_changes is None              # unknown stays unknown
+    assert Counts.from_dict(rec(5).to_dict()).pathways[0].weight_changes == 5
+    with pytest.raises(CountsError, match=r"weight_changes' = 11 is more than its plasticity updates = 10"):
+        Counts.from_dict(rec(11).to_dict())

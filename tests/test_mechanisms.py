@@ -31,6 +31,7 @@ def one_step(spec, setup, plastic=1.0):
     for name, (obj, var, unit) in m.runtime_targets.items():
         setattr(obj, var, getattr(spec, name) * unit)
     m.exc.plastic = plastic
+    m.controller.n_real = 10                         # the slot shows a real sample: changes are counted
     setup(m)
     net.run(DT_MS * ms)
     return m
@@ -78,6 +79,25 @@ def test_spikedyn_potentiation_depresses_silent_inputs_by_x_tar_at_an_adaptive_r
     np.testing.assert_allclose(w, want, rtol=1e-12)
     # the column sums the normalisation relies on are kept current by the same code
     np.testing.assert_allclose(np.asarray(m.exc.wsum[:]), 4 * 0.5 + (want - 0.5).sum(axis=0), rtol=1e-12)
+    assert list(np.asarray(m.exc.nchanged[:])) == [P, P, P]          # every update changed its weight
+
+
+def test_weight_changes_count_only_updates_that_move_a_weight():
+    """x_tar = 0: a post-synaptic spike moves only the weights of inputs that fired (x_pre > 0);
+    the other updates run and compute dw = 0.  Executed: 3 neurons x 4 inputs; changed: 3 x 1."""
+    spec = get_model_spec("spikedyn", n_exc=3, n_input=P, nu_post=0.01, x_tar=0.0)
+
+    def all_fire(m):
+        m.exc.v = 0 * mV
+        m.input_syn.w = 0.5
+        m.input_group.tspk_ = np.array([-0.005, -1e9, -1e9, -1e9])
+
+    m = one_step(spec, all_fire)
+    w = np.asarray(m.input_syn.w[:]).reshape(P, 3)
+    assert np.all(w[0] > 0.5) and np.all(w[1:] == 0.5)
+    assert list(np.asarray(m.exc.nchanged[:])) == [1, 1, 1]
+    m = one_step(spec, lambda m: (all_fire(m), setattr(m.controller, "n_real", 0)))   # a padding slot
+    assert list(np.asarray(m.exc.nchanged[:])) == [0, 0, 0]
 
 
 def test_spikedyn_frozen_weights_do_not_move():
@@ -115,3 +135,41 @@ def test_diehl_cook_inhibition_goes_through_the_inhibitory_layer():
     inh = next(o for o in m.objects if o.name == "inh")
     np.testing.assert_allclose(np.asarray(inh.ge[:]), [10.4, 0, 0, 0], rtol=1e-12)
     assert np.all(np.asarray(m.exc.gi[:]) == 0)      # the excitatory layer is inhibited one step later at the earliest
+
+
+# -- SpikeDyn's switches for ablations ---------------------------------------------------------------
+def _all_fire_silent_inputs(nspikes=(0, 0, 0)):
+    def setup(m):
+        m.controller.t_in = 10 * ms      # inside a slot: the boundary would reset this sample's nspikes
+        m.exc.real = 1                   # (what the slot's boundary set)
+        m.exc.v = 0 * mV
+        m.exc.learned = [0, 100, 300]
+        m.exc.nspikes = list(nspikes)
+        m.input_syn.w = 0.5
+    return setup
+
+
+def test_a_fixed_learning_rate_without_adaptation():
+    spec = get_model_spec("spikedyn", n_exc=3, n_input=P, nu_post=0.01, x_tar=0.3, n_half=100.0, lr_adaptation=0.0)
+    m = one_step(spec, _all_fire_silent_inputs())
+    np.testing.assert_allclose(np.asarray(m.input_syn.w[:]), 0.5 - 0.01 * 0.3, rtol=1e-12)
+
+
+def test_min_response_no_update_from_a_neurons_first_spikes_in_a_sample():
+    """min_response = 2: a spike potentiates only when it is at least the neuron's 2nd in the sample."""
+    spec = get_model_spec("spikedyn", n_exc=3, n_input=P, nu_post=0.01, x_tar=0.3, n_half=100.0, min_response=2.0)
+    m = one_step(spec, _all_fire_silent_inputs(nspikes=(0, 1, 0)))
+    w = np.asarray(m.input_syn.w[:]).reshape(P, 3)
+    np.testing.assert_allclose(w[:, 1], 0.5 - 0.01 / 2 * 0.3, rtol=1e-12)     # its 2nd spike: learns
+    assert np.all(w[:, [0, 2]] == 0.5)                                        # first spikes: nothing
+    assert list(np.asarray(m.exc.nchanged[:])) == [0, P, 0]
+
+
+def test_spikedyn_with_an_inhibitory_layer_instead_of_direct_inhibition():
+    spec = get_model_spec("spikedyn", n_exc=4, n_input=P, inhibitory_layer=1, w_ei=10.4)
+    m = one_step(spec, lambda m: setattr(m.exc, "v", [0, -65, -65, -65] * mV))
+    inh = next(o for o in m.objects if o.name == "inh")
+    np.testing.assert_allclose(np.asarray(inh.ge[:]), [10.4, 0, 0, 0], rtol=1e-12)
+    assert np.all(np.asarray(m.exc.gi[:]) == 0) and "exc_exc" not in [o.name for o in m.objects]
+    with pytest.raises(ValueError, match="inhibitory_layer must be 0"):
+        get_model_spec("spikedyn", inhibitory_layer=2)

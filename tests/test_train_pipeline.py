@@ -48,6 +48,10 @@ def test_train_writes_complete_results_and_counts_add_up(tiny, tmp_path):
     presentations = tr.steps // 1000
     assert tr.pathway("input_exc").plasticity_updates == n_in * 10 + exc * 784 + presentations * 7840
     assert inf.pathway("input_exc").plasticity_updates == 0
+    # of the executed updates, those that changed a weight (most pre-synaptic depressions of a
+    # silent neuron compute w -= nu_pre * 0)
+    assert 0 < tr.pathway("input_exc").weight_changes < tr.pathway("input_exc").plasticity_updates
+    assert inf.pathway("input_exc").weight_changes == 0
     assert tr.population("exc").neuron_updates == 10 * tr.steps
     # (normalisation: test_normalisation_sets_column_sums_to_norm)
     # GPU kernels per step, stored with the counts: input 2 (threshold, reset; no state-update

@@ -109,8 +109,11 @@ def print_summary(s, out=None):
             out.write(f"  {p['name']:<12} n={p['n']:<6} spikes {p['spikes'] / n:12.1f}   "
                       f"neuron updates {p['neuron_updates'] / n:14.0f}\n")
         for p in c["pathways"]:
+            changed = p.get("weight_changes")
             out.write(f"  {p['name']:<12} syn={p['n_synapses']:<8} events {p['synaptic_events'] / n:12.0f}   "
-                      f"plasticity updates {p['plasticity_updates'] / n:10.0f}\n")
+                      f"plasticity updates {p['plasticity_updates'] / n:10.0f}"
+                      + (f" ({changed / n:.0f} changed a weight)" if changed and p["plasticity_updates"] else "")
+                      + "\n")
     for phase, by_target in s["hardware"].items():
         for target, h in by_target.items():
             out.write(hardware_line(phase, target, h) + "\n")

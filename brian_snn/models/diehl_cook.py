@@ -24,6 +24,8 @@ dtheta/dt = -theta * plastic / tau_theta : volt
 wsum : 1
 nspikes : 1
 boundary : 1 (linked)
+real : 1                      # the controller's, copied at each slot boundary: a real sample
+nchanged : 1                  # input weights this neuron's plasticity changed (|dw| > 0), this run
 plastic : 1 (shared)
 theta_plus : volt (shared)
 tau_theta : second (shared)
@@ -108,6 +110,19 @@ def quantised_normalise(normalise):
     return f"w = w_q * floor(({expr.strip()}) / w_q + rand())"
 
 
+def counting_changes(code):
+    """``code`` that also counts, per post-synaptic neuron, the writes that change a weight
+    (``nchanged``, only in slots showing a real sample): a block ending in ``w = w_new``, or a
+    one-line ``w = <expr>`` (normalisation).  Code that does not write ``w`` is returned as is."""
+    lines = code.strip("\n").split("\n")
+    count = "nchanged_post += real_post * int(w_new != w)"
+    if lines[-1].strip() == "w = w_new":
+        return "\n".join(lines[:-1] + [count, lines[-1]]) + "\n"
+    if len(lines) == 1 and lines[0].split("=", 1)[0].strip() == "w":
+        return f"w_new = {lines[0].split('=', 1)[1].strip()}\n{count}\nw = w_new\n"
+    return code
+
+
 def weight_quantum(bits, wmax=1.0):
     """Grid step of b-bit weights on [0, wmax]; 0.0 (no grid) for bits = 0."""
     return 0.0 if not bits else float(wmax) / (2 ** int(bits) - 1)
@@ -181,15 +196,8 @@ class DiehlCook(QuantisedWeights, ModelSpec):
         exc, book_exc = build_exc_layer(self, b, ctrl, extra_eqs=POST_TRACES, extra_reset=POST_TRACES_RESET)
         syn = build_input_synapses(self, b, inp, exc, STDP_ON_PRE, STDP_ON_POST, self.NORMALISE_CODE,
                                    extra_eqs=self.SYN_EQS_EXTRA)
-        inh = b.neurons(self.n_exc, INH_EQS, "inh", threshold="v > v_thresh_i", reset="v = v_reset_i",
-                        refractory=2 * ms, method=METHOD, namespace=NEURON_CONSTANTS)
-        inh.v = NEURON_CONSTANTS["v_rest_i"] - 40 * mV
-        e2i = b.synapses(exc, inh, "w_ei : 1 (shared)", on_pre="ge_post += w_ei", name="exc_inh")
-        b.connect(e2i, j="i")
-        i2e = b.synapses(inh, exc, "w_ie : 1 (shared)", on_pre="gi_post += w_ie", name="inh_exc")
-        b.connect(i2e, condition="i != j")
-        targets = runtime_targets(exc, syn)
-        targets.update(w_ei=(e2i, "w_ei", 1), w_ie=(i2e, "w_ie", 1))
+        inh, (e2i, i2e), layer_targets = build_inhibitory_layer(self, b, exc)
+        targets = dict(runtime_targets(exc, syn), **layer_targets)
         objs = [ctrl, inp, exc, inh, syn, e2i, i2e, spike_counter(exc, ctrl, b), book_exc] + book
         return BuiltModel(objs, exc, syn, ctrl, inp, images_ta, order_ta, targets,
                           populations=[inp, exc, inh], inhibition=[e2i, i2e], per_copy=b.unshared)
@@ -218,7 +226,7 @@ def common_synapses(spec) -> dict:
     """Pathways every model has: input -> exc (w; pre, post and normalise events), the schedule's
     rate setter (controller -> input) and the exc bookkeeping (controller -> exc, exc -> controller)."""
     n, m = spec.n_exc, spec.n_input
-    return {"input_exc": (m * n, 1, 3), "_set_rates": (m, 0, 1), "_exc_boundary": (n, 0, 1),
+    return {"input_exc": (m * n, 1, 3), "_set_rates": (m, 0, 1), "_exc_boundary": (n, 0, 2),
             "_spike_counter": (n, 0, 1)}
 
 
@@ -231,16 +239,32 @@ def build_exc_layer(spec, b, ctrl, renorm=RENORM_ALL, extra_eqs="", extra_reset=
     b.link(exc, "boundary", ctrl, np.zeros(spec.n_exc, dtype=int))
     exc.v = NEURON_CONSTANTS["v_rest_e"] - 40 * mV
     exc.theta = 20 * mV
-    book = b.synapses(ctrl, exc, on_pre=at_boundary, name="_exc_boundary")
+    # (Brian cannot read a linked variable from synapse code, so ``real`` is copied, first thing)
+    book = b.synapses(ctrl, exc, on_pre={"pre": at_boundary, "real": "real_post = real_pre"}, name="_exc_boundary")
     b.connect(book)
+    book.real.order = -1
     book.pre.order = 2          # after normalise (1), which reads wsum; before potentiation (3)
     return exc, book
+
+
+def build_inhibitory_layer(spec, b, exc):
+    """Diehl & Cook's inhibitory layer: exc -> inh one-to-one (``w_ei``), inh -> exc all but self
+    (``w_ie``).  Returns (inh group, [exc_inh, inh_exc], run-time targets)."""
+    inh = b.neurons(spec.n_exc, INH_EQS, "inh", threshold="v > v_thresh_i", reset="v = v_reset_i",
+                    refractory=2 * ms, method=METHOD, namespace=NEURON_CONSTANTS)
+    inh.v = NEURON_CONSTANTS["v_rest_i"] - 40 * mV
+    e2i = b.synapses(exc, inh, "w_ei : 1 (shared)", on_pre="ge_post += w_ei", name="exc_inh")
+    b.connect(e2i, j="i")
+    i2e = b.synapses(inh, exc, "w_ie : 1 (shared)", on_pre="gi_post += w_ie", name="inh_exc")
+    b.connect(i2e, condition="i != j")
+    return inh, [e2i, i2e], {"w_ei": (e2i, "w_ei", 1), "w_ie": (i2e, "w_ie", 1)}
 
 
 def build_input_synapses(spec, b, inp, exc, on_pre, on_post, normalise, extra_eqs=""):
     if getattr(spec, "weight_bits", 0):
         on_pre, on_post = quantised(on_pre), quantised(on_post)
         normalise, extra_eqs = quantised_normalise(normalise), extra_eqs + QUANT_EQS
+    on_pre, on_post, normalise = (counting_changes(c) for c in (on_pre, on_post, normalise))
     syn = b.synapses(inp, exc, STDP_SYN_EQS + extra_eqs,
                      on_pre={"pre": on_pre},
                      on_post={"post": on_post, "normalise": normalise},

@@ -16,37 +16,59 @@ in docs/methods.md; none of these formulas is the authors'):
   stay plastic (what continual learning needs);
 * adaptive threshold: the Diehl & Cook theta mechanism with its own increment and time
   constant.
+
+Switches for ablations (each keeps the others; the defaults are the model above):
+``inhibitory_layer=1`` replaces direct lateral inhibition by Diehl & Cook's inhibitory layer
+(``w_ei``, ``w_ie``); ``lr_adaptation=0`` a fixed learning rate; ``theta_plus_mV=0`` no adaptive
+threshold (Diehl & Cook's mechanism); ``x_tar=0`` no depression of silent inputs (Diehl & Cook's
+post-synaptic rule has the same target); ``min_response=k`` our criterion for a spurious update:
+a neuron learns from its k-th and later spikes in a sample only (a weak, accidental response
+changes nothing; 0 or 1: every spike learns).
 """
 from dataclasses import dataclass
 
 from ..encoding import PRE_TRACE, Presentation, build_schedule, spike_counter
 from .base import BuiltModel, ModelSpec
 from ..copies import Builder
-from .diehl_cook import (NORMALISE, QuantisedWeights, build_exc_layer, build_input_synapses, common_synapses,
-                         runtime_targets)
+from .diehl_cook import (NORMALISE, QuantisedWeights, build_exc_layer, build_inhibitory_layer, build_input_synapses,
+                         common_synapses, runtime_targets)
 
 LEARNED_EQS = """
 learned : 1                   # samples this neuron has learned from (adaptive learning rate)
 n_half : 1 (shared)
+lr_adaptation : 1 (shared)    # 1: the adaptive learning rate; 0: a fixed one
+min_response : 1 (shared)     # spikes in a sample before a neuron's spikes potentiate
 """
+# nspikes_post counts this sample's spikes before the present one (synapses run before resets)
 POTENTIATE = f"""
-w_new = clip(w + plastic_post * eta_potent / (1 + learned_post / n_half_post) * ({PRE_TRACE} - x_tar), 0, wmax)
+w_new = clip(w + plastic_post * int(nspikes_post + 1 >= min_response_post) * eta_potent / (1 + lr_adaptation_post * learned_post / n_half_post) * ({PRE_TRACE} - x_tar), 0, wmax)
 wsum_post += w_new - w
 w = w_new
 """
-# Renormalise only the columns that changed in the last sample.
-RENORM_ACTIVE = "boundary > 0.5 and plastic > 0.5 and nspikes > 0"
+# Renormalise only the columns that changed in the last sample (that learned: a response of at
+# least min_response spikes).
+RENORM_ACTIVE = "boundary > 0.5 and plastic > 0.5 and nspikes > 0 and nspikes >= min_response"
 EXC_AT_BOUNDARY = """
-learned_post = learned_post + plastic_post * int(nspikes_post > 0)
-wsum_post = wsum_post + plastic_post * int(nspikes_post > 0) * int(wsum_post > 0) * (norm_post - wsum_post)
+learned_post = learned_post + plastic_post * int(nspikes_post > 0 and nspikes_post >= min_response_post)
+wsum_post = wsum_post + plastic_post * int(nspikes_post > 0 and nspikes_post >= min_response_post) * int(wsum_post > 0) * (norm_post - wsum_post)
 nspikes_post = 0
 """
+
+
+def learning_targets(exc, syn):
+    """Run-time parameter -> (object, variable, unit) of SpikeDyn's learning rule and threshold."""
+    targets = runtime_targets(exc, syn)
+    del targets["nu_pre"]
+    targets.update(x_tar=(syn, "x_tar", 1), n_half=(exc, "n_half", 1), lr_adaptation=(exc, "lr_adaptation", 1),
+                   min_response=(exc, "min_response", 1))
+    return targets
 
 
 @dataclass(frozen=True)
 class SpikeDyn(QuantisedWeights, ModelSpec):
     NAME = "spikedyn"
-    RUNTIME = ("nu_post", "x_tar", "norm", "theta_plus_mV", "tau_theta_ms", "w_lat", "n_half", "weight_bits")
+    RUNTIME = ("nu_post", "x_tar", "norm", "theta_plus_mV", "tau_theta_ms", "w_lat", "n_half", "weight_bits",
+               "lr_adaptation", "min_response", "w_ei", "w_ie")
     nu_post: float = 2e-3            # tuned on the embedded subset (docs/methods.md)
     x_tar: float = 0.1               # decay target: inputs with a smaller trace lose weight
     norm: float = 78.0
@@ -57,11 +79,26 @@ class SpikeDyn(QuantisedWeights, ModelSpec):
     tau_pre_ms: float = 20.0
     max_delay_ms: float = 0.0        # BindsNET's D&C v2 (SpikeDyn's base) has no synaptic delays
     weight_bits: int = 0             # > 0: input weights held at this many bits in the simulation
+    inhibitory_layer: int = 0        # 1: D&C's inhibitory layer instead of direct lateral inhibition (ablation)
+    lr_adaptation: float = 1.0       # 0: a fixed learning rate (ablation)
+    min_response: float = 0.0        # spurious-update criterion (see the module docstring)
+    w_ei: float = 10.4               # inhibitory_layer = 1 only: exc -> inh, one-to-one
+    w_ie: float = 17.0               # inhibitory_layer = 1 only: inh -> exc, all but self
 
     POSITIVE = ("norm", "tau_theta_ms", "tau_pre_ms", "n_half")
 
+    def __post_init__(self):
+        super().__post_init__()
+        if self.inhibitory_layer not in (0, 1):
+            raise ValueError(f"{self.NAME}: inhibitory_layer must be 0 (direct lateral inhibition) or 1, "
+                             f"got {self.inhibitory_layer!r}")
+        object.__setattr__(self, "inhibitory_layer", int(self.inhibitory_layer))   # (--param gives 1.0)
+
     def sizes(self) -> dict:
         n = self.n_exc
+        if self.inhibitory_layer:
+            return {"neurons": {"input": self.n_input, "exc": n, "inh": n},
+                    "synapses": dict(common_synapses(self), exc_inh=(n, 0, 1), inh_exc=(n * (n - 1), 0, 1))}
         return {"neurons": {"input": self.n_input, "exc": n},
                 "synapses": dict(common_synapses(self), exc_exc=(n * (n - 1), 0, 1))}
 
@@ -71,11 +108,16 @@ class SpikeDyn(QuantisedWeights, ModelSpec):
         exc, book_exc = build_exc_layer(self, b, ctrl, RENORM_ACTIVE, LEARNED_EQS, at_boundary=EXC_AT_BOUNDARY)
         syn = build_input_synapses(self, b, inp, exc, "ge_post += w", POTENTIATE, NORMALISE,
                                    extra_eqs="x_tar : 1 (shared)\n")
-        lat = b.synapses(exc, exc, "w_lat : 1 (shared)", on_pre="gi_post += w_lat", name="exc_exc")
-        b.connect(lat, condition="i != j")
-        targets = runtime_targets(exc, syn)
-        del targets["nu_pre"]
-        targets.update(x_tar=(syn, "x_tar", 1), w_lat=(lat, "w_lat", 1), n_half=(exc, "n_half", 1))
-        objs = [ctrl, inp, exc, syn, lat, spike_counter(exc, ctrl, b), book_exc] + book
+        targets = learning_targets(exc, syn)
+        if self.inhibitory_layer:
+            inh, lateral, layer_targets = build_inhibitory_layer(self, b, exc)
+            targets.update(layer_targets)
+        else:
+            inh = None
+            lat = b.synapses(exc, exc, "w_lat : 1 (shared)", on_pre="gi_post += w_lat", name="exc_exc")
+            b.connect(lat, condition="i != j")
+            lateral = [lat]
+            targets["w_lat"] = (lat, "w_lat", 1)
+        objs = [ctrl, inp, exc, syn, *lateral, spike_counter(exc, ctrl, b), book_exc] + book + ([inh] if inh else [])
         return BuiltModel(objs, exc, syn, ctrl, inp, images_ta, order_ta, targets,
-                          populations=[inp, exc], inhibition=[lat], per_copy=b.unshared)
+                          populations=[inp, exc] + ([inh] if inh else []), inhibition=lateral, per_copy=b.unshared)
