@@ -173,3 +173,25 @@ def test_spikedyn_with_an_inhibitory_layer_instead_of_direct_inhibition():
     assert np.all(np.asarray(m.exc.gi[:]) == 0) and "exc_exc" not in [o.name for o in m.objects]
     with pytest.raises(ValueError, match="inhibitory_layer must be 0"):
         get_model_spec("spikedyn", inhibitory_layer=2)
+
+
+def test_explicit_decay_relaxes_the_columns_of_neurons_that_did_not_learn():
+    """At a training sample boundary: neuron 1 responded (3 spikes) and is renormalised to norm;
+    neurons 0 and 2 did not, and their weights move a fraction `decay` towards norm / N_in."""
+    spec = get_model_spec("spikedyn", n_exc=3, n_input=P, norm=4.0, decay=0.5)
+    assert spec.structure()["weight_decay"] and "weight_decay" not in get_model_spec("spikedyn").structure()
+
+    def after_a_sample(m):
+        m.exc.nspikes = [0, 3, 0]
+        m.input_syn.w = 0.5
+        m.exc.wsum = P * 0.5
+
+    m = one_step(spec, after_a_sample)                 # the first step is a slot boundary
+    w = np.asarray(m.input_syn.w[:]).reshape(P, 3)
+    np.testing.assert_allclose(w[:, 0], 0.5 + 0.5 * (4.0 / P - 0.5), rtol=1e-12)
+    np.testing.assert_allclose(w[:, 1], 0.5 * 4.0 / (P * 0.5 + 1e-12), rtol=1e-12)
+    np.testing.assert_allclose(w[:, 2], w[:, 0], rtol=0)
+    np.testing.assert_allclose(np.asarray(m.exc.wsum[:]), [P * 0.75, 4.0, P * 0.75], rtol=1e-12)
+    assert list(np.asarray(m.exc.nchanged[:])) == [P, P, P]
+    with pytest.raises(ValueError, match="decay is a fraction"):
+        get_model_spec("spikedyn", decay=2.0)

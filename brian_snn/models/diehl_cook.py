@@ -231,11 +231,12 @@ def common_synapses(spec) -> dict:
 
 
 def build_exc_layer(spec, b, ctrl, renorm=RENORM_ALL, extra_eqs="", extra_reset="",
-                    at_boundary=EXC_AT_BOUNDARY):
+                    at_boundary=EXC_AT_BOUNDARY, events=None):
+    """The excitatory layer and its sample-boundary bookkeeping; ``events``: more custom events."""
     ns = NEURON_CONSTANTS
     exc = b.neurons(spec.n_exc, EXC_EQS + extra_eqs, "exc", threshold=EXC_THRESHOLD,
                     reset=EXC_RESET + extra_reset, refractory=5 * ms, method=METHOD,
-                    events={"renorm": renorm}, namespace=ns)
+                    events={"renorm": renorm, **(events or {})}, namespace=ns)
     b.link(exc, "boundary", ctrl, np.zeros(spec.n_exc, dtype=int))
     exc.v = NEURON_CONSTANTS["v_rest_e"] - 40 * mV
     exc.theta = 20 * mV
@@ -260,15 +261,18 @@ def build_inhibitory_layer(spec, b, exc):
     return inh, [e2i, i2e], {"w_ei": (e2i, "w_ei", 1), "w_ie": (i2e, "w_ie", 1)}
 
 
-def build_input_synapses(spec, b, inp, exc, on_pre, on_post, normalise, extra_eqs=""):
+def build_input_synapses(spec, b, inp, exc, on_pre, on_post, normalise, extra_eqs="", on_events=None):
+    """Input -> excitatory synapses; ``on_events``: more pathways, {name: (exc event, code)}."""
     if getattr(spec, "weight_bits", 0):
         on_pre, on_post = quantised(on_pre), quantised(on_post)
         normalise, extra_eqs = quantised_normalise(normalise), extra_eqs + QUANT_EQS
     on_pre, on_post, normalise = (counting_changes(c) for c in (on_pre, on_post, normalise))
+    more = {name: counting_changes(code) for name, (_, code) in (on_events or {}).items()}
     syn = b.synapses(inp, exc, STDP_SYN_EQS + extra_eqs,
                      on_pre={"pre": on_pre},
-                     on_post={"post": on_post, "normalise": normalise},
-                     on_event={"pre": "spike", "post": "spike", "normalise": "renorm"},
+                     on_post={"post": on_post, "normalise": normalise, **more},
+                     on_event={"pre": "spike", "post": "spike", "normalise": "renorm",
+                               **{name: event for name, (event, _) in (on_events or {}).items()}},
                      namespace=dict(wmax=NEURON_CONSTANTS["wmax"], tau_pre=spec.tau_pre_ms * ms),
                      name="input_exc")
     b.connect(syn)
@@ -288,7 +292,7 @@ def runtime_targets(exc, syn):
                "theta_plus_mV": (exc, "theta_plus", mV), "tau_theta_ms": (exc, "tau_theta", ms)}
     if "w_q" in syn.variables:          # quantised weights: the grid step (spec.w_quantum)
         targets["w_quantum"] = (syn, "w_q", 1)
-    if "decay" in syn.variables:        # asp-decay
+    if "decay" in syn.variables:        # asp-decay; SpikeDyn's explicit decay
         targets["decay"] = (syn, "decay", 1)
     return targets
 

@@ -23,7 +23,11 @@ Switches for ablations (each keeps the others; the defaults are the model above)
 threshold (Diehl & Cook's mechanism); ``x_tar=0`` no depression of silent inputs (Diehl & Cook's
 post-synaptic rule has the same target); ``min_response=k`` our criterion for a spurious update:
 a neuron learns from its k-th and later spikes in a sample only (a weak, accidental response
-changes nothing; 0 or 1: every spike learns).
+changes nothing; 0 or 1: every spike learns); ``decay=f`` our explicit weight decay: after every
+training sample, the input weights of each neuron that did not learn from it (no response of
+``min_response`` spikes) relax a fraction f towards the uniform value norm / N_in -- unused
+features fade, the column sum is kept (0: off, the default; it adds a pathway over the synapses of
+silent neurons, so it is compiled in only when f > 0).
 """
 from dataclasses import dataclass
 
@@ -48,6 +52,13 @@ w = w_new
 # Renormalise only the columns that changed in the last sample (that learned: a response of at
 # least min_response spikes).
 RENORM_ACTIVE = "boundary > 0.5 and plastic > 0.5 and nspikes > 0 and nspikes >= min_response"
+# Explicit weight decay (decay > 0): the columns of neurons that did not learn from the sample.
+UNUSED = "boundary > 0.5 and plastic > 0.5 and not (nspikes > 0 and nspikes >= min_response)"
+RELAX = """
+w_new = w + decay * (norm_post / N_incoming - w)
+wsum_post += w_new - w
+w = w_new
+"""
 EXC_AT_BOUNDARY = """
 learned_post = learned_post + plastic_post * int(nspikes_post > 0 and nspikes_post >= min_response_post)
 wsum_post = wsum_post + plastic_post * int(nspikes_post > 0 and nspikes_post >= min_response_post) * int(wsum_post > 0) * (norm_post - wsum_post)
@@ -68,7 +79,7 @@ def learning_targets(exc, syn):
 class SpikeDyn(QuantisedWeights, ModelSpec):
     NAME = "spikedyn"
     RUNTIME = ("nu_post", "x_tar", "norm", "theta_plus_mV", "tau_theta_ms", "w_lat", "n_half", "weight_bits",
-               "lr_adaptation", "min_response", "w_ei", "w_ie")
+               "lr_adaptation", "min_response", "w_ei", "w_ie", "decay")
     nu_post: float = 2e-3            # tuned on the embedded subset (docs/methods.md)
     x_tar: float = 0.1               # decay target: inputs with a smaller trace lose weight
     norm: float = 78.0
@@ -82,6 +93,7 @@ class SpikeDyn(QuantisedWeights, ModelSpec):
     inhibitory_layer: int = 0        # 1: D&C's inhibitory layer instead of direct lateral inhibition (ablation)
     lr_adaptation: float = 1.0       # 0: a fixed learning rate (ablation)
     min_response: float = 0.0        # spurious-update criterion (see the module docstring)
+    decay: float = 0.0               # explicit weight decay per sample of neurons that did not learn (0: off)
     w_ei: float = 10.4               # inhibitory_layer = 1 only: exc -> inh, one-to-one
     w_ie: float = 17.0               # inhibitory_layer = 1 only: inh -> exc, all but self
 
@@ -93,21 +105,36 @@ class SpikeDyn(QuantisedWeights, ModelSpec):
             raise ValueError(f"{self.NAME}: inhibitory_layer must be 0 (direct lateral inhibition) or 1, "
                              f"got {self.inhibitory_layer!r}")
         object.__setattr__(self, "inhibitory_layer", int(self.inhibitory_layer))   # (--param gives 1.0)
+        if self.decay > 1:
+            raise ValueError(f"{self.NAME}: decay is a fraction per sample in [0, 1], got {self.decay!r}")
+
+    def structure(self) -> dict:
+        d = super().structure()
+        if self.decay:                   # the decay pathway exists only when it is used
+            d["weight_decay"] = True
+        return d
 
     def sizes(self) -> dict:
         n = self.n_exc
+        synapses = common_synapses(self)
+        if self.decay:                   # one more event pathway on the input synapses
+            m, floats, paths = synapses["input_exc"]
+            synapses["input_exc"] = (m, floats, paths + 1)
         if self.inhibitory_layer:
             return {"neurons": {"input": self.n_input, "exc": n, "inh": n},
-                    "synapses": dict(common_synapses(self), exc_inh=(n, 0, 1), inh_exc=(n * (n - 1), 0, 1))}
+                    "synapses": dict(synapses, exc_inh=(n, 0, 1), inh_exc=(n * (n - 1), 0, 1))}
         return {"neurons": {"input": self.n_input, "exc": n},
-                "synapses": dict(common_synapses(self), exc_exc=(n * (n - 1), 0, 1))}
+                "synapses": dict(synapses, exc_exc=(n * (n - 1), 0, 1))}
 
     def build(self, images, order, presentation: Presentation, builder=None) -> BuiltModel:
         b = builder or Builder()
         ctrl, inp, images_ta, order_ta, book = build_schedule(images, order, presentation, builder=b)
-        exc, book_exc = build_exc_layer(self, b, ctrl, RENORM_ACTIVE, LEARNED_EQS, at_boundary=EXC_AT_BOUNDARY)
+        decaying = bool(self.decay)
+        exc, book_exc = build_exc_layer(self, b, ctrl, RENORM_ACTIVE, LEARNED_EQS, at_boundary=EXC_AT_BOUNDARY,
+                                        events={"unused": UNUSED} if decaying else None)
         syn = build_input_synapses(self, b, inp, exc, "ge_post += w", POTENTIATE, NORMALISE,
-                                   extra_eqs="x_tar : 1 (shared)\n")
+                                   extra_eqs="x_tar : 1 (shared)\n" + ("decay : 1 (shared)\n" if decaying else ""),
+                                   on_events={"relax": ("unused", RELAX)} if decaying else None)
         targets = learning_targets(exc, syn)
         if self.inhibitory_layer:
             inh, lateral, layer_targets = build_inhibitory_layer(self, b, exc)
