@@ -62,8 +62,8 @@ def test_config_rejects_bad_values():
         C.ContinualConfig(tasks="1,2,1")
     with pytest.raises(ValueError, match="unknown model 'asp'"):
         C.model_spec("asp", 10)
-    with pytest.raises(ValueError, match="no parameter 'decay'"):
-        C.model_spec("spikedyn", 10, decay=0.1)
+    with pytest.raises(ValueError, match="no parameter 'nu_pre'"):
+        C.model_spec("spikedyn", 10, nu_pre=0.1)
 
 
 # -- bookkeeping, by hand ------------------------------------------------------------------
@@ -234,7 +234,7 @@ def test_cli_continual_end_to_end(tiny, tmp_path, capsys):
     (["continual", "--tasks", "0,12"], "outside 0..9"),
     (["continual", "--samples-per-task", "-3"], "positive integer"),
     (["continual", "--weight-bits", "40"], "0..32"),
-    (["continual", "--param", "decay=0.1"], "no parameter 'decay'"),
+    (["continual", "--param", "nu_pre=0.1"], "no parameter 'nu_pre'"),
     (["continual", "--param", "nu_post=nan"], "not a finite number"),
     (["continual", "--data-dir", "/nonexistent/dir"], "/nonexistent/dir"),
     (["compare", "--model", "spikedyn,bogus"], "unknown model 'bogus'"),
