@@ -235,6 +235,7 @@ class _ChunkedBackend:
         exc_mon = asm.counter.monitors[(m.exc.name, "spike")]
         exc_i = np.asarray(exc_mon.i[:]).astype(np.int64)
         exc_t = np.asarray(exc_mon.t_[:])
+        changed_by_neuron = np.asarray(m.exc.nchanged[:])      # read once (a file read on standalone)
         copies = getattr(spec, "copies", None)
         states = spec.split(state) if copies else [state]
         results = []
@@ -246,7 +247,7 @@ class _ChunkedBackend:
                                         dt_s=presentation.dt_ms * 1e-3, t_end=t_end,
                                         copy=(k, copies) if copies else None,
                                         extra={"batch": copies} if copies else None)
-            changed = int(np.asarray(m.exc.nchanged[:])[k * spec.n_exc:(k + 1) * spec.n_exc].sum())
+            changed = int(changed_by_neuron[k * spec.n_exc:(k + 1) * spec.n_exc].sum())
             counts.pathways = [replace(p, weight_changes=changed) if p.name == m.input_syn.name else p
                                for p in counts.pathways]
             results.append(ChunkResult(st, slot_t[slots], slot_ptr[slots], exc_i[mine] - k * spec.n_exc,

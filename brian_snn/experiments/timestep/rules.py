@@ -108,6 +108,18 @@ def _points(accuracy_difference) -> float:
     return round(100 * accuracy_difference, 9)
 
 
+def sensitivity_candidates(rows, allow_compiled=False):
+    """Every (model, row, alpha, accuracy, presentations) of a sensitivity summary a rule may pick:
+    compiled knobs only when ``allow_compiled``.  ``presentations``: (per training sample, per test
+    sample) at that alpha."""
+    for row in rows:
+        if row["knob"] in COMPILED_KNOBS and not allow_compiled:
+            continue
+        slots = {float(k): v for k, v in row["presentations_by_alpha"].items()}
+        for a, acc in row["accuracy_by_alpha"].items():
+            yield row["model"], row, float(a), acc, slots[float(a)]
+
+
 def rules_from_sensitivity(rows, max_presentation_increase=0.15, min_gain_pp=1.0, allow_compiled=False) -> dict:
     """Enhancement rules from a sensitivity summary (:func:`summarise_sensitivity` rows, also as
     read back from JSON): per model, the single knob/exponent with the highest accuracy whose
@@ -115,20 +127,13 @@ def rules_from_sensitivity(rows, max_presentation_increase=0.15, min_gain_pp=1.0
     unenhanced short window's (a knob must not buy accuracy with boost-rule repeats, i.e. with
     time), gaining at least ``min_gain_pp``.  Compiled knobs only when ``allow_compiled`` (they
     cost a build per window).  Pure."""
-    best = {}
-    for row in rows:
-        m = row["model"]
-        best.setdefault(m, None)
-        if row["knob"] in COMPILED_KNOBS and not allow_compiled:
-            continue
+    best = dict.fromkeys(row["model"] for row in rows)
+    for m, row, a, acc, slots in sensitivity_candidates(rows, allow_compiled):
         limit = row["unenhanced_presentations"][0] * (1 + max_presentation_increase)
-        slots = {float(k): v for k, v in row["presentations_by_alpha"].items()}
-        for a, acc in row["accuracy_by_alpha"].items():
-            a = float(a)
-            if slots[a][0] > limit or _points(acc - row["unenhanced"]) < min_gain_pp:
-                continue
-            if best[m] is None or acc > best[m][2]:
-                best[m] = (row["knob"], a, acc)
+        if slots[0] > limit or _points(acc - row["unenhanced"]) < min_gain_pp:
+            continue
+        if best[m] is None or acc > best[m][2]:
+            best[m] = (row["knob"], a, acc)
     return {m: ({} if b is None else {b[0]: b[1]}) for m, b in best.items()}
 
 

@@ -12,7 +12,7 @@ from ...jobs import job_key
 
 from .figures import plot_sensitivity
 from .rules import (Settings, _knob_alphas, _points, apply_factors, check_rules, enhance,
-                    rules_from_sensitivity)
+                    rules_from_sensitivity, sensitivity_candidates)
 from .sweep import (TimestepConfig, _cfg_dict, _git_head, _json_default, _stored_job, code_fingerprint,
                     read_results_json, run_jobs)
 from .windows import COMPILED_KNOBS, INFERENCE_KNOBS, KNOBS, SENSITIVITY_ALPHAS, _number, check_window
@@ -181,20 +181,13 @@ def inference_rules_from_sensitivity(rows, max_loss_pp=1.0, allow_compiled=False
     whose accuracy stays within ``max_loss_pp`` of the reference; ties: the more accurate.  Only
     knobs that cut presentations below the reference's count.  Returns ``{model: {"infer:knob":
     alpha}}``.  Pure."""
-    best = {}
-    for row in rows:
-        m = row["model"]
-        best.setdefault(m, None)
-        if row["knob"] in COMPILED_KNOBS and not allow_compiled:
+    best = dict.fromkeys(row["model"] for row in rows)
+    for m, row, a, acc, slots in sensitivity_candidates(rows, allow_compiled):
+        p = slots[1]
+        if _points(acc - row["unenhanced"]) < -max_loss_pp or p >= row["unenhanced_presentations"][1]:
             continue
-        slots = {float(k): v for k, v in row["presentations_by_alpha"].items()}
-        for a, acc in row["accuracy_by_alpha"].items():
-            a = float(a)
-            p = slots[a][1]
-            if _points(acc - row["unenhanced"]) < -max_loss_pp or p >= row["unenhanced_presentations"][1]:
-                continue
-            if best[m] is None or (p, -acc) < (best[m][3], -best[m][2]):
-                best[m] = (row["knob"], a, acc, p)
+        if best[m] is None or (p, -acc) < (best[m][3], -best[m][2]):
+            best[m] = (row["knob"], a, acc, p)
     return {m: ({} if b is None else {f"infer:{b[0]}": b[1]}) for m, b in best.items()}
 
 
