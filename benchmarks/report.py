@@ -44,68 +44,207 @@ def energy(run, phase, target):
     return est.per_sample["energy_j"], est.per_sample.get("energy_interval_j")
 
 
+def energy_cell(runs, phase, target):
+    """Mean ± CI over seeds of the energy per sample in mJ (the Jetson's model interval, averaged
+    over seeds, in brackets)."""
+    vals = [energy(r, phase, target) for r in runs]
+    cell = pm(summarise([v for v, _ in vals]), 1e3)
+    if vals[0][1]:
+        lo, hi = (1e3 * sum(iv[i] for _, iv in vals) / len(vals) for i in (0, 1))
+        cell += f" [{lo:.{_decimals(lo)}f}, {hi:.{_decimals(hi)}f}]"
+    return cell
+
+
+def relative_cell(base, new, phase, target):
+    """Paired relative change of the energy per sample, new vs base (same seeds, same order)."""
+    ratios = [energy(n, phase, target)[0] / energy(b, phase, target)[0] - 1 for b, n in zip(base, new)]
+    rel = paired(ratios, [0.0] * len(ratios))
+    return pm(rel, 100, 0, " %") + (" ✓" if rel["differs"] else "")
+
+
+def per_sample(run, field, phase="training"):
+    """A count per sample of ``phase``, summed over pathways (None when a pathway lacks it; a
+    pathway without plasticity changes no weight)."""
+    c = run["counts"][phase]
+    vals = [0 if field == "weight_changes" and not p["plasticity_updates"] else p.get(field) for p in c["pathways"]]
+    return None if any(v is None for v in vals) else sum(vals) / c["samples"]
+
+
+def count_cell(runs, field, phase="training"):
+    """Mean over seeds of a count per sample (n/a when a run's counts lack it)."""
+    vals = [per_sample(r, field, phase) for r in runs]
+    return "n/a" if None in vals else f"{sum(vals) / len(vals):,.0f}"
+
+
+def by_seed(runs, key):
+    """Runs grouped by ``key(run)``, each group sorted by seed (first-seen group order)."""
+    groups = {}
+    for r in runs:
+        groups.setdefault(key(r), []).append(r)
+    return {k: sorted(v, key=lambda r: r["seed"]) for k, v in groups.items()}
+
+
+def same_seeds(a, b):
+    return bool(a) and bool(b) and [r["seed"] for r in a] == [r["seed"] for r in b]
+
+
+def missing_note(res, what):
+    if not res.get("missing"):
+        return ""
+    return (f"  **{len(res['missing'])} planned run(s) did not finish** and are not in the tables: "
+            + "; ".join(what(d) for d in res["missing"]) + ".")
+
+
+ENERGY_HEAD = (" | ".join(f"training, {t}" for t in TARGETS.values()) + " | "
+               + " | ".join(f"inference, {t}" for t in TARGETS.values()))
+PHASES = ("training", "inference")
+
+
 def static_mnist(res) -> str:
     runs = res["runs"]
-    cells = sorted({(r["n_exc"], r["epochs"]) for r in runs})
+    group = by_seed(runs, lambda r: (r["model"], r["n_exc"], r["epochs"]))
+    cells = sorted({(n, e) for _, n, e in group})
     models = list(dict.fromkeys(r["model"] for r in runs))
-    group = {(m, n, e): sorted((r for r in runs if (r["model"], r["n_exc"], r["epochs"]) == (m, n, e)),
-                               key=lambda r: r["seed"]) for m in models for n, e in cells}
-    group = {k: v for k, v in group.items() if v}
+    group = {k: group[k] for k in sorted(group, key=lambda k: (models.index(k[0]), k[1], k[2]))}
     sp, sel = res["split"], res["selection"]
     seeds = sorted({r["seed"] for r in runs})
-    energies = {(m, n, e, ph, t): [energy(r, ph, t) for r in rs]
-                for (m, n, e), rs in group.items() for ph in ("training", "inference") for t in TARGETS}
     out = [f"Protocol: train {sp['train']['n']:,} / validation {sp['val']['n']:,} / test {sp['test']['n']:,} "
            f"images of the 8,000-image MNIST pool (seeded, stratified; split seed {sp['split_seed']}), seeds "
            f"{', '.join(map(str, seeds))} (initial weights, order, input noise), mean ± 95 % t-interval.  "
            f"SpikeDyn's x_tar chosen on **validation** ({', '.join(f'{x}: {100 * a:.1f} %' for x, a in sel['val_accuracy'].items())}"
            f" at N = {sel['neurons']}, {sel['epochs']} epoch) → **{sel['chosen']}**; Diehl & Cook as published.  "
-           f"Test touched once per run.  Code {res['provenance']['git_commit'][:10]}, {res['provenance']['date']}."]
-    if res.get("missing"):
-        out[0] += (f"  **{len(res['missing'])} planned run(s) did not finish** and are not in the tables: "
-                   + "; ".join(f"{d['model']} N={d['n_exc']} {d['epochs']} ep seed {d['seed']}" for d in res["missing"]) + ".")
+           f"Test touched once per run.  Code {res['provenance']['git_commit'][:10]}, {res['provenance']['date']}."
+           + missing_note(res, lambda d: f"{d['model']} N={d['n_exc']} {d['epochs']} ep seed {d['seed']}")]
     out += ["", "| model | N | epochs | validation % | **test %** | plasticity updates / training sample |",
             "|---|---|---|---|---|---|"]
     for (m, n, e), rs in group.items():
-        upd = summarise([sum(p["plasticity_updates"] for p in r["counts"]["training"]["pathways"])
-                         / r["counts"]["training"]["samples"] for r in rs])
         out.append(f"| {m} | {n} | {e} | {pm(summarise([r['val_accuracy'] for r in rs]), 100, 2)} | "
-                   f"**{pm(summarise([r['test_accuracy'] for r in rs]), 100, 2)}** | {upd['mean']:,.0f} |")
+                   f"**{pm(summarise([r['test_accuracy'] for r in rs]), 100, 2)}** | {count_cell(rs, 'plasticity_updates')} |")
     out += ["", "Energy per sample (mJ), priced from each run's counts (Jetson: [the model's interval]):", "",
-            "| model | N | epochs | " + " | ".join(f"training, {t}" for t in TARGETS.values()) + " | "
-            + " | ".join(f"inference, {t}" for t in TARGETS.values()) + " |",
-            "|---|---|---|" + "---|" * (2 * len(TARGETS))]
+            "| model | N | epochs | " + ENERGY_HEAD + " |", "|---|---|---|" + "---|" * (2 * len(TARGETS))]
     for (m, n, e), rs in group.items():
-        row = [m, str(n), str(e)]
-        for ph in ("training", "inference"):
-            for t in TARGETS:
-                vals = energies[m, n, e, ph, t]
-                cell = pm(summarise([v for v, _ in vals]), 1e3)
-                if vals[0][1]:
-                    lo, hi = (1e3 * sum(iv[i] for _, iv in vals) / len(vals) for i in (0, 1))
-                    cell += f" [{lo:.{_decimals(lo)}f}, {hi:.{_decimals(hi)}f}]"
-                row.append(cell)
-        out.append("| " + " | ".join(row) + " |")
+        out.append("| " + " | ".join([m, str(n), str(e)] + [energy_cell(rs, ph, t) for ph in PHASES for t in TARGETS]) + " |")
     out += ["", "SpikeDyn − Diehl & Cook, paired by seed (✓: the interval excludes 0):", "",
             "| N | epochs | Δ test accuracy (pp) | " + " | ".join(f"Δ training energy, {t}" for t in TARGETS.values())
             + " | " + " | ".join(f"Δ inference energy, {t}" for t in TARGETS.values()) + " |",
             "|---|---|---|" + "---|" * (2 * len(TARGETS))]
     for n, e in cells:
         a, b = group.get(("diehl-cook", n, e)), group.get(("spikedyn", n, e))
-        if not a or not b or [r["seed"] for r in a] != [r["seed"] for r in b]:
+        if not same_seeds(a, b):
             continue
         d = paired([r["test_accuracy"] for r in b], [r["test_accuracy"] for r in a])
-        row = [str(n), str(e), pm(d, 100, 2) + (" ✓" if d["differs"] else "")]
-        for ph in ("training", "inference"):
-            for t in TARGETS:
-                ea, eb = ([v for v, _ in energies[m, n, e, ph, t]] for m in ("diehl-cook", "spikedyn"))
-                rel = paired([y / x - 1 for x, y in zip(ea, eb)], [0.0] * len(ea))
-                row.append(pm(rel, 100, 0, " %") + (" ✓" if rel["differs"] else ""))
+        out.append("| " + " | ".join([str(n), str(e), pm(d, 100, 2) + (" ✓" if d["differs"] else "")]
+                                     + [relative_cell(a, b, ph, t) for ph in PHASES for t in TARGETS]) + " |")
+    return "\n".join(out) + "\n"
+
+
+def _selection_line(res):
+    sel = res["selection"]
+    scores = by_seed(sel["runs"], lambda r: (r["model"], json.dumps(r["params"])))
+    parts = [f"{m} {', '.join(f'{k}={v}' for k, v in json.loads(p).items())}: "
+             f"{100 * sum(r['acc_new'] for r in rs) / len(rs):.1f} / {100 * sum(r['acc_old'] for r in rs) / len(rs):.1f} %"
+             for (m, p), rs in scores.items()]
+    chosen = "; ".join(f"{m} {', '.join(f'{k} = {v}' for k, v in c.items())}" for m, c in sel["chosen"].items())
+    return (f"Chosen on **validation** (N = {sel['neurons']}, seed(s) {', '.join(map(str, sel['seeds']))}; "
+            f"new / old-task accuracy: {'; '.join(parts)}) → **{chosen}**; Diehl & Cook as published.")
+
+
+def _protocol_line(res):
+    sp, cfg = res["split"], res["config"]
+    seeds = sorted({r["seed"] for r in res["runs"]})
+    return (f"Protocol: classes arrive one task at a time (0 → 9), {cfg['samples_per_task']} training images per task "
+            f"from the train split ({sp['train']['n']:,} images; validation {sp['val']['n']:,}, test {sp['test']['n']:,}; "
+            f"split seed {sp['split_seed']}), no replay; after each task the frozen network labels its neurons with "
+            f"{cfg['label_per_class']} already-seen images per learned class and is tested on {cfg['test_per_class']} "
+            f"test images per learned class.  Seeds {', '.join(map(str, seeds))} (initial weights, sample choice and "
+            f"order, input noise), mean ± 95 % t-interval.  New task = mean over tasks 2-10 of the just-learned task's "
+            f"accuracy; old tasks = mean over tasks 2-10 of the mean accuracy on the earlier tasks.  "
+            f"Code {res['provenance']['git_commit'][:10]}, {res['provenance']['date']}.")
+
+
+def continual_mnist(res) -> str:
+    group = by_seed(res["runs"], lambda r: (r["model"], r["n_exc"]))
+    group = {k: group[k] for k in sorted(group, key=lambda k: k[1])}
+    out = [_protocol_line(res) + "  " + _selection_line(res)
+           + missing_note(res, lambda d: f"{d['model']} N={d['n_exc']} seed {d['seed']}"), "",
+           "| model | N | **new task %** | **old tasks %** | final average % | plasticity updates / sample "
+           "| weight changes / sample | " + ENERGY_HEAD + " |",
+           "|---|---|---|---|---|---|---|" + "---|" * (2 * len(TARGETS))]
+    for (m, n), rs in group.items():
+        row = [m, str(n)] + [pm(summarise([r[k] for r in rs]), 100, 1) for k in ("acc_new", "acc_old", "final_average")]
+        row += [count_cell(rs, f) for f in ("plasticity_updates", "weight_changes")]
+        out.append("| " + " | ".join(row + [energy_cell(rs, ph, t) for ph in PHASES for t in TARGETS]) + " |")
+    out += ["", "Energies in mJ per sample (training: the stream; inference: labelling and testing passes).  "
+            "SpikeDyn − each baseline, paired by seed (✓: the interval excludes 0); paper: SpikeDyn vs ASP as "
+            "published (training energy / inference energy / new task / old tasks):", "",
+            "| N | baseline | Δ new task (pp) | Δ old tasks (pp) | "
+            + " | ".join(f"Δ training energy, {t}" for t in TARGETS.values()) + " | "
+            + " | ".join(f"Δ inference energy, {t}" for t in TARGETS.values()) + " | paper |",
+            "|---|---|---|---|" + "---|" * (2 * len(TARGETS)) + "---|"]
+    for (m, n), base in group.items():
+        sd = group.get(("spikedyn", n))
+        if m == "spikedyn" or not same_seeds(base, sd):
+            continue
+        row = [str(n), m]
+        for k in ("acc_new", "acc_old"):
+            d = paired([r[k] for r in sd], [r[k] for r in base])
+            row.append(pm(d, 100, 1) + (" ✓" if d["differs"] else ""))
+        row += [relative_cell(base, sd, ph, t) for ph in PHASES for t in TARGETS]
+        p = PAPER.get(n) if m == "asp-decay" else None
+        row.append(f"{p[0]:+d} % / {p[1]:+d} % / {p[2]:+d} / {p[3]:+d}" if p else "-")
         out.append("| " + " | ".join(row) + " |")
     return "\n".join(out) + "\n"
 
 
-RENDERERS = {"static_mnist": static_mnist}
+# SpikeDyn vs ASP as published (training energy %, inference energy %, new task, old tasks in points):
+# N=400 Putra & Shafique, DAC 2021 (arXiv:2103.00424, abstract); N=200 Minhas et al., IEEE Access 2025.
+PAPER = {400: (-51, -37, 21, 8), 200: (-57, -51, 23, 4)}
+
+
+def spikedyn_ablation(res) -> str:
+    runs = res["runs"]
+    cont = by_seed([r for r in runs if r["kind"] == "continual"], lambda r: r["variant"])
+    stat = by_seed([r for r in runs if r["kind"] == "static"], lambda r: r["variant"])
+    ref_c, ref_s = cont.get(VARIANT_REF), stat.get(VARIANT_REF)
+    n = runs[0]["n_exc"] if runs else "?"
+    epochs = res["config"]["ablation_epochs"]
+    out = [f"SpikeDyn at N = {n}, each mechanism removed (−) or added (+) in turn, with the parameters chosen on "
+           f"validation above ({', '.join(f'{k} = {v}' for k, v in res['selection']['chosen'].get('spikedyn', {}).items())}); "
+           f"the added decay uses the ASP-style baseline's chosen rate, the spurious-update criterion a minimum of 3 "
+           f"spikes fixed before any run.  Continual: the stream above; static: train {epochs} epoch on the train split, "
+           f"test once.  Counts and energies per training / inference sample of the continual runs.  "
+           f"Δ: paired by seed against SpikeDyn (✓: the interval excludes 0)."
+           + missing_note(res, lambda d: f"{d['variant']} ({d['kind']}) seed {d['seed']}"), "",
+           "| variant | what it changes | new task % | old tasks % | static MNIST test % | plasticity updates / sample "
+           "| weight changes / sample | " + ENERGY_HEAD + " |",
+           "|---|---|---|---|---|---|---|" + "---|" * (2 * len(TARGETS))]
+    what = {v["name"]: v["what"] for v in res["variants"]}
+    for name in what:
+        rc, rs = cont.get(name, []), stat.get(name, [])
+        cells = []
+        for rows, ref, key in ((rc, ref_c, "acc_new"), (rc, ref_c, "acc_old"), (rs, ref_s, "test_accuracy")):
+            if not rows:
+                cells.append("n/a")
+                continue
+            cell = pm(summarise([r[key] for r in rows]), 100, 1)
+            if name != VARIANT_REF and same_seeds(ref, rows):
+                d = paired([r[key] for r in rows], [r[key] for r in ref])
+                cell += f" (Δ {pm(d, 100, 1)}{' ✓' if d['differs'] else ''})"
+            cells.append(cell)
+        if rc:
+            cells += [count_cell(rc, f) for f in ("plasticity_updates", "weight_changes")]
+            cells += [energy_cell(rc, ph, t) for ph in PHASES for t in TARGETS]
+        else:
+            cells += ["n/a"] * (2 + 2 * len(TARGETS))
+        out.append("| " + " | ".join([name.replace("- ", "− ", 1), what[name]] + cells) + " |")
+    return "\n".join(out) + "\n"
+
+
+VARIANT_REF = "SpikeDyn"
+
+
+RENDERERS = {"static_mnist": static_mnist, "continual_mnist": continual_mnist,
+             "spikedyn_ablation": spikedyn_ablation}
 
 
 def render(name, results=HERE / "results") -> str:

@@ -493,22 +493,30 @@ def read_continual(path) -> dict:
 # ------------------------------------------------------------------------------------------
 # figure
 # ------------------------------------------------------------------------------------------
-def plot_matrix(matrix, tasks, path, title=None):
-    """Heat map of the accuracy matrix (rows: after learning task t; columns: tested task k)."""
-    from ..plots import _plt
-    plt = _plt()
+def draw_matrix(ax, matrix, tasks, interval=None):
+    """The accuracy matrix on ``ax`` (rows: after learning task t; columns: tested task k), each
+    cell annotated with its percentage and, given ``interval`` (same shape), ``± half-width``."""
     A = np.asarray(matrix, dtype=float)
     names = ["+".join(map(str, t)) for t in tasks]
-    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * len(tasks), 0.8 + 0.5 * len(tasks)))
     im = ax.imshow(np.ma.masked_invalid(100 * A), vmin=0, vmax=100, cmap="viridis")
     for (r, c), v in np.ndenumerate(A):
         if not np.isnan(v):
-            ax.text(c, r, f"{100 * v:.0f}", ha="center", va="center", fontsize=7,
+            text = f"{100 * v:.0f}" if interval is None else f"{100 * v:.0f}\n±{100 * interval[r][c]:.0f}"
+            ax.text(c, r, text, ha="center", va="center", fontsize=7 if interval is None else 5.5,
                     color="white" if v < 0.6 else "black")
     ax.set_xticks(range(len(tasks)), names)
     ax.set_yticks(range(len(tasks)), names)
     ax.set_xlabel("tested task (classes)")
     ax.set_ylabel("after learning task")
+    return im
+
+
+def plot_matrix(matrix, tasks, path, title=None):
+    """Heat map of one run's accuracy matrix."""
+    from ..plots import _plt
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * len(tasks), 0.8 + 0.5 * len(tasks)))
+    im = draw_matrix(ax, matrix, tasks)
     fig.colorbar(im, ax=ax, fraction=0.04, label="accuracy %")
     ax.set_title(title or "accuracy matrix", fontsize=9)
     fig.savefig(path, dpi=110, bbox_inches="tight")

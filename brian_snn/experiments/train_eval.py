@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..backend import get_backend
+from ..backend import get_backend, shared_backend
 from ..copies import Copies
 from ..encoding import Presentation
 from ..models import get_model_spec
@@ -84,7 +84,7 @@ def train_and_evaluate(config: TrainConfig, dataset, out=None, resume=True, prog
     each = (lambda f: [f(s) for s in config.seeds]) if batched else (lambda f: f(config.seed))  # noqa: E731
     listed = (lambda x: x) if batched else (lambda x: [x])                                      # noqa: E731
     pres = Presentation(**config.presentation)
-    backend = get_backend(config.backend, chunk_slots=config.chunk_slots)
+    backend = shared_backend(config.backend, chunk_slots=config.chunk_slots)     # a worker reuses its build
     images = image_table(dataset)
     n_train, n_test = len(dataset.y_train), len(dataset.y_test)
     orders = [[rng.permutation(n_train) for _ in range(config.epochs)]
