@@ -1,4 +1,4 @@
-"""Learning memory of SOLSA vs BPTT vs the simplified rule over sequence length and width.
+"""Learning memory of SOLSA vs BPTT (naive and lean) vs the simplified rule over sequence length and width.
 
     .venv/bin/python benchmarks/solsa_memory.py [OUT_PREFIX]     (default benchmarks/solsa_memory)
 
@@ -25,6 +25,7 @@ with open(prefix + ".csv", "w", newline="") as f:
             w.writerow([key, r["value"], r["method"], "-".join(map(str, r["sizes"])), r["T"],
                         r["analytic_bytes"], r["measured_bytes"]])
 plot_report(rep, prefix + ".png")
-print(f"crossover T: analytic {rep['crossover_T_analytic']}, measured {rep['crossover_T_measured']:.1f}")
+print(f"crossover T: analytic {rep['crossover_T_analytic']}, measured {rep['crossover_T_measured']:.1f}; "
+      f"against lean BPTT: analytic {rep['crossover_T_analytic_lean']}")
 print(f"crossover width at T={rep['T_fixed']}: analytic {rep['crossover_width_analytic']}, "
       f"measured {rep['crossover_width_measured']:.0f}")

@@ -3,7 +3,9 @@
 "Learning memory" = what a method keeps, beyond the weights and the optimiser state (which all methods
 share), in order to compute its parameter updates, per batch:
 
-* BPTT stores the history of every layer: F (N_{l-1}), V and O (N_l each) at all T steps.
+* BPTT (naive) stores the history of every layer: F (N_{l-1}), V and O (N_l each) at all T steps.
+* BPTT (lean, :mod:`.bptt_lean`) stores V (N_l) at all T steps, overwritten by dE/dV, and the hidden
+  layers' spikes as bits; the filters are recomputed.  The same exact gradient: the fair baseline.
 * SOLSA stores the current state F, V, O, eps_prev, one eligibility trace per synapse, and (adaptive
   filter) q, r (N_{l-1}) and h, g (N_l): constant in T, quadratic in width.
 * The simplified rule stores V, O and one presynaptic trace per input channel: constant in T, linear
@@ -22,9 +24,10 @@ import numpy as np
 
 from .config import ModelParams
 from .errors import SolsaError, check_int
+from .bptt_lean import bptt_lean
 from .reference import Network, OnlineLearner, bptt
 
-MEMORY_METHODS = ("solsa", "bptt", "online-simple")
+MEMORY_METHODS = ("solsa", "bptt", "bptt-lean", "online-simple")
 
 
 def _pairs(sizes):
@@ -41,6 +44,8 @@ def learning_floats(method: str, sizes, T: int, adaptive_filter: bool = True) ->
     if method == "bptt":
         return {"stored F (T x N_in)": T * sum(m for m, _ in pairs),
                 "stored V, O (2 T x N_out)": 2 * T * sum(n for _, n in pairs)}
+    if method == "bptt-lean":
+        return {"stored V, then dE/dV (T x N_out)": T * sum(n for _, n in pairs)}
     if method == "solsa":
         parts = {"traces e (N_in x N_out)": sum(m * n for m, n in pairs),
                  "state F, V, O, eps_prev": sum(m + 3 * n for m, n in pairs)}
@@ -53,15 +58,23 @@ def learning_floats(method: str, sizes, T: int, adaptive_filter: bool = True) ->
     raise SolsaError(f"unknown method {method!r} (choose from {', '.join(MEMORY_METHODS)})")
 
 
+def packed_bytes(method: str, sizes, T: int) -> int:
+    """Bytes per sample kept as bits: lean BPTT's hidden spikes (T rows of ceil(N_l / 8) bytes)."""
+    if method != "bptt-lean":
+        return 0
+    return T * sum((n + 7) // 8 for _, n in _pairs(sizes)[:-1])
+
+
 def learning_bytes(method: str, sizes, T: int, batch: int = 1, dtype_bytes: int = 8,
                    adaptive_filter: bool = True) -> int:
-    return int(sum(learning_floats(method, sizes, T, adaptive_filter).values()) * batch * dtype_bytes)
+    floats = sum(learning_floats(method, sizes, T, adaptive_filter).values())
+    return int((floats * dtype_bytes + packed_bytes(method, sizes, T)) * batch)
 
 
-def crossover_T(sizes, adaptive_filter: bool = True) -> int:
-    """Smallest window T at which SOLSA's learning memory is below BPTT's (analytic)."""
-    solsa = sum(learning_floats("solsa", sizes, 1, adaptive_filter).values())
-    per_step = sum(learning_floats("bptt", sizes, 1).values())
+def crossover_T(sizes, adaptive_filter: bool = True, baseline: str = "bptt") -> int:
+    """Smallest window T at which SOLSA's learning memory is below ``baseline``'s (analytic)."""
+    solsa = learning_bytes("solsa", sizes, 1, adaptive_filter=adaptive_filter)
+    per_step = learning_bytes(baseline, sizes, 1)          # BPTT's memory is T times its per-step part
     return int(math.floor(solsa / per_step)) + 1
 
 
@@ -86,7 +99,7 @@ def measure_peak(method: str, sizes, T: int, batch: int = 1, p: ModelParams | No
     rng = np.random.default_rng(seed)
     if method == "online-simple":
         net = Network.init(sizes, p, rng, 2.0, alpha=0.0, beta=1.0)
-    elif method in ("solsa", "bptt"):
+    elif method in ("solsa", "bptt", "bptt-lean"):
         net = Network.init(sizes, p, rng, 2.0)
     else:
         raise SolsaError(f"unknown method {method!r} (choose from {', '.join(MEMORY_METHODS)})")
@@ -100,8 +113,8 @@ def measure_peak(method: str, sizes, T: int, batch: int = 1, p: ModelParams | No
     tracemalloc.reset_peak()
     base = tracemalloc.get_traced_memory()[0]
     try:
-        if method == "bptt":
-            g = bptt(net, p, x, y)
+        if method in ("bptt", "bptt-lean"):
+            g = (bptt if method == "bptt" else bptt_lean)(net, p, x, y)
             for l, w in enumerate(net.W):
                 g.W[l] *= lr            # in place: no temporary of the size of W
                 w -= g.W[l]
@@ -161,6 +174,7 @@ def memory_report(n_in: int = 6, hidden: int = 100, n_out: int = 4, layers: int 
     over_w = sweep(sizes_w, widths, lambda H: T_fixed, measure)
     report = dict(sizes=base, T_fixed=T_fixed, over_T=over_T, over_width=over_w,
                   crossover_T_analytic=crossover_T(base),
+                  crossover_T_analytic_lean=crossover_T(base, baseline="bptt-lean"),
                   crossover_width_analytic=crossover_width(n_in, n_out, T_fixed, layers))
     if measure:
         report["crossover_T_measured"] = _measured_cross(over_T)
@@ -186,7 +200,7 @@ def plot_report(report: dict, path) -> None:
     from matplotlib.ticker import NullFormatter
     fig = Figure(figsize=(11, 4.2))
     axes = fig.subplots(1, 2)
-    colors = {"solsa": "C0", "bptt": "C3", "online-simple": "C2"}
+    colors = {"solsa": "C0", "bptt": "C3", "bptt-lean": "C1", "online-simple": "C2"}
     for ax, key, xlabel, cross in ((axes[0], "over_T", "sequence length T (steps)", "T"),
                                    (axes[1], "over_width", "hidden width H", "width")):
         rows = report[key]
