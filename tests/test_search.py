@@ -4,6 +4,7 @@ import json
 import math
 import os
 
+import h5py
 import numpy as np
 import pytest
 
@@ -11,7 +12,9 @@ import hwmodel
 
 from brian_snn.backend import BackendError, check_compiler
 from brian_snn.experiments import search as S
+from brian_snn.data import load_described
 from brian_snn.experiments.continual import ContinualConfig
+from brian_snn.protocol import protocol_splits
 
 
 def _brute_front(points, max_memory, max_energy):
@@ -108,12 +111,20 @@ def test_search_runs_on_local_cluster_with_two_workers(tmp_path):
                            data={"dataset": "embedded", "n_train": 200, "n_test": 100, "data_seed": 1})
     cands = [S.Candidate(10, 4), S.Candidate(10, 8)]
     logs = []
-    res = S.run_search(cands, base, energy_phase="training", workers=2, out_dir=tmp_path, log=logs.append)
+    res = S.run_search(cands, base, energy_phase="training", workers=2, out_dir=tmp_path, log=logs.append, n_val=60)
     assert sorted(p["name"] for p in res["points"]) == ["spikedyn-N10-w4", "spikedyn-N10-w8"]
+    # chosen on validation images; the selected candidate alone tested once, on the test images
+    assert res["selected_on"] == "validation" and res["test"]["name"] == res["selected"]
+    ds = load_described(base.data)
+    parts = {"spikedyn-N10-w4.h5": protocol_splits(ds, 60, 0).y_val, f"{res['selected']}-test.h5": ds.y_test}
+    for name, labels in parts.items():       # every tested image has a learned class (0 or 1) in that part
+        with h5py.File(tmp_path / name) as f:
+            seen = np.concatenate([f[f"tasks/{t}/test_index"][:] for t in f["tasks"]])
+        assert len(seen) >= 8 and set(labels[seen]) == {0, 1}
     assert all(p["worker_pid"] != os.getpid() for p in res["points"])        # ran on Dask workers
     p4, p8 = res["points"]
     assert p4["worker_pid"] == p8["worker_pid"]          # one structure, one binary: one process
-    assert sum(m.startswith("[") for m in logs) == 2      # progress as each candidate lands
+    assert sum(m.startswith("[") for m in logs) == 3      # progress as each run lands (2 + the test run)
     assert p4["memory_bytes"] < p8["memory_bytes"] and p4["energy_j"] > 0 and p4["evidence"] in hwmodel.GRADES
     # the result's front and selection are those of select() on its own points
     _, front, best = S.select(res["points"])

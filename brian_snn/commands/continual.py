@@ -131,9 +131,23 @@ def register(subparsers):
     add_out_argument(s, "search", "folder for the candidate HDF5 files, search.json and pareto.png", folder=True,
                      aliases=("--out-dir",))
     add_json_argument(s)
-    add_protocol_arguments(s, samples=100, label=20, test=30)
+    s.add_argument("--validation", type=_validation, default=0.2, metavar="N|F",
+                   help="validation images the candidates are compared on, a count or a fraction of the "
+                        "training images (default 0.2; the selected one is then tested once on the test "
+                        "images); 0 compares them on the test images (not the results protocol)")
+    add_protocol_arguments(s, samples=100, label=20, test=20)
     s.set_defaults(func=cmd_search)
     return subparsers
+
+
+def _validation(text):
+    try:
+        v = float(text)
+    except ValueError:
+        v = float("nan")
+    if not (v >= 0) or (v >= 1 and not v.is_integer()):
+        raise argparse.ArgumentTypeError(f"--validation must be a count or a fraction in [0, 1), got {text!r}")
+    return v
 
 
 def _load_data(args):
@@ -266,9 +280,12 @@ def cmd_search(args) -> int:
     check_memory(_specs([args.model], args.neurons, ds, args), _images(ds), base.chunk_slots)
     out = Path(args.out)
     with claim(out):
+        n_val = int(round(args.validation * ds.n_train)) if args.validation < 1 else int(args.validation)
+        if n_val >= ds.n_train:
+            raise ValueError(f"--validation {n_val} leaves no training images (the data set has {ds.n_train})")
         res = run_search(cands, base, max_memory=args.max_memory, max_energy=args.max_energy,
                          energy_phase=args.energy_phase, target=tgt, scheduler=args.scheduler,
-                         workers=args.workers, out_dir=out, log=_log(args))
+                         workers=args.workers, out_dir=out, log=_log(args), n_val=n_val or None)
         out.mkdir(parents=True, exist_ok=True)
         (out / "search.json").write_text(json.dumps(res, indent=1, default=_jsonable))
         plot_pareto(res, out / "pareto.png")

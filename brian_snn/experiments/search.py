@@ -9,10 +9,12 @@ Candidates: excitatory neurons x weight bit precision (x model).  For each candi
 2. **evaluation** (Dask workers): a short continual run (:mod:`.continual`) with the weights
    held at the candidate's precision *in the simulation*; its exact counts are priced by hwmodel
    (energy per sample of ``energy_phase``, memory) and its accuracy is the final average
-   accuracy over all tasks;
+   accuracy over all tasks -- on a **validation** split of the training images (``n_val``; the
+   results protocol), or on the data set's test part when ``n_val`` is None;
 3. **selection**: the feasible candidates (within both budgets), their Pareto front over
    (energy min, memory min, accuracy max) and the selected model: the most accurate feasible
-   candidate (ties: less energy, then less memory).
+   candidate (ties: less energy, then less memory).  With a validation split, the selected
+   candidate alone is then run once more and tested on the test part (``result["test"]``).
 
 Evaluations are jobs of :mod:`brian_snn.jobs` (serial, a Dask LocalCluster, or a running
 scheduler ``scheduler="tcp://host:8786"``), cached in ``out_dir/jobs``: a repeated search reuses
@@ -34,6 +36,7 @@ import hwmodel
 
 from ..backend import shared_backend
 from ..data import load_described
+from ..protocol import protocol_splits
 from ..jobs import code_fingerprint as jobs_fingerprint, job_key, run_jobs
 from .continual import ContinualConfig, model_spec, run_continual, skeleton
 from .energy import JETSON, estimate
@@ -152,8 +155,11 @@ def evaluate_candidate(job: dict) -> dict:
     Returns plain data: accuracies, counts as dicts, kernels per step, timings."""
     cand, base = Candidate(**job["candidate"]), ContinualConfig(**job["base"])
     cfg = candidate_config(cand, base)
-    ds = load_described(base.data)
-    out = None if job.get("out_dir") is None else Path(job["out_dir"]) / f"{cand.name}.h5"
+    ds, split = load_described(base.data), job.get("split")
+    if split:                   # tested on the protocol's validation or test part
+        ds = protocol_splits(ds, split["n_val"], split["seed"]).dataset((split["evaluate"],))
+    name = cand.name + ("-test" if split and split["evaluate"] == "test" else "")
+    out = None if job.get("out_dir") is None else Path(job["out_dir"]) / f"{name}.h5"
     t0 = time.perf_counter()
     res = run_continual(cfg, ds, out=out, resume=True, progress=False, log=lambda *a: None,
                         backend=shared_backend(cfg.backend, chunk_slots=int(cfg.chunk_slots)))
@@ -205,8 +211,9 @@ def code_fingerprint() -> str:
 
 def run_search(candidates, base: ContinualConfig, max_memory=None, max_energy=None,
                energy_phase="training", target=JETSON, scheduler=None, workers=2,
-               out_dir=None, log=print):
-    """Screen, evaluate (jobs: serial with ``workers=1``, else on Dask), select.  Returns a dict
+               out_dir=None, log=print, n_val=None, split_seed=0):
+    """Screen, evaluate (jobs: serial with ``workers=1``, else on Dask), select; with ``n_val``,
+    choose on that many validation images and test the selected candidate once.  Returns a dict
     (JSON-able) with every candidate."""
     if energy_phase not in ("training", "inference"):
         raise ValueError(f"energy phase must be training or inference, got {energy_phase!r}")
@@ -221,15 +228,17 @@ def run_search(candidates, base: ContinualConfig, max_memory=None, max_energy=No
     if out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
     base_dict, fingerprint = asdict(base), code_fingerprint()
-    jobs = []
-    for k in kept:                  # candidates of one structure share a binary: one group
-        c = k["candidate"]
+    cache = None if out_dir is None else Path(out_dir) / "jobs"
+
+    def job_of(c, evaluate):        # candidates of one structure share a binary: one group
         job = {"candidate": asdict(c), "base": base_dict, "group": list(structure_key(c, base)),
-               "out_dir": None if out_dir is None else str(out_dir)}
+               "out_dir": None if out_dir is None else str(out_dir),
+               **({"split": {"n_val": int(n_val), "seed": int(split_seed), "evaluate": evaluate}} if n_val else {})}
         job["key"] = job_key(job, fingerprint)
-        jobs.append(job)
-    results = run_jobs(jobs, evaluate_candidate, None if out_dir is None else Path(out_dir) / "jobs",
-                       scheduler, workers, log, lambda job, ev: _progress(point_from(ev, energy_phase, target)))
+        return job
+    jobs = [job_of(k["candidate"], "val") for k in kept]
+    results = run_jobs(jobs, evaluate_candidate, cache, scheduler, workers, log,
+                       lambda job, ev: _progress(point_from(ev, energy_phase, target)))
     points = [point_from(results[j["key"]], energy_phase, target) for j in jobs]
     order = {c.name: i for i, c in enumerate(candidates)}
     points.sort(key=lambda p: order[p["name"]])
@@ -239,7 +248,13 @@ def run_search(candidates, base: ContinualConfig, max_memory=None, max_energy=No
     for p in points:
         p["feasible"] = p["name"] in feas_names
         p["pareto"] = p["name"] in front_names
-    return {"energy_phase": energy_phase, "target": target, "max_memory_bytes": max_memory,
+    test = None
+    if n_val and best:              # the test part, touched once: the selected candidate only
+        chosen = next(k["candidate"] for k in kept if k["candidate"].name == best["name"])
+        tj = job_of(chosen, "test")
+        test = point_from(run_jobs([tj], evaluate_candidate, cache, scheduler, 1, log)[tj["key"]], energy_phase, target)
+    return {"selected_on": "validation" if n_val else "test", "n_val": n_val, "split_seed": split_seed,
+            "test": test, "energy_phase": energy_phase, "target": target, "max_memory_bytes": max_memory,
             "max_energy_j": max_energy, "objectives": OBJECTIVES,
             "candidates": [c.name for c in candidates],
             "screened_out": [{"name": d["candidate"].name, "reason": d["reason"],
@@ -264,7 +279,12 @@ def format_search(result) -> str:
     for d in result["screened_out"]:
         lines.append(f"| {d['name']} | - | - | {d['memory_bytes'] / 1024:.0f} | screened out: {d['reason']} | |")
     lines.append("")
-    lines.append(f"selected: {result['selected'] or 'none (no candidate meets the budgets)'}")
+    lines.append(f"selected on {result.get('selected_on', 'test')}: "
+                 f"{result['selected'] or 'none (no candidate meets the budgets)'}")
+    if result.get("test"):
+        t = result["test"]
+        lines.append(f"its test accuracy (test part touched once): {100 * t['accuracy']:.1f} %, "
+                     f"{1e3 * t['energy_j']:.1f} mJ/sample")
     return "\n".join(lines) + "\n"
 
 
