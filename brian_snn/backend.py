@@ -39,7 +39,7 @@ from .files import remove_stale, replacing
 REGISTRY = {"runtime": "brian_snn.backend:RuntimeBackend", "cpp": "brian_snn.backend:CppBackend",
             "cuda": "brian_snn.cuda:CudaBackend"}
 BACKENDS = tuple(REGISTRY)
-CODE_VERSION = "3"        # bump when generated code changes in a way the hash cannot see
+CODE_VERSION = "4"        # bump when generated code changes in a way the hash cannot see
 CONTROLLER_VARS = ("t_in", "count", "repeats", "intensity", "started")
 
 

@@ -100,10 +100,26 @@ def test_weight_changes_count_only_updates_that_move_a_weight():
     assert list(np.asarray(m.exc.nchanged[:])) == [0, 0, 0]
 
 
-def test_spikedyn_frozen_weights_do_not_move():
-    spec = get_model_spec("spikedyn", n_exc=3, n_input=P, nu_post=0.01, x_tar=0.3)
-    m = one_step(spec, lambda m: (setattr(m.exc, "v", 0 * mV), setattr(m.input_syn, "w", 0.5)), plastic=0.0)
-    assert np.all(np.asarray(m.input_syn.w[:]) == 0.5)
+@pytest.mark.parametrize("model", ["diehl-cook", "spikedyn"])
+def test_frozen_weights_do_not_move_even_above_wmax(model):
+    """Normalisation can leave a weight above wmax = 1; a frozen pass (labelling, testing) must not
+    clip it at a spike.  Learning, the same spike clips it to wmax."""
+    spec = get_model_spec(model, n_exc=3, n_input=P, x_tar=0.3) if model == "spikedyn" else \
+        get_model_spec(model, n_exc=3, n_input=P, max_delay_ms=0.0)
+    w0 = np.array([0.5, 1.7, 0.2, 0.9] * 3)
+
+    def fire(m):
+        m.exc.v = 0 * mV
+        m.input_syn.w = w0
+        m.input_group.tspk_ = np.array([-0.005, -0.005, -1e9, -1e9])
+        if model == "diehl-cook":
+            m.exc.xpost2 = 1.0                       # D&C potentiates with its slow post trace
+
+    frozen = one_step(spec, fire, plastic=0.0)
+    assert np.array_equal(np.asarray(frozen.input_syn.w[:]), w0)
+    assert list(np.asarray(frozen.exc.nchanged[:])) == [0, 0, 0]
+    learning = one_step(spec, fire, plastic=1.0)
+    assert np.asarray(learning.input_syn.w[:]).max() == 1.0        # the input that fired at 1.7: clipped
 
 
 def test_diehl_cook_depression_at_a_presynaptic_spike():

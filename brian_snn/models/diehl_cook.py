@@ -60,14 +60,19 @@ w : 1
 eta_depress : 1 (shared)
 eta_potent : 1 (shared)
 """
-STDP_ON_PRE = """
+# The bounds of every weight update.  A frozen network (plastic = 0) must keep its weights exactly,
+# but normalisation can leave a weight above wmax, which clip() would pull back at the next spike:
+# frozen, the bounds open up.  Learning, they are exactly 0 and wmax (0 * 1e30 = 0), bit for bit.
+W_LOW = "-(1 - plastic_post) * 1e30"
+W_HIGH = "wmax + (1 - plastic_post) * 1e30"
+STDP_ON_PRE = f"""
 ge_post += w
-w_new = clip(w - eta_depress * xpost1_post * plastic_post, 0, wmax)
+w_new = clip(w - eta_depress * xpost1_post * plastic_post, {W_LOW}, {W_HIGH})
 wsum_post += w_new - w
 w = w_new
 """
 STDP_ON_POST = f"""
-w_new = clip(w + eta_potent * {PRE_TRACE} * xpost2_post * plastic_post, 0, wmax)
+w_new = clip(w + eta_potent * {PRE_TRACE} * xpost2_post * plastic_post, {W_LOW}, {W_HIGH})
 wsum_post += w_new - w
 w = w_new
 """

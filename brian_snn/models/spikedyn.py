@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from ..encoding import PRE_TRACE, Presentation, build_schedule, spike_counter
 from .base import BuiltModel, ModelSpec
 from ..copies import Builder
-from .diehl_cook import (NORMALISE, QuantisedWeights, build_exc_layer, build_inhibitory_layer, build_input_synapses,
+from .diehl_cook import (NORMALISE, W_HIGH, W_LOW, QuantisedWeights, build_exc_layer, build_inhibitory_layer, build_input_synapses,
                          common_synapses, runtime_targets)
 
 LEARNED_EQS = """
@@ -45,7 +45,7 @@ min_response : 1 (shared)     # spikes in a sample before a neuron's spikes pote
 """
 # nspikes_post counts this sample's spikes before the present one (synapses run before resets)
 POTENTIATE = f"""
-w_new = clip(w + plastic_post * int(nspikes_post + 1 >= min_response_post) * eta_potent / (1 + lr_adaptation_post * learned_post / n_half_post) * ({PRE_TRACE} - x_tar), 0, wmax)
+w_new = clip(w + plastic_post * int(nspikes_post + 1 >= min_response_post) * eta_potent / (1 + lr_adaptation_post * learned_post / n_half_post) * ({PRE_TRACE} - x_tar), {W_LOW}, {W_HIGH})
 wsum_post += w_new - w
 w = w_new
 """
