@@ -74,6 +74,12 @@ class ResultCache:
             tmp.write_text(json.dumps({k: v for k, v in result.items() if k != "state"}))
 
 
+def cached_results(jobs, cache_dir) -> dict:
+    """``{key: result}`` of the jobs already finished in ``cache_dir`` (nothing runs)."""
+    cache = ResultCache(cache_dir)
+    return {j["key"]: r for j in jobs if (r := cache.load(j["key"])) is not None}
+
+
 def run_group(jobs, evaluate, inputs, cache_dir=None):
     """Run jobs of one group in order in this process (a Dask task).  ``inputs``: results of jobs
     outside the group by key; results made inside are passed along.  Each result is saved as it
@@ -142,11 +148,7 @@ def run_jobs(jobs, evaluate, cache_dir=None, scheduler=None, workers=1, log=prin
     missing = {j["after"] for j in jobs if j.get("after")} - set(keys)
     if missing:
         raise ValueError(f"jobs depend on jobs that are not planned: {sorted(missing)}")
-    cache, results, t0 = ResultCache(cache_dir), {}, time.perf_counter()
-    for j in jobs:
-        r = cache.load(j["key"])
-        if r is not None:
-            results[j["key"]] = r
+    cache, results, t0 = ResultCache(cache_dir), cached_results(jobs, cache_dir), time.perf_counter()
     if results:
         log(f"reusing {len(results)} finished job(s) from {cache_dir}")
     todo = [j for j in jobs if j["key"] not in results]

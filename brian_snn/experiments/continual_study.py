@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data import load_described
-from ..jobs import ResultCache, job_key, run_jobs
+from ..jobs import cached_results, job_key, run_jobs
 from ..protocol import protocol_splits, provenance
 from .continual import ContinualConfig, run_continual
 from .static import static_run
@@ -177,9 +177,8 @@ def run_study(cfg: StudyConfig, out_dir, workers=2, scheduler=None, log=print, f
     out_dir = Path(out_dir)
     (out_dir / "runs").mkdir(parents=True, exist_ok=True)
     prov = provenance(source_files())
-    cache = ResultCache(out_dir / "jobs")
     if finished_only:
-        run = lambda jobs: {j["key"]: r for j in jobs if (r := cache.load(j["key"])) is not None}  # noqa: E731
+        run = lambda jobs: cached_results(jobs, out_dir / "jobs")  # noqa: E731
     else:
         run = lambda jobs: run_jobs(jobs, study_job, out_dir / "jobs", scheduler, workers, log, describe)  # noqa: E731
     selection, _, _ = plan(cfg, out_dir, prov["code_fingerprint"])

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data import load_described
-from ..jobs import job_key, run_jobs
+from ..jobs import cached_results, job_key, run_jobs
 from ..protocol import protocol_splits, provenance
 from .train_eval import TrainConfig, train_and_evaluate
 
@@ -76,8 +76,9 @@ def _job(cfg, model, n_exc, epochs, seed, params, test, out_dir, fingerprint):
     return job
 
 
-def run_static(cfg: StaticConfig, out_dir, workers=2, scheduler=None, log=print) -> dict:
-    """Both stages; returns the result record (JSON-able) with every run's per-seed values."""
+def run_static(cfg: StaticConfig, out_dir, workers=2, scheduler=None, log=print, finished_only=False) -> dict:
+    """Both stages (or, ``finished_only``, the record of the runs finished so far, listing the
+    missing ones); returns the result record (JSON-able) with every run's per-seed values."""
     out_dir = Path(out_dir)
     (out_dir / "runs").mkdir(parents=True, exist_ok=True)
     prov = provenance(source_files())             # of the code that runs (taken before, not after)
@@ -85,9 +86,15 @@ def run_static(cfg: StaticConfig, out_dir, workers=2, scheduler=None, log=print)
     describe = lambda j, r: (f"{j['stage']} {j['model']} N={j['n_exc']} {j['epochs']} ep seed {j['seed']} "  # noqa: E731
                              f"{j['params']}: val {100 * r['val_accuracy']:.1f} %"
                              + (f", test {100 * r['test_accuracy']:.1f} %" if "test_accuracy" in r else ""))
+    if finished_only:
+        run = lambda jobs: cached_results(jobs, out_dir / "jobs")  # noqa: E731
+    else:
+        run = lambda jobs: run_jobs(jobs, static_run, out_dir / "jobs", scheduler, workers, log, describe)  # noqa: E731
     selection = [_job(cfg, "spikedyn", cfg.select_neurons, cfg.select_epochs, s, {"x_tar": x}, False, out_dir,
                       fingerprint) for x in cfg.xtar_grid for s in cfg.select_seeds]
-    found = run_jobs(selection, static_run, out_dir / "jobs", scheduler, workers, log, describe)
+    found = run(selection)
+    if len(found) < len(selection):
+        raise ValueError(f"{len(selection) - len(found)} selection run(s) have not finished; nothing to report")
     by_x = {x: float(np.mean([found[j["key"]]["val_accuracy"] for j in selection if j["params"]["x_tar"] == x]))
             for x in cfg.xtar_grid}
     best = max(cfg.xtar_grid, key=lambda x: (by_x[x], -abs(x - 0.1)))     # ties: nearest the old default
@@ -95,12 +102,15 @@ def run_static(cfg: StaticConfig, out_dir, workers=2, scheduler=None, log=print)
     params = {"diehl-cook": {}, "spikedyn": {"x_tar": best}}
     final = [_job(cfg, m, n, e, s, params[m], True, out_dir, fingerprint)
              for n in cfg.neurons for m in cfg.models for e in cfg.epochs for s in cfg.seeds]
-    done = run_jobs(final, static_run, out_dir / "jobs", scheduler, workers, log, describe)
-    runs = [{k: j[k] for k in ("model", "n_exc", "epochs", "seed", "params")} | done[j["key"]] for j in final]
+    done = run(final)
+    runs, missing = [], []
+    for j in final:
+        desc = {k: j[k] for k in ("model", "n_exc", "epochs", "seed", "params")}
+        (runs.append(desc | done[j["key"]]) if j["key"] in done else missing.append(desc))
     split = protocol_splits(load_described(cfg.data), cfg.n_val, cfg.split_seed).record
     return {"schema": "brian-snn-results/1", "experiment": "static_mnist", "selected_on": "validation",
             "config": asdict(cfg), "split": split,
             "selection": {"parameter": "x_tar", "model": "spikedyn", "neurons": cfg.select_neurons,
                           "epochs": cfg.select_epochs, "seeds": list(cfg.select_seeds),
                           "val_accuracy": {str(x): a for x, a in by_x.items()}, "chosen": best},
-            "runs": runs, "provenance": prov}
+            "runs": runs, "missing": missing, "provenance": prov}
