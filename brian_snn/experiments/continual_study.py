@@ -26,6 +26,7 @@ import numpy as np
 
 from ..data import load_described
 from ..jobs import cached_results, job_key, run_jobs
+from ..models import model_class
 from ..protocol import protocol_splits, provenance
 from .continual import ContinualConfig, run_continual
 from .static import static_run
@@ -149,7 +150,7 @@ def plan(cfg: StudyConfig, out_dir, fingerprint, selected=None):
     comparison = [p.continual(m, n, s, params[m], "test") for n in cfg.sizes for m in cfg.models for s in cfg.seeds]
     ablation = []
     if cfg.ablation:
-        decay = next(iter(chosen.get("asp-decay", {"decay": 3e-5}).values()))
+        decay = chosen.get("asp-decay", {}).get("decay", model_class("asp-decay").decay)
         # every continual run before every static one: a group switching between the two rebuilds its code
         for kind in ("continual", "static"):
             for name, over, _ in VARIANTS:
