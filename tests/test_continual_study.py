@@ -95,3 +95,38 @@ def test_ablation_table_shows_paired_differences_against_spikedyn():
     # d = [-0.1, -0.1, 0]: mean -6.67 points, sd 5.774, half = 4.3027 * 5.774 / sqrt(3) = 14.34 points
     assert row.count("(Δ -6.7 ± 14.3)") == 3
     assert "| 73.3 ± 14.3 (Δ" in row          # mean of 0.7, 0.8, 0.7 with the same half-width
+
+
+def test_records_from_finished_runs_name_variants_and_the_missing(tmp_path):
+    """run_study(finished_only=True) assembles the two result files from the cache alone."""
+    from brian_snn.experiments.continual_study import run_study, source_files
+    from brian_snn.jobs import ResultCache
+    from brian_snn.protocol import provenance
+    cfg = StudyConfig(data={"dataset": "embedded"}, n_val=200, sizes=(200,), seeds=(0, 1),
+                      grids={"asp-decay": {"decay": (1e-5, 3e-5)}, "spikedyn": {"x_tar": (0.05, 0.1)}},
+                      select_seeds=(0,))
+    fp = provenance(source_files())["code_fingerprint"]
+    cache = ResultCache(tmp_path / "jobs")
+    with pytest.raises(ValueError, match="selection run"):
+        run_study(cfg, tmp_path, finished_only=True, log=lambda *a: None)
+    selection, _, _ = plan(cfg, tmp_path, fp)
+    scores = {("asp-decay", 1e-5): (0.5, 0.5), ("asp-decay", 3e-5): (0.6, 0.6),
+              ("spikedyn", 0.05): (0.7, 0.7), ("spikedyn", 0.1): (0.6, 0.6)}
+    results = _selection_results(selection, scores)
+    for j in selection:
+        cache.save(j["key"], results[j["key"]])
+    _, chosen, final = plan(cfg, tmp_path, fp, results)
+    done = [j for j in final["comparison"] if j["seed"] == 0] + [j for name, j in final["ablation"]
+                                                                 if name == "- adaptive learning rate"]
+    for j in done:
+        cache.save(j["key"], {"acc_new": 0.5, "acc_old": 0.5} if j["kind"] == "continual" else {"test_accuracy": 0.5})
+    rec = run_study(cfg, tmp_path, finished_only=True, log=lambda *a: None)
+    comp, abl = rec["continual_mnist"], rec["spikedyn_ablation"]
+    assert comp["selection"]["chosen"] == chosen == {"asp-decay": {"decay": 3e-5}, "spikedyn": {"x_tar": 0.05}}
+    assert len(comp["runs"]) == 3 and len(comp["missing"]) == 3 and {r["seed"] for r in comp["runs"]} == {0}
+    # SpikeDyn's seed-0 comparison run is also the ablation's reference row, under its variant name
+    assert sorted((r["variant"], r["kind"], r["seed"]) for r in abl["runs"]) == sorted(
+        [("SpikeDyn", "continual", 0)] + [("- adaptive learning rate", k, s) for k in ("continual", "static")
+                                          for s in (0, 1)])
+    assert len(abl["runs"]) + len(abl["missing"]) == len(VARIANTS) * 2 * 2
+    assert abl["split"]["val"]["n"] == 200 and comp["selected_on"] == "validation"

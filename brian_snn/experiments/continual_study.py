@@ -193,10 +193,10 @@ def run_study(cfg: StudyConfig, out_dir, workers=2, scheduler=None, log=print, f
     done = run(unique)
     split = protocol_splits(load_described(cfg.data), cfg.n_val, cfg.split_seed).record
 
-    def rows(jobs, extra=lambda j: {}):
+    def rows(pairs):                   # (ablation variant or None, job) -> (runs, missing)
         got, missing = [], []
-        for j in jobs:
-            desc = {k: j[k] for k in ("kind", "model", "n_exc", "seed", "params")} | extra(j)
+        for variant, j in pairs:
+            desc = {k: j[k] for k in ("kind", "model", "n_exc", "seed", "params")} | ({"variant": variant} if variant else {})
             (got.append(desc | done[j["key"]]) if j["key"] in done else missing.append(desc))
         return got, missing
 
@@ -207,11 +207,10 @@ def run_study(cfg: StudyConfig, out_dir, workers=2, scheduler=None, log=print, f
                           "neurons": cfg.select_neurons, "seeds": list(cfg.select_seeds), "runs": grid_scores,
                           "chosen": chosen},
             "provenance": prov}
-    comp, comp_missing = rows(final["comparison"])
+    comp, comp_missing = rows((None, j) for j in final["comparison"])
     out = {"continual_mnist": head | {"experiment": "continual_mnist", "runs": comp, "missing": comp_missing}}
     if final["ablation"]:
-        abl, abl_missing = rows([j for _, j in final["ablation"]],
-                                lambda j: {"variant": next(n for n, jj in final["ablation"] if jj is j)})
+        abl, abl_missing = rows(final["ablation"])
         out["spikedyn_ablation"] = head | {
             "experiment": "spikedyn_ablation",
             "variants": [{"name": n, "overrides": o, "what": w} for n, o, w in VARIANTS],
