@@ -26,6 +26,6 @@ with open(prefix + ".csv", "w", newline="") as f:
                         r["analytic_bytes"], r["measured_bytes"]])
 plot_report(rep, prefix + ".png")
 print(f"crossover T: analytic {rep['crossover_T_analytic']}, measured {rep['crossover_T_measured']:.1f}; "
-      f"against lean BPTT: analytic {rep['crossover_T_analytic_lean']}")
+      f"against lean BPTT: analytic {rep['crossover_T_analytic_lean']}, measured {rep['crossover_T_measured_lean']:.1f}")
 print(f"crossover width at T={rep['T_fixed']}: analytic {rep['crossover_width_analytic']}, "
       f"measured {rep['crossover_width_measured']:.0f}")

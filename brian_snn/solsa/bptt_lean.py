@@ -25,6 +25,7 @@ stored as bits only when they are binary (``spike == "heaviside"``); smooth spik
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg.blas import dger
 
 from .config import ModelParams
 from .reference import Gradients, Network, _check_inputs, _layer_is_readout, spike, surrogate
@@ -104,7 +105,8 @@ def bptt_lean(net: Network, p: ModelParams, x, y) -> Gradients:
             r[l] = s + a * r[l]
             F[l] = a * F[l] + net.beta[l] * s
             gv = V[l][:, t]
-            gW[l] += gv.T @ F[l]
+            for b in range(B):     # rank-1 updates in place: no [N_out x N_in] temporary per step
+                dger(1.0, F[l][b], gv[b], a=gW[l].T, overwrite_a=True)
             u = gv @ W[l]
             gA[l] += np.sum(u * q[l])
             gB[l] += np.sum(u * r[l])

@@ -178,15 +178,16 @@ def memory_report(n_in: int = 6, hidden: int = 100, n_out: int = 4, layers: int 
                   crossover_width_analytic=crossover_width(n_in, n_out, T_fixed, layers))
     if measure:
         report["crossover_T_measured"] = _measured_cross(over_T)
+        report["crossover_T_measured_lean"] = _measured_cross(over_T, baseline="bptt-lean")
         report["crossover_width_measured"] = _measured_cross(over_w, rising=True)
     return report
 
 
-def _measured_cross(rows, rising: bool = False):
-    """Interpolated value where measured SOLSA - BPTT changes sign (falls below 0, or rises above 0)."""
+def _measured_cross(rows, rising: bool = False, baseline: str = "bptt"):
+    """Interpolated value where measured SOLSA - ``baseline`` changes sign (falls below 0, or rises above 0)."""
     vals = sorted({r["value"] for r in rows})
     get = {(r["value"], r["method"]): r["measured_bytes"] for r in rows}
-    diff = [get[(v, "solsa")] - get[(v, "bptt")] for v in vals]
+    diff = [get[(v, "solsa")] - get[(v, baseline)] for v in vals]
     for k in range(1, len(vals)):
         a, b = diff[k - 1], diff[k]
         if (not rising and a >= 0 > b) or (rising and a < 0 <= b):
