@@ -19,9 +19,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 import hwmodel  # noqa: E402
+from brian_snn.experiments.compare import PAPER  # noqa: E402  (SpikeDyn vs ASP as published)
 from brian_snn.protocol import paired, summarise  # noqa: E402
 
 TARGETS = {"jetson-nano": "Jetson Nano", "loihi1": "Loihi 1", "asic-45nm": "45 nm ASIC"}
+VARIANT_REF = "SpikeDyn"        # the ablation's reference row
 BLOCK = re.compile(r"(<!-- report:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /report:(?P=name) -->)", re.S)
 
 
@@ -191,14 +193,10 @@ def continual_mnist(res) -> str:
             row.append(pm(d, 100, 1) + (" ✓" if d["differs"] else ""))
         row += [relative_cell(base, sd, ph, t) for ph in PHASES for t in TARGETS]
         p = PAPER.get(n) if m == "asp-decay" else None
-        row.append(f"{p[0]:+d} % / {p[1]:+d} % / {p[2]:+d} / {p[3]:+d}" if p else "-")
+        row.append(f"{p['train_energy_pct']:+d} % / {p['inference_energy_pct']:+d} % / {p['new_pp']:+d} / {p['old_pp']:+d}"
+                   if p else "-")
         out.append("| " + " | ".join(row) + " |")
     return "\n".join(out) + "\n"
-
-
-# SpikeDyn vs ASP as published (training energy %, inference energy %, new task, old tasks in points):
-# N=400 Putra & Shafique, DAC 2021 (arXiv:2103.00424, abstract); N=200 Minhas et al., IEEE Access 2025.
-PAPER = {400: (-51, -37, 21, 8), 200: (-57, -51, 23, 4)}
 
 
 def spikedyn_ablation(res) -> str:
@@ -238,9 +236,6 @@ def spikedyn_ablation(res) -> str:
             cells += ["n/a"] * (2 + 2 * len(TARGETS))
         out.append("| " + " | ".join([name.replace("- ", "− ", 1), what[name]] + cells) + " |")
     return "\n".join(out) + "\n"
-
-
-VARIANT_REF = "SpikeDyn"
 
 
 RENDERERS = {"static_mnist": static_mnist, "continual_mnist": continual_mnist,
