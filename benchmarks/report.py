@@ -41,9 +41,13 @@ def pm(s, scale=1.0, digits=None, unit=""):
 
 
 def energy(run, phase, target):
-    """(energy per sample J, [low, high] of the model's interval or None)."""
-    est = hwmodel.estimate(hwmodel.Counts.from_dict(run["counts"][phase]), target)
-    return est.per_sample["energy_j"], est.per_sample.get("energy_interval_j")
+    """(energy per sample J, [low, high] of the model's interval or None); priced once per run,
+    phase and target (a table cell and a paired difference read the same price)."""
+    priced = run.setdefault("_priced", {})
+    if (phase, target) not in priced:
+        est = hwmodel.estimate(hwmodel.Counts.from_dict(run["counts"][phase]), target)
+        priced[phase, target] = est.per_sample["energy_j"], est.per_sample.get("energy_interval_j")
+    return priced[phase, target]
 
 
 def energy_cell(runs, phase, target):

@@ -49,19 +49,20 @@ w_new = clip(w + plastic_post * int(nspikes_post + 1 >= min_response_post) * eta
 wsum_post += w_new - w
 w = w_new
 """
-# Renormalise only the columns that changed in the last sample (that learned: a response of at
-# least min_response spikes).
-RENORM_ACTIVE = "boundary > 0.5 and plastic > 0.5 and nspikes > 0 and nspikes >= min_response"
+# A neuron learned from the sample: it responded with at least min_response spikes.
+LEARNED = "nspikes{s} > 0 and nspikes{s} >= min_response{s}"
+# Renormalise only the columns that changed in the last sample (that learned).
+RENORM_ACTIVE = "boundary > 0.5 and plastic > 0.5 and " + LEARNED.format(s="")
 # Explicit weight decay (decay > 0): the columns of neurons that did not learn from the sample.
-UNUSED = "boundary > 0.5 and plastic > 0.5 and not (nspikes > 0 and nspikes >= min_response)"
+UNUSED = f"boundary > 0.5 and plastic > 0.5 and not ({LEARNED.format(s='')})"
 RELAX = """
 w_new = w + decay * (norm_post / N_incoming - w)
 wsum_post += w_new - w
 w = w_new
 """
-EXC_AT_BOUNDARY = """
-learned_post = learned_post + plastic_post * int(nspikes_post > 0 and nspikes_post >= min_response_post)
-wsum_post = wsum_post + plastic_post * int(nspikes_post > 0 and nspikes_post >= min_response_post) * int(wsum_post > 0) * (norm_post - wsum_post)
+EXC_AT_BOUNDARY = f"""
+learned_post = learned_post + plastic_post * int({LEARNED.format(s='_post')})
+wsum_post = wsum_post + plastic_post * int({LEARNED.format(s='_post')}) * int(wsum_post > 0) * (norm_post - wsum_post)
 nspikes_post = 0
 """
 
