@@ -20,9 +20,11 @@ sys.path.insert(0, str(HERE.parent))
 
 import hwmodel  # noqa: E402
 from brian_snn.experiments.compare import PAPER  # noqa: E402  (SpikeDyn vs ASP as published)
+from brian_snn.experiments.timestep import TOPSPARK_HEADLINE as TOPSPARK_PAPER  # noqa: E402
 from brian_snn.protocol import paired, summarise  # noqa: E402
 
 TARGETS = {"jetson-nano": "Jetson Nano", "loihi1": "Loihi 1", "asic-45nm": "45 nm ASIC"}
+JETSON = "jetson-nano"
 VARIANT_REF = "SpikeDyn"        # the ablation's reference row
 BLOCK = re.compile(r"(<!-- report:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /report:(?P=name) -->)", re.S)
 
@@ -40,14 +42,19 @@ def pm(s, scale=1.0, digits=None, unit=""):
     return f"{mean:.{d}f} ± {ci}{unit}"
 
 
-def energy(run, phase, target):
-    """(energy per sample J, [low, high] of the model's interval or None); priced once per run,
+def per_sample_estimate(run, phase, target):
+    """hwmodel's per-sample estimate of ``run["counts"][phase]`` on ``target``, priced once per run,
     phase and target (a table cell and a paired difference read the same price)."""
     priced = run.setdefault("_priced", {})
     if (phase, target) not in priced:
-        est = hwmodel.estimate(hwmodel.Counts.from_dict(run["counts"][phase]), target)
-        priced[phase, target] = est.per_sample["energy_j"], est.per_sample.get("energy_interval_j")
+        priced[phase, target] = hwmodel.estimate(hwmodel.Counts.from_dict(run["counts"][phase]), target).per_sample
     return priced[phase, target]
+
+
+def energy(run, phase, target):
+    """(energy per sample J, [low, high] of the model's interval or None)."""
+    est = per_sample_estimate(run, phase, target)
+    return est["energy_j"], est.get("energy_interval_j")
 
 
 def energy_cell(runs, phase, target):
@@ -242,8 +249,90 @@ def spikedyn_ablation(res) -> str:
     return "\n".join(out) + "\n"
 
 
+def _per_sample_ms(run, phase):
+    """Measured CPU wall time of the simulation per sample (ms) of a TopSpark run's phase."""
+    return 1e3 * (run["train_sim_s"] / run["train_samples"] if phase == "training"
+                  else run["test_sim_s"] / run["test_samples"])
+
+
+def _latency_ms(run, target=JETSON):
+    est = per_sample_estimate(run, "inference", target)
+    return 1e3 * est["latency_s"], [1e3 * x for x in est.get("latency_interval_s") or ()]
+
+
+def ratio_cell(base, runs, value):
+    """Per-seed ``value(base) / value(run)`` (how many times the run saves), mean ± 95 % CI."""
+    return pm(summarise([value(b) / value(r) for b, r in zip(base, runs)]), 1.0, 2, "×")
+
+
+def _topspark_rows(res):
+    """{model: {window: runs by seed}} of a TopSpark record; counts under the phases report prices."""
+    for r in res["runs"]:
+        r.setdefault("counts", {"training": r["train_counts"], "inference": r["test_counts"]})
+    out = {}
+    for (m, w), rs in by_seed(res["runs"], lambda r: (r["model"], r["window_ms"])).items():
+        out.setdefault(m, {})[w] = rs
+    return {m: dict(sorted(ws.items(), reverse=True)) for m, ws in out.items()}
+
+
+def topspark(res) -> str:
+    cfg, sp, sel = res["config"], res["split"], res["selection"]
+    rows = _topspark_rows(res)
+    seeds = sorted({r["seed"] for r in res["runs"]})
+    w0 = max(cfg["windows_ms"])
+    val = {(v["model"], v["window_ms"], v["candidate"]): v["values"] for v in sel["val_accuracy"]}
+    out = [f"Protocol: train {sp['train']['n']:,} / validation {sp['val']['n']:,} / test {sp['test']['n']:,} images "
+           f"(split seed {sp['split_seed']}), N = {cfg['n_exc']}, one epoch, seeds {', '.join(map(str, seeds))}, "
+           f"mean ± 95 % t-interval; neurons labelled on {cfg['label_samples']:,} train images.  Every window has the "
+           f"same tuning budget, {len(cfg['strengths'])} candidates: the full {w0:g} ms window tries the learning rate "
+           f"× {' / '.join(f'{f:g}' for f in cfg['full_eta'])}, a shorter one the enhancement rules' exponents × "
+           f"{' / '.join(f'{s:g}' for s in cfg['strengths'])} (0: no enhancement).  Kept per window: the best mean "
+           f"**validation** accuracy; chosen window: {sel['rule']}; each kept candidate tested once.  "
+           f"Code {res['provenance']['git_commit'][:10]}, {res['provenance']['date']}."
+           + missing_note(res, lambda d: f"{d['model']} {d['window_ms']:g} ms seed {d['seed']}"), ""]
+    head = ["model", "chosen window", "Δ test accuracy (pp)", "CPU time × training", "CPU time × inference",
+            "Jetson latency ×", *(f"training energy × {t}" for t in TARGETS.values()),
+            *(f"inference energy × {t}" for t in TARGETS.values())]
+    out += ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for m, ws in rows.items():
+        w = sel["chosen_window_ms"][m]
+        base, rs = ws[w0], ws[w]
+        d = paired([r["test_accuracy"] for r in rs], [r["test_accuracy"] for r in base])
+        cells = [m, f"{w:g} ms ({rs[0]['candidate']})", pm(d, 100, 1) + (" ✓" if d["differs"] else ""),
+                 ratio_cell(base, rs, lambda r: _per_sample_ms(r, "training")),
+                 ratio_cell(base, rs, lambda r: _per_sample_ms(r, "inference")),
+                 ratio_cell(base, rs, lambda r: _latency_ms(r)[0])]
+        cells += [ratio_cell(base, rs, lambda r, ph=ph, t=t: energy(r, ph, t)[0]) for ph in PHASES for t in TARGETS]
+        out.append("| " + " | ".join(cells) + " |")
+    p = TOPSPARK_PAPER
+    out.append(f"| TopSpark (abstract) | adaptive | within {p['accuracy_pp']:g} % | | | {p['latency']:g}× | "
+               f"{p['energy_train']:g}× (device not stated) | | | {p['energy_inference']:g}× | | |")
+    out += ["", "Every window (kept candidate; ×: how many times less than the full window, per seed):", "",
+            "| model | window | kept (validation % of each candidate) | validation % | **test %** | CPU ms / training sample "
+            "| CPU ms / test sample | Jetson latency ms / test sample [interval] | inference energy × Jetson / Loihi 1 / ASIC |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for m, ws in rows.items():
+        for w, rs in ws.items():
+            cands = [lab for (mm, ww, lab) in val if (mm, ww) == (m, w)]
+            kept = rs[0]["candidate"]
+            scores = ", ".join(("**" if lab == kept else "") + f"{lab}: {100 * sum(val[m, w, lab]) / len(val[m, w, lab]):.1f}"
+                               + ("**" if lab == kept else "") for lab in cands)
+            lat = [_latency_ms(r) for r in rs]
+            lo, hi = (sum(iv[i] for _, iv in lat) / len(lat) for i in (0, 1))
+            mark = " ◀" if w == sel["chosen_window_ms"][m] else ""
+            out.append(f"| {m} | {w:g} ms{mark} | {scores} | {pm(summarise([r['val_accuracy'] for r in rs]), 100, 1)} | "
+                       f"**{pm(summarise([r['test_accuracy'] for r in rs]), 100, 1)}** | "
+                       f"{pm(summarise([_per_sample_ms(r, 'training') for r in rs]), 1.0, 2)} | "
+                       f"{pm(summarise([_per_sample_ms(r, 'inference') for r in rs]), 1.0, 2)} | "
+                       f"{pm(summarise([v for v, _ in lat]), 1.0, 3)} [{lo:.3f}, {hi:.3f}] | "
+                       + " / ".join(ratio_cell(ws[w0], rs, lambda r, t=t: energy(r, 'inference', t)[0]) for t in TARGETS)
+                       + " |")
+    return "\n".join(out) + "\n"
+
+
 RENDERERS = {"static_mnist": static_mnist, "continual_mnist": continual_mnist,
-             "spikedyn_ablation": spikedyn_ablation}
+             "spikedyn_ablation": spikedyn_ablation,
+             "topspark": topspark}
 
 
 def render(name, results=HERE / "results") -> str:
