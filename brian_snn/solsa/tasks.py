@@ -27,6 +27,8 @@ class Task:
     y_test: np.ndarray
     n_classes: int = 0             # classification only
     info: dict = field(default_factory=dict)
+    x_val: np.ndarray | None = None  # a validation set drawn by the generator (make_patterns' n_val)
+    y_val: np.ndarray | None = None
 
     @property
     def readout(self) -> str:
@@ -67,11 +69,13 @@ def env_data_dir(*parts) -> Path | None:
 # ----------------------------------------------------------------------------- spike patterns
 def make_patterns(n_train: int = 200, n_test: int = 200, classes: int = 4, channels: int = 20,
                   T: int = 40, spikes_per_channel: int = 2, jitter: int = 2, p_drop: float = 0.2,
-                  p_noise: float = 0.02, seed: int = 0) -> Task:
+                  p_noise: float = 0.02, seed: int = 0, n_val: int = 0) -> Task:
     """Rate-matched spatiotemporal patterns: every channel fires ``spikes_per_channel`` times in every
     class, so only spike *timing* carries the label.  Each sample shifts the pattern's spikes by up to
     ``jitter`` steps, deletes each with ``p_drop`` and adds noise spikes with ``p_noise`` per bin.
-    Difficulty grows with classes, jitter, p_drop and p_noise."""
+    Difficulty grows with classes, jitter, p_drop and p_noise.  ``n_val`` > 0 draws that many more
+    samples of the same classes after the test set, as ``x_val`` / ``y_val`` (train and test do not
+    change with ``n_val``)."""
     classes = check_int("classes", classes, low=2)
     channels = check_int("channels", channels)
     T = check_int("T", T, low=2)
@@ -101,9 +105,11 @@ def make_patterns(n_train: int = 200, n_test: int = 200, classes: int = 4, chann
 
     xtr, ytr = draw(n_train)
     xte, yte = draw(n_test)
+    n_val = check_int("n_val", n_val, low=0)
+    xva, yva = draw(n_val) if n_val else (None, None)
     info = dict(classes=classes, channels=channels, T=T, spikes_per_channel=k, jitter=jitter,
-                p_drop=p_drop, p_noise=p_noise, seed=seed)
-    return Task("patterns", "classification", xtr, ytr, xte, yte, classes, info)
+                p_drop=p_drop, p_noise=p_noise, seed=seed, **({"n_val": n_val} if n_val else {}))
+    return Task("patterns", "classification", xtr, ytr, xte, yte, classes, info, xva, yva)
 
 
 # ----------------------------------------------------------------------------- sum of sines
