@@ -30,6 +30,8 @@ class TrainResult:
     schedule: list = field(default_factory=list)     # update steps in use at the end
     train_seconds: float = 0.0
     engine: str = "numpy"
+    # spikes each layer emitted while learning, summed over all epochs (numpy online rules; else empty)
+    layer_spikes: list = field(default_factory=list)
 
     @property
     def final(self) -> dict:
@@ -112,6 +114,7 @@ def _train_online_numpy(method, task, sizes, p, cfg, verbose=False) -> TrainResu
     learner = OnlineLearner(net, p, B, rule, adaptive)
     need = hits_needed(cfg)
     res = TrainResult(method, net, engine="numpy")
+    spikes = np.zeros(net.n_layers)
     t_start = time.perf_counter()
     for epoch in range(cfg.epochs):
         t0 = time.perf_counter()
@@ -129,6 +132,8 @@ def _train_online_numpy(method, task, sizes, p, cfg, verbose=False) -> TrainResu
             for t in range(T):
                 out, gW, dA, dB = learner.step(xb[:, t], yb[:, t])
                 counts += out
+                for l in range(net.n_layers):
+                    spikes[l] += learner.O[l].sum()
                 accA += dA
                 accB += dB
                 if measure:
@@ -153,6 +158,7 @@ def _train_online_numpy(method, task, sizes, p, cfg, verbose=False) -> TrainResu
         _log(verbose, method, res.history[-1])
     res.train_seconds = time.perf_counter() - t_start
     res.schedule = sched.steps
+    res.layer_spikes = [float(v) for v in spikes]      # (membrane readout: the last entry sums V)
     return res
 
 
