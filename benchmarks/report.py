@@ -330,9 +330,132 @@ def topspark(res) -> str:
     return "\n".join(out) + "\n"
 
 
+SOLSA_METHODS = {"solsa": "SOLSA", "online-simple": "simplified", "bptt": "BPTT"}
+SOLSA_BASES = {"online-simple": "vs_non_bptt_points", "bptt": "vs_bptt_points"}
+
+
+def _solsa_label(task):
+    return task if task == "patterns" else f"{task} (UEA)"
+
+
+def _solsa_choice(method, c):
+    if method == "bptt":
+        return f"lr {c['lr']:g}"
+    return ("P = 8" if c["scheduled"] else "every step") + (", early stop" if c["early_stop"] else "")
+
+
+def _kib(b):
+    return f"{b / 1024:.1f}"
+
+
+def _uj_cell(runs, phase, target):
+    """energy_cell in µJ (a Loihi or ASIC inference is micro-joules)."""
+    vals = [energy(r, phase, target) for r in runs]
+    cell = pm(summarise([v for v, _ in vals]), 1e6)
+    if vals[0][1]:
+        lo, hi = (1e6 * sum(iv[i] for _, iv in vals) / len(vals) for i in (0, 1))
+        cell += f" [{lo:.{_decimals(lo)}f}, {hi:.{_decimals(hi)}f}]"
+    return cell
+
+
+def solsa(res) -> str:
+    cfg, runs, sel = res["config"], res["runs"], res["selection"]
+    tasks = [t for t in cfg["tasks"] if sel.get(t)]
+    group = by_seed(runs, lambda r: (r["task"], r["method"]))
+    seeds = sorted({r["seed"] for r in runs})
+    uea = [t for t in tasks if t != "patterns"]
+    sp = res["splits"]
+    parts = ", ".join(f"{t} {sp[t]['fit']['n']} / {sp[t]['val']['n']} / {sp[t]['test']['n']}" for t in uea)
+    val = (f"Validation: a seeded stratified {cfg['val_fraction']:.0%} of each UEA TRAIN split, at least one per "
+           f"class (fit / validation / test: {parts})")
+    if "patterns" in sp:
+        n = {k: sp["patterns"][k]["n"] for k in ("fit", "val", "test")}
+        val += f"; for patterns {n['val']} extra generated samples ({n['fit']} / {n['val']} / {n['test']})"
+    out = [f"Protocol: hidden {'-'.join(map(str, cfg['hidden']))}, {cfg['epochs']} epochs, batch 1, seeds "
+           f"{', '.join(map(str, seeds))} (initial weights, sample order), mean ± 95 % t-interval, numpy engine (the "
+           f"tests prove it identical to the Brian2 equations).  {val}.  Each method gets 4 candidates, chosen on "
+           f"**validation** (mean over seeds at the last epoch): the online rules {{scheduled update P = 8, every "
+           f"step}} × {{early stop on, off}}, BPTT the learning rate {{1e-3, 2e-3, 5e-3, 1e-2}}; the chosen runs are "
+           f"tested once.  Code {res['provenance']['git_commit'][:10]}, {res['provenance']['date']}."
+           + missing_note(res, lambda d: f"{d['task']} {d['method']} ({d['finished']}/{d['planned']} runs)")]
+    head = ["task", *(f"{v} test %" for v in SOLSA_METHODS.values()), "Δ SOLSA − simplified (pp)",
+            "Δ SOLSA − BPTT (pp)", "chosen (SOLSA / simplified / BPTT)"]
+    out += ["", "| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    diffs = {m: [] for m in SOLSA_BASES}
+    for t in tasks:
+        cells = [_solsa_label(t)]
+        for m in SOLSA_METHODS:
+            rs = group.get((t, m))
+            cells.append(pm(summarise([r["test_accuracy"] for r in rs]), 100, 1) if rs else "n/a")
+        s = group.get((t, "solsa"))
+        for m in SOLSA_BASES:
+            b = group.get((t, m))
+            if same_seeds(s, b):
+                d = paired([r["test_accuracy"] for r in s], [r["test_accuracy"] for r in b])
+                diffs[m].append(d["values"])
+                cells.append(pm(d, 100, 1) + (" ✓" if d["differs"] else ""))
+            else:
+                cells.append("n/a")
+        cells.append(" / ".join(_solsa_choice(m, sel[t][m]["chosen_config"]) if m in sel[t] else "n/a"
+                                for m in SOLSA_METHODS))
+        out.append("| " + " | ".join(cells) + " |")
+    avg = ["**mean of the tasks**", "", "", ""]
+    for m in SOLSA_BASES:
+        if len(diffs[m]) == len(tasks) and tasks:
+            per_seed = [sum(v[i] for v in diffs[m]) / len(tasks) for i in range(len(seeds))]
+            d = paired(per_seed, [0.0] * len(per_seed))
+            avg.append(f"**{pm(d, 100, 1)}**" + (" ✓" if d["differs"] else ""))
+        else:
+            avg.append("n/a")
+    out.append("| " + " | ".join(avg + [""]) + " |")
+    p = res["paper"]
+    out.append(f"| paper (abstract) | | | | {p['vs_non_bptt_points']:+.1f} | {p['vs_bptt_points']:+.1f} | |")
+    out += ["", "Learning memory per sample (KiB, analytic / tracemalloc-measured peak of the numpy engines; lean "
+            "BPTT: the same gradient keeping V only, hidden spikes as bits) and SOLSA's change against each BPTT:", "",
+            "| task | T | naive BPTT | lean BPTT | SOLSA | simplified | SOLSA vs naive BPTT | SOLSA vs lean BPTT |",
+            "|---|---|---|---|---|---|---|---|"]
+    red = {"naive": [], "lean": []}
+    for t in tasks:
+        mem = res["memory"][t]
+        if not all(m in mem for m in SOLSA_METHODS):
+            continue
+        b, s = mem["bptt"], mem["solsa"]
+        cell = {}
+        for base, ref in (("naive", b), ("lean", b["lean"])):
+            r = [100 * (s[k] / ref[k] - 1) for k in ("analytic_bytes", "measured_bytes")]
+            red[base].append(r)
+            cell[base] = f"{r[0]:+.0f} % / {r[1]:+.0f} %"
+        out.append(f"| {_solsa_label(t)} | {sp[t]['T']} | " + " | ".join(
+            f"{_kib(x['analytic_bytes'])} / {_kib(x['measured_bytes'])}" for x in (b, b["lean"], s, mem["online-simple"]))
+            + f" | {cell['naive']} | {cell['lean']} |")
+    if red["naive"]:
+        mean = {k: [sum(r[i] for r in v) / len(v) for i in (0, 1)] for k, v in red.items()}
+        out.append(f"| **mean of the tasks** | | | | | | **{mean['naive'][0]:+.0f} % / {mean['naive'][1]:+.0f} %** | "
+                   f"**{mean['lean'][0]:+.0f} % / {mean['lean'][1]:+.0f} %** |")
+        out.append(f"| paper (abstract) | | | | | | −{p['memory_reduction_percent']:g} % | |")
+    out += ["", "Measured CPU time per training sample (one core, wall clock, numpy engines) and energy per sample "
+            "(µJ) priced from each run's exact counts (Jetson: [the model's interval]).  Inference: the chosen "
+            "network's test pass.  Training: the online rules' learning (spikes recorded while learning, synapses × "
+            "update steps applied; per-step trace upkeep not priced); analog UEA inputs are a dense input (every channel "
+            "an event every step).  BPTT's backward pass is dense arithmetic, "
+            "not events, so its training is not priced:", "",
+            "| task | method | CPU ms / training sample | " + ENERGY_HEAD + " |",
+            "|---|---|---|" + "---|" * (2 * len(TARGETS))]
+    for t in tasks:
+        for m, label in SOLSA_METHODS.items():
+            rs = group.get((t, m))
+            if not rs:
+                continue
+            cells = [_solsa_label(t), label, pm(summarise([r["train_seconds_per_sample"] for r in rs]), 1e3)]
+            cells += [_uj_cell(rs, ph, tg) if ph in rs[0]["counts"] else "n/a" for ph in PHASES for tg in TARGETS]
+            out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"
+
+
 RENDERERS = {"static_mnist": static_mnist, "continual_mnist": continual_mnist,
              "spikedyn_ablation": spikedyn_ablation,
-             "topspark": topspark}
+             "topspark": topspark,
+             "solsa": solsa}
 
 
 def render(name, results=HERE / "results") -> str:
