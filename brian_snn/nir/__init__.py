@@ -1,0 +1,12 @@
+"""NIR (Neuromorphic Intermediate Representation) graphs in and out of brian-snn.
+
+* :func:`from_nir` / :func:`run_nir`: a NIR graph (``.nir`` file or ``nir.NIRGraph``) as a Brian2
+  network integrated exactly at a chosen ``dt``, run on given inputs, with exact hwmodel counts;
+* :func:`solsa_to_nir`: a trained SOLSA network as a NIR graph (Input -> Linear -> CubaLIF ...).
+
+See docs/nir.md for the supported nodes, the discretisation and the measured discrepancies.
+"""
+from .graph import NirError, SUPPORTED, load_graph, plan
+from .network import NirNetwork, NirResult, from_nir, run_nir
+
+__all__ = ["NirError", "SUPPORTED", "load_graph", "plan", "NirNetwork", "NirResult", "from_nir", "run_nir"]

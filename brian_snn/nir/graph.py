@@ -1,0 +1,362 @@
+"""A NIR graph read, checked and reduced to what a simulator needs (no Brian2 here).
+
+:func:`load_graph` reads a ``.nir`` file (HDF5) or takes a ``nir.NIRGraph``; every problem is one
+line naming the node and its type.  :func:`plan` reduces the graph to
+
+* **populations**: the nodes with state or a time course (Input, LIF, CubaLIF, IF, LI, CubaLI,
+  Integrator ``I``), each flattened to ``n`` elements (C order, so ``Flatten`` is the identity);
+* **connections**: for every pair (source population, target population) joined by a chain of
+  linear nodes (Affine, Linear, Scale, Flatten), the product of their matrices (``target x source``)
+  and the structural pattern (which pairs are synapses: dense for Affine/Linear, one-to-one for
+  Scale and for a direct edge);
+* **biases**: each Affine's bias carried through the linear nodes after it, as a constant input of
+  the population it reaches;
+* **outputs**: each Output node as a sum of linear maps of population signals (plus a bias).
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import BrianSnnError
+
+
+class NirError(BrianSnnError, ValueError):
+    """A NIR graph or file this package cannot use; the message names the node and its type."""
+
+
+# parameters of each supported node type (required ones; optional ones get NIR's defaults)
+NEURONS = {
+    "LIF": ("tau", "r", "v_leak", "v_threshold"),
+    "CubaLIF": ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold"),
+    "IF": ("r", "v_threshold"),
+    "LI": ("tau", "r", "v_leak"),
+    "CubaLI": ("tau_syn", "tau_mem", "r", "v_leak"),
+    "I": ("r",),
+}
+SPIKING = ("LIF", "CubaLIF", "IF")
+LINEAR = {"Affine": ("weight", "bias"), "Linear": ("weight",), "Scale": ("scale",), "Flatten": ("input_type",)}
+ENDS = {"Input": ("shape",), "Output": ("shape",)}
+SUPPORTED = tuple(ENDS) + tuple(LINEAR) + tuple(NEURONS)
+TIME_CONSTANTS = ("tau", "tau_syn", "tau_mem")
+_WHY = {
+    "Conv1d": "convolutions are not supported yet (unroll it to an Affine/Linear node)",
+    "Conv2d": "convolutions are not supported yet (unroll it to an Affine/Linear node)",
+    "SumPool2d": "pooling is not supported yet", "AvgPool2d": "pooling is not supported yet",
+    "Delay": "delays are not supported yet", "Threshold": "a bare Threshold node is not supported yet",
+    "NIRGraph": "nested graphs are not supported (flatten the subgraph into the parent)",
+}
+
+
+def unsupported(name, kind) -> NirError:
+    why = _WHY.get(kind, "unknown node type")
+    return NirError(f"node {name!r} ({kind}): {why}; supported: {', '.join(SUPPORTED)}")
+
+
+# ------------------------------------------------------------------------------------ reading
+def load_graph(graph_or_path):
+    """A ``nir.NIRGraph`` from a graph object or a ``.nir`` file, checked node by node."""
+    import nir
+    if isinstance(graph_or_path, nir.NIRGraph):
+        graph = graph_or_path
+        for name, node in graph.nodes.items():
+            kind = type(node).__name__
+            if kind not in SUPPORTED:
+                raise unsupported(name, kind)
+        _check_edges(graph.nodes, graph.edges, "graph")
+        return graph
+    path = os.fspath(graph_or_path)
+    if not os.path.isfile(path):
+        raise NirError(f"{path}: file not found")
+    with open(path, "rb") as f:
+        magic = f.read(8)
+    if magic != b"\x89HDF\r\n\x1a\n":
+        raise NirError(f"{path}: not a NIR file (no HDF5 signature: truncated or another format?)")
+    import h5py
+    from nir.serialization import hdf2dict
+    try:
+        with h5py.File(path, "r") as f:
+            if "node" not in f:
+                raise NirError(f"{path}: not a NIR file (no 'node' group)")
+            d = hdf2dict(f["node"])
+    except NirError:
+        raise
+    except Exception as e:            # h5py: truncated file, bad superblock, unreadable dataset, ...
+        msg = " ".join(str(e).split()) or type(e).__name__
+        raise NirError(f"{path}: unreadable NIR file ({msg})") from None
+    if d.get("type") != "NIRGraph" or "nodes" not in d or "edges" not in d:
+        raise NirError(f"{path}: the top node is not a NIRGraph with 'nodes' and 'edges'")
+    nodes = {name: _node(name, nd, path) for name, nd in d["nodes"].items()}
+    edges = [(_str(a), _str(b)) for a, b in np.asarray(d["edges"]).reshape(-1, 2)] if len(d["edges"]) else []
+    _check_edges(nodes, edges, path)
+    try:
+        return nir.NIRGraph(nodes=nodes, edges=edges, type_check=False)
+    except Exception as e:
+        raise NirError(f"{path}: inconsistent graph ({' '.join(str(e).split())})") from None
+
+
+def _str(v):
+    return v.decode("utf8") if isinstance(v, bytes) else str(v)
+
+
+def _node(name, nd, source):
+    import nir
+    if not isinstance(nd, dict) or "type" not in nd:
+        raise NirError(f"{source}: node {name!r} has no 'type'")
+    kind = _str(nd["type"])
+    if kind not in SUPPORTED:
+        raise unsupported(name, kind)
+    need = NEURONS.get(kind) or LINEAR.get(kind) or ENDS[kind]
+    for key in need:
+        if key not in nd:
+            raise NirError(f"{source}: node {name!r} ({kind}): field {key!r} is missing")
+    nd = {k: v for k, v in nd.items() if k != "metadata"}
+    try:
+        if kind in ENDS:
+            typ = "input_type" if kind == "Input" else "output_type"
+            return getattr(nir, kind)(**{typ: {typ.split("_")[0]: np.asarray(nd["shape"])}})
+        return nir.dict2NIRNode(nd)
+    except Exception as e:
+        msg = " ".join(str(e).split()) or type(e).__name__
+        raise NirError(f"{source}: node {name!r} ({kind}): {msg}") from None
+
+
+def _check_edges(nodes, edges, source):
+    for a, b in edges:
+        for end in (a, b):
+            if end not in nodes:
+                raise NirError(f"{source}: edge ({a!r}, {b!r}) names no node {end!r}")
+
+
+# ------------------------------------------------------------------------------------ the plan
+@dataclass
+class Population:
+    name: str            # NIR node name
+    kind: str            # Input, LIF, CubaLIF, IF, LI, CubaLI, I
+    n: int
+    shape: tuple
+    params: dict = field(default_factory=dict)     # flat float arrays of length n
+    bias: np.ndarray | None = None                 # constant input (from Affine biases)
+
+    @property
+    def spiking(self) -> bool:
+        return self.kind in SPIKING
+
+
+@dataclass
+class Connection:
+    pre: str
+    post: str
+    weight: np.ndarray   # post x pre
+    pattern: np.ndarray  # bool post x pre: which pairs are synapses
+    via: tuple           # the linear nodes on the way
+
+    @property
+    def name(self) -> str:
+        return f"{self.pre}->{self.post}"
+
+
+@dataclass
+class OutputMap:
+    name: str
+    n: int
+    terms: list          # [(population name, matrix out x pre)]
+    bias: np.ndarray
+
+
+@dataclass
+class Plan:
+    populations: dict    # name -> Population, in a topological order (inputs first)
+    connections: list
+    outputs: dict        # Output node name -> OutputMap
+
+    @property
+    def inputs(self) -> list:
+        return [p for p in self.populations.values() if p.kind == "Input"]
+
+
+def _flat(value, n, name, kind, key):
+    a = np.asarray(value, dtype=float).reshape(-1)
+    if a.size == 1 and n != 1:
+        a = np.full(n, float(a[0]))
+    if a.size != n:
+        raise NirError(f"node {name!r} ({kind}): field {key!r} has {a.size} values for {n} neurons")
+    if not np.all(np.isfinite(a)):
+        raise NirError(f"node {name!r} ({kind}): field {key!r} has NaN or infinite values")
+    if key in TIME_CONSTANTS and np.any(a <= 0):
+        raise NirError(f"node {name!r} ({kind}): field {key!r} must be > 0 (a time constant in seconds), "
+                       f"got {a.min():g}")
+    return a
+
+
+def _shape(node, name, kind):
+    t = node.input_type.get("input")
+    if t is None:
+        raise NirError(f"node {name!r} ({kind}): no shape")
+    return tuple(int(v) for v in np.asarray(t).reshape(-1))
+
+
+def _population(name, node) -> Population:
+    kind = type(node).__name__
+    if kind == "Input":
+        shape = _shape(node, name, kind)
+        return Population(name, kind, int(np.prod(shape)), shape)
+    keys = NEURONS[kind] + {"LIF": ("v_reset",), "CubaLIF": ("v_reset", "w_in"), "IF": ("v_reset",),
+                            "CubaLI": ("w_in",)}.get(kind, ())
+    first = np.asarray(getattr(node, keys[0]))
+    shape = tuple(first.shape) or (1,)
+    n = int(np.prod(shape))
+    params = {k: _flat(getattr(node, k), n, name, kind, k) for k in keys}
+    return Population(name, kind, n, shape, params)
+
+
+def _linear_matrix(name, node, n_in):
+    """(matrix out x in, pattern, bias or None) of a linear node for an input of n_in values."""
+    kind = type(node).__name__
+    if kind in ("Affine", "Linear"):
+        w = np.asarray(node.weight, dtype=float)
+        if w.ndim != 2:
+            raise NirError(f"node {name!r} ({kind}): weight must be 2-D (out x in), got shape {w.shape}")
+        if not np.all(np.isfinite(w)):
+            raise NirError(f"node {name!r} ({kind}): weight has NaN or infinite values")
+        if w.shape[1] != n_in:
+            raise NirError(f"node {name!r} ({kind}): weight takes {w.shape[1]} inputs, gets {n_in}")
+        bias = None
+        if kind == "Affine":
+            bias = _flat(node.bias, w.shape[0], name, kind, "bias")
+        return w, np.ones(w.shape, bool), bias
+    if kind == "Scale":
+        s = _flat(node.scale, n_in, name, kind, "scale")
+        return np.diag(s), np.eye(n_in, dtype=bool), None
+    if kind == "Flatten":
+        shape = node.input_type.get("input")
+        if shape is not None and int(np.prod(shape)) != n_in:
+            raise NirError(f"node {name!r} ({kind}): flattens {int(np.prod(shape))} values, gets {n_in}")
+        return None, None, None            # identity on the flat (C order) vector
+    raise unsupported(name, kind)
+
+
+def plan(graph) -> Plan:
+    """Reduce a checked graph to populations, composed connections and outputs."""
+    nodes, edges = graph.nodes, list(graph.edges)
+    out_edges = {k: [] for k in nodes}
+    for a, b in edges:
+        out_edges[a].append(b)
+    pops = {}
+    for name, node in nodes.items():
+        kind = type(node).__name__
+        if kind not in SUPPORTED:
+            raise unsupported(name, kind)
+        if kind in NEURONS or kind == "Input":
+            pops[name] = _population(name, node)
+    if not any(p.kind == "Input" for p in pops.values()):
+        raise NirError("graph has no Input node")
+    outputs = {name: OutputMap(name, 0, [], None) for name, node in nodes.items()
+               if type(node).__name__ == "Output"}
+    if not outputs:
+        raise NirError("graph has no Output node")
+    conns = {}
+
+    def walk(src, here, M, P, via, depth):
+        """Follow the edges out of ``here``; M, P map the source's n values to ``here``'s output."""
+        if depth > len(nodes):
+            raise NirError(f"node {here!r}: a cycle of linear nodes (no neuron in the loop)")
+        for nxt in out_edges[here]:
+            node = nodes[nxt]
+            kind = type(node).__name__
+            if nxt in pops:
+                tgt = pops[nxt]
+                if kind == "Input":
+                    raise NirError(f"node {nxt!r} (Input): has an incoming edge from {here!r}")
+                if M.shape[0] != tgt.n:
+                    raise NirError(f"edge ({here!r}, {nxt!r}): {M.shape[0]} values into node {nxt!r} "
+                                   f"({kind}) of {tgt.n} neurons")
+                key = (src, nxt)
+                if key in conns:
+                    c = conns[key]
+                    c.weight = c.weight + M
+                    c.pattern = c.pattern | P
+                    c.via = c.via + via
+                else:
+                    conns[key] = Connection(src, nxt, M.copy(), P.copy(), via)
+            elif kind == "Output":
+                outputs[nxt].terms.append((src, M.copy()))
+            else:
+                W, Q, _ = _linear_matrix(nxt, node, M.shape[0])
+                if W is None:
+                    walk(src, nxt, M, P, via + (nxt,), depth + 1)
+                else:
+                    walk(src, nxt, W @ M, (Q.astype(int) @ P.astype(int)) > 0, via + (nxt,), depth + 1)
+
+    for name, p in pops.items():
+        walk(name, name, np.eye(p.n), np.eye(p.n, dtype=bool), (), 0)
+
+    # biases: each Affine's bias, carried through the linear nodes after it
+    def carry(here, b, depth):
+        if depth > len(nodes):
+            raise NirError(f"node {here!r}: a cycle of linear nodes (no neuron in the loop)")
+        for nxt in out_edges[here]:
+            node = nodes[nxt]
+            kind = type(node).__name__
+            if nxt in pops:
+                tgt = pops[nxt]
+                tgt.bias = b.copy() if tgt.bias is None else tgt.bias + b
+            elif kind == "Output":
+                o = outputs[nxt]
+                o.bias = b.copy() if o.bias is None else o.bias + b
+            else:
+                W, _, _ = _linear_matrix(nxt, node, b.size)
+                carry(nxt, b if W is None else W @ b, depth + 1)
+
+    for name, node in nodes.items():
+        if type(node).__name__ == "Affine":
+            _, _, b = _linear_matrix(name, node, np.asarray(node.weight).shape[1])
+            carry(name, b, 0)
+
+    for o in outputs.values():
+        sizes = {t[1].shape[0] for t in o.terms} | ({o.bias.size} if o.bias is not None else set())
+        if not sizes:
+            raise NirError(f"node {o.name!r} (Output): nothing reaches it")
+        if len(sizes) > 1:
+            raise NirError(f"node {o.name!r} (Output): inputs of different sizes {sorted(sizes)}")
+        o.n = sizes.pop()
+        if o.bias is None:
+            o.bias = np.zeros(o.n)
+    order = _topological(pops, conns)
+    return Plan({k: pops[k] for k in order}, list(conns.values()), outputs)
+
+
+def _topological(pops, conns) -> list:
+    """Populations so that every feed-forward connection goes from earlier to later (inputs first,
+    then by depth); the edges that close a loop go backwards and act one step later."""
+    succ = {k: [] for k in pops}
+    for (a, b) in conns:
+        succ[a].append(b)
+    order, state = [], {}
+
+    def visit(k):                     # depth-first post-order, reversed = topological order
+        state[k] = 1
+        for m in succ[k]:
+            if state.get(m) is None:
+                visit(m)
+        state[k] = 2
+        order.append(k)
+
+    roots = [k for k, p in pops.items() if p.kind == "Input"] + [k for k, p in pops.items() if p.kind != "Input"]
+    for k in roots:
+        if state.get(k) is None:
+            visit(k)
+    order.reverse()
+    inputs = [k for k in order if pops[k].kind == "Input"]
+    return inputs + [k for k in order if pops[k].kind != "Input"]
+
+
+def check_dt(dt_s: float) -> float:
+    """``dt`` in seconds, finite and > 0 (any size: the integration is exact for inputs held over a
+    step, so a coarse dt changes what the input means, not the accuracy)."""
+    if not isinstance(dt_s, (int, float)) or not math.isfinite(dt_s) or dt_s <= 0:
+        raise NirError(f"dt must be a finite time > 0 in seconds, got {dt_s!r}")
+    return float(dt_s)

@@ -1,0 +1,264 @@
+"""A NIR graph as a Brian2 network: NIR's continuous-time equations, integrated exactly at ``dt``.
+
+Each neuron node is a ``NeuronGroup`` whose equations are NIR's ODEs as written in the ``nir``
+package (dimensionless voltages, time constants in seconds); ``x`` is the node's input, held
+constant over a step (a spike is the value 1 for one step, as in snnTorch / Norse / Sinabs);
+Brian2's ``exact`` method integrates them (``euler`` for IF and the Integrator, whose right-hand side
+is constant over a step, so Euler is exact there too).  Affine / Linear / Scale / Flatten chains
+become ``Synapses`` whose ``on_pre`` adds the weight (times the value, for analog sources) to the
+target's ``x``; an Affine bias is a constant ``x``.
+
+Within a step the populations run in topological order (update with this step's input, threshold,
+reset, push to the targets), so a feed-forward graph has no delay per layer, as in the frameworks;
+an edge that closes a loop acts one step later.  Every state starts at rest (``v = v_leak``,
+``I = 0``; ``v = 0`` for IF / I) and returns there at each sample boundary.
+
+Counting is exact: spikes per population from its spike monitor, synaptic events of a connection =
+sum over presynaptic neurons of events x out-degree, neuron updates = n x steps.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .graph import NirError, Plan, check_dt, load_graph, plan
+
+# NIR's equations (``nir/ir/neuron.py``), with x the input of the node
+EQUATIONS = {
+    "LIF": "dv/dt = (v_leak - v + r*x) / tau : 1",
+    "LI": "dv/dt = (v_leak - v + r*x) / tau : 1",
+    "CubaLIF": "dI/dt = (w_in*x - I) / tau_syn : 1\ndv/dt = (v_leak - v + r*I) / tau_mem : 1",
+    "CubaLI": "dI/dt = (w_in*x - I) / tau_syn : 1\ndv/dt = (v_leak - v + r*I) / tau_mem : 1",
+    "IF": "dv/dt = r*x / second : 1",
+    "I": "dv/dt = r*x / second : 1",
+}
+STATE = {"LIF": ("v",), "LI": ("v",), "CubaLIF": ("v", "I"), "CubaLI": ("v", "I"), "IF": ("v",), "I": ("v",),
+         "Input": ("a",)}
+METHOD = {"IF": "euler", "I": "euler"}
+TIME = ("tau", "tau_syn", "tau_mem")
+RESOLUTION = 1e-9    # relative |tau_syn - tau_mem| below which a Cuba node counts as tau_syn = tau_mem
+NUDGE = 1e-5        # relative move of such tau_syn in a node where the others differ
+
+
+@dataclass
+class NirResult:
+    outputs: dict         # Output node name -> array [samples, T, n]
+    events: dict          # population name -> events per neuron over the run (spikes, or graded values)
+    counts: object        # hwmodel.Counts (inference)
+    dt_s: float
+    samples: int
+    T: int
+    backend: str
+    notes: list
+
+
+class NirNetwork:
+    """A NIR graph ready to run in Brian2 (see the module docstring).  ``run(inputs)`` builds the
+    Brian2 objects for the given inputs, runs them and returns a :class:`NirResult`."""
+
+    def __init__(self, graph, dt: float = 1e-3):
+        self.graph = load_graph(graph)
+        self.plan: Plan = plan(self.graph)
+        self.dt = check_dt(dt)
+        self.notes = []
+        for p in self.plan.populations.values():
+            if p.kind.startswith("Cuba"):
+                ts, tm = p.params["tau_syn"], p.params["tau_mem"]
+                close = np.abs(ts - tm) <= RESOLUTION * tm
+                if close.all():
+                    p.params["tau_syn"] = tm.copy()           # one degenerate solution for the node
+                elif close.any():
+                    p.params["tau_syn"] = np.where(close, tm * (1 + NUDGE), ts)
+                    self.notes.append(f"node {p.name!r} ({p.kind}): tau_syn = tau_mem for {int(close.sum())} "
+                                      f"of {p.n} neurons (not all): those tau_syn x (1 + {NUDGE:g}) (the "
+                                      "general exact solution is 0/0 at equality)")
+
+    # ------------------------------------------------------------------------------- inputs
+    def check_inputs(self, inputs) -> tuple:
+        """``{Input node name: array [samples, T, n]}`` (one array is accepted for a one-Input graph)."""
+        ins = self.plan.inputs
+        if not isinstance(inputs, dict):
+            if len(ins) != 1:
+                raise NirError(f"the graph has {len(ins)} Input nodes ({', '.join(p.name for p in ins)}): "
+                               "give a dict {name: array}")
+            inputs = {ins[0].name: inputs}
+        out, shape = {}, None
+        for p in ins:
+            if p.name not in inputs:
+                raise NirError(f"no input for Input node {p.name!r} (have {', '.join(map(str, inputs))})")
+            a = np.asarray(inputs[p.name], dtype=float)
+            if a.ndim == 2:
+                a = a[None]
+            if a.ndim != 3 or a.shape[2] != p.n or 0 in a.shape:
+                raise NirError(f"input of {p.name!r} must have shape [samples, T, {p.n}], got {a.shape}")
+            if not np.all(np.isfinite(a)):
+                raise NirError(f"input of {p.name!r} has NaN or infinite values")
+            if shape is not None and a.shape[:2] != shape:
+                raise NirError(f"inputs differ in [samples, T]: {shape} and {a.shape[:2]}")
+            shape = a.shape[:2]
+            out[p.name] = a
+        return out, shape[0], shape[1]
+
+    # ------------------------------------------------------------------------------- Brian2
+    def build(self, inputs):
+        """The Brian2 objects for these inputs: (Network, handles)."""
+        from brian2 import (NeuronGroup, Network, SpikeMonitor, StateMonitor, Synapses, TimedArray,
+                            defaultclock, second)
+        inputs, S, T = self.check_inputs(inputs)
+        dt = self.dt
+        defaultclock.dt = dt * second
+        pl = self.plan
+        sources = {c.pre for c in pl.connections}
+        needed = {name for o in pl.outputs.values() for name, _ in o.terms}
+        groups, objs, monitors, names = {}, [], {}, {}
+        step = 10                                   # orders per population inside the 'groups' slot
+        for k, p in enumerate(pl.populations.values()):
+            bname = f"nir{k}_" + re.sub(r"\W", "_", p.name)[:40]
+            names[p.name] = bname
+            base = step * k
+            if p.kind == "Input":
+                ta = TimedArray(inputs[p.name].reshape(S * T, p.n), dt=dt * second, name=f"{bname}_values")
+                G = NeuronGroup(p.n, "a = values(t, i) : 1", threshold="a != 0", reset="",
+                                namespace={"values": ta}, name=bname)
+            else:
+                G = self._neurons(p, bname, p.name in sources)
+            if G.state_updater is not None:
+                G.state_updater.when, G.state_updater.order = "groups", base
+            if p.kind != "Input":
+                G.run_regularly("x = bias", when="groups", order=base + 1, name=f"{bname}_clear")
+                G.run_regularly(self._rest(p), when="start", order=0, dt=T * dt * second, name=f"{bname}_rest")
+            if "spike" in G.events:
+                G.thresholder["spike"].when, G.thresholder["spike"].order = "groups", base + 2
+                if "spike" in G.resetter:
+                    G.resetter["spike"].when, G.resetter["spike"].order = "groups", base + 3
+                rec = p.name in needed and p.kind != "Input"
+                monitors[p.name] = SpikeMonitor(G, record=rec and p.spiking, name=f"_{bname}_events")
+            if p.name in needed and p.kind not in ("Input",) and not p.spiking:
+                monitors[p.name + "/v"] = StateMonitor(G, "v", record=True, when="end", name=f"_{bname}_v")
+            groups[p.name] = G
+        syns = {}
+        for c in pl.connections:
+            pre, post = pl.populations[c.pre], groups[c.post]
+            value = "" if pre.spiking else ("*a_pre" if pre.kind == "Input" else "*v_pre")
+            Sy = Synapses(groups[c.pre], post, "w : 1 (constant)", on_pre=f"x_post += w{value}",
+                          namespace=dict(groups[c.pre].namespace), name=f"{names[c.pre]}__{names[c.post]}"[:120])
+            jj, ii = np.nonzero(c.pattern)
+            Sy.connect(i=ii, j=jj)
+            Sy.w = c.weight[jj, ii]
+            Sy.pre.when = "groups"
+            Sy.pre.order = step * list(pl.populations).index(c.pre) + 4
+            syns[c.name] = (Sy, np.bincount(ii, minlength=pre.n))
+        net = Network(*groups.values(), *[s for s, _ in syns.values()], *monitors.values())
+        return net, dict(groups=groups, synapses=syns, monitors=monitors, inputs=inputs, S=S, T=T)
+
+    def _neurons(self, p, bname, emits):
+        from brian2 import NeuronGroup, second
+        eqs = EQUATIONS[p.kind]
+        params = dict(p.params)
+        if p.kind.startswith("Cuba") and np.all(params["tau_syn"] == params["tau_mem"]):
+            eqs = eqs.replace("/ tau_syn", "/ tau_mem")          # the degenerate (t e^{-t/tau}) solution
+            params.pop("tau_syn")
+        decl = "\nx : 1\nbias : 1 (constant)\n" + "".join(
+            f"{k} : {'second' if k in TIME else '1'} (constant)\n" for k in params)
+        if p.spiking:
+            G = NeuronGroup(p.n, eqs + decl, threshold="v > v_threshold", reset="v = v_reset",
+                            method=METHOD.get(p.kind, "exact"), name=bname)
+        elif emits:                   # a graded (analog) source: its value goes out every step it is != 0
+            G = NeuronGroup(p.n, eqs + decl, threshold="v != 0", reset="", method=METHOD.get(p.kind, "exact"),
+                            name=bname)
+        else:
+            G = NeuronGroup(p.n, eqs + decl, method=METHOD.get(p.kind, "exact"), name=bname)
+        for k, v in params.items():
+            setattr(G, k, v * second if k in TIME else v)
+        G.bias = np.zeros(p.n) if p.bias is None else p.bias
+        G.x = G.bias[:]
+        for k, v in self._rest_values(p).items():
+            setattr(G, k, v)
+        return G
+
+    @staticmethod
+    def _rest_values(p) -> dict:
+        vals = {"v": p.params["v_leak"] if "v_leak" in p.params else np.zeros(p.n)}
+        if p.kind.startswith("Cuba"):
+            vals["I"] = np.zeros(p.n)
+        return vals
+
+    @staticmethod
+    def _rest(p) -> str:
+        code = "v = v_leak\n" if "v_leak" in p.params else "v = 0\n"
+        if p.kind.startswith("Cuba"):
+            code += "I = 0\n"
+        return code + "x = bias\n"
+
+    # ------------------------------------------------------------------------------- running
+    def run(self, inputs, backend: str = "runtime", directory=None) -> NirResult:
+        """Simulate every sample (one after the other, state back at rest between samples)."""
+        if backend == "runtime":
+            from ..solsa.standalone import use_numpy_target
+            use_numpy_target()
+            return self._run(inputs, backend)
+        if backend == "cpp":
+            from ..solsa.standalone import cpp_standalone
+            with cpp_standalone(directory):
+                return self._run(inputs, backend)
+        raise NirError(f"unknown backend {backend!r} (choose from runtime, cpp)")
+
+    def _run(self, inputs, backend) -> NirResult:
+        from brian2 import second
+        net, h = self.build(inputs)
+        S, T = h["S"], h["T"]
+        net.run(S * T * self.dt * second, namespace={})
+        steps = S * T
+        pl = self.plan
+        events, signals = {}, {}
+        for name, p in pl.populations.items():
+            mon = h["monitors"].get(name)
+            events[name] = np.zeros(p.n, np.int64) if mon is None else np.asarray(mon.count[:], np.int64)
+            if p.kind == "Input":
+                signals[name] = h["inputs"][name].reshape(steps, p.n)
+            elif name + "/v" in h["monitors"]:
+                signals[name] = np.asarray(h["monitors"][name + "/v"].v[:]).T
+            elif mon is not None and mon.record:
+                raster = np.zeros((steps, p.n))
+                k = np.rint(np.asarray(mon.t_[:]) / self.dt).astype(int)
+                raster[k, np.asarray(mon.i[:])] = 1.0
+                signals[name] = raster
+        outputs = {}
+        for o in pl.outputs.values():
+            val = np.tile(o.bias, (steps, 1))
+            for name, M in o.terms:
+                val = val + signals[name] @ M.T
+            outputs[o.name] = val.reshape(S, T, o.n)
+        counts = self._counts(net, h, events, steps, S)
+        return NirResult(outputs, events, counts, self.dt, S, T, backend, list(self.notes))
+
+    def _counts(self, net, h, events, steps, samples):
+        from hwmodel.counts import Counts, PathwayCounts, PopulationCounts
+        from ..activity import kernels_per_step
+        pl = self.plan
+        pops = [PopulationCounts(name, p.n, int(events[name].sum()), p.n * steps, len(STATE[p.kind]))
+                for name, p in pl.populations.items()]
+        paths = []
+        for c in pl.connections:
+            _, degree = h["synapses"][c.name]
+            paths.append(PathwayCounts(c.name, c.pre, c.post, int(c.pattern.sum()),
+                                       int(events[c.pre] @ degree)))
+        graded = [p.name for p in pl.populations.values()
+                  if not p.spiking and p.kind != "Input" and events[p.name].sum() > 0]
+        extra = {"kernels_per_step": kernels_per_step(net.objects), "simulator": "brian2",
+                 "source": "NIR graph"}
+        if graded:
+            extra["graded_events"] = graded
+        return Counts(self.dt, steps, samples, "inference", pops, paths, extra).check("NIR run counts")
+
+
+def from_nir(graph_or_path, dt: float = 1e-3) -> NirNetwork:
+    """A NIR graph (``nir.NIRGraph`` or ``.nir`` file) as a :class:`NirNetwork` integrated at ``dt`` seconds."""
+    return NirNetwork(graph_or_path, dt)
+
+
+def run_nir(graph_or_path, inputs, dt: float = 1e-3, backend: str = "runtime", directory=None) -> NirResult:
+    """Build and run a NIR graph on ``inputs`` ([samples, T, n_in], or {Input name: array})."""
+    return from_nir(graph_or_path, dt).run(inputs, backend, directory)
