@@ -8,5 +8,7 @@ See docs/nir.md for the supported nodes, the discretisation and the measured dis
 """
 from .graph import NirError, SUPPORTED, load_graph, plan
 from .network import NirNetwork, NirResult, from_nir, run_nir
+from .solsa import agreement, load_solsa, solsa_to_nir, write_nir
 
-__all__ = ["NirError", "SUPPORTED", "load_graph", "plan", "NirNetwork", "NirResult", "from_nir", "run_nir"]
+__all__ = ["NirError", "SUPPORTED", "load_graph", "plan", "NirNetwork", "NirResult", "from_nir", "run_nir",
+           "agreement", "load_solsa", "solsa_to_nir", "write_nir"]
