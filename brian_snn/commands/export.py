@@ -1,4 +1,5 @@
-"""``brian-snn export``: write the standalone CUDA project of a model (and optionally compile it).
+"""``brian-snn export``: write the standalone CUDA project of a model (and optionally compile it), or
+(``--format nir``) a trained SOLSA network as a NIR graph.
 
 ``register(subparsers)`` adds the sub-command; ``run(args) -> int`` executes it.  Also runnable as
 ``python -m brian_snn.experiments.cuda_cmd ...`` (same options).
@@ -30,6 +31,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..data import add_data_arguments
     from ..models import MODEL_NAMES
     d = TRAIN_DEFAULTS
+    p.add_argument("--format", choices=("cuda", "nir"), default="cuda",
+                   help="cuda: the standalone CUDA project of --model (default); nir: the trained SOLSA "
+                        "network of --results as a NIR graph (.nir file at --out; docs/nir.md)")
+    p.add_argument("--results", default=None, metavar="SOLSA.h5",
+                   help="--format nir: SOLSA results file ('brian-snn solsa --out'); its first seed's weights")
+    p.add_argument("--task", default=None, metavar="TASK",
+                   help="--format nir: the task of the results file (needed when it holds several)")
+    p.add_argument("--method", default="solsa", metavar="METHOD",
+                   help="--format nir: solsa (default), bptt or online-simple")
+    p.add_argument("--dt", default="1ms", metavar="DT",
+                   help="--format nir: seconds per SOLSA step in the graph's time constants (default 1ms)")
     p.add_argument("--backend", choices=("cuda",), default="cuda", help="code generator (only cuda)")
     p.add_argument("--model", choices=MODEL_NAMES, default=d["model"], metavar="MODEL",
                    help=f"one of {', '.join(MODEL_NAMES)} (default {d['model']}, as train)")
@@ -71,6 +83,8 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    if args.format == "nir":
+        return run_nir(args)
     from ..data import dataset_from_args
     from ..export import export_project
     from ..checks import check_run, claim
@@ -112,3 +126,29 @@ def summary_text(info, out) -> str:
         "  make finds CUDA via CUDA_PATH, nvcc on PATH or /usr/local/cuda (JetPack's, with cuRAND); "
         "see README.md there",
     ])
+
+
+def run_nir(args) -> int:
+    """``--format nir``: the SOLSA network of ``--results`` as a .nir file."""
+    from pathlib import Path
+    from ..nir import load_solsa, solsa_to_nir, write_nir
+    from .nir import parse_dt
+    if not args.results:
+        raise ValueError("--format nir needs --results SOLSA.h5 (a file written by 'brian-snn solsa --out')")
+    dt = parse_dt(args.dt)
+    net, params, task = load_solsa(args.results, args.task, args.method)
+    out = Path(args.out or f"{task}-{args.method}.nir")
+    if out.exists() and not args.force:
+        raise ValueError(f"{out} exists: choose another --out (or --force to overwrite)")
+    graph = solsa_to_nir(net, params, dt=dt)
+    write_nir(graph, out)
+    info = {"out": str(out), "task": task, "method": args.method, "sizes": net.sizes, "readout": net.readout,
+            "dt_s": dt, "nodes": {k: type(v).__name__ for k, v in graph.nodes.items()}}
+    if args.json:
+        print(json.dumps(info))
+        return 0
+    print(f"{out}: SOLSA network {'-'.join(map(str, net.sizes))} ({task}, {args.method}, {net.readout} readout) "
+          f"as NIR: {' -> '.join(info['nodes'].values())}; dt {dt * 1e3:g} ms per step")
+    print("  approximations: hard reset to v_reset = theta - V_r/lam for SOLSA's soft reset, continuous "
+          "synaptic current (docs/nir.md); price it: brian-snn nir run " + str(out) + " --input X.npz")
+    return 0
