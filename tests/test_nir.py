@@ -341,6 +341,12 @@ def test_cli_nir_run_writes_spikes_and_counts(tmp_path, capsys):
     d = json.loads(capsys.readouterr().out)
     assert d["counts"]["populations"][1]["spikes"] == int(spikes.sum())
     assert d["hardware"]["loihi1"]["energy_j"]["total"] > 0
+    # random input spikes at a chosen activity instead of a file
+    rc = main(["nir", "run", str(tmp_path / "g.nir"), "--random", "0.2", "--samples", "3", "--steps", "15",
+               "--target", "loihi1", "--json"])
+    d = json.loads(capsys.readouterr().out)
+    assert rc == 0 and (d["samples"], d["T"]) == (3, 15)
+    assert 0 < d["counts"]["populations"][0]["spikes"] < 3 * 15 * 3
     # errors: one line, status 2
     assert main(["nir", "run", str(tmp_path / "in.npz"), "--input", str(tmp_path / "in.npz")]) == 2
     assert "not a NIR file" in capsys.readouterr().err

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..options import add_backend_argument, add_force_argument, add_json_argument, add_target_argument
+from ..options import (add_backend_argument, add_force_argument, add_json_argument, add_target_argument,
+                       int_at_least)
 
 DEFAULT_TARGETS = "loihi1,jetson-nano"
 _UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
@@ -28,6 +29,17 @@ def parse_dt(text) -> float:
     return value
 
 
+def _probability(text) -> float:
+    import argparse
+    try:
+        v = float(text)
+    except ValueError:
+        v = float("nan")
+    if not 0 <= v <= 1:
+        raise argparse.ArgumentTypeError(f"--random must be a probability in [0, 1], got {text!r}")
+    return v
+
+
 def register(sub):
     p = sub.add_parser("nir", help="NIR graphs from other frameworks: run, count and price them",
                        description="Neuromorphic Intermediate Representation (NIR) graphs: simulate one in "
@@ -40,9 +52,18 @@ def register(sub):
                                     "one-Input graph), write the outputs and the exact counts, and print "
                                     "the hardware estimate of each target.")
     r.add_argument("graph", metavar="GRAPH.nir", help="NIR graph (HDF5, as written by nir.write)")
-    r.add_argument("--input", required=True, metavar="SPIKES.npz",
-                   help="inputs: [samples, T, n_in] per Input node, 0/1 spikes or analog values, one step "
-                        "of dt per entry")
+    src = r.add_mutually_exclusive_group(required=True)
+    src.add_argument("--input", metavar="SPIKES.npz",
+                     help="inputs: [samples, T, n_in] per Input node, 0/1 spikes or analog values, one step "
+                          "of dt per entry")
+    src.add_argument("--random", type=_probability, metavar="P",
+                     help="instead of --input: random 0/1 spikes, each input firing with probability P per "
+                          "step (price a graph at a chosen input activity)")
+    r.add_argument("--samples", type=int_at_least(1, "a number of samples >= 1"), default=10, metavar="S",
+                   help="--random: samples (default 10)")
+    r.add_argument("--steps", type=int_at_least(1, "a number of steps >= 1"), default=100, metavar="T",
+                   help="--random: steps per sample (default 100)")
+    r.add_argument("--seed", type=int, default=0, metavar="S", help="--random: seed of the spikes (default 0)")
     r.add_argument("--dt", type=parse_dt, default=1e-3, metavar="DT",
                    help="time step, e.g. 1ms (default), 100us, 1e-4 (seconds): use the dt the graph was "
                         "trained with (snnTorch's exporter assumes 1e-4 s)")
@@ -87,7 +108,12 @@ def cmd_run(args):
     if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.force:
         raise ValueError(f"{out} exists and is not an empty folder: choose a new --out (or --force)")
     net = from_nir(args.graph, dt=args.dt)
-    inputs = load_inputs(args.input, [p.name for p in net.plan.inputs])
+    if args.input is not None:
+        inputs = load_inputs(args.input, [p.name for p in net.plan.inputs])
+    else:
+        rng = np.random.default_rng(args.seed)
+        inputs = {p.name: (rng.random((args.samples, args.steps, p.n)) < args.random).astype(float)
+                  for p in net.plan.inputs}
     res = net.run(inputs, backend=args.backend)
     counts = res.counts
     hardware = {t: _hardware(counts, t) for t in targets}
