@@ -41,6 +41,15 @@ SMALL = {
           "--workers", "1", "--variants", "baseline,enhanced"], [r"policy|chosen"], ["ts"]),
     "brian-snn timestep --from ts --weights energy_train=3 --max-latency 20":
         ([], [r"latency"], []),
+    "brian-snn solsa --task patterns --method solsa --engine numpy --out solsa.h5":
+        (["--epochs", "1", "--hidden", "8", "--train-samples", "20", "--test-samples", "20"],
+         [r"patterns"], ["solsa.h5"]),
+    "brian-snn export --format nir --results solsa.h5 --out solsa.nir":
+        ([], [r"CubaLIF"], ["solsa.nir"]),
+    "brian-snn nir run solsa.nir --random 0.05 --samples 20 --steps 40 --target loihi1,jetson-nano --out nirrun":
+        (["--samples", "3", "--steps", "20"], [r"hardware \(inference, loihi1\): [\d.]+ mJ/sample",
+                                              r"hardware \(inference, jetson-nano\)"],
+         ["nirrun/counts.json", "nirrun/outputs.npz"]),
 }
 
 
