@@ -73,6 +73,12 @@ def _timestep_done(tmp):
     Path("ts/timestep.json").write_text("{}")
 
 
+def _nir_delay(tmp):
+    """A NIR graph with a node brian-snn does not support (Delay)."""
+    import nir
+    nir.write("g.nir", nir.NIRGraph.from_list(nir.Linear(weight=np.ones((2, 2))), nir.Delay(delay=np.ones(2))))
+
+
 HOLDER = ("import sys\nfrom brian_snn.files import output_lock\n"
           "with output_lock(sys.argv[1]):\n    print('locked', flush=True)\n    sys.stdin.read()\n")
 
@@ -166,6 +172,15 @@ CASES = [
     ("solsa: --out exists", ["solsa", "--out", "x.h5"], _h5("brian-snn-solsa/1"),
      "x.h5 holds finished results; pass --force …"),
     ("export: --out is a file", ["export", "--out", "f"], _file, "--out f: is a file; expected a folder"),
+    ("export --format nir without --results", ["export", "--format", "nir"], None,
+     "--format nir needs --results SOLSA.h5 (a file written by 'brian-snn solsa --out')"),
+    ("nir run: not a NIR file", ["nir", "run", "f", "--random", "0.1"], _file,
+     "f: not a NIR file (no HDF5 signature: truncated or another format?)"),
+    ("nir run: unsupported node", ["nir", "run", "g.nir", "--random", "0.1"], _nir_delay,
+     "node 'delay' (Delay): delays are not supported yet; supported: Input, Output, Affine, Linear, Scale, "
+     "Flatten, LIF, CubaLIF, IF, LI, CubaLI, I"),
+    ("nir run: misspelled --target", ["nir", "run", "g.nir", "--random", "0.1", "--target", "jetson-nan"], None,
+     "unknown target 'jetson-nan'; did you mean 'jetson-nano'? …"),
 ]
 
 
