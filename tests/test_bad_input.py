@@ -178,7 +178,7 @@ CASES = [
      "f: not a NIR file (no HDF5 signature: truncated or another format?)"),
     ("nir run: unsupported node", ["nir", "run", "g.nir", "--random", "0.1"], _nir_delay,
      "node 'delay' (Delay): delays are not supported yet; supported: Input, Output, Affine, Linear, Scale, "
-     "Flatten, LIF, CubaLIF, IF, LI, CubaLI, I"),
+     "Flatten, Conv1d, Conv2d, SumPool2d, AvgPool2d, LIF, CubaLIF, IF, LI, CubaLI, I"),
     ("nir run: misspelled --target", ["nir", "run", "g.nir", "--random", "0.1", "--target", "jetson-nan"], None,
      "unknown target 'jetson-nan'; did you mean 'jetson-nano'? …"),
 ]

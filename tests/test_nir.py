@@ -150,6 +150,74 @@ def test_linear_scale_flatten_chain_and_direct_edges():
     assert res2.counts.pathway("input->lif").n_synapses == 6
 
 
+def conv_reference(x, W, b, stride, pad, dil, groups, in_sp):
+    """Cross-correlation written out with loops (PyTorch's convention): x [..., C_in*prod(in_sp)]."""
+    lead = x.shape[:-1]
+    c_out, cpg, *ks = W.shape
+    c_in = cpg * groups
+    xs = x.reshape(-1, c_in, *in_sp)
+    xs = np.pad(xs, [(0, 0), (0, 0)] + [(p, p) for p in pad])
+    out_sp = [(n + 2 * p - d * (k - 1) - 1) // s + 1 for n, p, d, k, s in zip(in_sp, pad, dil, ks, stride)]
+    y = np.zeros((xs.shape[0], c_out, *out_sp))
+    for co in range(c_out):
+        g = co // (c_out // groups)
+        for pos in np.ndindex(*out_sp):
+            acc = np.full(xs.shape[0], float(b[co]))
+            for cg in range(cpg):
+                for k in np.ndindex(*ks):
+                    idx = tuple(q * s + kk * d for q, s, kk, d in zip(pos, stride, k, dil))
+                    acc += W[(co, cg) + k] * xs[(slice(None), g * cpg + cg) + idx]
+            y[(slice(None), co) + pos] = acc
+    return y.reshape(*lead, -1)
+
+
+def test_conv2d_pool_and_conv1d_against_loops():
+    """Conv2d (groups, padding, bias) -> LIF -> SumPool2d -> LIF, and Conv1d (stride, dilation,
+    'valid') -> LIF, unrolled into sparse pathways; checked against convolution loops + the
+    numpy integration, and the synapse counts against the kernel's reach."""
+    rng = np.random.default_rng(10)
+    W = rng.normal(0.6, 0.5, (4, 1, 3, 3))
+    b = rng.normal(0, 0.1, 4)
+    conv = nir.Conv2d(input_shape=(5, 5), weight=W, stride=1, padding=1, dilation=1, groups=2, bias=b)
+    lif1, p1 = make("LIF", 4 * 25, rng)
+    lif1 = nir.LIF(**{k: v.reshape(4, 5, 5) for k, v in p1.items()})
+    pool = nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0]))
+    lif2, p2 = make("LIF", 4 * 4, rng)
+    p2["v_threshold"] = np.full(16, 0.05)
+    lif2 = nir.LIF(**{k: v.reshape(4, 2, 2) for k, v in p2.items()})
+    g = nir.NIRGraph(nodes={"in": nir.Input(input_type=np.array([2, 5, 5])), "conv": conv, "lif1": lif1,
+                            "pool": pool, "lif2": lif2, "out": nir.Output(output_type=np.array([4, 2, 2]))},
+                     edges=[("in", "conv"), ("conv", "lif1"), ("lif1", "pool"), ("pool", "lif2"),
+                            ("lif2", "out")], type_check=False)
+    x = inputs(rng, S=2, T=25, n=50)
+    res = run_nir(g, x)
+    cur = conv_reference(x, W, b, (1, 1), (1, 1), (1, 1), 2, (5, 5))
+    z1 = reference([("LIF", p1)], cur)[-1]
+    pooled = conv_reference(z1, np.ones((4, 1, 2, 2)), np.zeros(4), (2, 2), (0, 0), (1, 1), 4, (5, 5))
+    z2 = reference([("LIF", p2)], pooled)[-1]
+    assert z1.sum() > 20 and z2.sum() > 5
+    np.testing.assert_array_equal(res.outputs["out"].reshape(z2.shape), z2)
+    c = res.counts
+    assert c.population("lif1").spikes == int(z1.sum())
+    # 3x3 kernel, padding 1 on 5x5: 9 per interior position, fewer at the border; 1 input channel each
+    reach = sum(len([1 for dy in (-1, 0, 1) for dx in (-1, 0, 1) if 0 <= y + dy < 5 and 0 <= x_ + dx < 5])
+                for y in range(5) for x_ in range(5))
+    assert c.pathway("in->lif1").n_synapses == 4 * reach
+    assert c.pathway("lif1->lif2").n_synapses == 4 * 4 * 4       # each output sums 2x2 of its channel
+    # Conv1d: stride 2, dilation 2, no padding
+    W1 = rng.normal(0.8, 0.4, (3, 2, 3))
+    conv1 = nir.Conv1d(input_shape=12, weight=W1, stride=2, padding="valid", dilation=2, groups=1,
+                       bias=np.zeros(3))
+    n_out = 3 * ((12 - 2 * 2 - 1) // 2 + 1)
+    lif, p = make("LIF", n_out, rng)
+    g1 = nir.NIRGraph.from_list(conv1, lif, type_check=False)
+    x1 = inputs(rng, S=2, T=25, n=24)
+    out1 = run_nir(g1, x1).outputs["output"]
+    ref1 = reference([("LIF", p)], conv_reference(x1, W1, np.zeros(3), (2,), (0,), (2,), 1, (12,)))[-1]
+    assert ref1.sum() > 5
+    np.testing.assert_array_equal(out1, ref1)
+
+
 def test_two_layer_graph_from_nir_api_is_priced():
     """A graph from elsewhere: the two-layer spiking network of the NIR docs' example, built with
     the nir package's own API (NIRGraph of Input, Affine, LIF, Affine, LIF, Output), written to a
@@ -269,6 +337,9 @@ def test_unsupported_node_is_one_line():
     g = nir.NIRGraph.from_list(nir.Linear(weight=np.ones((2, 2))),
                                nir.Delay(delay=np.ones(2)))
     with pytest.raises(NirError, match=r"node 'delay' \(Delay\): delays are not supported"):
+        from_nir(g)
+    g = nir.NIRGraph.from_list(nir.Linear(weight=np.ones((2, 2))), nir.Threshold(threshold=np.ones(2)))
+    with pytest.raises(NirError, match=r"node 'threshold' \(Threshold\): a bare Threshold"):
         from_nir(g)
 
 

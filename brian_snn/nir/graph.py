@@ -6,11 +6,12 @@ line naming the node and its type.  :func:`plan` reduces the graph to
 * **populations**: the nodes with state or a time course (Input, LIF, CubaLIF, IF, LI, CubaLI,
   Integrator ``I``), each flattened to ``n`` elements (C order, so ``Flatten`` is the identity);
 * **connections**: for every pair (source population, target population) joined by a chain of
-  linear nodes (Affine, Linear, Scale, Flatten), the product of their matrices (``target x source``)
-  and the structural pattern (which pairs are synapses: dense for Affine/Linear, one-to-one for
-  Scale and for a direct edge);
-* **biases**: each Affine's bias carried through the linear nodes after it, as a constant input of
-  the population it reaches;
+  linear nodes (Affine, Linear, Scale, Flatten, Conv1d, Conv2d, SumPool2d, AvgPool2d), the product of
+  their matrices (``target x source``, scipy.sparse) and the structural pattern (which pairs are
+  synapses: dense for Affine/Linear, one-to-one for Scale and for a direct edge, the kernel's reach
+  for a convolution or pooling window);
+* **biases**: each Affine's (convolution's) bias carried through the linear nodes after it, as a
+  constant input of the population it reaches;
 * **outputs**: each Output node as a sum of linear maps of population signals (plus a bias).
 """
 from __future__ import annotations
@@ -38,14 +39,14 @@ NEURONS = {
     "I": ("r",),
 }
 SPIKING = ("LIF", "CubaLIF", "IF")
-LINEAR = {"Affine": ("weight", "bias"), "Linear": ("weight",), "Scale": ("scale",), "Flatten": ("input_type",)}
+LINEAR = {"Affine": ("weight", "bias"), "Linear": ("weight",), "Scale": ("scale",), "Flatten": ("input_type",),
+          "Conv1d": ("weight", "stride", "padding", "dilation", "groups", "bias"),
+          "Conv2d": ("weight", "stride", "padding", "dilation", "groups", "bias"),
+          "SumPool2d": ("kernel_size", "stride", "padding"), "AvgPool2d": ("kernel_size", "stride", "padding")}
 ENDS = {"Input": ("shape",), "Output": ("shape",)}
 SUPPORTED = tuple(ENDS) + tuple(LINEAR) + tuple(NEURONS)
 TIME_CONSTANTS = ("tau", "tau_syn", "tau_mem")
 _WHY = {
-    "Conv1d": "convolutions are not supported yet (unroll it to an Affine/Linear node)",
-    "Conv2d": "convolutions are not supported yet (unroll it to an Affine/Linear node)",
-    "SumPool2d": "pooling is not supported yet", "AvgPool2d": "pooling is not supported yet",
     "Delay": "delays are not supported yet", "Threshold": "a bare Threshold node is not supported yet",
     "NIRGraph": "nested graphs are not supported (flatten the subgraph into the parent)",
 }
@@ -150,8 +151,8 @@ class Population:
 class Connection:
     pre: str
     post: str
-    weight: np.ndarray   # post x pre
-    pattern: np.ndarray  # bool post x pre: which pairs are synapses
+    weight: object       # scipy.sparse CSR, post x pre
+    pattern: object      # scipy.sparse CSR bool, post x pre: which pairs are synapses
     via: tuple           # the linear nodes on the way
 
     @property
@@ -163,7 +164,7 @@ class Connection:
 class OutputMap:
     name: str
     n: int
-    terms: list          # [(population name, matrix out x pre)]
+    terms: list          # [(population name, scipy.sparse matrix out x pre)]
     bias: np.ndarray
 
 
@@ -213,9 +214,71 @@ def _population(name, node) -> Population:
     return Population(name, kind, n, shape, params)
 
 
-def _linear_matrix(name, node, n_in):
-    """(matrix out x in, pattern, bias or None) of a linear node for an input of n_in values."""
+def _pair(v, k, name, kind, key):
+    """An int or string parameter of a convolution as a k-tuple of ints."""
+    a = np.asarray(v).reshape(-1)
+    if a.size == 1:
+        a = np.repeat(a, k)
+    if a.size != k or not np.all(np.isfinite(a.astype(float))) or np.any(a.astype(float) != np.round(a.astype(float))):
+        raise NirError(f"node {name!r} ({kind}): field {key!r} must be {k} integers, got {v!r}")
+    return tuple(int(x) for x in a)
+
+
+def _window(name, kind, in_sp, ksize, stride, padding, dilation):
+    """(output spatial shape, left padding per dimension) of a convolution or pooling window."""
+    k = len(in_sp)
+    if isinstance(padding, (str, bytes)):
+        padding = padding.decode() if isinstance(padding, bytes) else padding
+        if padding == "valid":
+            pad = (0,) * k
+            total = (0,) * k
+        elif padding == "same":
+            total = tuple(d * (q - 1) for d, q in zip(dilation, ksize))
+            pad = tuple(t // 2 for t in total)
+        else:
+            raise NirError(f"node {name!r} ({kind}): padding must be 'same', 'valid' or integers, got {padding!r}")
+    else:
+        pad = _pair(padding, k, name, kind, "padding")
+        total = tuple(2 * q for q in pad)
+    if min(stride) < 1 or min(dilation) < 1 or min(ksize) < 1 or min(pad) < 0:
+        raise NirError(f"node {name!r} ({kind}): kernel, stride and dilation must be >= 1, padding >= 0")
+    out = tuple((s + t - d * (q - 1) - 1) // st + 1
+                for s, t, d, q, st in zip(in_sp, total, dilation, ksize, stride))
+    if min(out) < 1:
+        raise NirError(f"node {name!r} ({kind}): the kernel does not fit the input {in_sp}")
+    return out, pad
+
+
+def _unroll(W, in_sp, out_sp, stride, pad, dilation, groups, c_in):
+    """The sparse matrix (C_out*prod(out) x C_in*prod(in)) of a (grouped) cross-correlation, C order."""
+    from scipy import sparse
+    c_out, cpg = W.shape[0], W.shape[1]
+    n_in, n_out = int(np.prod(in_sp)), int(np.prod(out_sp))
+    grid = np.indices(out_sp).reshape(len(out_sp), -1)             # output positions
+    rows, cols, vals = [], [], []
+    for co in range(c_out):
+        g = co // (c_out // groups)
+        for cg in range(cpg):
+            ci = g * cpg + cg
+            for k in np.ndindex(*W.shape[2:]):
+                x = grid * np.array(stride)[:, None] - np.array(pad)[:, None] + \
+                    (np.array(k) * np.array(dilation))[:, None]
+                ok = np.all((x >= 0) & (x < np.array(in_sp)[:, None]), axis=0)
+                rows.append(co * n_out + np.nonzero(ok)[0])
+                cols.append(ci * n_in + np.ravel_multi_index(tuple(x[:, ok]), in_sp))
+                vals.append(np.full(int(ok.sum()), W[(co, cg) + k]))
+    r, c, v = (np.concatenate(a) for a in (rows, cols, vals))
+    M = sparse.csr_matrix((v, (r, c)), shape=(c_out * n_out, c_in * n_in))
+    P = sparse.csr_matrix((np.ones(len(r), bool), (r, c)), shape=M.shape)   # zeros of W stay synapses
+    return M, P
+
+
+def _linear_op(name, node, shape):
+    """(matrix out x in, pattern, bias or None, output shape) of a linear node whose input has ``shape``;
+    matrices are scipy.sparse (CSR).  Flatten returns None matrices: the identity on the flat vector."""
+    from scipy import sparse
     kind = type(node).__name__
+    n_in = int(np.prod(shape))
     if kind in ("Affine", "Linear"):
         w = np.asarray(node.weight, dtype=float)
         if w.ndim != 2:
@@ -224,23 +287,64 @@ def _linear_matrix(name, node, n_in):
             raise NirError(f"node {name!r} ({kind}): weight has NaN or infinite values")
         if w.shape[1] != n_in:
             raise NirError(f"node {name!r} ({kind}): weight takes {w.shape[1]} inputs, gets {n_in}")
-        bias = None
-        if kind == "Affine":
-            bias = _flat(node.bias, w.shape[0], name, kind, "bias")
-        return w, np.ones(w.shape, bool), bias
+        bias = _flat(node.bias, w.shape[0], name, kind, "bias") if kind == "Affine" else None
+        return sparse.csr_matrix(w), sparse.csr_matrix(np.ones(w.shape, bool)), bias, (w.shape[0],)
     if kind == "Scale":
         s = _flat(node.scale, n_in, name, kind, "scale")
-        return np.diag(s), np.eye(n_in, dtype=bool), None
+        return sparse.diags(s, format="csr"), sparse.identity(n_in, dtype=bool, format="csr"), None, tuple(shape)
     if kind == "Flatten":
-        shape = node.input_type.get("input")
-        if shape is not None and int(np.prod(shape)) != n_in:
-            raise NirError(f"node {name!r} ({kind}): flattens {int(np.prod(shape))} values, gets {n_in}")
-        return None, None, None            # identity on the flat (C order) vector
+        t = node.input_type.get("input")
+        if t is not None and int(np.prod(t)) != n_in:
+            raise NirError(f"node {name!r} ({kind}): flattens {int(np.prod(t))} values, gets {n_in}")
+        return None, None, None, (n_in,)
+    if kind in ("Conv1d", "Conv2d"):
+        k = 1 if kind == "Conv1d" else 2
+        W = np.asarray(node.weight, dtype=float)
+        if W.ndim != k + 2 or not np.all(np.isfinite(W)):
+            raise NirError(f"node {name!r} ({kind}): weight must be finite, of shape (C_out, C_in/groups, "
+                           f"{'N' if k == 1 else 'H, W'}), got {W.shape}")
+        groups = int(node.groups)
+        c_in = W.shape[1] * groups
+        if groups < 1 or W.shape[0] % groups or n_in % c_in or \
+                (len(shape) == k + 1 and shape[0] != c_in):
+            raise NirError(f"node {name!r} ({kind}): weight {W.shape} with groups {groups} does not take "
+                           f"an input of shape {tuple(shape)}")
+        if len(shape) == k + 1:
+            in_sp = tuple(shape[1:])
+        elif node.input_shape is not None:
+            in_sp = _pair(node.input_shape, k, name, kind, "input_shape")
+        elif k == 1:
+            in_sp = (n_in // c_in,)
+        else:
+            raise NirError(f"node {name!r} ({kind}): input_shape is missing and the input is flat")
+        if c_in * int(np.prod(in_sp)) != n_in:
+            raise NirError(f"node {name!r} ({kind}): input of {n_in} values is not {c_in} x {in_sp}")
+        stride = _pair(node.stride, k, name, kind, "stride")
+        dilation = _pair(node.dilation, k, name, kind, "dilation")
+        out_sp, pad = _window(name, kind, in_sp, W.shape[2:], stride, node.padding, dilation)
+        M, P = _unroll(W, in_sp, out_sp, stride, pad, dilation, groups, c_in)
+        b = np.asarray(node.bias, dtype=float).reshape(-1)
+        if b.size not in (1, W.shape[0]) or not np.all(np.isfinite(b)):
+            raise NirError(f"node {name!r} ({kind}): bias must be {W.shape[0]} finite values")
+        bias = np.repeat(np.broadcast_to(b, (W.shape[0],)), int(np.prod(out_sp)))
+        return M, P, (bias if np.any(bias) else None), (W.shape[0], *out_sp)
+    if kind in ("SumPool2d", "AvgPool2d"):
+        if len(shape) != 3:
+            raise NirError(f"node {name!r} ({kind}): needs an input of shape (C, H, W), got {tuple(shape)}")
+        ks = _pair(node.kernel_size, 2, name, kind, "kernel_size")
+        stride = _pair(node.stride, 2, name, kind, "stride")
+        out_sp, pad = _window(name, kind, shape[1:], ks, stride, node.padding, (1, 1))
+        C = shape[0]
+        W = np.zeros((C, 1) + ks)
+        W[:] = 1.0 / (ks[0] * ks[1]) if kind == "AvgPool2d" else 1.0
+        M, P = _unroll(W, tuple(shape[1:]), out_sp, stride, pad, (1, 1), C, C)
+        return M, P, None, (C, *out_sp)
     raise unsupported(name, kind)
 
 
 def plan(graph) -> Plan:
     """Reduce a checked graph to populations, composed connections and outputs."""
+    from scipy import sparse
     nodes, edges = graph.nodes, list(graph.edges)
     out_edges = {k: [] for k in nodes}
     for a, b in edges:
@@ -258,12 +362,32 @@ def plan(graph) -> Plan:
                if type(node).__name__ == "Output"}
     if not outputs:
         raise NirError("graph has no Output node")
+
+    # every linear node's operator, for the shape that reaches it
+    ops, seen_shape = {}, {}
+
+    def shapes(here, shape, depth):
+        if depth > len(nodes):
+            raise NirError(f"node {here!r}: a cycle of linear nodes (no neuron in the loop)")
+        for nxt in out_edges[here]:
+            kind = type(nodes[nxt]).__name__
+            if nxt in pops or kind == "Output":
+                continue
+            if nxt in seen_shape:
+                if int(np.prod(seen_shape[nxt])) != int(np.prod(shape)):
+                    raise NirError(f"node {nxt!r} ({kind}): inputs of {int(np.prod(seen_shape[nxt]))} and "
+                                   f"{int(np.prod(shape))} values")
+                continue
+            seen_shape[nxt] = tuple(shape)
+            ops[nxt] = _linear_op(nxt, nodes[nxt], shape)
+            shapes(nxt, ops[nxt][3], depth + 1)
+
+    for name, p in pops.items():
+        shapes(name, p.shape, 0)
     conns = {}
 
     def walk(src, here, M, P, via, depth):
         """Follow the edges out of ``here``; M, P map the source's n values to ``here``'s output."""
-        if depth > len(nodes):
-            raise NirError(f"node {here!r}: a cycle of linear nodes (no neuron in the loop)")
         for nxt in out_edges[here]:
             node = nodes[nxt]
             kind = type(node).__name__
@@ -277,30 +401,28 @@ def plan(graph) -> Plan:
                 key = (src, nxt)
                 if key in conns:
                     c = conns[key]
-                    c.weight = c.weight + M
-                    c.pattern = c.pattern | P
+                    c.weight = (c.weight + M).tocsr()
+                    c.pattern = (c.pattern + P).astype(bool).tocsr()
                     c.via = c.via + via
                 else:
-                    conns[key] = Connection(src, nxt, M.copy(), P.copy(), via)
+                    conns[key] = Connection(src, nxt, M.tocsr(), P.astype(bool).tocsr(), via)
             elif kind == "Output":
-                outputs[nxt].terms.append((src, M.copy()))
+                outputs[nxt].terms.append((src, M.tocsr()))
             else:
-                W, Q, _ = _linear_matrix(nxt, node, M.shape[0])
+                W, Q, _, _ = ops[nxt]
                 if W is None:
                     walk(src, nxt, M, P, via + (nxt,), depth + 1)
                 else:
-                    walk(src, nxt, W @ M, (Q.astype(int) @ P.astype(int)) > 0, via + (nxt,), depth + 1)
+                    walk(src, nxt, W @ M, (Q.astype(np.int64) @ P.astype(np.int64)).astype(bool),
+                         via + (nxt,), depth + 1)
 
     for name, p in pops.items():
-        walk(name, name, np.eye(p.n), np.eye(p.n, dtype=bool), (), 0)
+        walk(name, name, sparse.identity(p.n, format="csr"), sparse.identity(p.n, dtype=bool, format="csr"), (), 0)
 
-    # biases: each Affine's bias, carried through the linear nodes after it
-    def carry(here, b, depth):
-        if depth > len(nodes):
-            raise NirError(f"node {here!r}: a cycle of linear nodes (no neuron in the loop)")
+    # biases: each Affine's (or convolution's) bias, carried through the linear nodes after it
+    def carry(here, b):
         for nxt in out_edges[here]:
-            node = nodes[nxt]
-            kind = type(node).__name__
+            kind = type(nodes[nxt]).__name__
             if nxt in pops:
                 tgt = pops[nxt]
                 tgt.bias = b.copy() if tgt.bias is None else tgt.bias + b
@@ -308,13 +430,12 @@ def plan(graph) -> Plan:
                 o = outputs[nxt]
                 o.bias = b.copy() if o.bias is None else o.bias + b
             else:
-                W, _, _ = _linear_matrix(nxt, node, b.size)
-                carry(nxt, b if W is None else W @ b, depth + 1)
+                W = ops[nxt][0]
+                carry(nxt, b if W is None else W @ b)
 
-    for name, node in nodes.items():
-        if type(node).__name__ == "Affine":
-            _, _, b = _linear_matrix(name, node, np.asarray(node.weight).shape[1])
-            carry(name, b, 0)
+    for name, op in ops.items():
+        if op[2] is not None:
+            carry(name, op[2])
 
     for o in outputs.values():
         sizes = {t[1].shape[0] for t in o.terms} | ({o.bias.size} if o.bias is not None else set())

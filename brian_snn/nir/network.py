@@ -144,9 +144,9 @@ class NirNetwork:
             value = "" if pre.spiking else ("*a_pre" if pre.kind == "Input" else "*v_pre")
             Sy = Synapses(groups[c.pre], post, "w : 1 (constant)", on_pre=f"x_post += w{value}",
                           namespace=dict(groups[c.pre].namespace), name=f"{names[c.pre]}__{names[c.post]}"[:120])
-            jj, ii = np.nonzero(c.pattern)
+            jj, ii = c.pattern.nonzero()
             Sy.connect(i=ii, j=jj)
-            Sy.w = c.weight[jj, ii]
+            Sy.w = np.asarray(c.weight[jj, ii]).ravel()
             Sy.pre.when = "groups"
             Sy.pre.order = step * list(pl.populations).index(c.pre) + 4
             syns[c.name] = (Sy, np.bincount(ii, minlength=pre.n))
@@ -229,7 +229,7 @@ class NirNetwork:
         for o in pl.outputs.values():
             val = np.tile(o.bias, (steps, 1))
             for name, M in o.terms:
-                val = val + signals[name] @ M.T
+                val = val + (M @ signals[name].T).T
             outputs[o.name] = val.reshape(S, T, o.n)
         counts = self._counts(net, h, events, steps, S)
         return NirResult(outputs, events, counts, self.dt, S, T, backend, list(self.notes))
