@@ -2,7 +2,6 @@
 with an independent numpy integration of NIR's equations, a graph built with the ``nir`` package's own
 API, the SOLSA export and its round trip, pricing, and the errors for bad graphs and files."""
 import json
-import math
 
 import numpy as np
 import pytest

@@ -6,7 +6,8 @@
 
 See docs/nir.md for the supported nodes, the discretisation and the measured discrepancies.
 """
-from .graph import NirError, SUPPORTED, load_graph, plan
+from .graph import load_graph, plan
+from .nodes import SUPPORTED, NirError
 from .network import NirNetwork, NirResult, from_nir, run_nir
 from .solsa import agreement, load_solsa, solsa_to_nir, write_nir
 

@@ -4,7 +4,7 @@ Each neuron node is a ``NeuronGroup`` whose equations are NIR's ODEs as written 
 package (dimensionless voltages, time constants in seconds); ``x`` is the node's input, held
 constant over a step (a spike is the value 1 for one step, as in snnTorch / Norse / Sinabs);
 Brian2's ``exact`` method integrates them (``euler`` for IF and the Integrator, whose right-hand side
-is constant over a step, so Euler is exact there too).  Affine / Linear / Scale / Flatten chains
+is constant over a step, so Euler is exact there too).  Affine / Linear / Scale / Flatten / Conv / pooling chains
 become ``Synapses`` whose ``on_pre`` adds the weight (times the value, for analog sources) to the
 target's ``x``; an Affine bias is a constant ``x``.
 
@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .graph import NirError, Plan, check_dt, load_graph, plan
+from .graph import Plan, check_dt, load_graph, plan
+from .nodes import NirError
 
 # NIR's equations (``nir/ir/neuron.py``), with x the input of the node
 EQUATIONS = {
@@ -112,7 +113,7 @@ class NirNetwork:
         pl = self.plan
         sources = {c.pre for c in pl.connections}
         needed = {name for o in pl.outputs.values() for name, _ in o.terms}
-        groups, objs, monitors, names = {}, [], {}, {}
+        groups, monitors, names = {}, {}, {}
         step = 10                                   # orders per population inside the 'groups' slot
         for k, p in enumerate(pl.populations.values()):
             bname = f"nir{k}_" + re.sub(r"\W", "_", p.name)[:40]

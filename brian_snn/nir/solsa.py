@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from .graph import NirError
+from .nodes import NirError
 
 
 def solsa_to_nir(net, params, dt: float = 1e-3):
