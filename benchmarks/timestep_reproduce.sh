@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduce the measured TopSpark numbers in docs/topspark.md (issue 5).
+# Reproduce the measured TopSpark numbers in docs/topspark.md (issue 5; step 4: issue 16).
 # Run from the repository root.  Heavy jobs are niced: the machine is shared.
 set -euo pipefail
 BS=${BS:-.venv/bin/brian-snn}
@@ -41,3 +41,9 @@ cp out/timestep_infer_sens/inference_sensitivity.png  benchmarks/timestep_infere
     2>&1 | tee benchmarks/timestep_acceptance.txt
 cp out/timestep_acceptance/timestep.json benchmarks/timestep_acceptance.json
 cp out/timestep_acceptance/timestep.png  benchmarks/timestep_acceptance.png
+
+# 4. under the results protocol (issue 16): 5,000 train / 1,000 validation / 2,000 test images,
+#    candidates and window chosen on validation, each kept candidate tested once, 3 seeds;
+#    ~75 min on 2 workers; the README's TopSpark section is generated from its result file
+run .venv/bin/python benchmarks/topspark.py
+.venv/bin/python benchmarks/report.py
