@@ -173,8 +173,9 @@ class NirNetwork:
             G = NeuronGroup(p.n, eqs + decl, method=METHOD.get(p.kind, "exact"), name=bname)
         for k, v in params.items():
             setattr(G, k, v * second if k in TIME else v)
-        G.bias = np.zeros(p.n) if p.bias is None else p.bias
-        G.x = G.bias[:]
+        bias = np.zeros(p.n) if p.bias is None else p.bias
+        G.bias = bias
+        G.x = bias                    # (not read back from G: cpp_standalone has no values before the run)
         for k, v in self._rest_values(p).items():
             setattr(G, k, v)
         return G
