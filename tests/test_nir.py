@@ -448,3 +448,18 @@ def test_cli_export_format_nir(tmp_path, capsys):
     assert main(["export", "--format", "nir", "--results", str(path), "--method", "bptt",
                  "--out", str(tmp_path / "b.nir")]) == 2
     assert "no method 'bptt'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cpp_backend_equals_runtime(tmp_path):
+    """The same graph compiled with cpp_standalone gives the runtime target's spikes and counts."""
+    rng = np.random.default_rng(11)
+    cub, _ = make("CubaLIF", 6, rng)
+    li, _ = make("LI", 2, rng)
+    g = nir.NIRGraph.from_list(nir.Affine(weight=rng.normal(1, 0.5, (6, 4)), bias=np.full(6, 0.1)), cub,
+                               nir.Linear(weight=rng.normal(0, 1, (2, 6))), li)
+    x = inputs(rng, S=2, T=30, n=4)
+    a = run_nir(g, x, backend="runtime")
+    b = run_nir(g, x, backend="cpp", directory=str(tmp_path / "cpp"))
+    np.testing.assert_allclose(b.outputs["output"], a.outputs["output"], rtol=1e-12, atol=1e-12)
+    assert b.counts.to_dict() == a.counts.to_dict()
