@@ -217,6 +217,35 @@ def test_conv2d_pool_and_conv1d_against_loops():
     np.testing.assert_array_equal(out1, ref1)
 
 
+def test_delays_per_input_and_uniform_after_a_linear_map():
+    """Input -> Delay (0, 1, 3 steps per channel) -> Linear -> LIF -> Linear -> Delay (2 steps, all
+    equal) -> LIF: synaptic delays; each sample runs 3 extra silent steps so nothing spills over."""
+    rng = np.random.default_rng(12)
+    W1, W2 = rng.normal(0.7, 0.4, (4, 3)), rng.normal(0.6, 0.4, (2, 4))
+    lif1, p1 = make("LIF", 4, rng)
+    lif2, p2 = make("LIF", 2, rng)
+    g = nir.NIRGraph.from_list(nir.Delay(delay=np.array([0.0, 1e-3, 3e-3])), nir.Linear(weight=W1), lif1,
+                               nir.Linear(weight=W2), nir.Delay(delay=np.full(2, 2e-3)), lif2)
+    x = inputs(rng, S=3, T=30, n=3)
+    res = run_nir(g, x)
+    shift = lambda a, ks: np.stack([np.pad(a[:, :, c], ((0, 0), (k, 0)))[:, :a.shape[1]]   # noqa: E731
+                                    for c, k in enumerate(ks)], axis=2)
+    z1 = reference([("W", dict(weight=W1)), ("LIF", p1)], shift(x, [0, 1, 3]))[-1]
+    z2 = reference([("W", dict(weight=W2)), ("LIF", p2)], shift(z1 @ np.eye(4), [2] * 4))[-1]
+    assert z1.sum() > 10 and z2.sum() > 3
+    np.testing.assert_array_equal(res.outputs["output"], z2)
+    assert res.counts.steps == 3 * (30 + 3) and any("delays up to 3 steps" in n for n in res.notes)
+    with pytest.raises(NirError, match="not a whole number of steps"):
+        from_nir(g, dt=0.7e-3)
+    g3 = nir.NIRGraph.from_list(nir.Linear(weight=W1), lif1, nir.Delay(delay=np.full(4, 2e-3)))   # into Output
+    out3 = run_nir(g3, x).outputs["output"]
+    z = reference([("W", dict(weight=W1)), ("LIF", p1)], x)[-1]
+    np.testing.assert_array_equal(out3, shift(z, [2] * 4))
+    bad = nir.NIRGraph.from_list(nir.Linear(weight=W1), nir.Delay(delay=np.array([0, 1e-3, 0, 0])), lif1)
+    with pytest.raises(NirError, match=r"node 'delay' \(Delay\): delays that differ per element"):
+        from_nir(bad)
+
+
 def test_two_layer_graph_from_nir_api_is_priced():
     """A graph from elsewhere: the two-layer spiking network of the NIR docs' example, built with
     the nir package's own API (NIRGraph of Input, Affine, LIF, Affine, LIF, Output), written to a
@@ -333,10 +362,6 @@ def test_solsa_membrane_readout_exports_cubali():
 
 # ----------------------------------------------------------------- errors
 def test_unsupported_node_is_one_line():
-    g = nir.NIRGraph.from_list(nir.Linear(weight=np.ones((2, 2))),
-                               nir.Delay(delay=np.ones(2)))
-    with pytest.raises(NirError, match=r"node 'delay' \(Delay\): delays are not supported"):
-        from_nir(g)
     g = nir.NIRGraph.from_list(nir.Linear(weight=np.ones((2, 2))), nir.Threshold(threshold=np.ones(2)))
     with pytest.raises(NirError, match=r"node 'threshold' \(Threshold\): a bare Threshold"):
         from_nir(g)

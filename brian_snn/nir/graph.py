@@ -123,6 +123,7 @@ class Connection:
     weight: object       # scipy.sparse CSR, post x pre
     pattern: object      # scipy.sparse CSR bool, post x pre: which pairs are synapses
     via: tuple           # the linear nodes on the way
+    delay: np.ndarray | None = None   # seconds per presynaptic neuron (Delay nodes on the way)
 
     @property
     def name(self) -> str:
@@ -133,7 +134,7 @@ class Connection:
 class OutputMap:
     name: str
     n: int
-    terms: list          # [(population name, scipy.sparse matrix out x pre)]
+    terms: list          # [(population name, scipy.sparse matrix out x pre, delay per pre neuron or None)]
     bias: np.ndarray
 
 
@@ -142,6 +143,12 @@ class Plan:
     populations: dict    # name -> Population, in a topological order (inputs first)
     connections: list
     outputs: dict        # Output node name -> OutputMap
+
+    @property
+    def max_delay(self) -> float:
+        """The longest delay (seconds) of any pathway or output term."""
+        ds = [c.delay for c in self.connections] + [t[2] for o in self.outputs.values() for t in o.terms]
+        return max([float(d.max()) for d in ds if d is not None and d.size] + [0.0])
 
     @property
     def inputs(self) -> list:
@@ -213,8 +220,9 @@ def plan(graph) -> Plan:
         shapes(name, p.shape, 0)
     conns = {}
 
-    def walk(src, here, M, P, via, depth):
-        """Follow the edges out of ``here``; M, P map the source's n values to ``here``'s output."""
+    def walk(src, here, M, P, via, D, ident):
+        """Follow the edges out of ``here``; M, P map the source's n values to ``here``'s output, D is
+        the delay so far per source neuron (None: none), ``ident``: M is still the identity."""
         for nxt in out_edges[here]:
             node = nodes[nxt]
             kind = type(node).__name__
@@ -228,23 +236,34 @@ def plan(graph) -> Plan:
                 key = (src, nxt)
                 if key in conns:
                     c = conns[key]
+                    if not _same_delay(c.delay, D):
+                        raise NirError(f"nodes {src!r} -> {nxt!r}: two paths with different delays (not "
+                                       "supported: one synapse per pair)")
                     c.weight = (c.weight + M).tocsr()
                     c.pattern = (c.pattern + P).astype(bool).tocsr()
                     c.via = c.via + via
                 else:
-                    conns[key] = Connection(src, nxt, M.tocsr(), P.astype(bool).tocsr(), via)
+                    conns[key] = Connection(src, nxt, M.tocsr(), P.astype(bool).tocsr(), via, D)
             elif kind == "Output":
-                outputs[nxt].terms.append((src, M.tocsr()))
+                outputs[nxt].terms.append((src, M.tocsr(), D))
+            elif kind == "Delay":
+                d = flat(node.delay, M.shape[0], nxt, kind, "delay")
+                if not ident and np.ptp(d) > 0:
+                    raise NirError(f"node {nxt!r} (Delay): delays that differ per element are supported only "
+                                   "right after a neuron or Input node (here they follow a linear map)")
+                d = d if ident else np.full(pops[src].n, d[0] if d.size else 0.0)
+                walk(src, nxt, M, P, via + (nxt,), d if D is None else D + d, ident)
             else:
                 W, Q, _, _ = ops[nxt]
                 if W is None:
-                    walk(src, nxt, M, P, via + (nxt,), depth + 1)
+                    walk(src, nxt, M, P, via + (nxt,), D, ident)
                 else:
                     walk(src, nxt, W @ M, (Q.astype(np.int64) @ P.astype(np.int64)).astype(bool),
-                         via + (nxt,), depth + 1)
+                         via + (nxt,), D, False)
 
     for name, p in pops.items():
-        walk(name, name, sparse.identity(p.n, format="csr"), sparse.identity(p.n, dtype=bool, format="csr"), (), 0)
+        walk(name, name, sparse.identity(p.n, format="csr"), sparse.identity(p.n, dtype=bool, format="csr"),
+             (), None, True)
 
     # biases: each Affine's (or convolution's) bias, carried through the linear nodes after it
     def carry(here, b):
@@ -275,6 +294,12 @@ def plan(graph) -> Plan:
             o.bias = np.zeros(o.n)
     order = _topological(pops, conns)
     return Plan({k: pops[k] for k in order}, list(conns.values()), outputs)
+
+
+def _same_delay(a, b) -> bool:
+    za = a is None or not np.any(a)
+    zb = b is None or not np.any(b)
+    return (za and zb) or (a is not None and b is not None and np.array_equal(a, b))
 
 
 def _topological(pops, conns) -> list:

@@ -1,5 +1,6 @@
 """The linear NIR nodes as sparse matrices on flat (C-order) vectors: Affine, Linear, Scale, Flatten,
-Conv1d, Conv2d (PyTorch's cross-correlation: stride, padding, dilation, groups) and Sum/AvgPool2d."""
+Conv1d, Conv2d (PyTorch's cross-correlation: stride, padding, dilation, groups), Sum/AvgPool2d, and
+Delay (the identity here: its delay becomes a synaptic delay in the plan)."""
 from __future__ import annotations
 
 import numpy as np
@@ -90,6 +91,9 @@ def linear_op(name, node, shape):
         if t is not None and int(np.prod(t)) != n_in:
             raise NirError(f"node {name!r} ({kind}): flattens {int(np.prod(t))} values, gets {n_in}")
         return None, None, None, (n_in,)
+    if kind == "Delay":               # the identity on values; the plan turns the delay into synaptic delays
+        flat(node.delay, n_in, name, kind, "delay")
+        return None, None, None, tuple(shape)
     if kind in ("Conv1d", "Conv2d"):
         k = 1 if kind == "Conv1d" else 2
         W = np.asarray(node.weight, dtype=float)

@@ -75,6 +75,27 @@ class NirNetwork:
                     self.notes.append(f"node {p.name!r} ({p.kind}): tau_syn = tau_mem for {int(close.sum())} "
                                       f"of {p.n} neurons (not all): those tau_syn x (1 + {NUDGE:g}) (the "
                                       "general exact solution is 0/0 at equality)")
+        # delays as whole steps; every sample then runs `pad` extra silent steps so that no delayed
+        # event lands in the next sample
+        self.delay_steps = {c.name: self._steps(c.delay, c.name) for c in self.plan.connections}
+        self.term_steps = {(o.name, k): self._steps(t[2], f"{t[0]}->{o.name}")
+                           for o in self.plan.outputs.values() for k, t in enumerate(o.terms)}
+        ks = [int(v.max()) for v in list(self.delay_steps.values()) + list(self.term_steps.values())
+              if v is not None and v.size]
+        self.pad = max(ks + [0])
+        if self.pad:
+            self.notes.append(f"delays up to {self.pad} steps: each sample runs {self.pad} more steps with no "
+                              "input and no events emitted (delayed events of its end arrive there; their "
+                              "neuron updates are counted); outputs keep the first T steps")
+
+    def _steps(self, delay, what):
+        if delay is None:
+            return None
+        k = delay / self.dt
+        if np.any(np.abs(k - np.rint(k)) > 1e-6 * np.maximum(1, k)):
+            bad = float(delay[np.argmax(np.abs(k - np.rint(k)))])
+            raise NirError(f"{what}: a delay of {bad:g} s is not a whole number of steps of dt = {self.dt:g} s")
+        return np.rint(k).astype(int)
 
     # ------------------------------------------------------------------------------- inputs
     def check_inputs(self, inputs) -> tuple:
@@ -108,11 +129,14 @@ class NirNetwork:
         from brian2 import (NeuronGroup, Network, SpikeMonitor, StateMonitor, Synapses, TimedArray,
                             defaultclock, second)
         inputs, S, T = self.check_inputs(inputs)
+        Tr = T + self.pad                           # steps run per sample
+        if self.pad:
+            inputs = {k: np.concatenate([a, np.zeros((S, self.pad, a.shape[2]))], axis=1) for k, a in inputs.items()}
         dt = self.dt
         defaultclock.dt = dt * second
         pl = self.plan
         sources = {c.pre for c in pl.connections}
-        needed = {name for o in pl.outputs.values() for name, _ in o.terms}
+        needed = {t[0] for o in pl.outputs.values() for t in o.terms}
         groups, monitors, names = {}, {}, {}
         step = 10                                   # orders per population inside the 'groups' slot
         for k, p in enumerate(pl.populations.values()):
@@ -120,16 +144,18 @@ class NirNetwork:
             names[p.name] = bname
             base = step * k
             if p.kind == "Input":
-                ta = TimedArray(inputs[p.name].reshape(S * T, p.n), dt=dt * second, name=f"{bname}_values")
+                ta = TimedArray(inputs[p.name].reshape(S * Tr, p.n), dt=dt * second, name=f"{bname}_values")
                 G = NeuronGroup(p.n, "a = values(t, i) : 1", threshold="a != 0", reset="",
                                 namespace={"values": ta}, name=bname)
             else:
-                G = self._neurons(p, bname, p.name in sources)
+                # with delays, nothing is emitted in a sample's extra steps: no event reaches the next sample
+                gate = f" and (t_in_timesteps % {Tr} < {T})" if self.pad else ""
+                G = self._neurons(p, bname, p.name in sources, gate)
             if G.state_updater is not None:
                 G.state_updater.when, G.state_updater.order = "groups", base
             if p.kind != "Input":
                 G.run_regularly("x = bias", when="groups", order=base + 1, name=f"{bname}_clear")
-                G.run_regularly(self._rest(p), when="start", order=0, dt=T * dt * second, name=f"{bname}_rest")
+                G.run_regularly(self._rest(p), when="start", order=0, dt=Tr * dt * second, name=f"{bname}_rest")
             if "spike" in G.events:
                 G.thresholder["spike"].when, G.thresholder["spike"].order = "groups", base + 2
                 if "spike" in G.resetter:
@@ -140,21 +166,27 @@ class NirNetwork:
                 monitors[p.name + "/v"] = StateMonitor(G, "v", record=True, when="end", name=f"_{bname}_v")
             groups[p.name] = G
         syns = {}
+        binary = {k for k, a in inputs.items() if np.all((a == 0) | (a == 1))}
         for c in pl.connections:
             pre, post = pl.populations[c.pre], groups[c.post]
-            value = "" if pre.spiking else ("*a_pre" if pre.kind == "Input" else "*v_pre")
+            value = "" if pre.spiking or c.pre in binary else ("*a_pre" if pre.kind == "Input" else "*v_pre")
+            delayed = self.delay_steps[c.name] is not None and self.delay_steps[c.name].any()
+            if value and delayed:       # Brian2 reads a_pre / v_pre when the event arrives, not when it left
+                raise NirError(f"pathway {c.name}: a delay on analog values (not 0/1 spikes) is not supported")
             Sy = Synapses(groups[c.pre], post, "w : 1 (constant)", on_pre=f"x_post += w{value}",
                           namespace=dict(groups[c.pre].namespace), name=f"{names[c.pre]}__{names[c.post]}"[:120])
             jj, ii = c.pattern.nonzero()
             Sy.connect(i=ii, j=jj)
             Sy.w = np.asarray(c.weight[jj, ii]).ravel()
+            if delayed:
+                Sy.delay = self.delay_steps[c.name][ii] * dt * second
             Sy.pre.when = "groups"
             Sy.pre.order = step * list(pl.populations).index(c.pre) + 4
             syns[c.name] = (Sy, np.bincount(ii, minlength=pre.n))
         net = Network(*groups.values(), *[s for s, _ in syns.values()], *monitors.values())
-        return net, dict(groups=groups, synapses=syns, monitors=monitors, inputs=inputs, S=S, T=T)
+        return net, dict(groups=groups, synapses=syns, monitors=monitors, inputs=inputs, S=S, T=T, Tr=Tr)
 
-    def _neurons(self, p, bname, emits):
+    def _neurons(self, p, bname, emits, gate=""):
         from brian2 import NeuronGroup, second
         eqs = EQUATIONS[p.kind]
         params = dict(p.params)
@@ -164,10 +196,10 @@ class NirNetwork:
         decl = "\nx : 1\nbias : 1 (constant)\n" + "".join(
             f"{k} : {'second' if k in TIME else '1'} (constant)\n" for k in params)
         if p.spiking:
-            G = NeuronGroup(p.n, eqs + decl, threshold="v > v_threshold", reset="v = v_reset",
+            G = NeuronGroup(p.n, eqs + decl, threshold="v > v_threshold" + gate, reset="v = v_reset",
                             method=METHOD.get(p.kind, "exact"), name=bname)
         elif emits:                   # a graded (analog) source: its value goes out every step it is != 0
-            G = NeuronGroup(p.n, eqs + decl, threshold="v != 0", reset="", method=METHOD.get(p.kind, "exact"),
+            G = NeuronGroup(p.n, eqs + decl, threshold="v != 0" + gate, reset="", method=METHOD.get(p.kind, "exact"),
                             name=bname)
         else:
             G = NeuronGroup(p.n, eqs + decl, method=METHOD.get(p.kind, "exact"), name=bname)
@@ -210,9 +242,9 @@ class NirNetwork:
     def _run(self, inputs, backend) -> NirResult:
         from brian2 import second
         net, h = self.build(inputs)
-        S, T = h["S"], h["T"]
-        net.run(S * T * self.dt * second, namespace={})
-        steps = S * T
+        S, T, Tr = h["S"], h["T"], h["Tr"]
+        net.run(S * Tr * self.dt * second, namespace={})
+        steps = S * Tr
         pl = self.plan
         events, signals = {}, {}
         for name, p in pl.populations.items():
@@ -230,9 +262,17 @@ class NirNetwork:
         outputs = {}
         for o in pl.outputs.values():
             val = np.tile(o.bias, (steps, 1))
-            for name, M in o.terms:
-                val = val + (M @ signals[name].T).T
-            outputs[o.name] = val.reshape(S, T, o.n)
+            for k, (name, M, _) in enumerate(o.terms):
+                sig = signals[name]
+                ks = self.term_steps[(o.name, k)]
+                if ks is not None and ks.any():             # delayed within each sample
+                    sig3, shifted = sig.reshape(S, Tr, -1), np.zeros((S, Tr, sig.shape[1]))
+                    for d in np.unique(ks):
+                        cols = ks == d
+                        shifted[:, d:, cols] = sig3[:, :Tr - d, cols]
+                    sig = shifted.reshape(steps, -1)
+                val = val + (M @ sig.T).T
+            outputs[o.name] = val.reshape(S, Tr, o.n)[:, :T]
         counts = self._counts(net, h, events, steps, S)
         return NirResult(outputs, events, counts, self.dt, S, T, backend, list(self.notes))
 

@@ -23,12 +23,13 @@ SPIKING = ("LIF", "CubaLIF", "IF")
 LINEAR = {"Affine": ("weight", "bias"), "Linear": ("weight",), "Scale": ("scale",), "Flatten": ("input_type",),
           "Conv1d": ("weight", "stride", "padding", "dilation", "groups", "bias"),
           "Conv2d": ("weight", "stride", "padding", "dilation", "groups", "bias"),
-          "SumPool2d": ("kernel_size", "stride", "padding"), "AvgPool2d": ("kernel_size", "stride", "padding")}
+          "SumPool2d": ("kernel_size", "stride", "padding"), "AvgPool2d": ("kernel_size", "stride", "padding"),
+          "Delay": ("delay",)}
 ENDS = {"Input": ("shape",), "Output": ("shape",)}
 SUPPORTED = tuple(ENDS) + tuple(LINEAR) + tuple(NEURONS)
-TIME_CONSTANTS = ("tau", "tau_syn", "tau_mem")
+TIME_CONSTANTS = ("tau", "tau_syn", "tau_mem")      # > 0 (seconds); a Delay's delay: >= 0 (seconds)
 _WHY = {
-    "Delay": "delays are not supported yet", "Threshold": "a bare Threshold node is not supported yet",
+    "Threshold": "a bare Threshold node is not supported yet",
     "NIRGraph": "nested graphs are not supported (flatten the subgraph into the parent)",
 }
 
@@ -46,6 +47,8 @@ def flat(value, n, name, kind, key):
         raise NirError(f"node {name!r} ({kind}): field {key!r} has {a.size} values for {n} neurons")
     if not np.all(np.isfinite(a)):
         raise NirError(f"node {name!r} ({kind}): field {key!r} has NaN or infinite values")
+    if key == "delay" and np.any(a < 0):
+        raise NirError(f"node {name!r} ({kind}): field 'delay' must be >= 0 (seconds), got {a.min():g}")
     if key in TIME_CONSTANTS and np.any(a <= 0):
         raise NirError(f"node {name!r} ({kind}): field {key!r} must be > 0 (a time constant in seconds), "
                        f"got {a.min():g}")
