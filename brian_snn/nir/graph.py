@@ -10,6 +10,7 @@ line naming the node and its type.  :func:`plan` reduces the graph to
   their matrices (``target x source``, scipy.sparse) and the structural pattern (which pairs are
   synapses: dense for Affine/Linear, one-to-one for Scale and for a direct edge, the kernel's reach
   for a convolution or pooling window);
+* **delays**: Delay nodes on the way, as a delay per presynaptic neuron of the connection;
 * **biases**: each Affine's (convolution's) bias carried through the linear nodes after it, as a
   constant input of the population it reaches;
 * **outputs**: each Output node as a sum of linear maps of population signals (plus a bias).

@@ -10,7 +10,7 @@ target's ``x``; an Affine bias is a constant ``x``.
 
 Within a step the populations run in topological order (update with this step's input, threshold,
 reset, push to the targets), so a feed-forward graph has no delay per layer, as in the frameworks;
-an edge that closes a loop acts one step later.  Every state starts at rest (``v = v_leak``,
+an edge that closes a loop acts one step later; a Delay node is a synaptic delay.  Every state starts at rest (``v = v_leak``,
 ``I = 0``; ``v = 0`` for IF / I) and returns there at each sample boundary.
 
 Counting is exact: spikes per population from its spike monitor, synaptic events of a connection =
