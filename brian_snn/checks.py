@@ -199,6 +199,7 @@ NEEDED_FOR = {
     "dask": "'brian-snn search' and parallel 'brian-snn timestep' (pip install 'brian-snn[dask]'; "
             "timestep --serial runs without)",
     "matplotlib": "--plot, the heat maps of continual/compare and the plots of timestep/search",
+    "nir": "'brian-snn nir run' and 'brian-snn export --format nir' (NIR graphs)",
 }
 ESSENTIAL = ("brian2", "compiler")
 
@@ -269,4 +270,6 @@ def environment_report():
     rows.append(("dask", bool(dask and dist), f"dask {dask}, distributed {dist}" if dask and dist else why or why_dist))
     v, why = _version("matplotlib")
     rows.append(("matplotlib", v is not None, v or why))
+    v, why = _version("nir")
+    rows.append(("nir", v is not None, v or why))
     return rows

@@ -17,7 +17,7 @@ def test_doctor_reports_every_item_ok_or_missing_with_what_for(capsys):
     rc = main(["doctor"])
     out = capsys.readouterr().out.splitlines()
     names = ["python", "brian2", "numpy", "scipy", "h5py", "C++ compiler", "brian2cuda", "nvcc", "cuRAND",
-             "GPU", "dask", "matplotlib"]
+             "GPU", "dask", "matplotlib", "nir"]
     assert [ln[:13].strip() for ln in out[:len(names)]] == names
     for ln in out[:len(names)]:
         state = ln[13:]
