@@ -241,6 +241,25 @@ def test_delays_per_input_and_uniform_after_a_linear_map():
     out3 = run_nir(g3, x).outputs["output"]
     z = reference([("W", dict(weight=W1)), ("LIF", p1)], x)[-1]
     np.testing.assert_array_equal(out3, shift(z, [2] * 4))
+    # a loop with a Delay of 3 steps acts after exactly 3 steps (without one: after 1)
+    Wrec = rng.normal(-0.5, 0.5, (4, 4))
+    g4 = nir.NIRGraph(nodes={"in": nir.Input(input_type=np.array([3])), "w": nir.Linear(weight=W1), "lif": lif1,
+                             "d": nir.Delay(delay=np.full(4, 3e-3)), "rec": nir.Linear(weight=Wrec),
+                             "out": nir.Output(output_type=np.array([4]))},
+                      edges=[("in", "w"), ("w", "lif"), ("lif", "d"), ("d", "rec"), ("rec", "lif"), ("lif", "out")])
+    out4 = run_nir(g4, x).outputs["out"]
+    ref4 = np.zeros_like(out4)
+    for s_ in range(x.shape[0]):
+        v, zs = p1["v_leak"].copy(), [np.zeros(4)] * 3
+        for t in range(x.shape[1]):
+            u = p1["v_leak"] + p1["r"] * (W1 @ x[s_, t] + Wrec @ zs[-3])
+            v = u + (v - u) * np.exp(-DT / p1["tau"])
+            z = (v > p1["v_threshold"]).astype(float)
+            v = np.where(z > 0, p1["v_reset"], v)
+            zs.append(z)
+            ref4[s_, t] = z
+    assert ref4.sum() > 10
+    np.testing.assert_array_equal(out4, ref4)
     bad = nir.NIRGraph.from_list(nir.Linear(weight=W1), nir.Delay(delay=np.array([0, 1e-3, 0, 0])), lif1)
     with pytest.raises(NirError, match=r"node 'delay' \(Delay\): delays that differ per element"):
         from_nir(bad)

@@ -10,7 +10,8 @@ target's ``x``; an Affine bias is a constant ``x``.
 
 Within a step the populations run in topological order (update with this step's input, threshold,
 reset, push to the targets), so a feed-forward graph has no delay per layer, as in the frameworks;
-an edge that closes a loop acts one step later; a Delay node is a synaptic delay.  Every state starts at rest (``v = v_leak``,
+an edge that closes a loop acts one step later; a Delay node is a synaptic delay (in a loop, a
+Delay of d >= 1 steps acts after exactly d steps).  Every state starts at rest (``v = v_leak``,
 ``I = 0``; ``v = 0`` for IF / I) and returns there at each sample boundary.
 
 Counting is exact: spikes per population from its spike monitor, synaptic events of a connection =
@@ -170,7 +171,11 @@ class NirNetwork:
         for c in pl.connections:
             pre, post = pl.populations[c.pre], groups[c.post]
             value = "" if pre.spiking or c.pre in binary else ("*a_pre" if pre.kind == "Input" else "*v_pre")
-            delayed = self.delay_steps[c.name] is not None and self.delay_steps[c.name].any()
+            ks = self.delay_steps[c.name]
+            order = list(pl.populations)
+            if ks is not None and order.index(c.post) <= order.index(c.pre):
+                ks = np.maximum(ks - 1, 0)      # a loop already acts one step later: a Delay of d steps is d
+            delayed = ks is not None and ks.any()
             if value and delayed:       # Brian2 reads a_pre / v_pre when the event arrives, not when it left
                 raise NirError(f"pathway {c.name}: a delay on analog values (not 0/1 spikes) is not supported")
             Sy = Synapses(groups[c.pre], post, "w : 1 (constant)", on_pre=f"x_post += w{value}",
@@ -179,7 +184,7 @@ class NirNetwork:
             Sy.connect(i=ii, j=jj)
             Sy.w = np.asarray(c.weight[jj, ii]).ravel()
             if delayed:
-                Sy.delay = self.delay_steps[c.name][ii] * dt * second
+                Sy.delay = ks[ii] * dt * second
             Sy.pre.when = "groups"
             Sy.pre.order = step * list(pl.populations).index(c.pre) + 4
             syns[c.name] = (Sy, np.bincount(ii, minlength=pre.n))
