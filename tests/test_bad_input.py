@@ -73,11 +73,11 @@ def _timestep_done(tmp):
     Path("ts/timestep.json").write_text("{}")
 
 
-def _nir_threshold(tmp):
-    """A NIR graph with a node brian-snn does not support (a bare Threshold)."""
+def _nir_nested(tmp):
+    """A NIR graph with a node brian-snn does not support (a nested graph)."""
     import nir
-    nir.write("g.nir", nir.NIRGraph.from_list(nir.Linear(weight=np.ones((2, 2))),
-                                              nir.Threshold(threshold=np.ones(2))))
+    inner = nir.NIRGraph.from_list(nir.Linear(weight=np.ones((2, 2))))
+    nir.write("g.nir", nir.NIRGraph.from_list(nir.Linear(weight=np.ones((2, 2))), inner, type_check=False))
 
 
 HOLDER = ("import sys\nfrom brian_snn.files import output_lock\n"
@@ -177,9 +177,10 @@ CASES = [
      "--format nir needs --results SOLSA.h5 (a file written by 'brian-snn solsa --out')"),
     ("nir run: not a NIR file", ["nir", "run", "f", "--random", "0.1"], _file,
      "f: not a NIR file (no HDF5 signature: truncated or another format?)"),
-    ("nir run: unsupported node", ["nir", "run", "g.nir", "--random", "0.1"], _nir_threshold,
-     "node 'threshold' (Threshold): a bare Threshold node is not supported yet; supported: Input, Output, "
-     "Affine, Linear, Scale, Flatten, Conv1d, Conv2d, SumPool2d, AvgPool2d, Delay, LIF, CubaLIF, IF, LI, CubaLI, I"),
+    ("nir run: unsupported node", ["nir", "run", "g.nir", "--random", "0.1"], _nir_nested,
+     "node 'nirgraph' (NIRGraph): nested graphs are not supported (flatten the subgraph into the parent); "
+     "supported: Input, Output, Affine, Linear, Scale, Flatten, Conv1d, Conv2d, SumPool2d, AvgPool2d, Delay, "
+     "Threshold, LIF, CubaLIF, IF, LI, CubaLI, I"),
     ("nir run: misspelled --target", ["nir", "run", "g.nir", "--random", "0.1", "--target", "jetson-nan"], None,
      "unknown target 'jetson-nan'; did you mean 'jetson-nano'? …"),
 ]

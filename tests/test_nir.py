@@ -265,6 +265,32 @@ def test_delays_per_input_and_uniform_after_a_linear_map():
         from_nir(bad)
 
 
+def test_threshold_after_a_leaky_integrator():
+    """LI -> Threshold: spikes without reset (v > threshold after the update), sent on as 0/1 events;
+    the LI's own value also goes to the Output."""
+    rng = np.random.default_rng(13)
+    W1, W2 = rng.normal(0.8, 0.5, (3, 4)), rng.normal(0.8, 0.4, (2, 3))
+    li, pl = make("LI", 3, rng)
+    thr = np.array([0.3, 0.5, 0.4])
+    lif, pf = make("LIF", 2, rng)
+    g = nir.NIRGraph(nodes={"in": nir.Input(input_type=np.array([4])), "w1": nir.Linear(weight=W1), "li": li,
+                            "th": nir.Threshold(threshold=thr), "w2": nir.Linear(weight=W2), "lif": lif,
+                            "o1": nir.Output(output_type=np.array([2])), "o2": nir.Output(output_type=np.array([3]))},
+                     edges=[("in", "w1"), ("w1", "li"), ("li", "th"), ("th", "w2"), ("w2", "lif"), ("lif", "o1"),
+                            ("th", "o2")])
+    x = inputs(rng, n=4)
+    res = run_nir(g, x)
+    v = reference([("W", dict(weight=W1)), ("LI", pl)], x)[-1]
+    z = (v > thr).astype(float)
+    ref = reference([("W", dict(weight=W2)), ("LIF", pf)], z)[-1]
+    assert z.sum() > 10 and ref.sum() > 3
+    np.testing.assert_array_equal(res.outputs["o2"], z)
+    np.testing.assert_array_equal(res.outputs["o1"], ref)
+    c = res.counts
+    assert c.population("li").spikes == int(z.sum())
+    assert c.pathway("li>threshold->lif").synaptic_events == int(z.sum()) * 2
+
+
 def test_two_layer_graph_from_nir_api_is_priced():
     """A graph from elsewhere: the two-layer spiking network of the NIR docs' example, built with
     the nir package's own API (NIRGraph of Input, Affine, LIF, Affine, LIF, Output), written to a
@@ -382,7 +408,12 @@ def test_solsa_membrane_readout_exports_cubali():
 # ----------------------------------------------------------------- errors
 def test_unsupported_node_is_one_line():
     g = nir.NIRGraph.from_list(nir.Linear(weight=np.ones((2, 2))), nir.Threshold(threshold=np.ones(2)))
-    with pytest.raises(NirError, match=r"node 'threshold' \(Threshold\): a bare Threshold"):
+    with pytest.raises(NirError, match=r"node 'threshold' \(Threshold\): supported only right after a "
+                                       r"non-spiking neuron node"):
+        from_nir(g)
+    g = nir.NIRGraph.from_list(nir.Linear(weight=np.ones((2, 2))), nir.NIRGraph.from_list(
+        nir.Linear(weight=np.ones((2, 2)))), type_check=False)
+    with pytest.raises(NirError, match=r"\(NIRGraph\): nested graphs are not supported"):
         from_nir(g)
 
 

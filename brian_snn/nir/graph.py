@@ -111,6 +111,7 @@ class Population:
     shape: tuple
     params: dict = field(default_factory=dict)     # flat float arrays of length n
     bias: np.ndarray | None = None                 # constant input (from Affine biases)
+    threshold: np.ndarray | None = None            # a Threshold node after this non-spiking node
 
     @property
     def spiking(self) -> bool:
@@ -125,17 +126,18 @@ class Connection:
     pattern: object      # scipy.sparse CSR bool, post x pre: which pairs are synapses
     via: tuple           # the linear nodes on the way
     delay: np.ndarray | None = None   # seconds per presynaptic neuron (Delay nodes on the way)
+    event: str = "spike"              # "thr": the spikes of a Threshold node after a non-spiking pre
 
     @property
     def name(self) -> str:
-        return f"{self.pre}->{self.post}"
+        return f"{self.pre}->{self.post}" if self.event == "spike" else f"{self.pre}>threshold->{self.post}"
 
 
 @dataclass
 class OutputMap:
     name: str
     n: int
-    terms: list          # [(population name, scipy.sparse matrix out x pre, delay per pre neuron or None)]
+    terms: list          # [(population, scipy.sparse matrix out x pre, delay per pre neuron or None, event)]
     bias: np.ndarray
 
 
@@ -221,9 +223,10 @@ def plan(graph) -> Plan:
         shapes(name, p.shape, 0)
     conns = {}
 
-    def walk(src, here, M, P, via, D, ident):
+    def walk(src, here, M, P, via, D, ident, ev):
         """Follow the edges out of ``here``; M, P map the source's n values to ``here``'s output, D is
-        the delay so far per source neuron (None: none), ``ident``: M is still the identity."""
+        the delay so far per source neuron (None: none), ``ident``: M is still the identity, ``ev``:
+        "thr" after a Threshold node (the source's threshold events), else "spike"."""
         for nxt in out_edges[here]:
             node = nodes[nxt]
             kind = type(node).__name__
@@ -234,7 +237,7 @@ def plan(graph) -> Plan:
                 if M.shape[0] != tgt.n:
                     raise NirError(f"edge ({here!r}, {nxt!r}): {M.shape[0]} values into node {nxt!r} "
                                    f"({kind}) of {tgt.n} neurons")
-                key = (src, nxt)
+                key = (src, nxt, ev)
                 if key in conns:
                     c = conns[key]
                     if not _same_delay(c.delay, D):
@@ -244,27 +247,38 @@ def plan(graph) -> Plan:
                     c.pattern = (c.pattern + P).astype(bool).tocsr()
                     c.via = c.via + via
                 else:
-                    conns[key] = Connection(src, nxt, M.tocsr(), P.astype(bool).tocsr(), via, D)
+                    conns[key] = Connection(src, nxt, M.tocsr(), P.astype(bool).tocsr(), via, D, ev)
             elif kind == "Output":
-                outputs[nxt].terms.append((src, M.tocsr(), D))
+                outputs[nxt].terms.append((src, M.tocsr(), D, ev))
             elif kind == "Delay":
                 d = flat(node.delay, M.shape[0], nxt, kind, "delay")
                 if not ident and np.ptp(d) > 0:
                     raise NirError(f"node {nxt!r} (Delay): delays that differ per element are supported only "
                                    "right after a neuron or Input node (here they follow a linear map)")
                 d = d if ident else np.full(pops[src].n, d[0] if d.size else 0.0)
-                walk(src, nxt, M, P, via + (nxt,), d if D is None else D + d, ident)
+                walk(src, nxt, M, P, via + (nxt,), d if D is None else D + d, ident, ev)
+            elif kind == "Threshold":
+                p = pops[src]
+                if not ident or ev != "spike" or p.kind == "Input" or p.spiking:
+                    raise NirError(f"node {nxt!r} (Threshold): supported only right after a non-spiking neuron "
+                                   f"node (LI, CubaLI, I), here after {src!r} ({p.kind})"
+                                   + ("" if ident else " and a linear map"))
+                thr = flat(node.threshold, p.n, nxt, kind, "threshold")
+                if p.threshold is not None and not np.array_equal(p.threshold, thr):
+                    raise NirError(f"node {nxt!r} (Threshold): node {src!r} already has another threshold")
+                p.threshold = thr
+                walk(src, nxt, M, P, via + (nxt,), D, ident, "thr")
             else:
                 W, Q, _, _ = ops[nxt]
                 if W is None:
-                    walk(src, nxt, M, P, via + (nxt,), D, ident)
+                    walk(src, nxt, M, P, via + (nxt,), D, ident, ev)
                 else:
                     walk(src, nxt, W @ M, (Q.astype(np.int64) @ P.astype(np.int64)).astype(bool),
-                         via + (nxt,), D, False)
+                         via + (nxt,), D, False, ev)
 
     for name, p in pops.items():
         walk(name, name, sparse.identity(p.n, format="csr"), sparse.identity(p.n, dtype=bool, format="csr"),
-             (), None, True)
+             (), None, True, "spike")
 
     # biases: each Affine's (or convolution's) bias, carried through the linear nodes after it
     def carry(here, b):
@@ -307,7 +321,7 @@ def _topological(pops, conns) -> list:
     """Populations so that every feed-forward connection goes from earlier to later (inputs first,
     then by depth); the edges that close a loop go backwards and act one step later."""
     succ = {k: [] for k in pops}
-    for (a, b) in conns:
+    for (a, b, _) in conns:
         succ[a].append(b)
     order, state = [], {}
 

@@ -94,6 +94,9 @@ def linear_op(name, node, shape):
     if kind == "Delay":               # the identity on values; the plan turns the delay into synaptic delays
         flat(node.delay, n_in, name, kind, "delay")
         return None, None, None, tuple(shape)
+    if kind == "Threshold":           # not linear: the plan makes it an event of the node before it
+        flat(node.threshold, n_in, name, kind, "threshold")
+        return None, None, None, tuple(shape)
     if kind in ("Conv1d", "Conv2d"):
         k = 1 if kind == "Conv1d" else 2
         W = np.asarray(node.weight, dtype=float)

@@ -127,8 +127,8 @@ class NirNetwork:
     # ------------------------------------------------------------------------------- Brian2
     def build(self, inputs):
         """The Brian2 objects for these inputs: (Network, handles)."""
-        from brian2 import (NeuronGroup, Network, SpikeMonitor, StateMonitor, Synapses, TimedArray,
-                            defaultclock, second)
+        from brian2 import (EventMonitor, NeuronGroup, Network, SpikeMonitor, StateMonitor, Synapses,
+                            TimedArray, defaultclock, second)
         inputs, S, T = self.check_inputs(inputs)
         Tr = T + self.pad                           # steps run per sample
         if self.pad:
@@ -136,7 +136,7 @@ class NirNetwork:
         dt = self.dt
         defaultclock.dt = dt * second
         pl = self.plan
-        sources = {c.pre for c in pl.connections}
+        sources = {c.pre for c in pl.connections if c.event == "spike"}
         needed = {t[0] for o in pl.outputs.values() for t in o.terms}
         groups, monitors, names = {}, {}, {}
         step = 10                                   # orders per population inside the 'groups' slot
@@ -152,6 +152,10 @@ class NirNetwork:
                 # with delays, nothing is emitted in a sample's extra steps: no event reaches the next sample
                 gate = f" and (t_in_timesteps % {Tr} < {T})" if self.pad else ""
                 G = self._neurons(p, bname, p.name in sources, gate)
+                if p.threshold is not None:
+                    G.thresholder["thr"].when, G.thresholder["thr"].order = "groups", base + 2
+                    monitors[p.name + "/thr"] = EventMonitor(G, "thr", variables=[], record=False,
+                                                             name=f"_{bname}_thr")
             if G.state_updater is not None:
                 G.state_updater.when, G.state_updater.order = "groups", base
             if p.kind != "Input":
@@ -170,7 +174,8 @@ class NirNetwork:
         binary = {k for k, a in inputs.items() if np.all((a == 0) | (a == 1))}
         for c in pl.connections:
             pre, post = pl.populations[c.pre], groups[c.post]
-            value = "" if pre.spiking or c.pre in binary else ("*a_pre" if pre.kind == "Input" else "*v_pre")
+            value = "" if pre.spiking or c.pre in binary or c.event == "thr" else \
+                ("*a_pre" if pre.kind == "Input" else "*v_pre")
             ks = self.delay_steps[c.name]
             order = list(pl.populations)
             if ks is not None and order.index(c.post) <= order.index(c.pre):
@@ -178,8 +183,9 @@ class NirNetwork:
             delayed = ks is not None and ks.any()
             if value and delayed:       # Brian2 reads a_pre / v_pre when the event arrives, not when it left
                 raise NirError(f"pathway {c.name}: a delay on analog values (not 0/1 spikes) is not supported")
-            Sy = Synapses(groups[c.pre], post, "w : 1 (constant)", on_pre=f"x_post += w{value}",
-                          namespace=dict(groups[c.pre].namespace), name=f"{names[c.pre]}__{names[c.post]}"[:120])
+            Sy = Synapses(groups[c.pre], post, "w : 1 (constant)", on_pre=f"x_post += w{value}", on_event=c.event,
+                          namespace=dict(groups[c.pre].namespace),
+                          name=f"{names[c.pre]}__{'thr_' if c.event == 'thr' else ''}{names[c.post]}"[:120])
             jj, ii = c.pattern.nonzero()
             Sy.connect(i=ii, j=jj)
             Sy.w = np.asarray(c.weight[jj, ii]).ravel()
@@ -200,16 +206,22 @@ class NirNetwork:
             params.pop("tau_syn")
         decl = "\nx : 1\nbias : 1 (constant)\n" + "".join(
             f"{k} : {'second' if k in TIME else '1'} (constant)\n" for k in params)
+        events = {}
+        if p.threshold is not None:              # a Threshold node after this node: its spikes, no reset
+            decl += "threshold_z : 1 (constant)\n"
+            events = {"thr": "v > threshold_z" + gate}
         if p.spiking:
             G = NeuronGroup(p.n, eqs + decl, threshold="v > v_threshold" + gate, reset="v = v_reset",
                             method=METHOD.get(p.kind, "exact"), name=bname)
         elif emits:                   # a graded (analog) source: its value goes out every step it is != 0
             G = NeuronGroup(p.n, eqs + decl, threshold="v != 0" + gate, reset="", method=METHOD.get(p.kind, "exact"),
-                            name=bname)
+                            events=events, name=bname)
         else:
-            G = NeuronGroup(p.n, eqs + decl, method=METHOD.get(p.kind, "exact"), name=bname)
+            G = NeuronGroup(p.n, eqs + decl, method=METHOD.get(p.kind, "exact"), events=events, name=bname)
         for k, v in params.items():
             setattr(G, k, v * second if k in TIME else v)
+        if p.threshold is not None:
+            G.threshold_z = p.threshold
         bias = np.zeros(p.n) if p.bias is None else p.bias
         G.bias = bias
         G.x = bias                    # (not read back from G: cpp_standalone has no values before the run)
@@ -255,6 +267,8 @@ class NirNetwork:
         for name, p in pl.populations.items():
             mon = h["monitors"].get(name)
             events[name] = np.zeros(p.n, np.int64) if mon is None else np.asarray(mon.count[:], np.int64)
+            thr = h["monitors"].get(name + "/thr")
+            events[name + "/thr"] = np.zeros(p.n, np.int64) if thr is None else np.asarray(thr.count[:], np.int64)
             if p.kind == "Input":
                 signals[name] = h["inputs"][name].reshape(steps, p.n)
             elif name + "/v" in h["monitors"]:
@@ -267,8 +281,10 @@ class NirNetwork:
         outputs = {}
         for o in pl.outputs.values():
             val = np.tile(o.bias, (steps, 1))
-            for k, (name, M, _) in enumerate(o.terms):
+            for k, (name, M, _, ev) in enumerate(o.terms):
                 sig = signals[name]
+                if ev == "thr":                             # a Threshold node's spikes: v > threshold
+                    sig = (sig > pl.populations[name].threshold).astype(float)
                 ks = self.term_steps[(o.name, k)]
                 if ks is not None and ks.any():             # delayed within each sample
                     sig3, shifted = sig.reshape(S, Tr, -1), np.zeros((S, Tr, sig.shape[1]))
@@ -285,13 +301,13 @@ class NirNetwork:
         from hwmodel.counts import Counts, PathwayCounts, PopulationCounts
         from ..activity import kernels_per_step
         pl = self.plan
-        pops = [PopulationCounts(name, p.n, int(events[name].sum()), p.n * steps, len(STATE[p.kind]))
-                for name, p in pl.populations.items()]
+        pops = [PopulationCounts(name, p.n, int(events[name].sum() + events[name + "/thr"].sum()), p.n * steps,
+                                 len(STATE[p.kind])) for name, p in pl.populations.items()]
         paths = []
         for c in pl.connections:
             _, degree = h["synapses"][c.name]
             paths.append(PathwayCounts(c.name, c.pre, c.post, int(c.pattern.sum()),
-                                       int(events[c.pre] @ degree)))
+                                       int(events[c.pre if c.event == "spike" else c.pre + "/thr"] @ degree)))
         graded = [p.name for p in pl.populations.values()
                   if not p.spiking and p.kind != "Input" and events[p.name].sum() > 0]
         extra = {"kernels_per_step": kernels_per_step(net.objects), "simulator": "brian2",

@@ -24,12 +24,11 @@ LINEAR = {"Affine": ("weight", "bias"), "Linear": ("weight",), "Scale": ("scale"
           "Conv1d": ("weight", "stride", "padding", "dilation", "groups", "bias"),
           "Conv2d": ("weight", "stride", "padding", "dilation", "groups", "bias"),
           "SumPool2d": ("kernel_size", "stride", "padding"), "AvgPool2d": ("kernel_size", "stride", "padding"),
-          "Delay": ("delay",)}
+          "Delay": ("delay",), "Threshold": ("threshold",)}     # (Threshold: spikes of a non-spiking node)
 ENDS = {"Input": ("shape",), "Output": ("shape",)}
 SUPPORTED = tuple(ENDS) + tuple(LINEAR) + tuple(NEURONS)
 TIME_CONSTANTS = ("tau", "tau_syn", "tau_mem")      # > 0 (seconds); a Delay's delay: >= 0 (seconds)
 _WHY = {
-    "Threshold": "a bare Threshold node is not supported yet",
     "NIRGraph": "nested graphs are not supported (flatten the subgraph into the parent)",
 }
 
