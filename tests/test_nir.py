@@ -234,7 +234,7 @@ def test_delays_per_input_and_uniform_after_a_linear_map():
     z2 = reference([("W", dict(weight=W2)), ("LIF", p2)], shift(z1 @ np.eye(4), [2] * 4))[-1]
     assert z1.sum() > 10 and z2.sum() > 3
     np.testing.assert_array_equal(res.outputs["output"], z2)
-    assert res.counts.steps == 3 * (30 + 3) and any("delays up to 3 steps" in n for n in res.notes)
+    assert res.counts.steps == 3 * (30 + 3) and any("delays up to 3 step(s)" in n for n in res.notes)
     with pytest.raises(NirError, match="not a whole number of steps"):
         from_nir(g, dt=0.7e-3)
     g3 = nir.NIRGraph.from_list(nir.Linear(weight=W1), lif1, nir.Delay(delay=np.full(4, 2e-3)))   # into Output
@@ -391,6 +391,30 @@ def test_solsa_export_round_trip(tmp_path):
     np.testing.assert_allclose(lif.w_in * lif.r * (1 - 0.8) * (1 - p.lam), 0.9)   # DC gain beta/((1-a)(1-l))
 
 
+@pytest.mark.parametrize("readout", ["spikes", "membrane"])
+def test_solsa_exact_form_round_trip_is_exact(readout, tmp_path):
+    """form='exact' (LI filter, LI membrane, Threshold, Delay(dt) -> Scale(-V_r) reset loop) written to
+    a file, read back and run gives SOLSA's own spikes exactly (membrane readout: to rounding), on spike
+    and on analog input."""
+    from brian_snn.nir.solsa import solsa_to_nir
+    from brian_snn.solsa.reference import forward
+    rng = np.random.default_rng(14)
+    net, p = _solsa(rng, readout=readout)
+    path = tmp_path / "exact.nir"
+    nir.write(path, solsa_to_nir(net, p, dt=DT, form="exact"))
+    for x in ((rng.random((3, 40, 6)) < 0.3).astype(float), rng.normal(0, 1, (2, 30, 6))):
+        res = run_nir(path, x)
+        ref = forward(net, p, x).out
+        if readout == "spikes":
+            assert ref.sum() > 20
+            np.testing.assert_array_equal(res.outputs["output"], ref)
+        else:
+            np.testing.assert_allclose(res.outputs["output"], ref, rtol=0, atol=1e-12)
+    assert res.notes == []                          # the reset loop's Delay adds no padding steps
+    if readout == "spikes":                         # the reset loop is one-to-one
+        assert res.counts.pathway("membrane1>threshold->membrane1").n_synapses == 10
+
+
 def test_solsa_membrane_readout_exports_cubali():
     from brian_snn.nir.solsa import solsa_to_nir
     from brian_snn.solsa.reference import forward
@@ -520,6 +544,10 @@ def test_cli_export_format_nir(tmp_path, capsys):
     assert "CubaLIF" in capsys.readouterr().out
     g = nir.read(out)
     np.testing.assert_array_equal(g.nodes["linear2"].weight, net.W[1])
+    assert main(["export", "--format", "nir", "--results", str(path), "--form", "exact",
+                 "--out", str(tmp_path / "e.nir")]) == 0
+    assert "exact: SOLSA's map" in capsys.readouterr().out
+    assert type(nir.read(tmp_path / "e.nir").nodes["spike1"]).__name__ == "Threshold"
     assert main(["export", "--format", "nir", "--results", str(path), "--method", "bptt",
                  "--out", str(tmp_path / "b.nir")]) == 2
     assert "no method 'bptt'" in capsys.readouterr().err

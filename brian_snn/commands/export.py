@@ -42,6 +42,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="--format nir: solsa (default), bptt or online-simple")
     p.add_argument("--dt", default="1ms", metavar="DT",
                    help="--format nir: seconds per SOLSA step in the graph's time constants (default 1ms)")
+    p.add_argument("--form", choices=("cubalif", "exact"), default="cubalif",
+                   help="--format nir: cubalif (one CubaLIF per layer: portable, event-driven, approximate; "
+                        "default) or exact (LI filter + LI membrane + Threshold + delayed reset loop: SOLSA's "
+                        "map exactly, needs Threshold and Delay support)")
     p.add_argument("--backend", choices=("cuda",), default="cuda", help="code generator (only cuda)")
     p.add_argument("--model", choices=MODEL_NAMES, default=d["model"], metavar="MODEL",
                    help=f"one of {', '.join(MODEL_NAMES)} (default {d['model']}, as train)")
@@ -140,15 +144,18 @@ def run_nir(args) -> int:
     out = Path(args.out or f"{task}-{args.method}.nir")
     if out.exists() and not args.force:
         raise ValueError(f"{out} exists: choose another --out (or --force to overwrite)")
-    graph = solsa_to_nir(net, params, dt=dt)
+    graph = solsa_to_nir(net, params, dt=dt, form=args.form)
     write_nir(graph, out)
-    info = {"out": str(out), "task": task, "method": args.method, "sizes": net.sizes, "readout": net.readout,
+    info = {"out": str(out), "task": task, "method": args.method, "form": args.form, "sizes": net.sizes,
+            "readout": net.readout,
             "dt_s": dt, "nodes": {k: type(v).__name__ for k, v in graph.nodes.items()}}
     if args.json:
         print(json.dumps(info))
         return 0
     print(f"{out}: SOLSA network {'-'.join(map(str, net.sizes))} ({task}, {args.method}, {net.readout} readout) "
           f"as NIR: {' -> '.join(info['nodes'].values())}; dt {dt * 1e3:g} ms per step")
-    print("  approximations: hard reset to v_reset = theta - V_r/lam for SOLSA's soft reset, continuous "
-          "synaptic current (docs/nir.md); price it: brian-snn nir run " + str(out) + " --input X.npz")
+    print("  " + ("approximations: hard reset to v_reset = theta - V_r/lam for SOLSA's soft reset, continuous "
+                  "synaptic current (docs/nir.md)" if args.form == "cubalif" else
+                  "exact: SOLSA's map (filter, membrane, threshold, soft reset one step later)")
+          + "; price it: brian-snn nir run " + str(out) + " --input X.npz")
     return 0

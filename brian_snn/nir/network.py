@@ -78,14 +78,20 @@ class NirNetwork:
                                       "general exact solution is 0/0 at equality)")
         # delays as whole steps; every sample then runs `pad` extra silent steps so that no delayed
         # event lands in the next sample
-        self.delay_steps = {c.name: self._steps(c.delay, c.name) for c in self.plan.connections}
+        order = list(self.plan.populations)
+        self.delay_steps = {}
+        for c in self.plan.connections:
+            ks = self._steps(c.delay, c.name)
+            if ks is not None and order.index(c.post) <= order.index(c.pre):
+                ks = np.maximum(ks - 1, 0)      # a loop already acts one step later: a Delay of d steps is d
+            self.delay_steps[c.name] = ks
         self.term_steps = {(o.name, k): self._steps(t[2], f"{t[0]}->{o.name}")
                            for o in self.plan.outputs.values() for k, t in enumerate(o.terms)}
         ks = [int(v.max()) for v in list(self.delay_steps.values()) + list(self.term_steps.values())
               if v is not None and v.size]
         self.pad = max(ks + [0])
         if self.pad:
-            self.notes.append(f"delays up to {self.pad} steps: each sample runs {self.pad} more steps with no "
+            self.notes.append(f"delays up to {self.pad} step(s): each sample runs {self.pad} more step(s) with no "
                               "input and no events emitted (delayed events of its end arrive there; their "
                               "neuron updates are counted); outputs keep the first T steps")
 
@@ -177,9 +183,6 @@ class NirNetwork:
             value = "" if pre.spiking or c.pre in binary or c.event == "thr" else \
                 ("*a_pre" if pre.kind == "Input" else "*v_pre")
             ks = self.delay_steps[c.name]
-            order = list(pl.populations)
-            if ks is not None and order.index(c.post) <= order.index(c.pre):
-                ks = np.maximum(ks - 1, 0)      # a loop already acts one step later: a Delay of d steps is d
             delayed = ks is not None and ks.any()
             if value and delayed:       # Brian2 reads a_pre / v_pre when the event arrives, not when it left
                 raise NirError(f"pathway {c.name}: a delay on analog values (not 0/1 spikes) is not supported")

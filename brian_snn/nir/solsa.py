@@ -17,6 +17,13 @@ Because the filter is linear and shared by a layer, ``W F`` is a per-neuron syna
 
 Not exact: the reset (above) and the coupling of I into V within a step (SOLSA adds this step's new
 I to V at once; the continuous equations integrate I over the step).  :func:`agreement` measures it.
+
+``form='exact'`` writes SOLSA's map itself with NIR nodes: per layer an LI filter per input channel
+(``tau = -dt/ln alpha``, ``r = beta/(1 - alpha)``: exactly ``F <- alpha F + beta s`` for an input held
+over the step), Linear(W), an LI membrane (``tau = -dt/ln lam``, ``r = 1/(1 - lam)``: ``V <- lam V + x``),
+a Threshold(theta) for the spikes and a reset loop Threshold -> Delay(dt) -> Scale(-V_r) -> membrane
+(the soft reset one step later).  It needs an importer with Threshold and Delay nodes; its cost is
+SOLSA's own (the filtered values F go through W every step, a dense product).
 """
 from __future__ import annotations
 
@@ -27,10 +34,17 @@ import numpy as np
 from .nodes import NirError
 
 
-def solsa_to_nir(net, params, dt: float = 1e-3):
+FORMS = ("cubalif", "exact")
+
+
+def solsa_to_nir(net, params, dt: float = 1e-3, form: str = "cubalif"):
     """A ``nir.NIRGraph`` of a SOLSA :class:`~brian_snn.solsa.reference.Network` with its
-    :class:`~brian_snn.solsa.config.ModelParams` (see the module docstring); ``dt`` seconds per step."""
+    :class:`~brian_snn.solsa.config.ModelParams`; ``dt`` seconds per step (see the module docstring).
+    ``form``: ``cubalif`` (one CubaLIF per layer, approximate) or ``exact`` (LI filter, LI membrane,
+    Threshold and a delayed reset loop: SOLSA's map exactly)."""
     import nir
+    if form not in FORMS:
+        raise NirError(f"unknown NIR form {form!r} (choose from {', '.join(FORMS)})")
     if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
         raise NirError(f"dt must be a finite time > 0 in seconds, got {dt!r}")
     lam = float(params.lam)
@@ -42,27 +56,56 @@ def solsa_to_nir(net, params, dt: float = 1e-3):
         a, b = float(net.alpha[l - 1]), float(net.beta[l - 1])
         if not 0 < a < 1:
             raise NirError(f"layer {l}: alpha = {a:g}: NIR needs a filter decay 0 < alpha < 1 (a finite tau_syn > 0)")
-        n = W.shape[0]
-        full = lambda v: np.full(n, float(v))                          # noqa: E731
-        common = dict(tau_syn=full(-dt / math.log(a)), tau_mem=full(-dt / math.log(lam)),
-                      r=full(1 / (1 - lam)), v_leak=full(0.0), w_in=full(b / (1 - a)))
         readout = net.readout == "membrane" and l == net.n_layers
-        if readout:
-            name, node = f"li{l}", nir.CubaLI(**common)
-        else:
-            name = f"lif{l}"
-            node = nir.CubaLIF(**common, v_threshold=full(params.theta),
-                               v_reset=full(params.theta - params.v_reset / lam))
-        nodes[f"linear{l}"] = nir.Linear(weight=np.asarray(W, dtype=float).copy())
-        nodes[name] = node
-        edges += [(prev, f"linear{l}"), (f"linear{l}", name)]
-        prev = name
+        add = _exact_layer if form == "exact" else _cubalif_layer
+        prev = add(nodes, edges, prev, l, np.asarray(W, dtype=float), a, b, lam, params, dt, readout)
     nodes["output"] = nir.Output(output_type=np.array([net.sizes[-1]]))
     edges.append((prev, "output"))
-    meta = {"source": "brian-snn SOLSA export", "dt_s": float(dt),
-            "mapping": "CubaLIF: tau_syn=-dt/ln(alpha), tau_mem=-dt/ln(lam), w_in=beta/(1-alpha), "
-                       "r=1/(1-lam), v_reset=theta-V_r/lam (SOLSA's soft reset approximated)"}
+    meta = {"source": "brian-snn SOLSA export", "dt_s": float(dt), "form": form,
+            "mapping": ("CubaLIF: tau_syn=-dt/ln(alpha), tau_mem=-dt/ln(lam), w_in=beta/(1-alpha), "
+                        "r=1/(1-lam), v_reset=theta-V_r/lam (SOLSA's soft reset approximated)") if form == "cubalif"
+            else ("LI filter (tau=-dt/ln(alpha), r=beta/(1-alpha)) -> Linear(W) -> LI membrane (tau=-dt/ln(lam), "
+                  "r=1/(1-lam)) -> Threshold(theta); Threshold -> Delay(dt) -> Scale(-V_r) -> membrane")}
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)
+
+
+def _cubalif_layer(nodes, edges, prev, l, W, a, b, lam, params, dt, readout):
+    import nir
+    n = W.shape[0]
+    full = lambda v: np.full(n, float(v))                          # noqa: E731
+    common = dict(tau_syn=full(-dt / math.log(a)), tau_mem=full(-dt / math.log(lam)),
+                  r=full(1 / (1 - lam)), v_leak=full(0.0), w_in=full(b / (1 - a)))
+    if readout:
+        name, node = f"li{l}", nir.CubaLI(**common)
+    else:
+        name = f"lif{l}"
+        node = nir.CubaLIF(**common, v_threshold=full(params.theta),
+                           v_reset=full(params.theta - params.v_reset / lam))
+    nodes[f"linear{l}"] = nir.Linear(weight=W.copy())
+    nodes[name] = node
+    edges += [(prev, f"linear{l}"), (f"linear{l}", name)]
+    return name
+
+
+def _exact_layer(nodes, edges, prev, l, W, a, b, lam, params, dt, readout):
+    """F = alpha F + beta s (LI per input channel), V = lam V + W F - V_r O[t-1] (LI + a reset loop
+    through a one-step Delay), O = V > theta (Threshold): exact when the input is held over a step."""
+    import nir
+    n_in, n = W.shape[1], W.shape[0]
+    nodes[f"filter{l}"] = nir.LI(tau=np.full(n_in, -dt / math.log(a)), r=np.full(n_in, b / (1 - a)),
+                                 v_leak=np.zeros(n_in))
+    nodes[f"linear{l}"] = nir.Linear(weight=W.copy())
+    nodes[f"membrane{l}"] = nir.LI(tau=np.full(n, -dt / math.log(lam)), r=np.full(n, 1 / (1 - lam)),
+                                   v_leak=np.zeros(n))
+    edges += [(prev, f"filter{l}"), (f"filter{l}", f"linear{l}"), (f"linear{l}", f"membrane{l}")]
+    if readout:
+        return f"membrane{l}"
+    nodes[f"spike{l}"] = nir.Threshold(threshold=np.full(n, float(params.theta)))
+    nodes[f"delay{l}"] = nir.Delay(delay=np.full(n, float(dt)))
+    nodes[f"reset{l}"] = nir.Scale(scale=np.full(n, -float(params.v_reset)))
+    edges += [(f"membrane{l}", f"spike{l}"), (f"spike{l}", f"delay{l}"), (f"delay{l}", f"reset{l}"),
+              (f"reset{l}", f"membrane{l}")]
+    return f"spike{l}"
 
 
 def agreement(ref, out) -> dict:
