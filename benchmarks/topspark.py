@@ -57,6 +57,7 @@ def plot(record, path):
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
         if ax is not axes[0]:
+            ax.set_yticks([0.5, 1, 2, 4, 8, 16])
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
             ax.yaxis.set_minor_formatter(NullFormatter())
     fig.tight_layout()
