@@ -4,9 +4,10 @@ Each neuron node is a ``NeuronGroup`` whose equations are NIR's ODEs as written 
 package (dimensionless voltages, time constants in seconds); ``x`` is the node's input, held
 constant over a step (a spike is the value 1 for one step, as in snnTorch / Norse / Sinabs);
 Brian2's ``exact`` method integrates them (``euler`` for IF and the Integrator, whose right-hand side
-is constant over a step, so Euler is exact there too).  Affine / Linear / Scale / Flatten / Conv / pooling chains
-become ``Synapses`` whose ``on_pre`` adds the weight (times the value, for analog sources) to the
-target's ``x``; an Affine bias is a constant ``x``.
+is constant over a step, so Euler is exact there too).  Chains of linear nodes (Affine, Linear,
+Scale, Flatten, convolutions, pooling) become ``Synapses`` whose ``on_pre`` adds the weight (times the
+value, for analog sources) to the target's ``x``; an Affine bias is a constant ``x``; a Threshold
+after a non-spiking node is a custom event ``v > threshold`` of that node.
 
 Within a step the populations run in topological order (update with this step's input, threshold,
 reset, push to the targets), so a feed-forward graph has no delay per layer, as in the frameworks;
