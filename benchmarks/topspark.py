@@ -19,8 +19,38 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from brian_snn.experiments.timestep.study import StudyConfig, run_study  # noqa: E402
-from brian_snn.protocol import summarise  # noqa: E402
+from brian_snn.protocol import paired, summarise  # noqa: E402
 import report  # noqa: E402  (prices the counts as the README does)
+
+
+def summary(record) -> dict:
+    """Per model and window (kept candidate): mean ± 95 % CI over seeds of the accuracies, measured CPU
+    time, the Jetson latency (with the model's interval) and the energy per sample on each target
+    family; and the chosen window's savings against the full window (per seed, then the interval)."""
+    rows = report._topspark_rows(record)
+    out = {}
+    for m, ws in rows.items():
+        base = ws[max(ws)]
+        for w, rs in ws.items():
+            lat = [report._latency_ms(r) for r in rs]
+            cell = {"candidate": rs[0]["candidate"],
+                    "val_accuracy": summarise([r["val_accuracy"] for r in rs]),
+                    "test_accuracy": summarise([r["test_accuracy"] for r in rs]),
+                    "test_minus_full_pp": paired([100 * r["test_accuracy"] for r in rs],
+                                                 [100 * b["test_accuracy"] for b in base]),
+                    "cpu_ms_per_sample": {ph: summarise([report._per_sample_ms(r, ph) for r in rs])
+                                          for ph in report.PHASES},
+                    "jetson_latency_ms_per_test_sample": dict(summarise([v for v, _ in lat]),
+                                                              model_interval=[sum(iv[i] for _, iv in lat) / len(lat)
+                                                                              for i in (0, 1)]),
+                    "energy_j_per_sample": {ph: {t: summarise([report.energy(r, ph, t)[0] for r in rs])
+                                                 for t in report.TARGETS} for ph in report.PHASES}}
+            out.setdefault(m, {})[f"{w:g}"] = cell
+        out[m]["chosen_window_ms"] = record["selection"]["chosen_window_ms"][m]
+    for r in record["runs"]:
+        r.pop("_priced", None)
+        r.pop("counts", None)
+    return out
 
 
 def plot(record, path):
@@ -82,6 +112,7 @@ def main(argv=None):
         cfg = StudyConfig(data={"dataset": "mnist", "data_dir": a.data_dir})
         record = run_study(cfg, workers=a.workers, log=lambda *m: print(*m, flush=True), out_dir=a.work,
                            finished_only=a.finished_only)
+        record["summary"] = summary(record)
         Path(a.results).mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(record, indent=1) + "\n")
         print(f"wrote {path} ({len(record['runs'])} runs, {len(record['missing'])} missing)")
