@@ -57,13 +57,13 @@ def energy(run, phase, target):
     return est["energy_j"], est.get("energy_interval_j")
 
 
-def energy_cell(runs, phase, target):
-    """Mean ± CI over seeds of the energy per sample in mJ (the Jetson's model interval, averaged
-    over seeds, in brackets)."""
+def energy_cell(runs, phase, target, scale=1e3):
+    """Mean ± CI over seeds of the energy per sample in mJ (``scale`` 1e6: µJ, for a Loihi or ASIC
+    inference), the Jetson's model interval, averaged over seeds, in brackets."""
     vals = [energy(r, phase, target) for r in runs]
-    cell = pm(summarise([v for v, _ in vals]), 1e3)
+    cell = pm(summarise([v for v, _ in vals]), scale)
     if vals[0][1]:
-        lo, hi = (1e3 * sum(iv[i] for _, iv in vals) / len(vals) for i in (0, 1))
+        lo, hi = (scale * sum(iv[i] for _, iv in vals) / len(vals) for i in (0, 1))
         cell += f" [{lo:.{_decimals(lo)}f}, {hi:.{_decimals(hi)}f}]"
     return cell
 
@@ -348,16 +348,6 @@ def _kib(b):
     return f"{b / 1024:.1f}"
 
 
-def _uj_cell(runs, phase, target):
-    """energy_cell in µJ (a Loihi or ASIC inference is micro-joules)."""
-    vals = [energy(r, phase, target) for r in runs]
-    cell = pm(summarise([v for v, _ in vals]), 1e6)
-    if vals[0][1]:
-        lo, hi = (1e6 * sum(iv[i] for _, iv in vals) / len(vals) for i in (0, 1))
-        cell += f" [{lo:.{_decimals(lo)}f}, {hi:.{_decimals(hi)}f}]"
-    return cell
-
-
 def solsa(res) -> str:
     cfg, runs, sel = res["config"], res["runs"], res["selection"]
     tasks = [t for t in cfg["tasks"] if sel.get(t)]
@@ -447,7 +437,7 @@ def solsa(res) -> str:
             if not rs:
                 continue
             cells = [_solsa_label(t), label, pm(summarise([r["train_seconds_per_sample"] for r in rs]), 1e3)]
-            cells += [_uj_cell(rs, ph, tg) if ph in rs[0]["counts"] else "n/a" for ph in PHASES for tg in TARGETS]
+            cells += [energy_cell(rs, ph, tg, scale=1e6) if ph in rs[0]["counts"] else "n/a" for ph in PHASES for tg in TARGETS]
             out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
 
