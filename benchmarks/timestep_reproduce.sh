@@ -44,6 +44,6 @@ cp out/timestep_acceptance/timestep.png  benchmarks/timestep_acceptance.png
 
 # 4. under the results protocol (issue 16): 5,000 train / 1,000 validation / 2,000 test images,
 #    candidates and window chosen on validation, each kept candidate tested once, 3 seeds;
-#    ~75 min on 2 workers; the README's TopSpark section is generated from its result file
+#    80 min on 2 workers; the README's TopSpark section is generated from its result file
 run .venv/bin/python benchmarks/topspark.py
 .venv/bin/python benchmarks/report.py
