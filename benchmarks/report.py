@@ -442,9 +442,37 @@ def solsa(res) -> str:
     return "\n".join(out) + "\n"
 
 
+def nir_agreement(res) -> str:
+    """SOLSA exported to NIR and run by ``brian-snn nir run`` against SOLSA itself (same test inputs)."""
+    seeds = res["per_seed"]
+    cfg = res["config"]
+
+    def cell(key, scale=100.0, digits=1):
+        return pm(summarise([r[key] for r in seeds]), scale, digits)
+    out = [f"SOLSA on {res['task']} (hidden {'-'.join(map(str, cfg['hidden']))}, {cfg['epochs']} epochs, "
+           f"seeds {', '.join(str(r['seed']) for r in seeds)}), exported, imported and run at dt = "
+           f"{1e3 * cfg['dt_s']:g} ms; mean ± 95 % t-interval over seeds.", "",
+           "| | SOLSA | NIR `--form exact` | NIR `--form cubalif` (default) |", "|---|---|---|---|",
+           f"| test accuracy % | {cell('accuracy_solsa')} | {cell('accuracy_nir_exact')} | {cell('accuracy_nir')} |",
+           f"| spikes differing from SOLSA's | 0 | {sum(r['exact_form_spikes_differ'] for r in seeds)} | "
+           f"recall {cell('same_step_recall')} % / precision {cell('same_step_precision')} % same step |",
+           f"| output spike count ratio to SOLSA | 1 | 1 | {cell('count_ratio', 1.0, 3)} |",
+           f"| same predicted class % | 100 | 100 | {cell('same_class')} |"]
+    disc = res["discretisation"]
+    betas = sorted({r["beta"] for r in disc["rows"]})
+    out += ["", f"Exact integration against {disc['reference']} (dt = {1e3 * disc['dt_s']:g} ms; β = exp(−dt/τ)):", "",
+            "| β | output spike count ratio | same-step recall % | recall within 1 step % |", "|---|---|---|---|"]
+    for b in betas:
+        rs = [r for r in disc["rows"] if r["beta"] == b]
+        out.append(f"| {b:g} | {pm(summarise([r['count_ratio'] for r in rs]), 1.0, 3)} | "
+                   f"{pm(summarise([r['same_step_recall'] for r in rs]), 100, 1)} | "
+                   f"{pm(summarise([r['recall_within_1_step'] for r in rs]), 100, 1)} |")
+    return "\n".join(out) + "\n"
+
+
 RENDERERS = {"static_mnist": static_mnist, "continual_mnist": continual_mnist,
              "spikedyn_ablation": spikedyn_ablation,
-             "topspark": topspark,
+             "topspark": topspark, "nir_agreement": nir_agreement,
              "solsa": solsa}
 
 
