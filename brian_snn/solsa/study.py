@@ -31,6 +31,7 @@ from ..protocol import paired, provenance, summarise
 from .config import ModelParams, TrainConfig
 from .errors import SolsaError
 from .reference import Network, forward
+from .runner import PAPER_HEADLINE
 from .tasks import Task, make_patterns
 
 SCHEMA = "brian-snn-solsa-study/1"
@@ -39,8 +40,6 @@ METHODS = ("solsa", "online-simple", "bptt")
 ONLINE_CANDIDATES = (dict(scheduled=True, points=8, early_stop=True), dict(scheduled=True, points=8, early_stop=False),
                      dict(scheduled=False, early_stop=True), dict(scheduled=False, early_stop=False))
 BPTT_CANDIDATES = tuple(dict(lr=v) for v in (1e-3, 2e-3, 5e-3, 1e-2))
-#: the abstract's numbers (arXiv:2307.11314): vs other non-BPTT rules, vs BPTT, memory saving
-PAPER = {"vs_non_bptt_points": 14.2, "vs_bptt_points": 5.0, "memory_reduction_percent": 72.0}
 BASELINES = {"online-simple": "vs_simple", "bptt": "vs_bptt"}
 
 
@@ -279,7 +278,7 @@ def run_study(cfg: StudyConfig, work, log=print, finished_only: bool = False, ru
                                                     train=asdict(TrainConfig(epochs=cfg.epochs))),
                splits={t: d.record for t, d in data.items()},
                candidates={m: candidates(m) for m in cfg.methods}, selection={}, runs=[], memory={}, missing=[],
-               paper=PAPER)
+               paper=PAPER_HEADLINE)
     for t in cfg.tasks:
         d = data[t]
         sizes = [d.x_fit.shape[2], *cfg.hidden, d.n_classes]
