@@ -1,5 +1,5 @@
 """``brian-snn export``: write the standalone CUDA project of a model (and optionally compile it), or
-(``--format nir``) a trained SOLSA network as a NIR graph.
+(``--format nir``) a trained SOLSA, Diehl & Cook or SpikeDyn network as a NIR graph.
 
 ``register(subparsers)`` adds the sub-command; ``run(args) -> int`` executes it.  Also runnable as
 ``python -m brian_snn.experiments.cuda_cmd ...`` (same options).
@@ -32,16 +32,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..models import MODEL_NAMES
     d = TRAIN_DEFAULTS
     p.add_argument("--format", choices=("cuda", "nir"), default="cuda",
-                   help="cuda: the standalone CUDA project of --model (default); nir: the trained SOLSA "
-                        "network of --results as a NIR graph (.nir file at --out; docs/nir.md)")
-    p.add_argument("--results", default=None, metavar="SOLSA.h5",
-                   help="--format nir: SOLSA results file ('brian-snn solsa --out'); its first seed's weights")
+                   help="cuda: the standalone CUDA project of --model (default); nir: the trained SOLSA, "
+                        "Diehl & Cook or SpikeDyn network of --results as a NIR graph (.nir file at --out; "
+                        "docs/nir.md)")
+    p.add_argument("--results", default=None, metavar="RESULTS.h5",
+                   help="--format nir: a SOLSA results file ('brian-snn solsa --out'; its first seed's weights) "
+                        "or a 'brian-snn train' results file of diehl-cook / asp-decay / spikedyn (its learned "
+                        "weights and thresholds; the kind is read from the file)")
     p.add_argument("--task", default=None, metavar="TASK",
                    help="--format nir: the task of the results file (needed when it holds several)")
     p.add_argument("--method", default="solsa", metavar="METHOD",
                    help="--format nir: solsa (default), bptt or online-simple")
-    p.add_argument("--dt", default="1ms", metavar="DT",
-                   help="--format nir: seconds per SOLSA step in the graph's time constants (default 1ms)")
+    p.add_argument("--dt", default=None, metavar="DT",
+                   help="--format nir: seconds per step the graph assumes (SOLSA: per SOLSA step, default 1ms; "
+                        "Diehl & Cook / SpikeDyn: default the training presentation's dt, 0.5ms)")
+    p.add_argument("--v-ref", default="rest", metavar="REST|MID|MV",
+                   help="--format nir, Diehl & Cook / SpikeDyn: potential at which the conductance synapses' "
+                        "driving forces are frozen into currents: rest (default), mid (half-way to each "
+                        "neuron's threshold) or a value in mV")
     p.add_argument("--form", choices=("cubalif", "exact"), default="cubalif",
                    help="--format nir: cubalif (one CubaLIF per layer: portable, event-driven, approximate; "
                         "default) or exact (LI filter + LI membrane + Threshold + delayed reset loop: SOLSA's "
@@ -132,14 +140,38 @@ def summary_text(info, out) -> str:
     ])
 
 
+def results_kind(path) -> str:
+    """'solsa' or 'snn' (a 'brian-snn train' file) from the file's schema; a one-line error otherwise."""
+    import h5py
+    from ..solsa.store import SCHEMA as SOLSA
+    from ..store import SCHEMA as TRAIN, open_results
+    from ..nir import NirError
+    try:
+        with h5py.File(path, "r") as f:
+            schema = f.attrs.get("schema")
+    except (OSError, FileNotFoundError):
+        open_results(path)                     # the store's one-line error (missing, corrupt)
+        raise
+    schema = schema.decode() if isinstance(schema, bytes) else schema
+    if schema == SOLSA:
+        return "solsa"
+    if schema == TRAIN:
+        return "snn"
+    raise NirError(f"{path}: neither a SOLSA results file nor a Diehl & Cook / SpikeDyn 'brian-snn train' "
+                   f"results file (schema {schema!r}): nothing to export to NIR")
+
+
 def run_nir(args) -> int:
-    """``--format nir``: the SOLSA network of ``--results`` as a .nir file."""
+    """``--format nir``: the SOLSA, Diehl & Cook or SpikeDyn network of ``--results`` as a .nir file."""
     from pathlib import Path
     from ..nir import load_solsa, solsa_to_nir, write_nir
     from .nir import parse_dt
     if not args.results:
-        raise ValueError("--format nir needs --results SOLSA.h5 (a file written by 'brian-snn solsa --out')")
-    dt = parse_dt(args.dt)
+        raise ValueError("--format nir needs --results FILE.h5 (written by 'brian-snn solsa --out' or "
+                         "'brian-snn train --out')")
+    if results_kind(args.results) == "snn":
+        return run_nir_snn(args)
+    dt = parse_dt(args.dt or "1ms")
     net, params, task = load_solsa(args.results, args.task, args.method)
     out = Path(args.out or f"{task}-{args.method}.nir")
     if out.exists() and not args.force:
@@ -158,4 +190,40 @@ def run_nir(args) -> int:
                   "synaptic current (docs/nir.md)" if args.form == "cubalif" else
                   "exact: SOLSA's map (filter, membrane, threshold, soft reset one step later)")
           + "; price it: brian-snn nir run " + str(out) + " --input X.npz")
+    return 0
+
+
+def run_nir_snn(args) -> int:
+    """``--format nir`` of a Diehl & Cook / SpikeDyn results file (brian_snn.nir.snn_export)."""
+    from pathlib import Path
+    from ..nir import write_nir
+    from ..nir.snn_export import inference_to_nir, load_snn
+    from .nir import parse_dt
+    st = load_snn(args.results)
+    dt = parse_dt(args.dt) if args.dt else float(st["presentation"].get("dt_ms", 0.5)) * 1e-3
+    v_ref = args.v_ref
+    if v_ref not in ("rest", "mid"):
+        try:
+            v_ref = float(v_ref)
+        except ValueError:
+            raise ValueError(f"--v-ref must be rest, mid or a potential in mV, got {v_ref!r}") from None
+    n = int(st["theta"].size)
+    out = Path(args.out or f"{st['model']}-{n}.nir")
+    if out.exists() and not args.force:
+        raise ValueError(f"{out} exists: choose another --out (or --force to overwrite)")
+    graph = inference_to_nir(st, dt=dt, v_ref=v_ref)
+    write_nir(graph, out)
+    info = {"out": str(out), "model": st["model"], "n_exc": n, "dt_s": dt, "v_ref": graph.metadata["v_ref"],
+            "nodes": {k: type(v).__name__ for k, v in graph.nodes.items()}}
+    if args.json:
+        print(json.dumps(info))
+        return 0
+    print(f"{out}: {st['model']} inference network {st['w'].shape[0]}-{n} (learned weights and thresholds) as NIR: "
+          "Input -> Linear -> CubaLIF -> Output, lateral inhibition CubaLIF -> Linear -> CubaLIF; "
+          f"dt {dt * 1e3:g} ms per step")
+    print(f"  approximations: conductances as currents (driving force at v_ref = {info['v_ref']}), inhibition "
+          "with the excitatory synaptic time constant, no refractory period"
+          + (", inhibitory layer collapsed into exc -> exc" if st["model"] != "spikedyn"
+             or int(st["params"].get("inhibitory_layer", 0)) else "")
+          + " (docs/nir.md); price it: brian-snn nir run " + str(out) + " --input X.npz")
     return 0
