@@ -174,7 +174,7 @@ CASES = [
      "x.h5 holds finished results; pass --force …"),
     ("export: --out is a file", ["export", "--out", "f"], _file, "--out f: is a file; expected a folder"),
     ("export --format nir without --results", ["export", "--format", "nir"], None,
-     "--format nir needs --results SOLSA.h5 (a file written by 'brian-snn solsa --out')"),
+     "--format nir needs --results FILE.h5 (written by 'brian-snn solsa --out' or 'brian-snn train --out')"),
     ("nir run: not a NIR file", ["nir", "run", "f", "--random", "0.1"], _file,
      "f: not a NIR file (no HDF5 signature: truncated or another format?)"),
     ("nir run: unsupported node", ["nir", "run", "g.nir", "--random", "0.1"], _nir_nested,
