@@ -41,7 +41,8 @@ def test_export_carries_learned_weights_and_thresholds(tmp_path):
         np.testing.assert_allclose(lif.tau_syn, 1e-3)
         np.testing.assert_allclose(lif.v_leak, -65.0)
         np.testing.assert_allclose(lif.v_reset, -65.0)
-        np.testing.assert_allclose(lif.r, 65.0)                    # E_exc - v_rest
+        # default v_ref 'mid': the driving force E_exc - (v_rest + threshold) / 2
+        np.testing.assert_allclose(lif.r, 0.0 - (-65.0 + theta * 1e3 - 72.0) / 2)
         np.testing.assert_allclose(lif.w_in, 1e-3 / DT)            # tau_ge / dt: the conductance's charge
         assert set(graph.edges) == {("input", "input_exc"), ("input_exc", "exc"), ("exc", "lateral"),
                                     ("lateral", "exc"), ("exc", "output")}
@@ -52,14 +53,15 @@ def test_export_carries_learned_weights_and_thresholds(tmp_path):
                                                  ("spikedyn", {"inhibitory_layer": 1, "w_ie": 9.0}, 9.0)])
 def test_lateral_inhibition_matrix(model, params, w_inh):
     n = 5
-    g = snn_to_nir(np.ones((3, n)), np.full(n, 0.02), model, params, dt=DT)
+    g = snn_to_nir(np.ones((3, n)), np.full(n, 0.02), model, params, dt=DT, v_ref="rest")
+    np.testing.assert_allclose(g.nodes["exc"].r, 65.0)                  # E_exc - v_rest
     L = g.nodes["lateral"].weight
     assert L.shape == (n, n)
     np.testing.assert_array_equal(np.diag(L), 0.0)
     # same charge at rest: w * tau_gi * (E_inh_e - v_rest) / (tau_ge * (E_exc - v_rest))
     expect = w_inh * 2e-3 * (-100 + 65) / (1e-3 * 65)
     np.testing.assert_allclose(L[~np.eye(n, dtype=bool)], expect)
-    mid = snn_to_nir(np.ones((3, n)), np.full(n, 0.02), model, params, dt=DT, v_ref="mid")
+    mid = snn_to_nir(np.ones((3, n)), np.full(n, 0.02), model, params, dt=DT)       # default: 'mid'
     vr = (-65 + (-52.0)) / 2                         # theta = 20 mV: threshold -52 mV
     np.testing.assert_allclose(mid.nodes["exc"].r, -vr)
     np.testing.assert_allclose(mid.nodes["lateral"].weight[0, 1], w_inh * 2 * (-100 - vr) / (0 - vr))
@@ -94,13 +96,13 @@ def test_exported_network_equals_numpy_integration():
     n_in, n = 8, 3
     w = 0.2 + 0.8 * rng.random((n_in, n))
     theta = np.array([0.020, 0.024, 0.028])
-    g = snn_to_nir(w, theta, "spikedyn", {"w_lat": 3.0}, dt=DT)
+    g = snn_to_nir(w, theta, "spikedyn", {"w_lat": 3.0}, dt=DT)         # per-neuron r (v_ref 'mid')
     x = (rng.random((2, 300, n_in)) < 0.08).astype(float)
     got = run_nir(g, x, dt=DT).outputs["output"]
     p = g.nodes["exc"]
     ref = numpy_cubalif(g.nodes["input_exc"].weight, g.nodes["lateral"].weight, p.w_in, p.r, p.tau_syn, p.tau_mem,
                         p.v_leak, p.v_threshold, p.v_reset, x, DT)
-    assert ref.sum() > 10 and ref[:, :, :].sum(axis=1).min() >= 0
+    assert ref.sum() > 10
     np.testing.assert_array_equal(got, ref)
 
 
@@ -115,8 +117,9 @@ def test_cli_exports_a_train_results_file(tmp_path, capsys):
     g = nir.read(out)
     np.testing.assert_array_equal(g.nodes["input_exc"].weight, w.T)
     assert main(["export", "--format", "nir", "--results", str(path), "--out", str(tmp_path / "m.nir"),
-                 "--v-ref", "mid"]) == 0
+                 "--v-ref", "rest"]) == 0
     assert "inhibitory layer collapsed" in capsys.readouterr().out
+    np.testing.assert_allclose(nir.read(tmp_path / "m.nir").nodes["exc"].r, 65.0)
 
 
 def test_cli_export_of_another_file_is_one_line(tmp_path, capsys):

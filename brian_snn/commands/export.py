@@ -46,10 +46,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dt", default=None, metavar="DT",
                    help="--format nir: seconds per step the graph assumes (SOLSA: per SOLSA step, default 1ms; "
                         "Diehl & Cook / SpikeDyn: default the training presentation's dt, 0.5ms)")
-    p.add_argument("--v-ref", default="rest", metavar="REST|MID|MV",
+    p.add_argument("--v-ref", default="mid", metavar="MID|REST|MV",
                    help="--format nir, Diehl & Cook / SpikeDyn: potential at which the conductance synapses' "
-                        "driving forces are frozen into currents: rest (default), mid (half-way to each "
-                        "neuron's threshold) or a value in mV")
+                        "driving forces are frozen into currents: mid (half-way from rest to each neuron's "
+                        "threshold; default, keeps the accuracy), rest, or a value in mV")
     p.add_argument("--form", choices=("cubalif", "exact"), default="cubalif",
                    help="--format nir: cubalif (one CubaLIF per layer: portable, event-driven, approximate; "
                         "default) or exact (LI filter + LI membrane + Threshold + delayed reset loop: SOLSA's "

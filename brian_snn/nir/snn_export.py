@@ -12,8 +12,11 @@ CubaLIF -> Linear(L) -> CubaLIF (an edge closing a loop acts one step later).  V
 * ``tau_syn = tau_ge`` (1 ms); ``w_in = tau_ge / dt``: a NIR spike is the value 1 for one step, so the
   synaptic current's integral ``w_in * w * dt`` equals the conductance's ``w * tau_ge`` (same charge);
 * **approximated**: the conductance drive ``ge (E_exc - v)`` becomes a current ``r * I`` with
-  ``r = E_exc - v_ref``, the driving force at a fixed potential ``v_ref`` (``v_ref='rest'``: v_rest_e,
-  the default; ``'mid'``: half-way between rest and each neuron's threshold; or a number in mV);
+  ``r = E_exc - v_ref``, the driving force at a fixed potential ``v_ref`` (``v_ref='mid'``, the
+  default: half-way between rest and each neuron's threshold, where a neuron that is about to fire
+  spends its time; ``'rest'``: v_rest_e; or a number in mV).  Measured on a trained SpikeDyn
+  (benchmarks/results/nir_snn_agreement.json): 'mid' keeps the accuracy, 'rest' loses ~9 points
+  (at rest the inhibition's driving force is too small and the excitation's too large);
 * **approximated**: lateral inhibition ``gi (E_inh_e - v)`` (tau_gi = 2 ms) enters the same current
   (tau_syn = tau_ge) with the same charge at ``v_ref``:
   ``L_jk = w_lat * tau_gi * (E_inh_e - v_ref) / (tau_ge * (E_exc - v_ref))`` for j != k, 0 on the
@@ -82,7 +85,7 @@ def thresholds_mV(theta_V) -> np.ndarray:
 
 
 def snn_to_nir(w, theta, model: str = "spikedyn", params: dict | None = None, dt: float = 0.5e-3,
-               v_ref="rest"):
+               v_ref="mid"):
     """A ``nir.NIRGraph`` of a Diehl & Cook / SpikeDyn inference network: ``w`` [n_in, N] learned
     weights, ``theta`` [N] learned thresholds (volts), ``dt`` seconds per step (the spike = 1 for one
     step convention fixes ``w_in = tau_ge / dt``), ``v_ref`` the potential of the driving forces."""
@@ -131,7 +134,7 @@ def snn_to_nir(w, theta, model: str = "spikedyn", params: dict | None = None, dt
 
 
 def inference_to_nir(results_or_state, model: str | None = None, params: dict | None = None,
-                     dt: float | None = None, v_ref="rest"):
+                     dt: float | None = None, v_ref="mid"):
     """:func:`snn_to_nir` of a results file path, or of a state dict ``{'w', 'theta'[, 'model',
     'params', 'presentation']}`` (as :func:`load_snn` returns).  ``dt`` defaults to the presentation's."""
     st = load_snn(results_or_state) if not isinstance(results_or_state, dict) else results_or_state
