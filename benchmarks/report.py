@@ -266,9 +266,7 @@ def ratio_cell(base, runs, value):
 
 
 def _topspark_rows(res):
-    """{model: {window: runs by seed}} of a TopSpark record; counts under the phases report prices."""
-    for r in res["runs"]:
-        r.setdefault("counts", {"training": r["train_counts"], "inference": r["test_counts"]})
+    """{model: {window: runs by seed}} of a TopSpark record."""
     out = {}
     for (m, w), rs in by_seed(res["runs"], lambda r: (r["model"], r["window_ms"])).items():
         out.setdefault(m, {})[w] = rs

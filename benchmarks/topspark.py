@@ -48,8 +48,7 @@ def summary(record) -> dict:
             out.setdefault(m, {})[f"{w:g}"] = cell
         out[m]["chosen_window_ms"] = record["selection"]["chosen_window_ms"][m]
     for r in record["runs"]:
-        r.pop("_priced", None)
-        r.pop("counts", None)
+        r.pop("_priced", None)          # report's price cache, not part of the record
     return out
 
 

@@ -204,8 +204,9 @@ def run_study(cfg: StudyConfig, workers=2, scheduler=None, log=print, out_dir=No
             missing.append(desc)
             continue
         s, r = found[t["after"]], done[t["key"]]
-        runs.append(desc | {k: v for k, v in s.items() if k not in ("state", "assignments", "wall_s")}
-                    | {k: v for k, v in r.items() if k != "wall_s"})
+        runs.append(desc | {k: v for k, v in s.items() if k not in ("state", "assignments", "wall_s", "train_counts")}
+                    | {k: v for k, v in r.items() if k not in ("wall_s", "test_counts")}
+                    | {"counts": {"training": s["train_counts"], "inference": r["test_counts"]}})
     split = protocol_splits(load_described(cfg.data), cfg.n_val, cfg.split_seed).record
     return {"schema": "brian-snn-results/1", "experiment": "topspark", "selected_on": "validation",
             "config": asdict(cfg), "split": split,
