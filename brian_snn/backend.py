@@ -39,7 +39,7 @@ from .files import remove_stale, replacing
 REGISTRY = {"runtime": "brian_snn.backend:RuntimeBackend", "cpp": "brian_snn.backend:CppBackend",
             "cuda": "brian_snn.cuda:CudaBackend"}
 BACKENDS = tuple(REGISTRY)
-CODE_VERSION = "4"        # bump when generated code changes in a way the hash cannot see
+CODE_VERSION = "5"        # bump when generated code changes in a way the hash cannot see
 CONTROLLER_VARS = ("t_in", "count", "repeats", "intensity", "started")
 
 
@@ -293,6 +293,36 @@ if (const char* _s = std::getenv("BRIAN_SNN_SEED")) {
 """
 
 
+# Flush-to-zero and denormals-are-zero for the whole program, first thing in ``main``.  Brian2's
+# makefile compiles with -ffast-math but links without it, so GCC's crtfastmath.o (which would set
+# these bits) is never linked, and every decaying variable that reaches the subnormal range
+# (< 2.2e-308) costs tens to ~100 cycles per operation.  FTZ/DAZ changes arithmetic only there.
+# Inline assembly, so that no header is needed (g++, clang++ and nvcc's host compiler); threads
+# started later (OpenMP) inherit the control register.  docs/performance.md.
+FLUSH_DENORMALS = """
+#if defined(__x86_64__) || defined(__i386__)
+{   /* MXCSR: FTZ (bit 15) and DAZ (bit 6) */
+    unsigned int _brian_snn_csr;
+    __asm__ __volatile__("stmxcsr %0" : "=m"(_brian_snn_csr));
+    _brian_snn_csr |= 0x8040u;
+    __asm__ __volatile__("ldmxcsr %0" : : "m"(_brian_snn_csr));
+}
+#elif defined(__aarch64__)
+{   /* FPCR: FZ (bit 24) flushes denormal inputs and results (Jetson) */
+    unsigned long _brian_snn_fpcr;
+    __asm__ __volatile__("mrs %0, fpcr" : "=r"(_brian_snn_fpcr));
+    _brian_snn_fpcr |= (1UL << 24);
+    __asm__ __volatile__("msr fpcr, %0" : : "r"(_brian_snn_fpcr));
+}
+#endif
+"""
+
+
+def flush_denormals():
+    """Let the standalone program being generated (cpp or cuda host code) run with FTZ/DAZ on."""
+    device.insert_code("before_start", FLUSH_DENORMALS)
+
+
 class CppBackend(_ChunkedBackend):
     """cpp_standalone: one compiled binary per model structure, re-run with ``run_args``."""
     name = "cpp"
@@ -315,6 +345,7 @@ class CppBackend(_ChunkedBackend):
         prefs.devices.cpp_standalone.openmp_threads = self.threads
         # not part of the build key: -j does not change the binary
         prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{make_jobs()}"]
+        flush_denormals()
 
     def _ensure_built(self, spec, presentation, images):
         """The build for ``spec`` (``images``: any table with the data's pixel count)."""

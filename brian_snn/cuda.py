@@ -54,7 +54,7 @@ import numpy as np
 import brian2
 from brian2 import defaultclock, device, ms, prefs, set_device
 
-from .backend import BackendError, CppBackend, _locked, clean_build_dir, device_holds, make_jobs
+from .backend import BackendError, CppBackend, _locked, clean_build_dir, device_holds, make_jobs, flush_denormals
 
 DEFAULT_TOOLKITS = ("/usr/local/cuda",)
 MIN_CC = 5.0                       # brian2cuda 1.0a7's minimal_compute_capability
@@ -519,6 +519,7 @@ class CudaBackend(CppBackend):
 
     def _configure_device(self, directory):
         configure_prefs(self.options(), directory)
+        flush_denormals()              # the host code's arithmetic (docs/performance.md)
 
     # -- build -------------------------------------------------------------------------------
     def _ensure_built(self, spec, presentation, images):

@@ -493,3 +493,10 @@ def test_nvcc_builds_the_exported_project_after_a_move(tmp_path):
         assert (moved / "results" / idx["input_exc.w"]["file"]).exists()
     else:
         print("the binary without a GPU:", (r.stdout + r.stderr).strip().splitlines()[-1:])
+
+
+def test_generated_cuda_host_code_flushes_denormals(generated):
+    _, _, _, _, d = generated
+    main = (d / "main.cu").read_text()
+    assert "ldmxcsr" in main and "msr fpcr" in main
+    assert main.index("ldmxcsr") < main.index("brian_start();")
