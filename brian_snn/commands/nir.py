@@ -66,7 +66,16 @@ def register(sub):
     r.add_argument("--seed", type=int, default=0, metavar="S", help="--random: seed of the spikes (default 0)")
     r.add_argument("--dt", type=parse_dt, default=1e-3, metavar="DT",
                    help="time step, e.g. 1ms (default), 100us, 1e-4 (seconds): use the dt the graph was "
-                        "trained with (snnTorch's exporter assumes 1e-4 s)")
+                        "trained with (snnTorch's exporter assumes 1e-4 s, Norse's its dt, default 1 ms)")
+    r.add_argument("--semantics", choices=("exact", "snntorch", "norse"), default="exact",
+                   help="how a step is computed: exact (default: NIR's equations integrated exactly, reset "
+                        "to v_reset), snntorch or norse (that framework's discrete update at --dt, its reset "
+                        "and its order of synaptic current and membrane: a graph it exported then runs "
+                        "spike for spike as it ran there; docs/nir.md)")
+    r.add_argument("--reset", choices=("value", "subtract", "zero"), default=None,
+                   help="the reset, which a NIR file does not record: with --semantics snntorch, subtract "
+                        "(default, snnTorch's default) or zero (reset_mechanism='zero'); with norse, value "
+                        "(default, to v_reset) or subtract; exact: value")
     add_backend_argument(r, ("runtime", "cpp"), default="runtime")
     add_target_argument(r, DEFAULT_TARGETS, "targets of the cost lines")
     r.add_argument("--out", default=None, metavar="DIR",
@@ -107,7 +116,9 @@ def cmd_run(args):
     out = Path(args.out) if args.out else None
     if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.force:
         raise ValueError(f"{out} exists and is not an empty folder: choose a new --out (or --force)")
-    net = from_nir(args.graph, dt=args.dt)
+    net = from_nir(args.graph, dt=args.dt, semantics=args.semantics, reset=args.reset)
+    for line in net.warnings:
+        print(f"warning: {line}", file=sys.stderr)
     if args.input is not None:
         inputs = load_inputs(args.input, [p.name for p in net.plan.inputs])
     else:
@@ -124,7 +135,8 @@ def cmd_run(args):
         (out / "estimates.json").write_text(json.dumps(hardware, indent=1) + "\n")
     if args.json:
         print(json.dumps({"graph": str(args.graph), "dt_s": res.dt_s, "samples": res.samples, "T": res.T,
-                          "backend": res.backend, "notes": res.notes, "counts": counts.to_dict(),
+                          "backend": res.backend, "semantics": net.semantics, "reset": net.reset,
+                          "warnings": net.warnings, "notes": res.notes, "counts": counts.to_dict(),
                           "hardware": hardware, "out": None if out is None else str(out)}))
         return 0
     n = max(res.samples, 1)

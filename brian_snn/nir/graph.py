@@ -112,6 +112,7 @@ class Population:
     params: dict = field(default_factory=dict)     # flat float arrays of length n
     bias: np.ndarray | None = None                 # constant input (from Affine biases)
     threshold: np.ndarray | None = None            # a Threshold node after this non-spiking node
+    scalar: bool = False                           # every parameter one value: size from its input
 
     @property
     def spiking(self) -> bool:
@@ -172,11 +173,46 @@ def _population(name, node) -> Population:
         return Population(name, kind, int(np.prod(shape)), shape)
     keys = NEURONS[kind] + {"LIF": ("v_reset",), "CubaLIF": ("v_reset", "w_in"), "IF": ("v_reset",),
                             "CubaLI": ("w_in",)}.get(kind, ())
-    first = np.asarray(getattr(node, keys[0]))
+    sizes = [np.asarray(getattr(node, k)).size for k in keys]
+    first = np.asarray(getattr(node, keys[int(np.argmax(sizes))]))
     shape = tuple(first.shape) or (1,)
     n = int(np.prod(shape))
     params = {k: flat(getattr(node, k), n, name, kind, k) for k in keys}
-    return Population(name, kind, n, shape, params)
+    return Population(name, kind, n, shape, params, scalar=max(sizes) == 1)
+
+
+def _resolve_scalar(pops, nodes, edges):
+    """A neuron node whose parameters are all single values (Norse writes a layer's parameters so)
+    stands for as many neurons as reach it: its size is taken from what feeds it."""
+    todo = [k for k, p in pops.items() if p.scalar and p.kind != "Input"]
+    preds = {k: [] for k in nodes}
+    for a, b in edges:
+        preds[b].append(a)
+
+    def out_shape(name, depth):
+        if name in pops:
+            return None if name in todo else pops[name].shape
+        kind = type(nodes[name]).__name__
+        if kind not in LINEAR or depth > len(nodes):
+            return None
+        for a in preds[name]:
+            s = out_shape(a, depth + 1)
+            if s is not None:
+                return s if kind in ("Delay", "Threshold") else linear_op(name, nodes[name], s)[3]
+        return None
+
+    while todo:
+        progress = False
+        for k in list(todo):
+            found = [s for s in (out_shape(a, 0) for a in preds[k]) if s is not None]
+            if found:
+                p = pops[k]
+                p.shape, p.n = tuple(found[0]), int(np.prod(found[0]))
+                p.params = {key: flat(v[:1], p.n, k, p.kind, key) for key, v in p.params.items()}
+                todo.remove(k)
+                progress = True
+        if not progress:
+            break
 
 
 def plan(graph) -> Plan:
@@ -195,6 +231,8 @@ def plan(graph) -> Plan:
             pops[name] = _population(name, node)
     if not any(p.kind == "Input" for p in pops.values()):
         raise NirError("graph has no Input node")
+    if any(p.scalar for p in pops.values()):
+        _resolve_scalar(pops, nodes, edges)
     outputs = {name: OutputMap(name, 0, [], None) for name, node in nodes.items()
                if type(node).__name__ == "Output"}
     if not outputs:
@@ -216,7 +254,13 @@ def plan(graph) -> Plan:
                                    f"{int(np.prod(shape))} values")
                 continue
             seen_shape[nxt] = tuple(shape)
-            ops[nxt] = linear_op(nxt, nodes[nxt], shape)
+            try:
+                ops[nxt] = linear_op(nxt, nodes[nxt], shape)
+            except NirError as e:      # name where the values come from: the fault may be that node's
+                src = nodes[here]
+                what = f"{type(src).__name__} of {int(np.prod(shape))} neurons" if here in pops else \
+                    f"{type(src).__name__}, {int(np.prod(shape))} values"
+                raise NirError(f"{e} from node {here!r} ({what})") from None
             shapes(nxt, ops[nxt][3], depth + 1)
 
     for name, p in pops.items():

@@ -61,12 +61,18 @@ class NirNetwork:
     """A NIR graph ready to run in Brian2 (see the module docstring).  ``run(inputs)`` builds the
     Brian2 objects for the given inputs, runs them and returns a :class:`NirResult`."""
 
-    def __init__(self, graph, dt: float = 1e-3):
+    def __init__(self, graph, dt: float = 1e-3, semantics: str = "exact", reset: str | None = None):
         self.graph = load_graph(graph)
         self.plan: Plan = plan(self.graph)
         self.dt = check_dt(dt)
+        self.semantics, self.reset = check_semantics(semantics, reset)
         self.notes = []
+        self.warnings = time_scale_warnings(self.plan, self.dt)
+        if self.semantics != "exact":
+            self.notes.append(f"semantics {self.semantics} (reset: {self.reset}): {SEMANTICS[self.semantics]}")
         for p in self.plan.populations.values():
+            if self.semantics != "exact":
+                break                  # the discrete maps have no 0/0 at tau_syn = tau_mem
             if p.kind.startswith("Cuba"):
                 ts, tm = p.params["tau_syn"], p.params["tau_mem"]
                 close = np.abs(ts - tm) <= RESOLUTION * tm
@@ -165,6 +171,9 @@ class NirNetwork:
                                                              name=f"_{bname}_thr")
             if G.state_updater is not None:
                 G.state_updater.when, G.state_updater.order = "groups", base
+            for obj in G.contained_objects:          # the discrete semantics' update: the state update's slot
+                if obj.name == f"{bname}_step":
+                    obj.when, obj.order = "groups", base
             if p.kind != "Input":
                 G.run_regularly("x = bias", when="groups", order=base + 1, name=f"{bname}_clear")
                 G.run_regularly(self._rest(p), when="start", order=0, dt=Tr * dt * second, name=f"{bname}_rest")
@@ -202,6 +211,8 @@ class NirNetwork:
         return net, dict(groups=groups, synapses=syns, monitors=monitors, inputs=inputs, S=S, T=T, Tr=Tr)
 
     def _neurons(self, p, bname, emits, gate=""):
+        if self.semantics != "exact":
+            return self._discrete_neurons(p, bname, emits, gate)
         from brian2 import NeuronGroup, second
         eqs = EQUATIONS[p.kind]
         params = dict(p.params)
@@ -233,6 +244,39 @@ class NirNetwork:
             setattr(G, k, v)
         return G
 
+    def _discrete_neurons(self, p, bname, emits, gate):
+        """A node as the framework's discrete update (see :func:`discrete_update`): no differential
+        equations; the update runs where the state updater would (``x``: this step's input)."""
+        from brian2 import NeuronGroup
+        update, reset, consts = discrete_update(p, self.semantics, self.reset, self.dt,
+                                                self_loop=any(c.pre == c.post == p.name for c in self.plan.connections))
+        decl = "v : 1\nx : 1\nbias : 1 (constant)\npend : 1\n"
+        if p.kind.startswith("Cuba"):
+            decl += "I : 1\n"
+        decl += "".join(f"{k} : 1 (constant)\n" for k in consts)
+        events = {}
+        if p.threshold is not None:
+            decl += "threshold_z : 1 (constant)\n"
+            events = {"thr": "v > threshold_z" + gate}
+        if p.spiking:
+            G = NeuronGroup(p.n, decl, threshold="v > v_threshold" + gate, reset=reset, name=bname)
+        elif emits:
+            G = NeuronGroup(p.n, decl, threshold="v != 0" + gate, reset="", events=events, name=bname)
+        else:
+            G = NeuronGroup(p.n, decl, events=events, name=bname)
+        for k, v in consts.items():
+            setattr(G, k, v)
+        if p.threshold is not None:
+            G.threshold_z = p.threshold
+        bias = np.zeros(p.n) if p.bias is None else p.bias
+        G.bias = bias
+        G.x = bias
+        for k, v in self._rest_values(p).items():
+            setattr(G, k, v)
+        G.pend = 0
+        G.run_regularly(update, when="groups", order=0, name=f"{bname}_step")
+        return G
+
     @staticmethod
     def _rest_values(p) -> dict:
         vals = {"v": p.params["v_leak"] if "v_leak" in p.params else np.zeros(p.n)}
@@ -240,12 +284,11 @@ class NirNetwork:
             vals["I"] = np.zeros(p.n)
         return vals
 
-    @staticmethod
-    def _rest(p) -> str:
+    def _rest(self, p) -> str:
         code = "v = v_leak\n" if "v_leak" in p.params else "v = 0\n"
         if p.kind.startswith("Cuba"):
             code += "I = 0\n"
-        return code + "x = bias\n"
+        return code + "x = bias\n" + ("pend = 0\n" if self.semantics != "exact" else "")
 
     # ------------------------------------------------------------------------------- running
     def run(self, inputs, backend: str = "runtime", directory=None) -> NirResult:
@@ -321,11 +364,111 @@ class NirNetwork:
         return Counts(self.dt, steps, samples, "inference", pops, paths, extra).check("NIR run counts")
 
 
-def from_nir(graph_or_path, dt: float = 1e-3) -> NirNetwork:
-    """A NIR graph (``nir.NIRGraph`` or ``.nir`` file) as a :class:`NirNetwork` integrated at ``dt`` seconds."""
-    return NirNetwork(graph_or_path, dt)
+def from_nir(graph_or_path, dt: float = 1e-3, semantics: str = "exact", reset: str | None = None) -> NirNetwork:
+    """A NIR graph (``nir.NIRGraph`` or ``.nir`` file) as a :class:`NirNetwork` at ``dt`` seconds:
+    NIR's equations integrated exactly (``semantics="exact"``), or the discrete update of the framework
+    that wrote it (``"snntorch"``, ``"norse"``; ``reset``: see :data:`RESETS`)."""
+    return NirNetwork(graph_or_path, dt, semantics, reset)
 
 
-def run_nir(graph_or_path, inputs, dt: float = 1e-3, backend: str = "runtime", directory=None) -> NirResult:
+def run_nir(graph_or_path, inputs, dt: float = 1e-3, backend: str = "runtime", directory=None,
+            semantics: str = "exact", reset: str | None = None) -> NirResult:
     """Build and run a NIR graph on ``inputs`` ([samples, T, n_in], or {Input name: array})."""
-    return from_nir(graph_or_path, dt).run(inputs, backend, directory)
+    return from_nir(graph_or_path, dt, semantics, reset).run(inputs, backend, directory)
+
+
+# ------------------------------------------------------------------------------------ semantics
+SEMANTICS = {
+    "exact": "NIR's equations integrated exactly over each step, inputs held over the step; reset to v_reset",
+    "snntorch": "snnTorch's update (Leaky, Synaptic, RLeaky): decay 1 - dt/tau clipped to [0, 1], input gain "
+                "r*dt/tau (w_in*dt/tau_syn into the current), the membrane takes this step's current; "
+                "reset one step after the spike",
+    "norse": "Norse's update (LIFBoxCell, LIFCell, LIBoxCell, IAFCell): forward Euler at dt; CubaLIF: the "
+             "current jumps by w_in*x, the membrane takes it in the same step, then the current decays",
+}
+RESETS = {"exact": ("value",), "snntorch": ("subtract", "zero"), "norse": ("value", "subtract")}
+
+
+def check_semantics(semantics, reset):
+    if semantics not in SEMANTICS:
+        raise NirError(f"unknown semantics {semantics!r} (choose from {', '.join(SEMANTICS)})")
+    allowed = RESETS[semantics]
+    reset = allowed[0] if reset is None else reset
+    if reset not in allowed:
+        raise NirError(f"reset {reset!r} does not go with semantics {semantics!r} (choose from {', '.join(allowed)})")
+    return semantics, reset
+
+
+def discrete_update(p, semantics, reset, dt, self_loop=False):
+    """(update code, reset code, constants per neuron) of a node under a framework's discrete update.
+
+    With x the step's input (sum of weighted spikes and biases) and s[t-1] the last step's spike:
+
+    * LIF / LI, both frameworks:  v ← a·v + g·x + c,  a = 1 − dt/τ (snnTorch: clipped to [0, 1]),
+      g = r·dt/τ, c = v_leak·dt/τ;
+    * IF / I:  v ← v + r·x  (Norse's IAFCell; snnTorch imports IF as Leaky with β = 1);
+    * CubaLIF / CubaLI, snnTorch (Synaptic):  I ← a_s·I + (w_in·dt/τ_syn)·x;  v ← a_m·v + (r·dt/τ_mem)·I + c
+      (the membrane takes this step's current);
+    * CubaLIF / CubaLI, Norse (LIFCell):  I ← I + w_in·x;  v ← a_m·v + (r·dt/τ_mem)·I + c;  then I ← a_s·I;
+    * spike: v > v_threshold after the update;
+    * reset, snnTorch ``subtract``: v_threshold is subtracted in the next step's update (v ← a·v + g·x + c
+      − v_threshold·s[t−1]); ``zero``: Leaky (a LIF without a loop onto itself) restarts from v_reset
+      (v ← v_reset at once, the next step adds its input); Synaptic and RLeaky (a CubaLIF, or a LIF in a
+      loop onto itself) hold v_reset for the next step (v[t] = v_reset when s[t−1] = 1, that step's
+      input to the membrane is dropped);
+    * reset, Norse ``value``: v ← v_reset at once;  ``subtract``: v ← v − v_threshold at once.
+    """
+    P = p.params
+    clip = semantics == "snntorch"
+
+    def decay(tau):
+        a = 1.0 - dt / tau
+        return np.clip(a, 0.0, 1.0) if clip else a
+
+    consts = {"v_leak": P["v_leak"]} if "v_leak" in P else {}     # (the rest state)
+    if p.kind in ("IF", "I"):
+        consts.update(g=P["r"])
+        v_new = "v + g*x"
+    elif p.kind in ("LIF", "LI"):
+        consts.update(a=decay(P["tau"]), g=P["r"] * dt / P["tau"], c=P["v_leak"] * dt / P["tau"])
+        v_new = "a*v + g*x + c"
+    else:
+        consts.update(a_m=decay(P["tau_mem"]), g_m=P["r"] * dt / P["tau_mem"], c=P["v_leak"] * dt / P["tau_mem"],
+                      a_s=decay(P["tau_syn"]),
+                      g_s=P["w_in"] * dt / P["tau_syn"] if semantics == "snntorch" else P["w_in"])
+        v_new = "a_m*v + g_m*I + c"
+    if p.kind in ("CubaLIF", "CubaLI"):
+        pre = "I = a_s*I + g_s*x\n" if semantics == "snntorch" else "I = I + g_s*x\n"
+        post = "" if semantics == "snntorch" else "I = a_s*I\n"
+    else:
+        pre = post = ""
+    if not p.spiking:
+        return f"{pre}v = {v_new}\n{post}", "", consts
+    consts.update(v_threshold=P["v_threshold"], v_reset=P["v_reset"])
+    if semantics == "norse":
+        reset_code = "v = v_reset" if reset == "value" else "v = v - v_threshold"
+        update = f"{pre}v = {v_new}\n{post}"
+    elif reset == "subtract":
+        update, reset_code = f"{pre}v = {v_new} - v_threshold*pend\npend = 0\n{post}", "pend = 1"
+    elif p.kind == "CubaLIF" or self_loop:        # Synaptic, RLeaky: v_reset held for the next step
+        update, reset_code = f"{pre}v = (1 - pend)*({v_new}) + pend*v_reset\npend = 0\n{post}", "pend = 1"
+    else:                                          # Leaky: restart from v_reset at once
+        update, reset_code = f"{pre}v = {v_new}\n{post}", "v = v_reset"
+    return update, reset_code, consts
+
+
+def time_scale_warnings(plan, dt) -> list:
+    """One line per node whose time constants are shorter than dt (dt/tau > 1): every semantics then
+    forgets the state within a step (and 1 − dt/τ < 0 in the Euler updates): not a network anyone
+    trained.  Norse 1.1.0's exporter writes tau = dt/tau_mem_inv (dt times the real tau)."""
+    out = []
+    for p in plan.populations.values():
+        short = [(k, float(np.min(p.params[k]))) for k in TIME if k in p.params and np.min(p.params[k]) < dt]
+        if short:
+            have = ", ".join(f"{k} = {t:.4g} s" for k, t in short)
+            meant = ", ".join(f"{k} {t / dt:.4g} s" for k, t in short)
+            out.append(f"node {p.name!r} ({p.kind}): {have}: {dt / short[0][1]:.3g}x shorter than dt = {dt:g} s, so "
+                       f"the state is forgotten within a step; check the file's time constants and --dt (Norse "
+                       f"1.1.0's exporter writes tau = dt/tau_mem_inv, dt times the real tau: if the graph came "
+                       f"from there, it means {meant})")
+    return out
