@@ -1,6 +1,6 @@
 """TopSpark's window reduction under the results protocol (issue 16).
 
-    .venv/bin/python benchmarks/topspark.py [--data-dir ../shared/data/mnist] [--workers 2]
+    .venv/bin/python benchmarks/topspark.py [--data-dir DIR] [--workers 2]
     .venv/bin/python benchmarks/topspark.py --finished-only     # record of the runs done so far
     .venv/bin/python benchmarks/topspark.py --figure-only       # the figure from the result file
 
@@ -11,7 +11,6 @@ job cache live in ``--work`` (a killed study started again loses only the jobs i
 """
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -96,9 +95,11 @@ def plot(record, path):
 
 
 def main(argv=None):
-    shared = Path(os.environ.get("BRIAN_SNN_SHARED_DATA", HERE.parent.parent / "shared" / "data"))
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-dir", default=str(shared / "mnist"))
+    p.add_argument("--data-dir", default=None, metavar="DIR",
+                   help="folder with the 8,000-image MNIST pool (mnist8k-images-idx3-ubyte.gz + "
+                        "mnist8k-labels-idx1-ubyte.gz); default: built once from the checksummed MNIST download "
+                        "(python -m brian_snn.data.pool)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--work", default=str(HERE.parent / "out" / "topspark"))
     p.add_argument("--results", default=str(HERE / "results"))
@@ -106,6 +107,14 @@ def main(argv=None):
     p.add_argument("--finished-only", action="store_true", help="write the record of the runs finished so far")
     p.add_argument("--figure-only", action="store_true", help="only redraw the figure from the result file")
     a = p.parse_args(argv)
+    if not getattr(a, "figure_only", False):
+        from brian_snn.data import DataError
+        from brian_snn.data.pool import ensure_pool
+        try:
+            a.data_dir = str(ensure_pool(a.data_dir, f"benchmarks/{Path(__file__).name}"))
+        except DataError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     path = Path(a.results) / "topspark.json"
     if not a.figure_only:
         cfg = StudyConfig(data={"dataset": "mnist", "data_dir": a.data_dir})
@@ -119,4 +128,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

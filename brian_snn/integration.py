@@ -11,7 +11,7 @@ For every variable ``x`` with ``dx/dt = A*x + B``:
   unconditionally stable -- the new value is a convex combination of the old value and
   the momentary equilibrium, so ``v`` can never leave the range of the reversal
   potentials.  Forward Euler does leave it: with large input conductances it blew up to
-  +0.9 V in a long frozen-weights run (see DESIGN.md).
+  +0.9 V in a long frozen-weights run (docs/methods.md, Integration).
 
 Use it as ``method=linear_implicit`` (or the registered name ``'linear_implicit'``).
 """

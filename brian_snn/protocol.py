@@ -1,4 +1,4 @@
-"""The results protocol (DESIGN.md): fixed and recorded splits, choices on validation, intervals over
+"""The results protocol (docs/methods.md): fixed and recorded splits, choices on validation, intervals over
 seeds, result files that say where every number came from.
 
 * :func:`protocol_splits` cuts a data set's training part into train and validation (seeded,
