@@ -14,6 +14,7 @@ import importlib
 import json
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -330,7 +331,7 @@ class CppBackend(_ChunkedBackend):
 
     def __init__(self, threads=0, profile=False, **kw):
         super().__init__(**kw)
-        self.threads = threads      # OpenMP was slower than 1 thread on 2 vCPUs (DESIGN.md)
+        self.threads = threads      # OpenMP was slower than 1 thread on 2 vCPUs (measured)
         self.profile = profile      # Brian2 per-code-object timing (adds a small per-step cost)
         self._built = None          # (key, assembled) of the build active in this process
 
@@ -367,6 +368,8 @@ class CppBackend(_ChunkedBackend):
         device.insert_code("before_network_run", SEED_FROM_ENV)
         asm.net.run(self.run_ms(presentation) * ms, profile=self.profile)
         t0 = time.perf_counter()
+        print(f"{spec.NAME}: compiling {len(getattr(device, 'code_objects', {}))} code objects (once per network "
+              f"structure)...", file=sys.stderr, flush=True)
         try:
             with _locked(directory):            # other processes (Dask workers) may build it too
                 device.build(directory=str(directory), compile=True, run=False)
@@ -374,6 +377,7 @@ class CppBackend(_ChunkedBackend):
             raise BackendError(f"building {spec.NAME} in {directory} failed: "
                                f"{str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__}") from e
         asm.build_s = time.perf_counter() - t0
+        print(f"{spec.NAME}: compiled in {asm.build_s:.0f} s", file=sys.stderr, flush=True)
         asm.directory = directory
         self._built = (key, asm)
         return asm
