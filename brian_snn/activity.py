@@ -201,6 +201,9 @@ class ActivityCounter:
 
         ``extra``: more top-level keys of the record; ``kernels_per_step`` (counted from the
         network's objects) and ``simulator`` (``"brian2"``) are added unless given here."""
+        from hwmodel.counts import PHASES
+        if phase not in PHASES:
+            raise ValueError(f"phase must be one of {', '.join(PHASES)}, got {phase!r}")
         if steps is None or dt_s is None:
             if self.network is None:
                 raise ValueError("pass steps and dt_s (the counter was built from objects, not a Network)")
@@ -247,6 +250,13 @@ class ActivityCounter:
         return Counts(float(dt_s), int(steps), int(samples), phase, pops, paths, extra)
 
 
-def count_activity(network, record=(), weight_bits=32) -> ActivityCounter:
-    """Attach exact counters to ``network`` (a Brian2 ``Network``) before running it."""
+def count_activity(network=None, record=(), weight_bits=32) -> ActivityCounter:
+    """Attach exact counters to ``network`` (a Brian2 ``Network``) before running it.
+
+    Brian2's magic ``run()`` has no network object to attach monitors to: build one from the same
+    objects, ``net = Network(collect())``, and call ``net.run(...)`` (one-line error otherwise)."""
+    from brian2.core.magic import MagicNetwork
+    if network is None or isinstance(network, MagicNetwork):
+        raise ValueError("count_activity needs a brian2 Network, not Brian2's magic run(): write "
+                         "net = Network(collect()); counter = count_activity(net); net.run(duration)")
     return ActivityCounter(network, record=record, weight_bits=weight_bits)
