@@ -2,6 +2,11 @@
 a fresh clone (nothing beside it), at small sizes: the test appends size options to each command
 (argparse keeps the last value of an option), runs it in an empty folder and checks its output.
 A README command without an entry in SMALL fails the test, so the README cannot drift from it.
+
+"As written" includes the shell: each command line is run by ``bash -c`` exactly as the README
+prints it, with the venv *not* on PATH (only /usr/bin:/bin, no VIRTUAL_ENV), from a folder where
+``.venv`` is the clone's venv, as in a fresh shell in the clone's folder; a bare ``brian-snn`` there
+is "command not found".
 """
 import os
 import re
@@ -31,6 +36,8 @@ SMALL = {
         ([], [r"reproduces the stored test predictions exactly"], []),
     "hwmodel estimate dc.h5 --target jetson-nano":
         ([], [r"jetson-nano", r"energy"], []),
+    "hwmodel metrics dc.h5":
+        ([], [r"synaptic operations per sample", r"footprint [\d,]+ B"], []),
     "hwmodel compare dc.h5 --targets loihi1,spinnaker2,asic-45nm,jetson-nano --weight-bits 8 --plot cmp.png":
         ([], [r"loihi1", r"spinnaker2", r"asic-45nm", r"jetson-nano"], ["cmp.png"]),
     "brian-snn solsa --task uea --uea-set JapaneseVowels --method all":
@@ -53,17 +60,31 @@ SMALL = {
 }
 
 
-def readme_commands():
-    """The commands of the README's set-up and usage blocks (```bash), comments stripped."""
+def readme_lines():
+    """The command lines of the README's set-up and usage blocks (```bash) as written, comments stripped."""
     text = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```bash\n(.*?)```", text, flags=re.S)
-    cmds = []
+    lines = []
     for block in blocks:
         for line in block.splitlines():
             line = line.split("  #")[0].strip()
             if line and not line.startswith("#"):
-                cmds.append(re.sub(r"^\.venv/bin/", "", line))
-    return cmds
+                lines.append(line)
+    return lines
+
+
+def readme_commands():
+    """The same, without the .venv/bin/ prefix (the keys of SMALL)."""
+    return [re.sub(r"^\.venv/bin/", "", line) for line in readme_lines()]
+
+
+AS_WRITTEN = dict(zip(readme_commands(), readme_lines()))
+
+
+def test_readme_commands_need_no_activated_venv():
+    """A fresh shell has no venv on PATH: every command names .venv/bin/ (or is ./setup.sh)."""
+    bare = [line for line in readme_lines() if not line.startswith((".venv/bin/", "./"))]
+    assert bare == []
 
 
 NOT_HERE = {"./setup.sh": "run by .ci/run on a fresh machine",
@@ -83,9 +104,12 @@ def workdir(tmp_path_factory):
 @pytest.mark.parametrize("command", list(SMALL))
 def test_readme_command_runs_as_written(command, workdir):
     extra, patterns, files = SMALL[command]
-    argv = shlex.split(command)
-    env = dict(os.environ, BRIAN_SNN_SHARED_DATA="/nonexistent")      # nothing beside the clone
-    p = subprocess.run([str(BIN / argv[0]), *argv[1:], *extra], cwd=workdir, env=env,
+    venv = workdir / ".venv"
+    if not venv.exists():
+        venv.symlink_to(BIN.parent)                 # the clone's venv, as seen from the clone's folder
+    env = {k: v for k, v in os.environ.items() if k in ("HOME", "LANG", "LC_ALL", "TMPDIR", "USER")}
+    env.update(PATH="/usr/bin:/bin", BRIAN_SNN_SHARED_DATA="/nonexistent")   # no venv on PATH, nothing beside
+    p = subprocess.run(["bash", "-c", f"{AS_WRITTEN[command]} {shlex.join(extra)}"], cwd=workdir, env=env,
                        capture_output=True, text=True, timeout=900)
     out = p.stdout + p.stderr
     assert p.returncode == 0, out[-3000:]
