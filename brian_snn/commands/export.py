@@ -88,7 +88,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def register(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("export", help="write the standalone CUDA project of a model (build it on a GPU machine)",
-                              description=__doc__.splitlines()[0])
+                              description=" ".join(__doc__.split("\n\n")[0].split()))   # the whole first paragraph
     add_arguments(p)
     p.set_defaults(func=run)
     return p
