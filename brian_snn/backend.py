@@ -40,7 +40,7 @@ from .files import remove_stale, replacing
 REGISTRY = {"runtime": "brian_snn.backend:RuntimeBackend", "cpp": "brian_snn.backend:CppBackend",
             "cuda": "brian_snn.cuda:CudaBackend"}
 BACKENDS = tuple(REGISTRY)
-CODE_VERSION = "5"        # bump when generated code changes in a way the hash cannot see
+CODE_VERSION = "6"        # bump when generated code changes in a way the hash cannot see
 CONTROLLER_VARS = ("t_in", "count", "repeats", "intensity", "started")
 
 
@@ -319,6 +319,33 @@ FLUSH_DENORMALS = """
 """
 
 
+SPIKE_QUEUE = Path(__file__).parent / "cpp" / "spikequeue.h"
+
+
+class spike_queue_installed:
+    """While a standalone project is generated, its ``brianlib/spikequeue.h`` is ours
+    (:data:`SPIKE_QUEUE`: Brian's queue, heterogeneous delays pushed one block per delay; same
+    queue contents, bit-identical results).  Copied with its own time stamp, so an unchanged
+    build is not recompiled by the next process that generates it."""
+
+    def __init__(self, dev=None):
+        from brian2 import get_device
+        self.dev = get_device() if dev is None or not hasattr(type(dev), "copy_source_files") else dev
+
+    def __enter__(self):
+        dev, original = self.dev, type(self.dev).copy_source_files
+
+        def copy_source_files(writer, directory):
+            original(dev, writer, directory)
+            shutil.copy2(SPIKE_QUEUE, Path(directory) / "brianlib" / "spikequeue.h")
+        dev.copy_source_files = copy_source_files
+        return self
+
+    def __exit__(self, *exc):
+        self.dev.__dict__.pop("copy_source_files", None)
+        return False
+
+
 def flush_denormals():
     """Let the standalone program being generated (cpp or cuda host code) run with FTZ/DAZ on."""
     device.insert_code("before_start", FLUSH_DENORMALS)
@@ -371,7 +398,7 @@ class CppBackend(_ChunkedBackend):
         print(f"{spec.NAME}: compiling {len(getattr(device, 'code_objects', {}))} code objects (once per network "
               f"structure)...", file=sys.stderr, flush=True)
         try:
-            with _locked(directory):            # other processes (Dask workers) may build it too
+            with _locked(directory), spike_queue_installed(device):   # other processes may build it too
                 device.build(directory=str(directory), compile=True, run=False)
         except Exception as e:   # compiler errors arrive as long multi-line messages
             raise BackendError(f"building {spec.NAME} in {directory} failed: "
