@@ -5,7 +5,6 @@ No brian2 import: the checks run before the simulator is loaded.
 """
 import contextlib
 import os
-import re
 from pathlib import Path
 
 # Model fields that have an option of their own (or come from the data): not for --param.
@@ -46,15 +45,19 @@ def check_targets(names):
 
 
 def check_out(path, directory=False):
-    """The output path can be written: not a folder (a file when ``directory``), and its nearest
-    existing ancestor a writable folder (missing folders are created when the run starts)."""
+    """The output path can be written: not a folder (a file when ``directory``), never a device,
+    FIFO or socket, not ``name/`` for a file, and its nearest existing ancestor a writable folder
+    (missing folders are created when the run starts).  What an existing file holds is checked
+    under the lock (:func:`claim`).  The rule is :func:`hwmodel.files.check_output`'s."""
+    from .files import check_output
+    if not directory:
+        return check_output(path, what="--out", exists_ok=True)
     p = Path(path)
     if not str(path).strip():
         raise ValueError("--out is empty")
-    if p.exists() and p.is_dir() != directory:
-        raise ValueError(f"--out {path}: is a {'file' if directory else 'folder'}; "
-                         f"expected {'a folder' if directory else 'a file name'}")
-    parent = Path(os.path.abspath(p)).parent
+    if p.exists() and not p.is_dir():
+        raise ValueError(f"--out {path}: is a file; expected a folder")
+    parent = Path(os.path.abspath(p))
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
@@ -101,10 +104,8 @@ def claim(out, held_of=None, same=None, resume=True, force=False, complete_is_ke
     """Hold the lock of ``out`` for the run (refused while another live run holds it), remove the
     temporary files killed writers left beside it, and refuse to overwrite what it holds unless
     :func:`check_overwrite` allows it.  Yields what it holds (``held_of(out)``, None: nothing)."""
-    from .files import output_lock, remove_stale
-    with output_lock(out):
-        p = Path(os.path.abspath(out))
-        remove_stale(p.parent, [re.compile(re.escape(p.name) + r"\.(\d+)\.tmp$")])
+    from .files import output_lock
+    with output_lock(out):                 # also removes killed writers' temporary files
         held = held_of(out) if held_of else None
         check_overwrite(out, held, None if held is None or same is None else same(held), resume, force,
                         complete_is_kept)

@@ -62,8 +62,11 @@ def _targets(value):
     return names
 
 
-def int_at_least(low, what="an integer"):
-    """An argparse type: an integer >= ``low`` (one-line usage error otherwise)."""
+MAX_INT = 2 ** 31 - 1       # every integer option: counts, sizes and seeds fit a 32-bit index
+
+
+def int_at_least(low, what="an integer", high=MAX_INT):
+    """An argparse type: an integer in ``low..high`` (one-line usage error otherwise)."""
     def check(value):
         try:
             v = int(value)
@@ -71,8 +74,15 @@ def int_at_least(low, what="an integer"):
             raise argparse.ArgumentTypeError(f"expected {what}, got {value!r}") from None
         if v < low:
             raise argparse.ArgumentTypeError(f"expected {what}, got {value!r}")
+        if v > high:
+            raise argparse.ArgumentTypeError(f"expected {what}, at most {high:,}, got {_short(value)}")
         return v
     return check
+
+
+def _short(value) -> str:
+    text = repr(str(value))
+    return text if len(text) <= 24 else text[:12] + "..." + text[-4:] + f" ({len(str(value))} characters)"
 
 
 def nonneg_number(what, units=None, example="a number >= 0"):
@@ -110,7 +120,7 @@ _positive_int = int_at_least(1, "a positive integer")
 _seed = int_at_least(0, "an integer >= 0")
 
 
-def _int_list(name, lo=1, hi=None):
+def _int_list(name, lo=1, hi=MAX_INT):
     """A comma list of integers in ``lo..hi``."""
     def check(text):
         try:

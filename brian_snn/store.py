@@ -28,10 +28,19 @@ def open_results(path, schema=SCHEMA, what="a brian-snn results file"):
     path = Path(path)
     if not path.exists():
         raise StoreError(f"{path}: file not found")
+    from .files import check_hdf5, check_input
     try:
+        check_input(path)                    # a FIFO would block, a device never end
         f = h5py.File(path, "r")
     except OSError as e:
         raise StoreError(f"{path}: not a readable HDF5 file (truncated or corrupt?): {e}") from None
+    except ValueError as e:
+        raise StoreError(str(e)) from None
+    try:
+        check_hdf5(f, path)                  # no external links: the file holds its own data
+    except ValueError as e:
+        f.close()
+        raise StoreError(str(e)) from None
     if f.attrs.get("schema") != schema:
         found = f.attrs.get("schema")
         f.close()
@@ -78,23 +87,42 @@ def inspect(path, schema=SCHEMA):
             if found != schema:
                 return {"kind": "other", "what": f"HDF5 with schema {found!r}", "config": {}, "meta": None}
             ck = f.get("checkpoint")
-            return {"kind": "finished" if ck is None else "checkpoint", "config": json.loads(f.attrs.get("config", "{}")),
-                    "meta": None if ck is None else json.loads(ck.attrs.get("meta", "{}"))}
+            return {"kind": "finished" if ck is None else "checkpoint", "config": json_attr(f, "config", path),
+                    "meta": None if ck is None else json_attr(ck, "meta", path, default=None)}
+    except StoreError as e:
+        return {"kind": "other", "what": str(e).partition(": ")[2], "config": {}, "meta": None}
     except (OSError, ValueError):
         return {"kind": "other", "what": "not a readable HDF5 file", "config": {}, "meta": None}
 
 
+def json_attr(obj, name, path, default="{}", kind=dict):
+    """A JSON attribute of an HDF5 object, checked to be a ``kind`` (one-line StoreError)."""
+    from .files import parse_json
+    raw = obj.attrs.get(name, default)
+    if raw is None:
+        raise StoreError(f"{path}: attribute {obj.name.rstrip('/')}/@{name} is missing (damaged file?)")
+    try:
+        value = parse_json(raw.decode() if isinstance(raw, bytes) else str(raw), path)
+    except (ValueError, UnicodeDecodeError):
+        value = None
+    if not isinstance(value, kind):
+        raise StoreError(f"{path}: attribute {obj.name.rstrip('/')}/@{name} is not a JSON "
+                         f"{'object' if kind is dict else kind.__name__} (damaged file?)")
+    return value
+
+
 def read_results(path) -> dict:
     with open_results(path) as f:
-        out = {"config": json.loads(f.attrs["config"]), "scalars": json.loads(f.attrs["scalars"]),
-               "timings": json.loads(f.attrs["timings"]), "arrays": {}, "counts": {}, "checkpoint": None}
+        out = {"config": json_attr(f, "config", path), "scalars": json_attr(f, "scalars", path),
+               "timings": json_attr(f, "timings", path), "arrays": {}, "counts": {}, "checkpoint": None}
         for name, ds in f.items():
             if isinstance(ds, h5py.Dataset):
                 out["arrays"][name] = ds[()]
-        for phase, g in f["counts"].items():
+        counts = f.get("counts")
+        for phase, g in (counts.items() if isinstance(counts, h5py.Group) else ()):
             out["counts"][phase] = Counts.from_hdf5(g, f"{path}:/counts/{phase}")
         if "checkpoint" in f:
             c = f["checkpoint"]
-            out["checkpoint"] = {"meta": json.loads(c.attrs["meta"]),
+            out["checkpoint"] = {"meta": json_attr(c, "meta", path, default=None),
                                  "state": {k: c[k][()] for k in c.keys()}}
         return out

@@ -77,21 +77,52 @@ def _num(d, key, where, required=True, positive=True):
         if required:
             raise CalibrationError(f"{where}: field '{key}' is missing")
         return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise CalibrationError(f"{where}: field '{key}' must be a finite number, got {v!r}")
+    try:
+        ok = not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(float(v))
+    except OverflowError:
+        ok = False
+    if not ok:
+        raise CalibrationError(f"{where}: field '{key}' must be a finite number, got {_short(v)}")
     if positive and v <= 0:
         raise CalibrationError(f"{where}: field '{key}' must be > 0, got {v!r}")
+    if key in LIMITS and v > LIMITS[key][0]:
+        raise CalibrationError(f"{where}: field '{key}' = {v:.4g} is more than {LIMITS[key][0]:g} {LIMITS[key][1]}")
     return float(v)
+
+
+# Largest measurement accepted: beyond these the fit's sums overflow (and no bench measures them).
+LIMITS = {"time_s": (1e9, "s (31 years)"), "energy_j": (1e12, "J"), "idle_w": (1e6, "W")}
+
+
+def _short(v) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _str(d, key, where, required=False):
+    v = d.get(key)
+    if v is None and not required:
+        return None
+    if not isinstance(v, str) or not v:
+        raise CalibrationError(f"{where}: field '{key}' must be a non-empty string, got {_short(v)}")
+    return v
+
+
+def _bool(d, key, where):
+    v = d.get(key, False)
+    if not isinstance(v, bool):
+        raise CalibrationError(f"{where}: field '{key}' must be true or false, got {_short(v)}")
+    return v
 
 
 def load_measurements(path) -> dict:
     """Read and check a measurements file; counts are loaded (inline or from ``counts_file``)."""
+    from .files import FileError, parse_json, read_text
     path = os.fspath(path)
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        raise CalibrationError(f"{path}: file not found") from None
+        data = parse_json(read_text(path), path)
+    except FileError as e:
+        raise CalibrationError(str(e)) from None
     except json.JSONDecodeError as e:
         raise CalibrationError(f"{path}: not valid JSON ({e.msg}, line {e.lineno})") from None
     return parse_measurements(data, path)
@@ -105,6 +136,8 @@ def parse_measurements(data: dict, shown: str = "<measurements>") -> dict:
     if not isinstance(runs_in, list) or not runs_in:
         raise CalibrationError(f"{shown}: field 'runs' must be a non-empty list")
     base_dir = os.path.dirname(os.path.abspath(shown)) if os.path.exists(shown) else os.getcwd()
+    for key in ("target", "power_mode", "power_scope", "source"):
+        _str(data, key, shown)
     runs = []
     for k, r in enumerate(runs_in):
         where = f"{shown}: runs[{k}]"
@@ -116,7 +149,7 @@ def parse_measurements(data: dict, shown: str = "<measurements>") -> dict:
             except CountsError as e:
                 raise CalibrationError(str(e)) from None
         elif "counts_file" in r:
-            p = r["counts_file"]
+            p = _str(r, "counts_file", where, required=True)
             p = p if os.path.isabs(p) else os.path.join(base_dir, p)
             try:
                 c = load_counts(p)
@@ -124,10 +157,12 @@ def parse_measurements(data: dict, shown: str = "<measurements>") -> dict:
                 raise CalibrationError(f"{where}.counts_file: {e}") from None
         else:
             raise CalibrationError(f"{where}: field 'counts' (or 'counts_file') is missing")
-        runs.append(Run(str(r.get("label", f"run{k}")), c, _num(r, "time_s", where),
-                        _num(r, "energy_j", where, required=False), bool(r.get("holdout", False))))
+        runs.append(Run(_str(r, "label", where) or f"run{k}", c, _num(r, "time_s", where),
+                        _num(r, "energy_j", where, required=False), _bool(r, "holdout", where)))
     out = dict(data)
     out["runs"] = runs
+    out["_raw_runs"] = [dict(r, counts_file=os.path.join(base_dir, r["counts_file"])) if "counts_file" in r
+                        else {} for r in runs_in]
     if "idle_w" in data:
         out["idle_w"] = _num(data, "idle_w", shown, required=False)
     return out
@@ -207,9 +242,17 @@ def calibrate(measurements: dict, base: str | None = None, power_mode: str | Non
                               [r.energy_j - idle * r.time_s for r in er])
         if host_w == 0 and busy == 0:
             notes.append("measured energies are at or below idle x time: dynamic power fitted as 0")
+        for name, v in (("busy", busy), ("host-side", host_w)):
+            if v <= 0:                              # a price is > 0: the smallest one stands for 0
+                notes.append(f"{name} power fitted as 0 (at its bound): written as {MIN_POWER_W:g} W")
+        busy, host_w = max(busy, MIN_POWER_W), max(host_w, MIN_POWER_W)
     else:
         notes.append("no energy measurements: the built-in power parameters are kept")
     tid = target_id or f"{t.id}-calibrated"
+    from .targets import _ID
+    if not _ID.match(tid):                          # also the default file name: no path in it
+        raise CalibrationError(f"--id must be lower-case letters, digits, '.', '_' or '-' (it names the "
+                               f"target and its file), got {tid!r}")
     prices = {"launch": ("s", a), "sync": ("s", a), "host_copy": ("s", a),
               "bytes_per_event": ("B", b), "bytes_per_update": ("B", b)}
     gpu_over = {k: base_est.prices[f"gpu.{k}"]["value"] * f for k, (u, f) in prices.items()}
@@ -272,13 +315,14 @@ def calibrated_toml(t: Target, tid: str, gpu_prices: dict, power: dict, scope: s
     return "\n".join(lines) + "\n"
 
 
+MIN_POWER_W = 1e-6           # a fitted power at its bound 0, written as a (valid) price > 0
+
+
 def _load_text(text: str, tid: str) -> Target:
-    import tempfile
-    with tempfile.TemporaryDirectory() as d:
-        p = os.path.join(d, f"{tid}.toml")
-        with open(p, "w") as f:
-            f.write(text)
-        return load_target(p)
+    """The calibrated target, checked as ``hwmodel estimate --target-file`` will read it."""
+    from .files import parse_toml
+    from .targets import from_data
+    return from_data(parse_toml(text, f"calibrated target {tid!r}"), f"calibrated target {tid!r}")
 
 
 def report_lines(fit: Fit) -> list[str]:
@@ -313,17 +357,21 @@ def add_parser(sub):
                    help="when no run is marked holdout, hold out every N-th run for the error report (0: none)")
     c.add_argument("--id", dest="target_id", metavar="ID", help="id of the calibrated target (default <base>-calibrated)")
     c.add_argument("--out", metavar="FILE", help="write the calibrated target TOML here (default <id>.toml)")
+    c.add_argument("--force", action="store_true", help="overwrite --out when it exists")
     c.add_argument("--json", action="store_true", help="print the fit as one JSON object")
     return c
 
 
 def run_cli(a) -> int:
+    from .files import check_output, write_text
     m = load_measurements(a.measurements)
+    inputs = [a.measurements] + [r.get("counts_file") for r in m.get("_raw_runs", [])]
+    if a.out is not None:                           # refused before the fit
+        check_output(a.out, a.force, inputs=inputs)
     fit, text = calibrate(m, base=a.base, power_mode=a.power_mode, holdout_every=a.holdout_every,
                           target_id=a.target_id)
     out = a.out or f"{fit.target}.toml"
-    with open(out, "w") as f:
-        f.write(text)
+    write_text(out, text, a.force, inputs=inputs)
     if a.json:
         print(json.dumps(dict(fit.to_dict(), file=out)))
     else:

@@ -11,11 +11,12 @@ import sys
 
 from .counts import CountsError, load_counts
 from .estimate import EstimateError, _check_bits, check_external_inputs, estimate
+from .errors import HwmodelError
 from .metrics import neurobench
 from .targets import TargetError, list_targets, load_target
 from . import calibrate as _calibrate
 
-ERRORS = (CountsError, TargetError, EstimateError, _calibrate.CalibrationError)
+ERRORS = (CountsError, TargetError, EstimateError, _calibrate.CalibrationError, HwmodelError)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--targets", default="", metavar="A,B[:MODE],...", help="comma-separated ids (or 'all')")
     c.add_argument("--target-file", action="append", default=[], metavar="FILE", help="add a target file (repeatable)")
     c.add_argument("--plot", metavar="PNG", help="write bar charts of energy and latency per sample (values on the bars)")
+    c.add_argument("--force", action="store_true", help="overwrite --plot when it exists")
     inputs(c)
     v = sub.add_parser("validate", help="GPU model: predicted vs published measured times, with leave-one-out errors")
     v.add_argument("--json", action="store_true", help="print one JSON object")
@@ -76,7 +78,8 @@ def main(argv=None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except OSError as e:
-        print(f"hwmodel: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        print(f"hwmodel: error: {e.filename}: {e.strerror or e}" if e.filename else f"hwmodel: error: {e}",
+              file=sys.stderr)
         return 2
 
 
@@ -142,6 +145,8 @@ def _compare(a) -> int:
     n/a and one stderr line names them); 2 (nothing printed) on bad input or when none could.
     ``--targets all`` means every built-in target that can price these counts: the others are
     skipped with a note on stderr and do not fail the command (docs/targets.md)."""
+    from .files import check_plot
+    check_plot(a.plot, a.force, inputs=[a.counts])
     counts = load_counts(a.counts, a.phase)
     refs = [r.strip() for r in a.targets.split(",") if r.strip()]
     skippable = set(list_targets()) if refs == ["all"] else set()
@@ -174,7 +179,7 @@ def _compare(a) -> int:
         raise EstimateError("compare: no target could price these counts: "
                             + "; ".join(f"{r}: {m}" for r, m in failed + skipped))
     if a.plot:
-        _plot(rows, a.plot, os.path.basename(a.counts))
+        _plot(rows, a.plot, os.path.basename(a.counts), a.force, [a.counts])
     if a.json:
         print(json.dumps({"counts": a.counts, "phase": counts.phase, "results": [
             {"target": r, "estimate": e.to_dict()} if e else {"target": r, "error": m} for r, e, m in rows]}))
@@ -205,9 +210,9 @@ def _compare_table(rows):
               f"{_g(e.latency_s):>10s} {e.memory_bytes['total']:>11,d} {fits:>5s}  {e.evidence}")
 
 
-def _plot(rows, path, counts_name=None):
+def _plot(rows, path, counts_name=None, force=False, inputs=()):
     from .plots import compare_chart
-    compare_chart(rows, path, counts_name)
+    compare_chart(rows, path, counts_name, force, inputs)
 
 
 def _validate(a) -> int:

@@ -137,10 +137,10 @@ class Counts:
     def to_json(self, path: str | os.PathLike | None = None) -> str:
         text = json.dumps(self.to_dict(), indent=2)
         if path is not None:
-            tmp = f"{path}.tmp"
-            with open(tmp, "w") as f:
-                f.write(text + "\n")
-            os.replace(tmp, path)          # never leave a half-written file behind
+            from .files import replacing
+            with replacing(path) as tmp:   # never leave a half-written file behind
+                with open(tmp, "w") as f:
+                    f.write(text + "\n")
         return text
 
     @classmethod
@@ -188,8 +188,9 @@ class Counts:
 
     @classmethod
     def from_json(cls, text: str, source: str = "counts JSON") -> "Counts":
+        from .files import parse_json
         try:
-            d = json.loads(text)
+            d = parse_json(text, source)
         except json.JSONDecodeError as e:
             raise CountsError(f"{source}: not valid JSON ({e.msg} at line {e.lineno})") from None
         return cls.from_dict(d, source)
@@ -210,9 +211,12 @@ def load_counts(path: str | os.PathLike, phase: str | None = None) -> Counts:
 
     For HDF5 files ``phase`` defaults to ``inference`` when present, else ``training``.
     """
+    from .files import FileError, check_hdf5, check_input, decode, read_bytes
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise CountsError(f"{path}: file not found")
+    try:
+        check_input(path)                   # a FIFO or a device would block or never end
+    except FileError as e:
+        raise CountsError(str(e)) from None
     with open(path, "rb") as f:
         magic = f.read(8)
     if magic != b"\x89HDF\r\n\x1a\n" and path.lower().endswith((".h5", ".hdf5")):
@@ -224,6 +228,10 @@ def load_counts(path: str | os.PathLike, phase: str | None = None) -> Counts:
         except OSError as e:
             raise CountsError(f"{path}: unreadable HDF5 file ({e})") from None
         with h5:
+            try:
+                check_hdf5(h5, path)
+            except FileError as e:
+                raise CountsError(str(e)) from None
             if "counts" not in h5:
                 raise CountsError(f"{path}: no 'counts' group (not a brian-snn results file?)")
             have = list(h5["counts"].keys())
@@ -232,8 +240,11 @@ def load_counts(path: str | os.PathLike, phase: str | None = None) -> Counts:
             if phase not in have:
                 raise CountsError(f"{path}: no counts for phase {phase!r} (have {have})")
             return Counts.from_hdf5(h5["counts"][phase], f"{path}:/counts/{phase}")
-    with open(path, encoding="utf-8", errors="replace") as f:
-        counts = Counts.from_json(f.read(), path)
+    try:
+        text = decode(read_bytes(path), path)
+    except FileError as e:
+        raise CountsError(str(e)) from None
+    counts = Counts.from_json(text, path)
     if phase is not None and counts.phase != phase:
         raise CountsError(f"{path}: counts are for phase {counts.phase!r}, not {phase!r}")
     return counts

@@ -96,8 +96,8 @@ def compare_figure(rows, counts_name=None):
     return fig
 
 
-def compare_chart(rows, path, counts_name=None):
-    """Write :func:`compare_figure` as a PNG; returns ``path``."""
-    compare_figure(rows, counts_name).savefig(path, dpi=110)
-    return path
+def compare_chart(rows, path, counts_name=None, force=False, inputs=()):
+    """Write :func:`compare_figure` as a PNG (under the rule of :mod:`hwmodel.files`); returns ``path``."""
+    from .files import save_figure
+    return save_figure(compare_figure(rows, counts_name), path, force, inputs=inputs, dpi=110)
 

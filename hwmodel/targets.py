@@ -166,11 +166,18 @@ def load_target(ref: str | os.PathLike) -> Target:
 
 
 def _load(path: str, shown: str) -> Target:
+    from .files import FileError, parse_toml, read_bytes, decode
     try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
+        data = parse_toml(decode(read_bytes(path), shown), shown)
+    except FileError as e:
+        raise TargetError(str(e)) from None
     except tomllib.TOMLDecodeError as e:
         raise TargetError(f"{shown}: not valid TOML ({e})") from None
+    return from_data(data, shown)
+
+
+def from_data(data: dict, shown: str) -> Target:
+    """A target from parsed TOML (``extends`` resolved), validated; errors name ``shown``."""
     if "extends" in data:                       # a calibrated file that overrides a built-in one
         base_id = data.pop("extends")
         if base_id not in list_targets():

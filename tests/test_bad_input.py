@@ -80,6 +80,43 @@ def _nir_nested(tmp):
     nir.write("g.nir", nir.NIRGraph.from_list(nir.Linear(weight=np.ones((2, 2))), inner, type_check=False))
 
 
+def _trained(**change):
+    """A results file ``r.h5`` of a (never run) 10-neuron SpikeDyn with ``change`` applied:
+    config keys (None: removed) or arrays (None: removed)."""
+    def make(tmp):
+        from brian_snn.encoding import Presentation
+        from brian_snn.experiments.train_eval import TrainConfig, _config_dict
+        from brian_snn.models import get_model_spec
+        spec = get_model_spec("spikedyn", n_exc=10, n_input=784)
+        r = {"config": _config_dict(TrainConfig(n_exc=10), spec, Presentation()), "scalars": {"accuracy": 0.5},
+             "arrays": {"weights": np.full((784, 10), 0.1), "thresholds_theta_V": np.zeros(10),
+                        "assignments": np.arange(10)}}
+        for k, v in change.items():
+            where = r["config"] if k in r["config"] else r["arrays"]
+            if v is None:
+                where.pop(k)
+            else:
+                where[k] = v
+        write_results("r.h5", r)
+    return make
+
+
+def _config_list(tmp):
+    _trained()(tmp)
+    with h5py.File("r.h5", "a") as f:
+        f.attrs["config"] = "[1, 2]"
+
+
+def _checkpoint_without_meta(tmp):
+    _checkpoint(tmp)
+    with h5py.File("x.h5", "a") as f:
+        del f["checkpoint"].attrs["meta"]
+
+
+def _json_list(tmp):
+    Path("l.json").write_text("[1, 2]")
+
+
 HOLDER = ("import sys\nfrom brian_snn.files import output_lock\n"
           "with output_lock(sys.argv[1]):\n    print('locked', flush=True)\n    sys.stdin.read()\n")
 
@@ -183,6 +220,34 @@ CASES = [
      "Threshold, LIF, CubaLIF, IF, LI, CubaLI, I"),
     ("nir run: misspelled --target", ["nir", "run", "g.nir", "--random", "0.1", "--target", "jetson-nan"], None,
      "unknown target 'jetson-nan'; did you mean 'jetson-nano'? …"),
+    # -- issue 29: inputs that gave a traceback
+    ("train: --neurons 10**30", ["train", "--neurons", str(10 ** 30)], None,
+     "argument --neurons: expected a positive integer, at most 2,147,483,647, got '10000000000...000' (31 characters)"),
+    ("timestep: a window of 1e308 ms", ["timestep", "--windows", "1e308,350"], None,
+     "argument --windows: expected numbers up to 1e+09, got '1e308'"),
+    ("timestep --from a JSON list", ["timestep", "--from", "l.json"], _json_list,
+     "l.json: not a 'brian-snn timestep' result (a JSON list, expected an object)"),
+    ("export --format nir --dt 0", ["export", "--format", "nir", "--dt", "0"], None,
+     "argument --dt: --dt must be a time > 0 such as 1ms, 100us or 1e-4 (seconds), got '0'"),
+    ("solsa: --hidden 100000000", ["solsa", "--hidden", "100000000"], None,
+     "--hidden 100,000,000 is more than 20,000 neurons per layer (the weights between two such layers alone "
+     "would take 80,000,000 GB)"),
+    ("train --out: a checkpoint without its meta attribute", ["train", "--out", "x.h5"], _checkpoint_without_meta,
+     "x.h5 is not a results file of this command (attribute /checkpoint/@meta is missing (damaged file?)); "
+     "pass --force …"),
+    ("evaluate: no model in the configuration", ["evaluate", "r.h5"], _trained(model=None),
+     "r.h5: its configuration names no known model (model None; known: diehl-cook, asp-decay, spikedyn); "
+     "not a 'brian-snn train' results file?"),
+    ("evaluate: a configuration that is a JSON list", ["evaluate", "r.h5"], _config_list,
+     "r.h5: attribute /@config is not a JSON object (damaged file?)"),
+    ("evaluate: chunk_slots 1e12", ["evaluate", "r.h5"], _trained(chunk_slots=10 ** 12),
+     "r.h5: configuration chunk_slots must be an integer in [1, 100,000], got 1000000000000"),
+    ("evaluate: byte-string weights", ["evaluate", "r.h5"], _trained(weights=np.full((784, 10), b"ab")),
+     "r.h5: dataset /weights holds |S2 values, not numbers (damaged file?)"),
+    ("evaluate: 3 assignments for 10 neurons", ["evaluate", "r.h5"], _trained(assignments=np.arange(3)),
+     "r.h5: dataset /assignments has shape (3,), expected (10,) for this network (damaged or edited file?)"),
+    ("evaluate: no thresholds", ["evaluate", "r.h5"], _trained(thresholds_theta_V=None),
+     "r.h5: dataset /thresholds_theta_V is missing (damaged file?)"),
 ]
 
 

@@ -51,6 +51,22 @@ def measurements(c):
 
 
 GOOD_JSON = counts()
+
+
+def runs(**changes):
+    """Measurements of two runs (inline counts) with run 0's fields changed (None: removed);
+    ``top_<key>`` changes a top-level field."""
+    d = json.loads(measurements(GOOD_JSON))
+    for k, v in changes.items():
+        node, key = (d, k[4:]) if k.startswith("top_") else (d["runs"][0], k)
+        if v is None:
+            node.pop(key, None)
+        else:
+            node[key] = v
+    return json.dumps(d)
+
+
+DEEP = "[" * 200_000 + "]" * 200_000
 # (case, files to write, command after `hwmodel`, exit status, the stderr line after its prefix)
 CASES = [
     ("counts: a truncated or corrupt results file", {"r.h5": "not HDF5"}, "estimate r.h5 --target loihi1", 2,
@@ -118,6 +134,27 @@ CASES = [
     ("compare: --targets all (every built-in that can price the counts; not an error)", {},
      "compare c.json --targets all", 0,
      f"--targets all: skipped 1 target(s) that cannot price these counts: cortex-m4f: {CORTEX}"),
+    # -- issue 29: inputs that gave a traceback
+    ("counts: JSON nested 200,000 deep", {"c.json": DEEP}, "estimate c.json --target loihi1", 2,
+     "c.json: not valid JSON (nested more than 100 levels deep)"),
+    ("target: TOML nested 200,000 deep", {"t.toml": TARGET + "note = " + DEEP}, "estimate c.json --target-file t.toml",
+     2, "t.toml: not valid TOML (nested more than 100 levels deep)"),
+    ("target: invalid UTF-8", {"t.toml": TARGET.encode() + b'note = "\xff"\n'}, "estimate c.json --target-file t.toml",
+     2, "t.toml: not UTF-8 text (byte 0xff at offset 93)"),
+    ("compare: --plot with an ending matplotlib cannot write", {}, "compare c.json --targets loihi1 --plot p.txt", 2,
+     "--plot p.txt: expected a file name ending in .png, .pdf, .svg"),
+    ("compare: --plot names the counts file", {}, "compare c.json --targets loihi1 --plot c.json", 2,
+     "--plot c.json: expected a file name ending in .png, .pdf, .svg"),
+    ("calibrate: power_mode not a string", {"m.json": runs(top_power_mode=5)}, "calibrate m.json", 2,
+     "m.json: field 'power_mode' must be a non-empty string, got 5"),
+    ("calibrate: counts_file a number", {"m.json": runs(counts=None, counts_file=5)}, "calibrate m.json", 2,
+     "m.json: runs[0]: field 'counts_file' must be a non-empty string, got 5"),
+    ("calibrate: counts_file a list", {"m.json": runs(counts=None, counts_file=["c.json"])}, "calibrate m.json", 2,
+     "m.json: runs[0]: field 'counts_file' must be a non-empty string, got ['c.json']"),
+    ("calibrate: time_s 1e308", {"m.json": runs(time_s=1e308)}, "calibrate m.json", 2,
+     "m.json: runs[0]: field 'time_s' = 1e+308 is more than 1e+09 s (31 years)"),
+    ("calibrate: invalid UTF-8", {"m.json": runs(label="@").replace('"@"', '"\udcff"').encode("utf-8", "surrogateescape")},
+     "calibrate m.json", 2, "m.json: not UTF-8 text (byte 0xff at offset 82)"),
     ("calibrate: impossible counts in the measurements (no --out file written)",
      {"m.json": measurements(counts(**{"populations[0].spikes": "41"}))}, "calibrate m.json --out cal.toml", 2,
      "m.json: runs[0].counts: field 'populations[0].spikes' = 41 is more than n x steps = 4 x 10 = 40"),
@@ -129,7 +166,10 @@ def test_bad_input_is_refused_in_one_line(case, files, command, status, message,
     monkeypatch.chdir(tmp_path)
     (tmp_path / "c.json").write_text(GOOD_JSON)
     for name, text in files.items():
-        (tmp_path / name).write_text(text)
+        if isinstance(text, bytes):
+            (tmp_path / name).write_bytes(text)
+        else:
+            (tmp_path / name).write_text(text)
     before = set(os.listdir(tmp_path))
     rc = main(command.split())
     out, err = capsys.readouterr()

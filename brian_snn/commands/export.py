@@ -43,7 +43,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="--format nir: the task of the results file (needed when it holds several)")
     p.add_argument("--method", default="solsa", metavar="METHOD",
                    help="--format nir: solsa (default), bptt or online-simple")
-    p.add_argument("--dt", default=None, metavar="DT",
+    from .nir import parse_dt
+    p.add_argument("--dt", default=None, metavar="DT", type=lambda text: (parse_dt(text), text)[1],
                    help="--format nir: seconds per step the graph assumes (SOLSA: per SOLSA step, default 1ms; "
                         "Diehl & Cook / SpikeDyn: default the training presentation's dt, 0.5ms)")
     p.add_argument("--v-ref", default="mid", metavar="MID|REST|MV",

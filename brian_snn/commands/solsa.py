@@ -97,6 +97,9 @@ def _experiment(args):
         raise SolsaError(f"--hidden must be comma-separated integers, got {args.hidden!r}") from None
     if not hidden or min(hidden) < 1:
         raise SolsaError(f"--hidden must be positive integers, got {args.hidden!r}")
+    if max(hidden) > MAX_HIDDEN:            # before any allocation: weights grow as hidden^2
+        raise SolsaError(f"--hidden {max(hidden):,} is more than {MAX_HIDDEN:,} neurons per layer "
+                         f"(the weights between two such layers alone would take {8 * max(hidden) ** 2 / 1e9:,.0f} GB)")
     changes = dict(epochs=args.epochs, seed=args.seed)
     for name in ("lr", "lr_filter", "points", "period"):
         if getattr(args, name) is not None:
@@ -115,6 +118,9 @@ def _experiment(args):
     return Experiment(tasks=tasks, uea_sets=_csv(args.uea_set), data_dir=args.data_dir, methods=methods,
                       hidden=hidden, cfg=cfg, engine=args.engine, backend=args.backend, n_train=args.n_train,
                       n_test=args.n_test, repeats=args.repeats, verbose=not (args.quiet or args.json))
+
+
+MAX_HIDDEN = 20_000     # 8 x 20,000^2 bytes = 3.2 GB of recurrent weights per copy
 
 
 def run(args) -> int:

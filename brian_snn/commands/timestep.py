@@ -21,6 +21,9 @@ from ..options import (_names, nonneg_number, _positive_int as _pos_int, add_bac
 DEFAULT_OUT = "timestep-results"
 
 
+MAX_VALUE = 1e9          # a window or a tolerance beyond this is no experiment (and overflows a step count)
+
+
 def _floats(name, positive=True):
     def check(text):
         vals = []
@@ -33,6 +36,8 @@ def _floats(name, positive=True):
                 raise argparse.ArgumentTypeError(f"{v.strip()!r} is not a number") from None
             if not math.isfinite(x) or (positive and x <= 0):
                 raise argparse.ArgumentTypeError(f"expected positive finite numbers, got {v.strip()!r}")
+            if abs(x) > MAX_VALUE:
+                raise argparse.ArgumentTypeError(f"expected numbers up to {MAX_VALUE:g}, got {v.strip()!r}")
             vals.append(x)
         if not vals:
             raise argparse.ArgumentTypeError("no value given")

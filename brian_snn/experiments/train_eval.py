@@ -97,8 +97,10 @@ def train_and_evaluate(config: TrainConfig, dataset, out=None, resume=True, prog
     t_start = time.perf_counter()
     timings = {"train_sim_s": 0.0, "build_s": 0.0}
 
+    fingerprint = data_fingerprint(dataset)
     if resume and out is not None and _has_checkpoint(out, config):
         ck = read_results(out)["checkpoint"]
+        check_checkpoint(ck, out, config, spec.join(state) if batched else state, n_train, fingerprint)
         meta = ck["meta"]
         state = spec.split(ck["state"]) if batched else ck["state"]
         epoch0 = meta["epoch"]
@@ -110,7 +112,8 @@ def train_and_evaluate(config: TrainConfig, dataset, out=None, resume=True, prog
     def checkpoint(epoch, st, at=start):
         if out is not None:
             write_results(out, {"config": _config_dict(config), "checkpoint": {
-                "meta": {"config_key": config.key(), "format": CHECKPOINT_FORMAT, "epoch": epoch, "position": at.position,
+                "meta": {"config_key": config.key(), "format": CHECKPOINT_FORMAT, "data_sha256": fingerprint,
+                         "epoch": epoch, "position": at.position,
                          "chunk": at.chunk, "counts": _counts_dict(at.counts), "sim_s": at.sim_wall_s,
                          "counts_before": _counts_dict(before), "timings": timings},
                 "state": spec.join(st) if batched else st}})
@@ -166,6 +169,54 @@ def train_and_evaluate(config: TrainConfig, dataset, out=None, resume=True, prog
     return results if batched else results[0]
 
 
+def data_fingerprint(dataset) -> str:
+    """SHA-256 of the images and labels a run trains and tests on (checkpoints record it)."""
+    h = hashlib.sha256()
+    for a in (dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test):
+        a = np.ascontiguousarray(a)
+        h.update(str((a.dtype.str, a.shape)).encode())
+        h.update(a.data)
+    return h.hexdigest()
+
+
+def check_checkpoint(ck, path, config, expected, n_train, fingerprint):
+    """Refuse to resume a checkpoint that does not fit this run (naming what does not): the
+    data it was trained on, its position in the run, and its state (every array of ``expected``,
+    the state a fresh run starts from, with that shape; all finite)."""
+    meta = ck["meta"]
+    if meta.get("data_sha256") not in (None, fingerprint):
+        raise ValueError(f"{path}: its checkpoint was trained on other data (the images or labels of the "
+                         "data set changed since); resuming would mix the two: pass --no-resume to start again")
+
+    def whole(v, lo, hi):
+        return not isinstance(v, bool) and isinstance(v, int) and lo <= v <= hi
+    positions = meta.get("position")
+    positions = positions if isinstance(positions, list) and config.copies > 1 else [positions]
+    problems = []
+    if not whole(meta.get("epoch"), 0, config.epochs):
+        problems.append(f"epoch {meta.get('epoch')!r} is not in [0, {config.epochs}]")
+    if len(positions) != config.copies or not all(whole(p, 0, n_train) for p in positions):
+        problems.append(f"position {meta.get('position')!r} is not in [0, {n_train}] (training samples)")
+    if not whole(meta.get("chunk"), 0, 2 ** 40):
+        problems.append(f"chunk {meta.get('chunk')!r} is not a count")
+    state = ck["state"]
+    for k, v in expected.items():
+        got = state.get(k)
+        if got is None:
+            problems.append(f"state {k!r} is missing")
+        elif np.shape(got) != np.shape(v):
+            problems.append(f"state {k!r} has shape {np.shape(got)}, expected {np.shape(v)}")
+    for k, v in state.items():
+        v = np.asarray(v)
+        if v.dtype.kind not in "fiub":
+            problems.append(f"state {k!r} holds {v.dtype} values")
+        elif v.dtype.kind == "f" and not np.isfinite(v).all():
+            problems.append(f"state {k!r} holds non-finite values (NaN or inf)")
+    if problems:
+        raise ValueError(f"{path}: its checkpoint cannot be resumed ({'; '.join(problems)}; damaged or edited "
+                         "file?): pass --no-resume to start again, or --force with another --out")
+
+
 def trained_network(state):
     """What a trained network is: its weights and thresholds.  Labelling and testing start from
     these alone (membrane potentials at rest), as ``evaluate`` does from a results file."""
@@ -219,6 +270,61 @@ def _counts_from(d):
     return None if d is None else Counts.from_dict(d)
 
 
+MAX_CHUNK_SLOTS = 100_000      # a stored chunk size beyond this is not one brian-snn wrote
+
+
+def _array(arrays, name, path, shape, kind="float", low=None, high=None):
+    """``arrays[name]`` checked: present, numeric of ``kind``, exactly ``shape``, finite, in range."""
+    a = arrays.get(name)
+    if a is None:
+        raise ValueError(f"{path}: dataset /{name} is missing (damaged file?)")
+    a = np.asarray(a)
+    numeric = a.dtype.kind in ("iu" if kind == "int" else "fiu")
+    if not numeric:
+        raise ValueError(f"{path}: dataset /{name} holds {a.dtype} values, not numbers (damaged file?)")
+    if a.shape != tuple(shape):
+        raise ValueError(f"{path}: dataset /{name} has shape {a.shape}, expected {tuple(shape)} for this network "
+                         "(damaged or edited file?)")
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        raise ValueError(f"{path}: dataset /{name} holds {int((~np.isfinite(a)).sum())} non-finite values "
+                         "(NaN or inf; damaged file?)")
+    if a.size and ((low is not None and a.min() < low) or (high is not None and a.max() > high)):
+        raise ValueError(f"{path}: dataset /{name} holds values outside [{low}, {high}] (damaged or edited file?)")
+    return a
+
+
+def stored_network(stored, path):
+    """The model spec of a results file, its configuration checked first: the one validation of a
+    stored network (``evaluate``, NIR export).  One-line ValueError naming what is wrong."""
+    from ..models import MODEL_NAMES
+    cfg = stored["config"]
+    if cfg.get("model") not in MODEL_NAMES:
+        raise ValueError(f"{path}: its configuration names no known model (model {cfg.get('model')!r}; "
+                         f"known: {', '.join(MODEL_NAMES)}); not a 'brian-snn train' results file?")
+    for key in ("model_params", "presentation_params"):
+        if not isinstance(cfg.get(key), dict):
+            raise ValueError(f"{path}: its configuration has no {key!r} object (damaged file?)")
+    chunk = cfg.get("chunk_slots")
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or not 1 <= chunk <= MAX_CHUNK_SLOTS:
+        raise ValueError(f"{path}: configuration chunk_slots must be an integer in [1, {MAX_CHUNK_SLOTS:,}], "
+                         f"got {chunk!r}")
+    if isinstance(cfg.get("seed"), bool) or not isinstance(cfg.get("seed"), int):
+        raise ValueError(f"{path}: configuration seed must be an integer, got {cfg.get('seed')!r}")
+    try:
+        spec = get_model_spec(cfg["model"], **cfg["model_params"])
+    except TypeError as e:
+        raise ValueError(f"{path}: its model_params do not fit {cfg['model']} ({e})") from None
+    return spec
+
+
+def check_trained(stored, path, spec):
+    """Weights [n_input, n_exc], thresholds [n_exc] and assignments [n_exc] (a class 0..9 or −1)."""
+    a = stored["arrays"]
+    _array(a, "weights", path, (spec.n_input, spec.n_exc))
+    _array(a, "thresholds_theta_V", path, (spec.n_exc,))
+    _array(a, "assignments", path, (spec.n_exc,), kind="int", low=-1, high=9)
+
+
 def evaluate_file(path, backend=None, progress=True):
     """Test the network stored in a results file again, on the data set it was trained with."""
     from ..data import load_dataset
@@ -227,11 +333,15 @@ def evaluate_file(path, backend=None, progress=True):
     if "weights" not in stored["arrays"]:
         raise ValueError(f"{path}: holds only a checkpoint (training did not finish); "
                          "run 'brian-snn train' again with the same --out to resume")
+    spec = stored_network(stored, path)
+    check_trained(stored, path, spec)
     data = cfg.get("data") or {}
     dataset = load_dataset(data.get("dataset", "embedded"), data_dir=data.get("data_dir"),
                            n_train=data.get("n_train"), n_test=data.get("n_test"),
                            seed=data.get("data_seed", 0), download_ok=False)
-    spec = get_model_spec(cfg["model"], **cfg["model_params"])
+    if dataset.x_train.shape[1] != spec.n_input:
+        raise ValueError(f"{path}: the network has {spec.n_input} inputs but its data set's images have "
+                         f"{dataset.x_train.shape[1]} pixels")
     batched = cfg.get("copies", 1) > 1          # a copy of a batch: its noise is the batch's
     pres = Presentation(**cfg["presentation_params"])
     bk = get_backend(backend or cfg["backend"], chunk_slots=cfg["chunk_slots"])

@@ -303,12 +303,15 @@ def read_results_json(path, default_name, schemas, what) -> dict:
     p = Path(path)
     if p.is_dir():
         p = p / default_name
+    from ...files import parse_json, read_text
+    if not p.exists():
+        raise ValueError(f"{p}: no such file")
     try:
-        res = json.loads(p.read_text())
-    except FileNotFoundError:
-        raise ValueError(f"{p}: no such file") from None
+        res = parse_json(read_text(p), p)
     except json.JSONDecodeError as e:
         raise ValueError(f"{p}: not a JSON file ({e})") from None
+    if not isinstance(res, dict):
+        raise ValueError(f"{p}: not a {what} result (a JSON {type(res).__name__}, expected an object)")
     if res.get("schema") not in schemas:
         raise ValueError(f"{p}: not a {what} results file")
     return _renamed_dependency(res)
