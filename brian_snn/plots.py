@@ -80,17 +80,18 @@ def receptive_fields_figure(weights, assignments=None, title=None, max_neurons=4
 
 
 def receptive_fields(weights, path, assignments=None, title=None, max_neurons=400, model=None, accuracy=None,
-                     n_test=None, dataset=None):
-    """Write :func:`receptive_fields_figure` as a PNG; returns ``path``."""
+                     n_test=None, dataset=None, force=False):
+    """Write :func:`receptive_fields_figure` as a PNG (the one writer rule: a new file or
+    ``force``); returns ``path``."""
+    from .files import save_figure
     fig = receptive_fields_figure(weights, assignments, title, max_neurons, model, accuracy, n_test, dataset)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    return path
+    return save_figure(fig, path, force, dpi=110, bbox_inches="tight")
 
 
-def receptive_fields_from_results(results, path, max_neurons=400):
+def receptive_fields_from_results(results, path, max_neurons=400, force=False):
     """Receptive fields of a results dict (``train_and_evaluate`` / ``store.read_results``):
     model, N, test accuracy, test sample count and data set taken from it."""
     cfg, sc, arr = results.get("config") or {}, results.get("scalars") or {}, results["arrays"]
     return receptive_fields(arr["weights"], path, arr.get("assignments"), max_neurons=max_neurons,
                             model=cfg.get("model"), accuracy=sc.get("accuracy"), n_test=sc.get("n_test"),
-                            dataset=(cfg.get("data") or {}).get("dataset"))
+                            dataset=(cfg.get("data") or {}).get("dataset"), force=force)

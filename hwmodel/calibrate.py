@@ -199,6 +199,10 @@ def calibrate(measurements: dict, base: str | None = None, power_mode: str | Non
     if t.model != "gpu_time_power":
         raise CalibrationError(f"target {t.id!r} uses the {t.model} model; calibrate fits GPU targets "
                                "(class gpu, execution clock_driven_sparse)")
+    from .targets import _ID
+    if target_id is not None and not _ID.match(target_id):     # also the default file name: no path in it
+        raise CalibrationError(f"--id must be lower-case letters, digits, '.', '_' or '-' (it names the "
+                               f"target and its file), got {target_id!r}")
     power_mode = power_mode or measurements.get("power_mode")
     mode = t.mode(power_mode)
     runs = measurements["runs"]
@@ -249,10 +253,6 @@ def calibrate(measurements: dict, base: str | None = None, power_mode: str | Non
     else:
         notes.append("no energy measurements: the built-in power parameters are kept")
     tid = target_id or f"{t.id}-calibrated"
-    from .targets import _ID
-    if not _ID.match(tid):                          # also the default file name: no path in it
-        raise CalibrationError(f"--id must be lower-case letters, digits, '.', '_' or '-' (it names the "
-                               f"target and its file), got {tid!r}")
     prices = {"launch": ("s", a), "sync": ("s", a), "host_copy": ("s", a),
               "bytes_per_event": ("B", b), "bytes_per_update": ("B", b)}
     gpu_over = {k: base_est.prices[f"gpu.{k}"]["value"] * f for k, (u, f) in prices.items()}

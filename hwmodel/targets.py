@@ -199,6 +199,9 @@ def _merge(base: dict, over: dict) -> dict:
 
 
 # -- validation --------------------------------------------------------------------------
+MAX_PRICE = 1e30       # largest quantity value: x a 64-bit count stays far from float overflow
+
+
 def validate(data: dict, shown: str) -> Target:
     def err(msg):
         raise TargetError(f"{shown}: {msg}")
@@ -321,6 +324,9 @@ def _quantity(q, where, shown, sources):
         err(f".value' must be a finite number or \"null\", got {v!r}")
     if v <= 0:
         err(f".value' must be > 0 (write \"null\" when not published), got {v!r}")
+    if v > MAX_PRICE:
+        err(f".value' = {v:g} is more than {MAX_PRICE:g} (no hardware quantity is this large; estimates from it "
+            "overflow)")
     if KIND.get(re.sub(r"\[\d+\]", "[]", where)) == "integer" and not float(v).is_integer():
         err(f".value' must be a whole number, got {v!r}")
     if "evidence" not in q:

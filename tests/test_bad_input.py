@@ -117,6 +117,32 @@ def _json_list(tmp):
     Path("l.json").write_text("[1, 2]")
 
 
+def _with(*setups):
+    def make(tmp):
+        for s in setups:
+            s(tmp)
+    return make
+
+
+def _named(name, text="mine\n"):
+    def make(tmp):
+        Path(name).parent.mkdir(parents=True, exist_ok=True)
+        Path(name).write_text(text)
+    return make
+
+
+def _fifo(name):
+    def make(tmp):
+        os.mkfifo(name)
+    return make
+
+
+def _external_link(tmp):
+    _trained()(tmp)
+    with h5py.File("r.h5", "a") as f:
+        f["x"] = h5py.ExternalLink("other.h5", "/")
+
+
 HOLDER = ("import sys\nfrom brian_snn.files import output_lock\n"
           "with output_lock(sys.argv[1]):\n    print('locked', flush=True)\n    sys.stdin.read()\n")
 
@@ -248,6 +274,44 @@ CASES = [
      "r.h5: dataset /assignments has shape (3,), expected (10,) for this network (damaged or edited file?)"),
     ("evaluate: no thresholds", ["evaluate", "r.h5"], _trained(thresholds_theta_V=None),
      "r.h5: dataset /thresholds_theta_V is missing (damaged file?)"),
+    # -- issue 29: silent wrong results
+    ("evaluate: NaN weights", ["evaluate", "r.h5"], _trained(weights=np.full((784, 10), np.nan)),
+     "r.h5: dataset /weights holds 7840 non-finite values (NaN or inf; damaged file?)"),
+    ("evaluate: assignments of class 99", ["evaluate", "r.h5"], _trained(assignments=np.full(10, 99)),
+     "r.h5: dataset /assignments holds values outside [-1, 9] (damaged or edited file?)"),
+    ("evaluate: transposed weights (were reshaped)", ["evaluate", "r.h5"], _trained(weights=np.full((10, 784), 0.1)),
+     "r.h5: dataset /weights has shape (10, 784), expected (784, 10) for this network (damaged or edited file?)"),
+    ("export --format nir: NaN weights (were exported)", ["export", "--format", "nir", "--results", "r.h5"],
+     _trained(weights=np.full((784, 10), np.nan)),
+     "r.h5: dataset /weights holds 7840 non-finite values (NaN or inf; damaged file?)"),
+    ("export: --gpu-id -1 (was baked into the project)", ["export", "--gpu-id", "-1"], None,
+     "argument --gpu-id: expected a GPU index >= 0, got '-1'"),
+    # -- issue 29: files lost or overwritten without --force
+    ("train: --plot exists", ["train", "--plot", "p.png"], _named("p.png"),
+     "p.png exists; pass --force to overwrite it, or choose another --plot"),
+    ("train: --plot is the --out results file", ["train", "--out", "x.h5", "--plot", "x.h5"], None,
+     "--plot x.h5: expected a file name ending in .png, .pdf, .svg"),
+    ("solsa --memory-only: --plot exists", ["solsa", "--memory-only", "--plot", "p.png"], _named("p.png"),
+     "p.png exists; pass --force to overwrite it, or choose another --plot"),
+    ("continual: <out>.png is an unrelated file", ["continual", "--out", "x.h5"], _named("x.png"),
+     "x.png exists; pass --force to overwrite it, or choose another --plot"),
+    ("train --copies 2: a copy's file written by another run", ["train", "--copies", "2", "--out", "t.h5"],
+     lambda tmp: _hold_lock("t-seed0.h5"),
+     "t-seed0.h5 is being written by another run (process … on …, lock …/t-seed0.h5.lock); "
+     "wait for it to finish or choose another --out"),
+    # -- issue 29: hangs
+    ("train: --out is a FIFO", ["train", "--out", "x.h5"], _fifo("x.h5"),
+     "--out x.h5: is a FIFO, not a file; it is never replaced (choose a file name)"),
+    ("evaluate: a FIFO", ["evaluate", "r.h5"], _fifo("r.h5"), "r.h5: not a regular file (a FIFO); give a file"),
+    # -- issue 29: late refusals and security hazards
+    ("train: --plot with an ending matplotlib cannot write", ["train", "--plot", "x.txt"], None,
+     "--plot x.txt: expected a file name ending in .png, .pdf, .svg"),
+    ("train: --plot is a folder", ["train", "--plot", "d"], _folder, "--plot d: is a folder; expected a file name"),
+    ("train: --out newdir/", ["train", "--out", "newdir/"], None, "--out newdir/: names a folder; expected a file name"),
+    ("train: --out a device node, with --force", ["train", "--out", "/dev/null", "--force"], None,
+     "--out /dev/null: is a device, not a file; it is never replaced (choose a file name)"),
+    ("evaluate: an HDF5 external link", ["evaluate", "r.h5"], _external_link,
+     "r.h5: HDF5 external link /x -> other.h5:/ refused (a results or NIR file must hold its own data)"),
 ]
 
 

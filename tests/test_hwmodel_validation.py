@@ -155,6 +155,23 @@ CASES = [
      "m.json: runs[0]: field 'time_s' = 1e+308 is more than 1e+09 s (31 years)"),
     ("calibrate: invalid UTF-8", {"m.json": runs(label="@").replace('"@"', '"\udcff"').encode("utf-8", "surrogateescape")},
      "calibrate m.json", 2, "m.json: not UTF-8 text (byte 0xff at offset 82)"),
+    # -- issue 29: silent wrong results, lost files, hangs
+    ("target: a price of 1e308 (estimates were inf J, nan %)", {"t.toml": TARGET + "[energy]\nsynop = " + NOTE % ("1e308", "J")},
+     "estimate c.json --target-file t.toml --json", 2,
+     "t.toml: field 'energy.synop.value' = 1e+308 is more than 1e+30 (no hardware quantity is this large; "
+     "estimates from it overflow)"),
+    ("calibrate: holdout \"no\" (was taken as true)", {"m.json": runs(holdout="no")}, "calibrate m.json", 2,
+     "m.json: runs[0]: field 'holdout' must be true or false, got 'no'"),
+    ("calibrate: --id with a path (wrote outside its folder)", {"m.json": runs()}, "calibrate m.json --id ../x", 2,
+     "--id must be lower-case letters, digits, '.', '_' or '-' (it names the target and its file), got '../x'"),
+    ("calibrate: --out exists (was overwritten)", {"m.json": runs(), "cal.toml": "mine"},
+     "calibrate m.json --out cal.toml", 2, "cal.toml exists; pass --force to overwrite it, or choose another --out"),
+    ("calibrate: --out is its own input (was destroyed)", {"m.json": runs()}, "calibrate m.json --out m.json --force",
+     2, "--out m.json: is also m.json, which this command reads or writes; choose another name"),
+    ("compare: --plot exists (was overwritten)", {"p.png": "mine"}, "compare c.json --targets loihi1 --plot p.png", 2,
+     "p.png exists; pass --force to overwrite it, or choose another --plot"),
+    ("estimate: counts from a FIFO (hung)", {"f.json": None}, "estimate f.json --target loihi1", 2,
+     "f.json: not a regular file (a FIFO); give a file"),
     ("calibrate: impossible counts in the measurements (no --out file written)",
      {"m.json": measurements(counts(**{"populations[0].spikes": "41"}))}, "calibrate m.json --out cal.toml", 2,
      "m.json: runs[0].counts: field 'populations[0].spikes' = 41 is more than n x steps = 4 x 10 = 40"),
@@ -166,7 +183,9 @@ def test_bad_input_is_refused_in_one_line(case, files, command, status, message,
     monkeypatch.chdir(tmp_path)
     (tmp_path / "c.json").write_text(GOOD_JSON)
     for name, text in files.items():
-        if isinstance(text, bytes):
+        if text is None:
+            os.mkfifo(tmp_path / name)
+        elif isinstance(text, bytes):
             (tmp_path / name).write_bytes(text)
         else:
             (tmp_path / name).write_text(text)

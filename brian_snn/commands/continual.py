@@ -177,6 +177,7 @@ def _images(ds):
 def cmd_continual(args) -> int:
     from pathlib import Path
     from ..experiments.compare import run_row
+    from ..files import check_plot
     from ..store import inspect
     from ..experiments.continual import SCHEMA, model_spec, plot_matrix, run_continual
     tgt = check_targets(args.target)
@@ -188,13 +189,19 @@ def cmd_continual(args) -> int:
     log = _log(args)
     with claim(args.out, lambda p: inspect(p, SCHEMA), lambda held: _same_run(held, cfg, ds),
                resume=not args.no_resume, force=args.force, complete_is_kept=True) as held:
-        log(f"{cfg.model}, N={cfg.n_exc}, tasks {cfg.tasks}, {cfg.samples_per_task} samples/task on {ds.source}")
         # --force: run again over finished results or a file of another kind
         resume = not args.no_resume and not (held and args.force and held["kind"] in ("finished", "other"))
+        reported = bool(resume and held and held["kind"] == "finished")      # nothing is written
+        png = args.plot or str(Path(args.out).with_suffix(".png"))
+        # the heat map: a new file, or --force; the one of results reported again is kept as it is
+        keep_png = reported and args.plot is None and Path(png).is_file()
+        if not keep_png:
+            check_plot(png, args.force, inputs=[args.out])
+        log(f"{cfg.model}, N={cfg.n_exc}, tasks {cfg.tasks}, {cfg.samples_per_task} samples/task on {ds.source}")
         res = run_continual(cfg, ds, out=args.out, resume=resume, progress=not (args.quiet or args.json), log=log)
-    png = args.plot or str(Path(args.out).with_suffix(".png"))
-    plot_matrix(res["arrays"]["accuracy_matrix"], cfg.task_list(), png,
-                title=f"{cfg.model} N={cfg.n_exc}: accuracy after each task")
+        if not keep_png:
+            plot_matrix(res["arrays"]["accuracy_matrix"], cfg.task_list(), png,
+                        title=f"{cfg.model} N={cfg.n_exc}: accuracy after each task", force=args.force)
     row = run_row(res, tgt)
     if args.json:
         print(json.dumps({"accuracy_matrix": res["arrays"]["accuracy_matrix"].tolist(), "summary": res["scalars"],
@@ -217,7 +224,8 @@ def cmd_continual(args) -> int:
         else:
             print(f"{ph}: {1e3 * e[ph]['energy_j_per_sample']:.2f} mJ/sample on {e[ph]['target']}, memory "
                   f"{e[ph]['memory_bytes'] / 1024:.0f} KiB, evidence {e[ph]['evidence']}")
-    print(f"results written to {args.out}, heat map {png}")
+    print(f"finished results of {args.out} reported again (nothing written), heat map {png}" if reported
+          else f"results written to {args.out}, heat map {png}")
     return 0
 
 

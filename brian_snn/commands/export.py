@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from ..options import _positive_int, checked_by, parse_params
+from ..files import check_output
+from ..options import _positive_int, checked_by, int_at_least, parse_params
 
 
 
@@ -66,7 +67,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compute-capability", "--cc", dest="cc", type=_cc, default="8.7", metavar="X.Y",
                    help="GPU to build for: 5.3 Jetson Nano, 6.2 TX2, 7.2 Xavier, 8.7 Orin (default), "
                         "9.0 H100, or a name (orin, h100, jetson-nano); 'make GPU_ARCH=sm_XY' changes it later")
-    p.add_argument("--gpu-id", type=int, default=0, help="GPU index the binary selects (default 0)")
+    p.add_argument("--gpu-id", type=int_at_least(0, "a GPU index >= 0"), default=0,
+                   help="GPU index the binary selects (default 0)")
     p.add_argument("--build", action="store_true",
                    help="also compile it here with nvcc (no GPU needed; the local nvcc must support --cc)")
     p.add_argument("--jobs", type=_positive_int, default=None, help="parallel nvcc jobs for --build")
@@ -175,8 +177,7 @@ def run_nir(args) -> int:
     dt = parse_dt(args.dt or "1ms")
     net, params, task = load_solsa(args.results, args.task, args.method)
     out = Path(args.out or f"{task}-{args.method}.nir")
-    if out.exists() and not args.force:
-        raise ValueError(f"{out} exists: choose another --out (or --force to overwrite)")
+    check_output(out, args.force, inputs=[args.results])
     graph = solsa_to_nir(net, params, dt=dt, form=args.form)
     write_nir(graph, out)
     info = {"out": str(out), "task": task, "method": args.method, "form": args.form, "sizes": net.sizes,
@@ -200,6 +201,10 @@ def run_nir_snn(args) -> int:
     from ..nir import write_nir
     from ..nir.snn_export import inference_to_nir, load_snn
     from .nir import parse_dt
+    from ..experiments.train_eval import check_trained, stored_network
+    from ..store import read_results
+    stored = read_results(args.results)          # the one validation of a stored network: no NaN exported
+    check_trained(stored, args.results, stored_network(stored, args.results))
     st = load_snn(args.results)
     dt = parse_dt(args.dt) if args.dt else float(st["presentation"].get("dt_ms", 0.5)) * 1e-3
     v_ref = args.v_ref
@@ -210,8 +215,7 @@ def run_nir_snn(args) -> int:
             raise ValueError(f"--v-ref must be rest, mid or a potential in mV, got {v_ref!r}") from None
     n = int(st["theta"].size)
     out = Path(args.out or f"{st['model']}-{n}.nir")
-    if out.exists() and not args.force:
-        raise ValueError(f"{out} exists: choose another --out (or --force to overwrite)")
+    check_output(out, args.force, inputs=[args.results])
     graph = inference_to_nir(st, dt=dt, v_ref=v_ref)
     write_nir(graph, out)
     info = {"out": str(out), "model": st["model"], "n_exc": n, "dt_s": dt, "v_ref": graph.metadata["v_ref"],

@@ -108,15 +108,61 @@ def load_inputs(path, input_names) -> dict:
     return {n: arrays[n] for n in input_names}
 
 
+OUTPUT_FILES = ("outputs.npz", "counts.json", "estimates.json")
+
+
+def _check_empty(out, force):
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise ValueError(f"{out} exists and is not an empty folder: choose a new --out (or --force)")
+
+
+def _write_outputs(out, force, res, counts, hardware):
+    """The three files under the one writer rule: the folder's lock, all written into a temporary
+    folder of this process, then moved in (a new folder: renamed whole), so a kill leaves no
+    partial output and a second run at once is refused."""
+    import os
+    import shutil
+    from ..files import output_lock, temporary
+    with output_lock(out):                        # also removes killed runs' temporary folders
+        _check_empty(out, force)
+        tmp = temporary(out)
+        try:
+            tmp.mkdir(parents=True)
+            np.savez_compressed(tmp / "outputs.npz", **dict(res.outputs, dt_s=np.array(res.dt_s)))
+            counts.to_json(tmp / "counts.json")
+            (tmp / "estimates.json").write_text(json.dumps(hardware, indent=1) + "\n")
+            if out.is_dir():
+                for name in OUTPUT_FILES:
+                    os.replace(tmp / name, out / name)
+            else:
+                os.replace(tmp, out)
+        except OSError as e:
+            raise ValueError(f"--out {out}: cannot write ({e.strerror or e}); nothing was changed") from None
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def cmd_run(args):
     from ..checks import check_targets
     from ..nir import from_nir
     from .train import _hardware, hardware_line
+    from ..checks import available_memory, check_out
     targets = check_targets(args.target)
     out = Path(args.out) if args.out else None
-    if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.force:
-        raise ValueError(f"{out} exists and is not an empty folder: choose a new --out (or --force)")
+    if out is not None:
+        check_out(args.out, directory=True)
+        _check_empty(out, args.force)
     net = from_nir(args.graph, dt=args.dt, semantics=args.semantics, reset=args.reset)
+    if "dt_s" in net.plan.outputs:                  # outputs.npz holds dt_s beside one array per Output
+        raise ValueError(f"{args.graph}: an Output node is named 'dt_s', the name outputs.npz gives the time step; "
+                         "rename the node")
+    if args.input is None:                           # the random inputs, before they are drawn
+        need = 8 * args.samples * args.steps * sum(p.n for p in net.plan.inputs)
+        avail = available_memory()
+        if avail is not None and need > avail // 2:
+            raise ValueError(f"--samples {args.samples} x --steps {args.steps} random inputs need "
+                             f"{need / 1e9:,.1f} GB (and the outputs as much again), but {avail / 1e9:.1f} GB is "
+                             "available; use fewer --samples or --steps")
     for line in net.warnings:
         print(f"warning: {line}", file=sys.stderr)
     if args.input is not None:
@@ -129,10 +175,7 @@ def cmd_run(args):
     counts = res.counts
     hardware = {t: _hardware(counts, t) for t in targets}
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(out / "outputs.npz", dt_s=np.array(res.dt_s), **res.outputs)
-        counts.to_json(out / "counts.json")
-        (out / "estimates.json").write_text(json.dumps(hardware, indent=1) + "\n")
+        _write_outputs(out, args.force, res, counts, hardware)
     if args.json:
         print(json.dumps({"graph": str(args.graph), "dt_s": res.dt_s, "samples": res.samples, "T": res.T,
                           "backend": res.backend, "semantics": net.semantics, "reset": net.reset,

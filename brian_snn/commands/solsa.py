@@ -135,6 +135,8 @@ def run(args) -> int:
 def _run(args) -> int:
     exp = _experiment(args)
     exp.validate()
+    from ..files import check_plot
+    check_plot(args.plot, args.force, inputs=[args.out])
     if not args.out or args.memory_only:
         return _run_checked(args, exp)
     from ..checks import check_out, claim
@@ -155,7 +157,7 @@ def _run_checked(args, exp) -> int:
         report = mem.memory_report(n_in=first.n_inputs, hidden=exp.hidden[0], n_out=first.n_outputs,
                                    layers=len(exp.hidden), T_fixed=first.T)
         if args.plot:
-            mem.plot_report(report, args.plot)
+            mem.plot_report(report, args.plot, args.force)
     if args.memory_only:
         if args.json:
             print(json.dumps(report))

@@ -230,6 +230,8 @@ def _run(args) -> int:
     if args.sensitivity and len(args.sensitivity_window) != 1:
         raise ValueError("--sensitivity-window takes one value")
     check_run(args.model, {}, args.target, args.out, out_is_dir=True, backend=args.backend)
+    from ..files import check_plot
+    check_plot(args.plot, args.force)
     ds = dataset_from_args(args)            # fail early (and download if needed) in this process
     check_memory([get_model_spec(m, n_exc=max(args.neurons), n_input=ds.x_train.shape[1]) for m in args.model],
                  len(ds.y_train) + len(ds.y_test) + 1, args.chunk)
@@ -288,7 +290,7 @@ def _report(args, res, out_dir):
         saved = ts.save(res, out_dir, plot=False)
     plot = args.plot or (None if out_dir is None else str(Path(out_dir) / "timestep.png"))
     if plot:
-        ts.plot_timestep(res, plot)
+        ts.plot_timestep(res, plot, force=args.force or not args.plot)
     if args.json:
         print(json.dumps({"rows": res["rows"], "selection": res["selection"], "target": res["target"],
                           "wall_s": res.get("wall_s")}, default=ts._json_default))

@@ -147,8 +147,16 @@ def cmd_train(args):
     from ..experiments.train_eval import TrainConfig, copy_paths, train_and_evaluate
     from ..models import get_model_spec
     from ..store import inspect
+    import contextlib
+    from dataclasses import replace
+    from ..files import check_plot, output_lock
     params = parse_params(args.param)
     check_run([args.model], params, args.target, args.out, backend=args.backend)
+    stem = Path(args.plot or "x.png")
+    plots = [args.plot] if args.copies == 1 else [str(stem.with_name(f"{stem.stem}-seed{args.seed + k}{stem.suffix}"))
+                                                  for k in range(args.copies)]
+    for p in plots if args.plot else ():           # before the data are loaded or anything runs
+        check_plot(p, args.force, inputs=[args.out])
     get_model_spec(args.model, n_exc=args.neurons, **params)       # values, before loading data
     dataset = dataset_from_args(args)
     spec = get_model_spec(args.model, n_exc=args.neurons, n_input=dataset.x_train.shape[1], **params)
@@ -163,11 +171,15 @@ def cmd_train(args):
                             "n_test": args.n_test, "data_seed": args.data_seed, "source": dataset.source})
     log = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr))
     same = lambda held: (held["meta"] or held["config"]).get("config_key") == cfg.key()
-    with claim(args.out, inspect, same, resume=not args.no_resume, force=args.force) as held:
+    with claim(args.out, inspect, same, resume=not args.no_resume, force=args.force) as held, \
+            contextlib.ExitStack() as copies:
         paths = copy_paths(args.out, cfg) if args.copies > 1 else [args.out]
-        if args.copies > 1:          # the copies' files: overwritten only with --force
-            for p in paths:
-                check_overwrite(p, inspect(p), None, True, args.force)
+        if args.copies > 1:          # the copies' files: locked like --out; overwritten only with --force
+            for p, s in zip(paths, cfg.seeds):         # (one of this configuration: written again)
+                copies.enter_context(output_lock(p))
+                key = replace(cfg, seed=s).key()
+                check_overwrite(p, inspect(p), (lambda h: (h["meta"] or h["config"]).get("config_key") == key)(
+                    inspect(p) or {"meta": None, "config": {}}), True, args.force, complete_is_kept=True)
         log(f"{args.model}, {args.neurons} neurons" + (f" x {args.copies} copies" if args.copies > 1 else "")
             + f", {args.backend}: {len(dataset.y_train)} train / {len(dataset.y_test)} test samples of "
             f"{dataset.name} ({dataset.source})")
@@ -178,9 +190,8 @@ def cmd_train(args):
         results = results if args.copies > 1 else [results]
         if args.plot:
             from ..plots import receptive_fields_from_results
-            for r, p in zip(results, paths):
-                receptive_fields_from_results(r, args.plot if len(paths) == 1 else
-                                              str(Path(args.plot).with_name(f"{Path(args.plot).stem}-seed{r['config']['seed']}.png")))
+            for r, p in zip(results, plots):
+                receptive_fields_from_results(r, p, force=args.force)
     summaries = [summary(r, args.target) for r in results]
     if args.json:
         print(json.dumps(summaries[0] if args.copies == 1 else summaries))

@@ -472,22 +472,40 @@ def write_continual(path, res):
 
 def read_continual(path) -> dict:
     with open_results(path, SCHEMA, "a continual-learning results file") as f:
-        res = {"config": json.loads(f.attrs["config"]), "scalars": json.loads(f.attrs["scalars"]),
-               "timings": json.loads(f.attrs["timings"]), "arrays": {}, "tasks": {},
+        from ..store import json_attr
+        res = {"config": json_attr(f, "config", path), "scalars": json_attr(f, "scalars", path),
+               "timings": json_attr(f, "timings", path), "arrays": {}, "tasks": {},
                "counts": {"training": None, "inference": None}, "checkpoint": None}
         for name, ds in f.items():
             if isinstance(ds, h5py.Dataset):
                 res["arrays"][name] = ds[()]
-        for t, g in f["tasks"].items():
+        for t, g in (f["tasks"].items() if isinstance(f.get("tasks"), h5py.Group) else ()):
             res["tasks"][int(t)] = {k: g[k][()] for k in g.keys()}
-        for phase, g in f["counts"].items():
+        for phase, g in (f["counts"].items() if isinstance(f.get("counts"), h5py.Group) else ()):
             res["counts"][phase] = Counts.from_hdf5(g, f"{path}:/counts/{phase}")
             if res["scalars"].get("kernels_per_step") is not None:     # files written before counts carried it
                 res["counts"][phase].extra.setdefault("kernels_per_step", res["scalars"]["kernels_per_step"])
         if "checkpoint" in f:
             k = f["checkpoint"]
-            res["checkpoint"] = {"meta": json.loads(k.attrs["meta"]), "state": {n: k[n][()] for n in k.keys()}}
+            res["checkpoint"] = {"meta": json_attr(k, "meta", path, default=None),
+                                 "state": {n: k[n][()] for n in k.keys()}}
+    if res["checkpoint"] is None:
+        check_finished(res, path)
     return res
+
+
+def check_finished(res, path):
+    """Finished results are reported again only when they are whole: a square accuracy matrix
+    whose cells up to the diagonal (tasks learned so far) are accuracies in [0, 1]."""
+    from ..store import StoreError
+    A = res["arrays"].get("accuracy_matrix")
+    if A is None or np.ndim(A) != 2 or np.shape(A)[0] != np.shape(A)[1] or np.asarray(A).dtype.kind != "f":
+        raise StoreError(f"{path}: finished results without a square accuracy matrix (damaged file?); "
+                         "pass --force to run again")
+    low = np.asarray(A)[np.tril_indices(len(A))]
+    if not (np.isfinite(low).all() and (low >= 0).all() and (low <= 1).all()):
+        raise StoreError(f"{path}: its accuracy matrix holds values that are no accuracy (NaN or outside [0, 1]; "
+                         "damaged file?); pass --force to run again")
 
 
 # ------------------------------------------------------------------------------------------
@@ -511,7 +529,7 @@ def draw_matrix(ax, matrix, tasks, interval=None):
     return im
 
 
-def plot_matrix(matrix, tasks, path, title=None):
+def plot_matrix(matrix, tasks, path, title=None, force=True):
     """Heat map of one run's accuracy matrix."""
     from ..plots import _plt
     plt = _plt()
@@ -519,6 +537,9 @@ def plot_matrix(matrix, tasks, path, title=None):
     im = draw_matrix(ax, matrix, tasks)
     fig.colorbar(im, ax=ax, fraction=0.04, label="accuracy %")
     ax.set_title(title or "accuracy matrix", fontsize=9)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    from ..files import save_figure
+    try:
+        save_figure(fig, path, force, dpi=110, bbox_inches="tight")
+    finally:
+        plt.close(fig)
     return path

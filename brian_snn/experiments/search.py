@@ -316,6 +316,9 @@ def plot_pareto(result, path):
     ax.set_title("model search: red rings = Pareto front, star = selected", fontsize=9)
     if result.get("max_memory_bytes") is not None or result.get("max_energy_j") is not None:
         ax.legend(fontsize=7)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    from ..files import save_figure
+    try:
+        save_figure(fig, path, True, dpi=110, bbox_inches="tight")     # in the search's own folder
+    finally:
+        plt.close(fig)
     return path

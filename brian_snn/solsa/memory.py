@@ -195,7 +195,7 @@ def _measured_cross(rows, rising: bool = False, baseline: str = "bptt"):
     return None
 
 
-def plot_report(report: dict, path) -> None:
+def plot_report(report: dict, path, force=False) -> None:
     # Figure without pyplot: no global backend state is touched
     from matplotlib.figure import Figure
     from matplotlib.ticker import NullFormatter
@@ -230,4 +230,5 @@ def plot_report(report: dict, path) -> None:
     axes[1].set_title(f"[{s[0]}, H, H, {s[-1]}], T = {report['T_fixed']}")
     axes[0].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    from ..files import save_figure
+    save_figure(fig, path, force, dpi=120)

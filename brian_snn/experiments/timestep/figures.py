@@ -84,11 +84,11 @@ def timestep_figure(res):
     return fig
 
 
-def plot_timestep(res, path):
-    """Accuracy and latency/energy reductions vs the input window in ms (:func:`timestep_figure`)."""
-    fig = timestep_figure(res)
-    fig.savefig(path, dpi=110)
-    return path
+def plot_timestep(res, path, force=True):
+    """Accuracy and latency/energy reductions vs the input window in ms (:func:`timestep_figure`);
+    ``force``: replace an existing file (the default inside the sweep's own folder)."""
+    from ...files import save_figure
+    return save_figure(timestep_figure(res), path, force, dpi=110)
 
 
 def sensitivity_figure(res):
@@ -123,6 +123,6 @@ def sensitivity_figure(res):
     return fig
 
 
-def plot_sensitivity(res, path):
-    sensitivity_figure(res).savefig(path, dpi=110, bbox_inches="tight")
-    return path
+def plot_sensitivity(res, path, force=True):
+    from ...files import save_figure
+    return save_figure(sensitivity_figure(res), path, force, dpi=110, bbox_inches="tight")
