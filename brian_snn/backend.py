@@ -13,6 +13,7 @@ import hashlib
 import importlib
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -40,7 +41,7 @@ from .files import remove_stale, replacing
 REGISTRY = {"runtime": "brian_snn.backend:RuntimeBackend", "cpp": "brian_snn.backend:CppBackend",
             "cuda": "brian_snn.cuda:CudaBackend"}
 BACKENDS = tuple(REGISTRY)
-CODE_VERSION = "6"        # bump when generated code changes in a way the hash cannot see
+CODE_VERSION = "7"        # bump when generated code changes in a way the hash cannot see
 CONTROLLER_VARS = ("t_in", "count", "repeats", "intensity", "started")
 
 
@@ -322,27 +323,63 @@ FLUSH_DENORMALS = """
 SPIKE_QUEUE = Path(__file__).parent / "cpp" / "spikequeue.h"
 
 
-class spike_queue_installed:
-    """While a standalone project is generated, its ``brianlib/spikequeue.h`` is ours
+_LOOP_CLOCK = re.compile(r"\n[ \t]*current = std::clock\(\);\n[ \t]*(elapsed_realtime = [^\n]*;)\n")
+
+
+def network_without_per_step_clock(cpp: str) -> str:
+    """Brian's ``Network::run`` calls ``std::clock()`` (a system call, CLOCK_PROCESS_CPUTIME_ID)
+    after every time step only to know the elapsed time at the end (or for ``maximum_run_time``,
+    which we do not use): measured 2-6 % of a run.  Read it once, after the loop.  Unchanged
+    when the pattern is not there (another Brian version, a maximum run time, OpenMP)."""
+    if "if(elapsed_realtime>" in cpp or "omp_get_wtime" in cpp:
+        return cpp
+    loop = cpp.rfind("clock = next_clocks();", 0, cpp.find("if(!did_break_early)"))
+    end = cpp.find("if(!did_break_early) t = t_end;")
+    m = _LOOP_CLOCK.search(cpp, loop)
+    if loop < 0 or end < 0 or not m or m.end() > end:
+        return cpp
+    cpp = cpp[:m.start()] + "\n" + cpp[m.end():]
+    end = cpp.find("if(!did_break_early) t = t_end;")
+    return cpp[:end] + f"current = std::clock();\n    {m.group(1)}\n    " + cpp[end:]
+
+
+class standalone_patches:
+    """While a cpp_standalone project is generated: its ``brianlib/spikequeue.h`` is ours
     (:data:`SPIKE_QUEUE`: Brian's queue, heterogeneous delays pushed one block per delay; same
-    queue contents, bit-identical results).  Copied with its own time stamp, so an unchanged
-    build is not recompiled by the next process that generates it."""
+    queue contents, bit-identical results; copied with its own time stamp, so an unchanged build
+    is not recompiled by the next process that generates it), and its ``network.cpp`` reads the
+    process clock once per run, not once per step (:func:`network_without_per_step_clock`)."""
 
     def __init__(self, dev=None):
         from brian2 import get_device
         self.dev = get_device() if dev is None or not hasattr(type(dev), "copy_source_files") else dev
 
     def __enter__(self):
-        dev, original = self.dev, type(self.dev).copy_source_files
+        dev, cls = self.dev, type(self.dev)
 
         def copy_source_files(writer, directory):
-            original(dev, writer, directory)
+            cls.copy_source_files(dev, writer, directory)
             shutil.copy2(SPIKE_QUEUE, Path(directory) / "brianlib" / "spikequeue.h")
+
+        class _Writer:
+            def __init__(self, writer):
+                self.writer = writer
+
+            def write(self, name, contents):
+                if name != "network.*":
+                    return self.writer.write(name, contents)
+                self.writer.write("network.cpp", network_without_per_step_clock(contents.cpp_file))
+                self.writer.write("network.h", contents.h_file)
+
+        def generate_network_source(writer, compiler):
+            cls.generate_network_source(dev, _Writer(writer), compiler)
         dev.copy_source_files = copy_source_files
+        dev.generate_network_source = generate_network_source
         return self
 
     def __exit__(self, *exc):
-        self.dev.__dict__.pop("copy_source_files", None)
+        for name in ("copy_source_files", "generate_network_source"):
+            self.dev.__dict__.pop(name, None)
         return False
 
 
@@ -398,7 +435,7 @@ class CppBackend(_ChunkedBackend):
         print(f"{spec.NAME}: compiling {len(getattr(device, 'code_objects', {}))} code objects (once per network "
               f"structure)...", file=sys.stderr, flush=True)
         try:
-            with _locked(directory), spike_queue_installed(device):   # other processes may build it too
+            with _locked(directory), standalone_patches(device):   # other processes may build it too
                 device.build(directory=str(directory), compile=True, run=False)
         except Exception as e:   # compiler errors arrive as long multi-line messages
             raise BackendError(f"building {spec.NAME} in {directory} failed: "

@@ -4,7 +4,7 @@ from contextlib import nullcontext
 
 import numpy as np
 
-from brian_snn.backend import SPIKE_QUEUE, check_compiler, spike_queue_installed
+from brian_snn.backend import SPIKE_QUEUE, check_compiler, standalone_patches
 
 
 def _run(directory, ours):
@@ -30,15 +30,33 @@ def _run(directory, ours):
     mon = StateMonitor(tgt, "x", record=True)
     net = Network(src, tgt, s, mon)
     net.run(45 * ms)
-    with (spike_queue_installed(device) if ours else nullcontext()):
+    with (standalone_patches(device) if ours else nullcontext()):
         device.build(directory=str(directory), compile=True, run=True)
-    return np.array(mon.x[:]), (directory / "brianlib" / "spikequeue.h").read_text()
+    return (np.array(mon.x[:]), (directory / "brianlib" / "spikequeue.h").read_text(),
+            (directory / "network.cpp").read_text(), device._last_run_time)
 
 
 def test_grouped_delay_queue_is_bit_identical_to_brians(tmp_path):
     check_compiler()
-    theirs, their_queue = _run(tmp_path / "brian", ours=False)
-    mine, my_queue = _run(tmp_path / "ours", ours=True)
+    theirs, their_queue, their_net, _ = _run(tmp_path / "brian", ours=False)
+    mine, my_queue, my_net, run_time = _run(tmp_path / "ours", ours=True)
     assert my_queue == SPIKE_QUEUE.read_text() and their_queue != my_queue
     assert np.abs(theirs).sum() > 0
     np.testing.assert_array_equal(mine, theirs)
+
+
+def _after_step(network_cpp):
+    """From the end of a step's work to the end of the run: does the process clock get read
+    inside the loop (before the loop's closing brace) or once after it?"""
+    end = network_cpp.index("if(!did_break_early)")
+    seg = network_cpp[network_cpp.rindex("clock = next_clocks();", 0, end):end]
+    return seg.index("std::clock()") > seg.rindex("}")
+
+
+def test_network_reads_the_process_clock_once_per_run_not_per_step(tmp_path):
+    check_compiler()
+    _, _, theirs, _ = _run(tmp_path / "brian", ours=False)
+    mine, _, ours, run_time = _run(tmp_path / "ours", ours=True)
+    assert not _after_step(theirs)                 # Brian 2.8: one system call per time step
+    assert _after_step(ours)                       # ours: once, after the loop
+    assert run_time > 0                            # the run's time is still measured

@@ -109,7 +109,7 @@ public:
 
         synapses_by_delay.clear();
         delay_groups.clear();
-        if (n_delays > 1)
+        if (min_delay != max_delay)   // heterogeneous delays (else the scalar path)
         {
             synapses_by_delay.resize(synapses.size());
             delay_groups.resize(synapses.size());

@@ -79,7 +79,7 @@ w = w_new
 # Before every training sample each neuron's input weights are rescaled to sum to `norm`.
 # Runs on the excitatory 'renorm' event (a sample boundary while learning).
 NORMALISE = "w = w * norm_post / (wsum_post + 1e-12)"
-RENORM_ALL = "boundary > 0.5 and plastic > 0.5"
+RENORM_ALL = "plastic > 0.5 and boundary > 0.5"     # (the shared flag first: frozen, the loop is skipped)
 # Sample-boundary bookkeeping, run by the controller's boundary spike through a one-to-all
 # bookkeeping pathway, *after* the normalisation (which reads wsum).
 EXC_AT_BOUNDARY = """

@@ -52,9 +52,9 @@ w = w_new
 # A neuron learned from the sample: it responded with at least min_response spikes.
 LEARNED = "nspikes{s} > 0 and nspikes{s} >= min_response{s}"
 # Renormalise only the columns that changed in the last sample (that learned).
-RENORM_ACTIVE = "boundary > 0.5 and plastic > 0.5 and " + LEARNED.format(s="")
+RENORM_ACTIVE = "plastic > 0.5 and boundary > 0.5 and " + LEARNED.format(s="")
 # Explicit weight decay (decay > 0): the columns of neurons that did not learn from the sample.
-UNUSED = f"boundary > 0.5 and plastic > 0.5 and not ({LEARNED.format(s='')})"
+UNUSED = f"plastic > 0.5 and boundary > 0.5 and not ({LEARNED.format(s='')})"
 RELAX = """
 w_new = w + decay * (norm_post / N_incoming - w)
 wsum_post += w_new - w
