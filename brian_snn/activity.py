@@ -20,13 +20,15 @@ What is counted, and how (nothing is estimated from rates):
 Objects whose name starts with ``_`` are bookkeeping (not part of the model) and are skipped.
 
 Every record also carries, as top-level keys of its JSON (``Counts.extra``), ``kernels_per_step``
-(GPU kernels a simulator launches per time step for this network, see :func:`kernels_per_step`;
-hwmodel's GPU model reads it) and ``simulator`` (``"brian2"``), unless the caller passes its own.
+and ``host_copies_per_step`` (GPU kernels and blocking spike-count copies brian2cuda launches per
+time step for this network, see :func:`gpu_structure`; hwmodel's GPU model reads them),
+``simulator`` (``"brian2"``) and ``float_bits`` (Brian2's float type: 64 by default), unless the
+caller passes its own.
 """
 import re
 
 import numpy as np
-from brian2 import EventMonitor, Synapses
+from brian2 import EventMonitor, Synapses, prefs
 from brian2.groups.group import Group
 
 from hwmodel.counts import Counts, PathwayCounts, PopulationCounts
@@ -71,46 +73,63 @@ def _has_code(runner) -> bool:
     return getattr(group, "_refractory", False) is not False
 
 
-def kernels_per_step(objects) -> int:
-    """GPU kernels launched per simulated time step for a network's Brian2 objects.
+def heterogeneous_delays(pathway) -> bool:
+    """Whether a pathway's synapses have more than one delay value (brian2cuda then keeps a
+    spike queue on the device: an advance and a push kernel per step).  Values that cannot be
+    read yet (a standalone device before its run) count as heterogeneous when per-synapse."""
+    var = pathway.variables["delay"]
+    if var.scalar:
+        return False
+    try:
+        d = np.asarray(var.get_value())
+    except (NotImplementedError, RuntimeError, AttributeError, TypeError, ValueError):
+        return True
+    return d.size > 1 and bool(np.ptp(d) > 0)
 
-    Counted from the objects themselves (nothing needs to run), after brian2cuda's structure --
-    one kernel per code object per time step:
 
-    * every code runner that has a code object is **1**: a group's state updater, each event's
-      thresholder (``spike`` and custom events), resetter, each ``run_regularly`` / ``run_on_event``
-      operation, a summed-variable updater, a monitor (not named ``_...``), a
-      ``SpikeGeneratorGroup``.  A state updater of a group without differential equations and
-      without refractoriness has no code object (Brian2 drops it) and counts **0**;
-    * every synaptic pathway (``on_pre``, ``on_post``, each ``on_event`` pathway) is **2**: its
-      effect code plus one spike-queue push;
+def gpu_structure(objects) -> tuple[int, int]:
+    """(kernels, host copies) per simulated time step of a network's Brian2 objects, as brian2cuda
+    1.0a7 launches them with default preferences (read from its templates), counted from the
+    objects themselves:
+
+    * a thresholder (``spike`` or a custom event) launches **2** kernels: an eventspace reset
+      (``extra_threshold_kernel``) and the threshold;
+    * every other code runner that has a code object is **1**: a group's state updater, resetter,
+      each ``run_regularly`` / ``run_on_event`` operation, a summed-variable updater, a monitor
+      (not named ``_...``), a ``SpikeGeneratorGroup``.  A state updater of a group without
+      differential equations and without refractoriness has no code object (Brian2 drops it);
+    * a synaptic pathway is **1** (its effect kernel), plus **2** (a queue advance and a push)
+      when its delays are heterogeneous; otherwise it copies its spike count to the host once per
+      step (**1 host copy**) to size the effect launch;
     * objects whose name (or whose owning group's name) starts with ``_`` count 0: bookkeeping
       (schedule controller, spike counters, count monitors) -- on a device the input schedule
       would come from the host.
 
-    What the count does not resolve (brian2cuda 1.0a7, default preferences, read from its
-    templates): a thresholder launches two kernels (an eventspace reset, ``extra_threshold_kernel``,
-    then the threshold); a pathway without delays or with one homogeneous delay launches no push
-    kernel (it copies the spike count to the host instead), one with heterogeneous delays an advance
-    and a push kernel; effect and push kernels are skipped on steps without presynaptic events; an
-    object on a slower clock (``run_regularly`` with its own ``dt``) still counts 1 per step.  So the
-    count approximates the launches of a step on which every pathway has events: 19 against 20 for
-    Diehl & Cook (N=400, delayed input), 14 against 13 for SpikeDyn (no delays).
+    Not resolved: effect and push kernels are skipped on steps without presynaptic events, and an
+    object on a slower clock (``run_regularly`` with its own ``dt``) still counts every step; so the
+    count is that of a step on which every pathway has events.
     """
     from brian2.core.base import BrianObject
     from brian2.groups.group import CodeRunner
+    from brian2.groups.neurongroup import Thresholder
     from brian2.synapses.synapses import SynapticPathway
 
-    seen, n = set(), 0
+    seen, n, copies = set(), 0, 0
 
     def walk(obj):
-        nonlocal n
+        nonlocal n, copies
         if id(obj) in seen or not isinstance(obj, BrianObject):
             return
         seen.add(id(obj))
         if obj.name.startswith("_") or getattr(getattr(obj, "group", None), "name", "x").startswith("_"):
             return
         if isinstance(obj, SynapticPathway):
+            if heterogeneous_delays(obj):
+                n += 3
+            else:
+                n += 1
+                copies += 1
+        elif isinstance(obj, Thresholder):
             n += 2
         elif isinstance(obj, CodeRunner) and _has_code(obj):
             n += 1
@@ -119,7 +138,12 @@ def kernels_per_step(objects) -> int:
 
     for o in getattr(objects, "objects", objects):
         walk(o)
-    return n
+    return n, copies
+
+
+def kernels_per_step(objects) -> int:
+    """GPU kernels launched per simulated time step (:func:`gpu_structure`)."""
+    return gpu_structure(objects)[0]
 
 
 def state_words(group, parameters=()) -> int:
@@ -190,7 +214,10 @@ class ActivityCounter:
 
     def kernels_per_step(self) -> int:
         """GPU kernels per time step of the counted network (:func:`kernels_per_step`)."""
-        return kernels_per_step(self.network.objects if self.network is not None else self.objects)
+        return kernels_per_step(self._objects())
+
+    def _objects(self):
+        return self.network.objects if self.network is not None else self.objects
 
     def counts(self, phase, samples=1, steps=None, dt_s=None, t_end=None, t_start=None,
                extra=None, copy=None) -> Counts:
@@ -245,8 +272,9 @@ class ActivityCounter:
                                        plastic_updates, self.weight_bits, plastic))
         extra = dict(extra or {})
         if "kernels_per_step" not in extra:
-            extra["kernels_per_step"] = self.kernels_per_step()
+            extra["kernels_per_step"], extra["host_copies_per_step"] = gpu_structure(self._objects())
         extra.setdefault("simulator", SIMULATOR)
+        extra.setdefault("float_bits", 8 * np.dtype(prefs.core.default_float_dtype).itemsize)
         return Counts(float(dt_s), int(steps), int(samples), phase, pops, paths, extra)
 
 

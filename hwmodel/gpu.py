@@ -1,23 +1,31 @@
-"""GPU time and energy of a clock-driven SNN simulation, fitted to published measurements.
+"""GPU time and energy of a clock-driven SNN simulation, fitted to published size sweeps.
 
-The model has the structure of a GPU simulator's time step (docs/targets.md §3.3):
+A GPU simulator (Brian2CUDA, GeNN) advances one time step in two overlapping streams: the host
+issues K kernel launches after its own per-step work, while the GPU runs them.  A step whose
+kernels are short costs the launch floor; one whose kernels are long costs their work.  C blocking
+device-to-host copies per step wait for both (docs/targets.md §3.3):
 
-    t_step_fixed = h_family · (s_simulator + K · t_launch) + C · t_copy_family   host side, per step
-    t_work       = f_sim · (b_event · (E + W) + b_update · U) / bandwidth          kernels, whole run
-    t            = steps · t_step_fixed + t_work
-    E_joules     = P_idle · t + P_busy · t_work + P_host · steps · t_step_fixed
+    floor  = h_family · (s_simulator + K · t_launch)                         host, per step
+    work   = f_sim · [Σ_pathways (E+W) · b_pattern · m(F) + b_update · U] / (bandwidth · steps)
+    m(F)   = hit / r_l2 + (1 − hit),   hit = min(1, L2 / F)                  cache vs DRAM
+    t      = steps · ( C · t_copy_family + smax_p(floor, work) ),   smax_p(a, b) = (a^p + b^p)^(1/p)
 
-K kernels and C blocking device-to-host copies per step come from the simulator (the counts);
-E synaptic events, U neuron updates, W plasticity updates are the exact counts.  b_event and
-b_update are *achieved* bytes per event / update (time × bandwidth), so kernel time moves between
-devices with their published bandwidth; h_family is how much slower a Jetson's host side is than a
-desktop's; copies have their own price per family (PCIe on a desktop, shared memory on a Jetson);
-f_sim is 1 except for GeNN 3.2, whose kernels were slower than GeNN 4's per byte.  Powers are fractions of the device's TDP, fitted on measured devices.
+b_pattern is the achieved DRAM bytes per synaptic event for dense or sparse connectivity; F is a
+pathway's footprint (synapses × bytes per synapse): a pathway that fits the device's L2 pays 1/r_l2
+of the DRAM price.  p is fitted: p → ∞ is a hard max, p = 1 the sum of both streams.
 
-``fit()`` fits the time parameters by least squares on log(predicted / measured) over the
-calibration set (hwmodel/data/gpu_calibration.json); ``loo_residuals()`` refits without each run
-(or each device) to give the errors that become every estimate's interval.  Pure functions and
-data: nothing here reads a target file.
+Power is per device and per **scope** (wall: developer kit at the socket; module: the module's
+input rail, tegrastats VDD_IN; soc: CPU/GPU/SoC rails, VDD_CPU_GPU_CV + VDD_SOC), from published
+readings in hwmodel/data/jetson_power.json:
+
+    P = P_idle + (1 − u) · (P_light − P_idle) + u · (P_heavy − P_idle),   u = work share of a step
+
+P_light is the power of a launch-bound GPU workload, P_heavy of a bandwidth-bound one.
+
+``fit()`` fits the time parameters by least squares on log(predicted / measured) over the rows of
+hwmodel/data/gpu_calibration.json marked ``"split": "fit"`` (each sweep weighted as one
+measurement); rows marked ``heldout`` are never fitted and give the validation errors.  Pure
+functions and data: nothing here reads a target file.
 """
 from __future__ import annotations
 
@@ -29,15 +37,26 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-CAL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "gpu_calibration.json")
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+CAL_PATH = os.path.join(DATA, "gpu_calibration.json")
+POWER_PATH = os.path.join(DATA, "jetson_power.json")
 FAMILIES = ("desktop", "jetson")
 SIMULATORS = ("genn", "brian2cuda")
+SCOPES = ("wall", "module", "soc")
+REGIMES = ("launch-bound", "transition", "bandwidth-bound")
 TIME_PARAMS = ("h_jetson", "s_genn", "s_brian2cuda", "t_launch", "t_copy_desktop", "t_copy_jetson",
-               "b_event", "b_update", "f_genn3")
+               "tau_desktop", "tau_jetson", "b_sparse", "b_dense", "r_l2", "b_update", "f_fp64", "f_genn3", "p")
 _UNITS = {"h_jetson": "1", "s_genn": "s", "s_brian2cuda": "s", "t_launch": "s", "t_copy_desktop": "s",
-          "t_copy_jetson": "s", "b_event": "B", "b_update": "B", "f_genn3": "1"}
-_X0 = {"h_jetson": 2.0, "s_genn": 8e-6, "s_brian2cuda": 20e-6, "t_launch": 2e-6, "t_copy_desktop": 5e-6,
-       "t_copy_jetson": 5e-6, "b_event": 200.0, "b_update": 200.0, "f_genn3": 1.0}
+          "t_copy_jetson": "s", "tau_desktop": "s", "tau_jetson": "s", "b_sparse": "B", "b_dense": "B", "r_l2": "1", "b_update": "B", "f_fp64": "1", "f_genn3": "1",
+          "p": "1"}
+_X0 = {"h_jetson": 2.0, "s_genn": 4e-6, "s_brian2cuda": 8e-6, "t_launch": 3e-6, "t_copy_desktop": 10e-6,
+       "t_copy_jetson": 4e-6, "tau_desktop": 3e-6, "tau_jetson": 6e-6, "b_sparse": 60.0, "b_dense": 10.0, "r_l2": 3.0, "b_update": 100.0, "f_fp64": 3.0, "f_genn3": 1.0,
+       "p": 4.0}
+_BOUNDS = {"s": (1e-9, 1e-2), "B": (1e-2, 1e5), "1": (1e-2, 1e3)}
+_BOUNDS_OF = {"r_l2": (1.0, 100.0), "p": (1.0, 50.0), "h_jetson": (0.2, 20.0)}
+SLOW_FP64 = 1 / 16                            # FP64/FP32 throughput at or below which float64 updates pay f_fp64
+LAUNCH_BOUND, BANDWIDTH_BOUND = 0.5, 2.0      # work / floor of a step at the regimes' edges
+COVERAGE = 0.9                                # the interval's nominal coverage
 
 
 def simulator_kind(label: str | None) -> str:
@@ -46,44 +65,92 @@ def simulator_kind(label: str | None) -> str:
 
 
 @dataclass(frozen=True)
+class Pathway:
+    """One synaptic pathway as the kernels see it."""
+    events: float             # synaptic events + plasticity updates (each touches one synapse)
+    footprint: float          # bytes of its weights and indices
+    dense: bool
+
+
+@dataclass(frozen=True)
 class Workload:
     """What the time model needs from a run (counts already summed over batched copies)."""
     steps: float
     kernels: float            # K, per step
     copies: float             # C, blocking device-to-host copies per step
-    events: float             # E
-    updates: float            # U
-    plasticity: float         # W
+    updates: float            # U, neuron updates
+    pathways: tuple = ()      # of Pathway
     simulator: str = "brian2cuda"
     generation: str = ""      # "genn3" for GeNN 3.x (its own kernel-work factor)
+    float64: bool = False     # the simulation's floating-point type is float64 (Brian2's default)
 
 
 def device_prices(p: dict, family: str, simulator: str, generation: str = "") -> dict:
     """The fitted parameters as one device's prices (the names a target file may override):
-    sync, launch, host_copy in s; bytes_per_event, bytes_per_update in B."""
+    sync, launch, host_copy in s; bytes_per_event_sparse / _dense, bytes_per_update in B;
+    l2_speedup and overlap (the smooth max's exponent) dimensionless."""
     h = p["h_jetson"] if family == "jetson" else 1.0
     f = p["f_genn3"] if generation == "genn3" else 1.0
     return {"sync": h * p[f"s_{simulator}"], "launch": h * p["t_launch"], "host_copy": p[f"t_copy_{family}"],
-            "bytes_per_event": f * p["b_event"], "bytes_per_update": f * p["b_update"]}
+            "kernel_latency": p[f"tau_{family}"],
+            "bytes_per_event_sparse": f * p["b_sparse"], "bytes_per_event_dense": f * p["b_dense"],
+            "bytes_per_update": f * p["b_update"], "fp64_update_factor": p["f_fp64"], "l2_speedup": p["r_l2"],
+            "overlap": p["p"]}
 
 
-def host_s(q: dict, w: Workload) -> float:
-    """Host-side time of the run: per step, synchronisation, K launches and C copies."""
-    return w.steps * (q["sync"] + w.kernels * q["launch"] + w.copies * q["host_copy"])
+def l2_factor(footprint: float, l2_bytes: float, speedup: float) -> float:
+    """m(F): the share of a DRAM event's time an event costs when part of the footprint fits in L2."""
+    hit = 1.0 if footprint <= 0 else min(1.0, (l2_bytes or 0.0) / footprint)
+    return hit / speedup + (1.0 - hit)
 
 
-def kernel_s(q: dict, bandwidth: float, w: Workload) -> float:
-    """Kernel time of the whole run from achieved bytes per event / update."""
-    return (q["bytes_per_event"] * (w.events + w.plasticity) + q["bytes_per_update"] * w.updates) / bandwidth
+def floor_step_s(q: dict, w: Workload) -> float:
+    """Host issue time of one step: synchronisation and K launches."""
+    return q["sync"] + w.kernels * q["launch"]
 
 
-def energy_j(idle_w: float, busy_w: float, host_w: float, total_s: float, over_s: float,
-             work_s_: float) -> tuple[float, float, float]:
-    """(total, static, dynamic): idle power over the whole run, busy power while kernels run,
-    host power while the simulator is overhead-bound."""
-    static = idle_w * total_s
-    dynamic = busy_w * work_s_ + host_w * over_s
-    return static + dynamic, static, dynamic
+def work_s(q: dict, bandwidth: float, l2_bytes: float, w: Workload, synapses=True, neurons=True,
+           fp64_ratio: float = 1.0) -> float:
+    """Kernel work of the whole run (optionally only its synaptic or its neuron kernels); float64
+    neuron updates on a device with slow FP64 (``fp64_ratio`` <= SLOW_FP64) are compute-bound and
+    cost fp64_update_factor times as much."""
+    b = 0.0
+    if synapses:
+        for s in w.pathways:
+            per = q["bytes_per_event_dense" if s.dense else "bytes_per_event_sparse"]
+            b += s.events * per * l2_factor(s.footprint, l2_bytes, q["l2_speedup"])
+    if neurons:
+        slow = w.float64 and fp64_ratio <= SLOW_FP64
+        b += q["bytes_per_update"] * w.updates * (q["fp64_update_factor"] if slow else 1.0)
+    return b / bandwidth
+
+
+def smax(a: float, b: float, p: float) -> float:
+    m = max(a, b)
+    return 0.0 if m <= 0 else m * ((a / m) ** p + (b / m) ** p) ** (1.0 / p)
+
+
+def time_parts(q: dict, bandwidth: float, l2_bytes: float, w: Workload, fp64_ratio: float = 1.0) -> dict:
+    """{total, floor, gpu, work, copies} in s for the whole run, and the step's regime.  The GPU
+    stream of a step is its K kernels' start-up latencies plus their work; it overlaps the host's
+    issue floor; the blocking copies follow both."""
+    steps = max(w.steps, 1e-300)
+    floor, work = floor_step_s(q, w), work_s(q, bandwidth, l2_bytes, w, fp64_ratio=fp64_ratio) / steps
+    stream = w.kernels * q["kernel_latency"] + work
+    step = w.copies * q["host_copy"] + smax(floor, stream, q["overlap"])
+    return {"total": w.steps * step, "floor": w.steps * floor, "latency": w.steps * w.kernels * q["kernel_latency"],
+            "work": w.steps * work, "copies": w.steps * w.copies * q["host_copy"],
+            "regime": regime(max(floor, w.kernels * q["kernel_latency"]), work)}
+
+
+def regime(floor: float, work: float) -> str:
+    r = work / floor if floor > 0 else math.inf
+    return REGIMES[0] if r < LAUNCH_BOUND else REGIMES[2] if r > BANDWIDTH_BOUND else REGIMES[1]
+
+
+def work_share(parts: dict) -> float:
+    """u: the fraction of the run during which the GPU is busy with work beyond the launch floor's."""
+    return min(1.0, parts["work"] / parts["total"]) if parts["total"] > 0 else 0.0
 
 
 # -- calibration data ---------------------------------------------------------------------------
@@ -93,19 +160,37 @@ def calibration_set() -> dict:
         return json.load(f)
 
 
+def timed_runs(split: str | None = None) -> list[dict]:
+    """Calibration rows with a total time (``split``: "fit", "heldout" or None for both)."""
+    return [r for r in calibration_set()["runs"] if "time_s" in r and not r.get("exclude_total")
+            and not r.get("excluded") and (split is None or r.get("split", "fit") == split)]
+
+
+def bytes_per_synapse(run: dict) -> float:
+    return run.get("bytes_per_synapse") or (8.0 if run.get("connectivity") != "dense" else 4.0)
+
+
 def workload_of(run: dict) -> Workload:
     n, steps = run["neurons"], run["steps"]
-    return Workload(steps, run["kernels_per_step"], run["host_copies_per_step"],
-                    run.get("synaptic_events") or 0.0, float(n) * steps,
-                    run.get("plasticity_updates") or 0.0, simulator_kind(run["simulator"]),
-                    "genn3" if run["simulator"].startswith("genn-3") else "")
+    events = (run.get("synaptic_events") or 0.0) + (run.get("plasticity_updates") or 0.0)
+    syn = run.get("synapses")
+    fp = syn * bytes_per_synapse(run) if syn else math.inf
+    updates = run.get("neuron_updates", float(n) * steps)       # a row may say fewer (groups without ODEs)
+    return Workload(steps, run["kernels_per_step"], run["host_copies_per_step"], updates,
+                    (Pathway(events, fp, run.get("connectivity") == "dense"),), simulator_kind(run["simulator"]),
+                    "genn3" if run["simulator"].startswith("genn-3") else "", run.get("precision") == "float64")
 
 
-def _observations(runs, devices):
-    """(run, quantity, measured) for every timed quantity the model predicts."""
+def _group(run: dict) -> str:
+    return run.get("sweep") or run["id"]
+
+
+def _observations(runs):
+    """(run, quantity, measured, weight) for every timed quantity the model predicts; each sweep
+    (or single row) carries a total weight of one measurement per quantity."""
     obs = []
     for r in runs:
-        if r.get("energy_only"):
+        if r.get("energy_only") or r.get("excluded") or r.get("split", "fit") != "fit":
             continue
         if "launch_api_s" in r:
             obs.append((r, "launch_api_s", r["launch_api_s"]))
@@ -118,33 +203,42 @@ def _observations(runs, devices):
             obs.append((r, "overhead_s", r["time_s"] - r["neuron_kernel_s"] - r["synapse_kernel_s"]))
         elif "time_s" in r:
             obs.append((r, "time_s", r["time_s"]))
-    return obs
+    size = {}
+    for r, q, _ in obs:
+        size[_group(r), q] = size.get((_group(r), q), 0) + 1
+    return [(r, q, m, 1.0 / math.sqrt(size[_group(r), q])) for r, q, m in obs]
+
+
+def device_of(run: dict, devices: dict) -> tuple[dict, float, float, float]:
+    d = devices[run["device"]]
+    return d, d.get("mem_bandwidth_Bps") or 0.0, d.get("l2_bytes") or 0.0, d.get("fp64_ratio") or 1.0
 
 
 def predict(p: dict, run: dict, quantity: str, devices: dict) -> float:
-    dev = devices[run["device"]]
+    dev, bw, l2, fp64 = device_of(run, devices)
     if quantity == "launch_api_s":
         return p["t_launch"] * (p["h_jetson"] if dev["family"] == "jetson" else 1.0)
     w = workload_of(run)
-    q, bw = device_prices(p, dev["family"], w.simulator, w.generation), dev["mem_bandwidth_Bps"]
-    if quantity == "overhead_s":
-        return host_s(q, w)
+    q = device_prices(p, dev["family"], w.simulator, w.generation)
     if quantity == "neuron_kernel_s":
-        return kernel_s(q, bw, replace(w, events=0.0, plasticity=0.0))
+        return work_s(q, bw, l2, w, synapses=False, fp64_ratio=fp64)
     if quantity == "synapse_kernel_s":
-        return kernel_s(q, bw, replace(w, updates=0.0))
-    return host_s(q, w) + kernel_s(q, bw, w)
+        return work_s(q, bw, l2, w, neurons=False)
+    parts = time_parts(q, bw, l2, w, fp64)
+    if quantity == "overhead_s":
+        return max(parts["total"] - parts["work"], 1e-300)
+    return parts["total"]
 
 
 def fit(runs: list[dict] | None = None) -> dict:
-    """Least-squares fit of the time parameters on log(predicted / measured)."""
+    """Weighted least-squares fit of the time parameters on log(predicted / measured)."""
     from scipy.optimize import least_squares
 
     cal = calibration_set()
     runs = cal["runs"] if runs is None else runs
     devices = cal["devices"]
-    obs = _observations(runs, devices)
-    free = [k for k in TIME_PARAMS if _identifiable(k, runs, devices)]
+    obs = _observations(runs)
+    free = [k for k in TIME_PARAMS if _identifiable(k, [o[0] for o in obs])]
     fixed = {k: _X0[k] for k in TIME_PARAMS if k not in free}
 
     def params(x):
@@ -152,140 +246,310 @@ def fit(runs: list[dict] | None = None) -> dict:
 
     def resid(x):
         p = params(x)
-        return [math.log(predict(p, r, q, devices) / m) for r, q, m in obs]
+        return [wt * math.log(max(predict(p, r, q, devices), 1e-300) / m) for r, q, m, wt in obs]
 
-    x0 = [math.log(_X0[k]) for k in free]
-    lo = [math.log(1e-9 if _UNITS[k] == "s" else 1e-3) for k in free]
-    hi = [math.log(1e-2 if _UNITS[k] == "s" else 1e6) for k in free]
+    bounds = [_BOUNDS_OF.get(k, _BOUNDS[_UNITS[k]]) for k in free]
+    lo, hi = [math.log(b[0]) for b in bounds], [math.log(b[1]) for b in bounds]
+    x0 = [min(max(math.log(_X0[k]), a + 1e-9), b - 1e-9) for k, a, b in zip(free, lo, hi)]
     sol = least_squares(resid, x0, bounds=(lo, hi))
-    return params(sol.x)
+    out = params(sol.x)
+    if "b_dense" not in free:        # no dense row: a dense pathway is priced as a sparse one
+        out["b_dense"] = out["b_sparse"]
+    if "r_l2" not in free:           # no row that fits its L2: no cache discount
+        out["r_l2"] = 1.0
+    return out
 
 
-def _identifiable(name: str, runs, devices) -> bool:
-    """A parameter is fitted only when some run constrains it (else it keeps its start value,
-    which never happens for the full set; it guards leave-one-out refits)."""
-    timed = [r for r in runs if not r.get("energy_only")]
+def _identifiable(name: str, runs) -> bool:
+    """A parameter is fitted only when some fitted row constrains it (else it keeps its start
+    value; this guards the leave-one-out refits)."""
+    devices = calibration_set()["devices"]
+    timed = [r for r in runs if "launch_api_s" not in r]
     fams = {devices[r["device"]]["family"] for r in timed}
     sims = {simulator_kind(r["simulator"]) for r in timed if "time_s" in r}
+    evented = [r for r in timed if (r.get("synaptic_events") or 0) > 0]
     if name == "h_jetson":
         return "jetson" in fams and "desktop" in fams
+    if name.startswith("tau_"):
+        return name[4:] in fams
     if name.startswith("t_copy_"):
         return any(r.get("host_copies_per_step") and devices[r["device"]]["family"] == name[7:] for r in timed)
     if name.startswith("s_"):
         return name[2:] in sims
     if name == "f_genn3":
         return any(r["simulator"].startswith("genn-3") for r in timed)
+    if name == "f_fp64":
+        return any(r.get("precision") == "float64" and (devices[r["device"]].get("fp64_ratio") or 1) <= SLOW_FP64
+                   for r in timed)
+    if name == "b_dense":
+        return any(r.get("connectivity") == "dense" for r in evented)
+    if name == "b_sparse":
+        return any(r.get("connectivity") != "dense" for r in evented)
+    if name == "r_l2":
+        return any(r.get("synapses") and devices[r["device"]].get("l2_bytes", 0) >= r["synapses"] * bytes_per_synapse(r)
+                   for r in evented)
     return True
+
+
+FIT_PATH = os.path.join(DATA, "gpu_fit.json")
+
+
+def inputs_digest() -> str:
+    """SHA-256 of what the fit depends on: the calibration set and this module's code."""
+    import hashlib
+    h = hashlib.sha256()
+    for path in (CAL_PATH, os.path.abspath(__file__)):
+        with open(path, "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def stored_fit() -> dict | None:
+    """The committed fit (parameters and leave-out residuals, ``python -m hwmodel.gpu`` writes it)
+    when it was made from the present calibration set and code; None when stale (refitted then)."""
+    try:
+        with open(FIT_PATH, encoding="utf-8") as f:
+            d = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return d if d.get("inputs_sha256") == inputs_digest() else None
 
 
 @functools.lru_cache(maxsize=1)
 def fitted() -> dict:
-    return fit()
+    s = stored_fit()
+    return dict(s["parameters"]) if s else fit()
 
 
 @functools.lru_cache(maxsize=2)
-def loo_residuals(by: str = "run") -> dict:
-    """log(measured / predicted) of each run's total time when the model is refitted without it
-    (by="run") or without every run of its device (by="device")."""
+def loo_residuals(by: str = "sweep") -> dict:
+    s = stored_fit()
+    return dict(s["loo"][by]) if s else refit_loo(by)
+
+
+def refit_loo(by: str) -> dict:
+    """log(measured / predicted) of each fitted row's total time when the model is refitted without
+    its sweep (by="sweep"; a row outside a sweep is its own) or without every row of its device
+    (by="device")."""
     cal = calibration_set()
     runs, devices = cal["runs"], cal["devices"]
+    key = _group if by == "sweep" else (lambda r: r["device"])
     out = {}
-    for r in runs:
-        if "time_s" not in r or r.get("exclude_total"):
-            continue
-        keep = [x for x in runs if (x["id"] != r["id"] if by == "run" else x["device"] != r["device"])]
-        p = fit(keep)
-        out[r["id"]] = math.log(r["time_s"] / predict(p, r, "time_s", devices))
+    for k in sorted({key(r) for r in timed_runs("fit")}):
+        p = fit([x for x in runs if key(x) != k])
+        for r in timed_runs("fit"):
+            if key(r) == k:
+                out[r["id"]] = math.log(r["time_s"] / predict(p, r, "time_s", devices))
     return out
 
 
-def interval_factors(calibrated_device: bool) -> tuple[float, float]:
-    """Multipliers [low, high] for a predicted time: the extremes of the leave-one-out errors
-    (leave-one-device-out for a device that has no runs of its own)."""
-    res = list(loo_residuals("run" if calibrated_device else "device").values())
-    return math.exp(min(0.0, min(res))), math.exp(max(0.0, max(res)))
+def run_regime(p: dict, run: dict, devices: dict) -> str:
+    dev, bw, l2, fp64 = device_of(run, devices)
+    w = workload_of(run)
+    q = device_prices(p, dev["family"], w.simulator, w.generation)
+    return time_parts(q, bw, l2, w, fp64)["regime"]
+
+
+@functools.lru_cache(maxsize=4)
+def interval_factors(reg: str, calibrated_device: bool) -> tuple[float, float]:
+    """Multipliers [low, high] for a predicted time in regime ``reg``: the central ``COVERAGE``
+    range of the leave-one-sweep-out errors of fitted rows in that regime (leave-one-device-out
+    for a device without rows of its own).  A regime with fewer than 5 rows borrows the errors of
+    every regime."""
+    cal, p = calibration_set(), fitted()
+    res = loo_residuals("sweep" if calibrated_device else "device")
+    rows = {r["id"]: r for r in timed_runs("fit")}
+    mine = [v for k, v in res.items() if run_regime(p, rows[k], cal["devices"]) == reg]
+    vals = np.array(mine if len(mine) >= 5 else list(res.values()))
+    a = (1 - COVERAGE) / 2
+    lo, hi = np.quantile(vals, [a, 1 - a])
+    return math.exp(min(0.0, float(lo))), math.exp(max(0.0, float(hi)))
 
 
 # -- power --------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=2)
-def power_fractions(family: str) -> dict:
-    """Power parameters of a device family as fractions of the device TDP, one value per measured
-    row: idle (every row with an idle reading), host (rows that are overhead-bound: their power
-    above idle), busy (rows with measured kernel times: power above idle per busy second, after
-    the host share of the rest of the run)."""
-    cal = calibration_set()
-    rows = [(r, cal["devices"][r["device"]]) for r in cal["runs"] if "mean_power_w" in r]
-    rows = [(r, d) for r, d in rows if d["family"] == family]
-    idle = {r["id"]: r["idle_power_w"] / d["tdp_w"] for r, d in rows}
-    host = {r["id"]: (r["mean_power_w"] - r["idle_power_w"]) / d["tdp_w"] for r, d in rows if r.get("energy_only")}
-    h = float(np.mean(list(host.values()))) if host else 0.0
-    busy = {}
-    for r, d in rows:
-        if r.get("energy_only") or r.get("exclude_total"):
-            continue
-        u = (r["neuron_kernel_s"] + r["synapse_kernel_s"]) / r["time_s"]      # measured busy share
-        busy[r["id"]] = ((r["mean_power_w"] - r["idle_power_w"]) / d["tdp_w"] - h * (1 - u)) / u
-    return {"idle": idle, "busy": busy, "host": host}
+@functools.lru_cache(maxsize=1)
+def power_set() -> dict:
+    with open(POWER_PATH, encoding="utf-8") as f:
+        return json.load(f)
 
 
-def power_params(family: str, tdp_w: float) -> dict:
-    """{idle, busy, host: (point, low, high, [row ids])} in watts for a device of this family and
-    TDP: the geometric mean of the measured fractions and their range.  A family without an
-    overhead-bound row gets host power in [0, busy] (point: half the busy power)."""
-    fr = power_fractions(family)
-    out = {}
-    for k in ("idle", "busy"):
-        v = list(fr[k].values())
-        out[k] = (_geo(v) * tdp_w, min(v) * tdp_w, max(v) * tdp_w, sorted(fr[k]))
-    if fr["host"]:
-        v = list(fr["host"].values())
-        out["host"] = (_geo(v) * tdp_w, min(v) * tdp_w, max(max(v) * tdp_w, out["busy"][2]), sorted(fr["host"]))
-    else:
-        out["host"] = (out["busy"][0] / 2, 0.0, out["busy"][2], [])
+_STATE = {"idle": "idle", "light": "busy-light", "heavy": "busy-heavy"}
+
+
+def _readings(device: str, scope: str, state: str) -> list[dict]:
+    """A device's readings usable as absolute values (not the ratio-only ones)."""
+    d = power_set()["devices"].get(device) or {}
+    return [r for r in d.get("readings", []) if r["scope"] == scope and r["state"] == _STATE[state]
+            and r.get("use") != "ratio-only"]
+
+
+def _scope_ratio(a: str, b: str, state: str, device: str) -> tuple[float, list] | None:
+    """Geometric mean of P(scope a) / P(scope b) over sessions that read both at once: the
+    device's own sessions when it has any, else every Jetson's whose soc scope covers the SoC."""
+    def sessions(dev):
+        out = {}
+        for r in power_set()["devices"][dev].get("readings", []):
+            if r.get("session") and r["state"] == _STATE[state]:
+                out.setdefault(r["session"], {})[r["scope"]] = r["watts"]
+        return [(f"{dev}:{s}", v[a] / v[b]) for s, v in out.items() if a in v and b in v and v[b] > 0]
+
+    devs = power_set()["devices"]
+    found = sessions(device) if device in devs else []
+    if not found:
+        found = [x for dev in devs if dev != device and devs[dev].get("soc_rails_complete", True)
+                 for x in sessions(dev)]
+    return (_geo([v for _, v in found]), [k for k, _ in found]) if found else None
+
+
+def _fraction_of_tdp(scope: str, state: str) -> tuple[float, float, float, list] | None:
+    """P / TDP in ``scope`` over Jetsons with readings: (geo mean, min, max, devices)."""
+    vals, ids = [], []
+    for dev, d in power_set()["devices"].items():
+        rs = _readings(dev, scope, state)
+        if rs and d.get("tdp_w") and (scope != "soc" or d.get("soc_rails_complete", True)):
+            vals.append(_geo([r["watts"] for r in rs]) / d["tdp_w"])
+            ids.append(dev)
+    return (_geo(vals), min(vals), max(vals), ids) if vals else None
+
+
+def _own_delta(device: str, scope: str, state: str, idle: tuple | None = None) -> list[float]:
+    """Busy minus idle power of a device in one scope, one per own busy reading; the idle power is
+    its own reading, or ``idle`` (transferred) when given."""
+    busy = _readings(device, scope, state)
+    own_idle = _readings(device, scope, "idle")
+    i = _geo([r["watts"] for r in own_idle]) if own_idle else idle[0] if idle else None
+    if not busy or i is None:
+        return []
+    return [r["watts"] - i for r in busy if r["watts"] > i]
+
+
+def _delta_ratio(a: str, b: str, state: str, device: str) -> tuple[float, list] | None:
+    """Dynamic power in scope a over scope b, over devices with their own busy and idle readings in
+    both scopes (the same busy state first, else the other)."""
+    for st in (state, "heavy" if state == "light" else "light"):
+        pairs = [(dev, _geo(_own_delta(dev, a, st)) / _geo(_own_delta(dev, b, st))) for dev in power_set()["devices"]
+                 if _own_delta(dev, a, st) and _own_delta(dev, b, st)]
+        if pairs:
+            return _geo([v for _, v in pairs]), [f"{d} ({_STATE[st]})" for d, _ in pairs]
+    r = _scope_ratio(a, b, "idle", device)          # else: the whole power's ratio (supply, regulators)
+    return (r[0], [f"idle sessions {', '.join(r[1])}"]) if r else None
+
+
+def _busy_ratio(scope: str, state: str) -> tuple[float, float, float, list] | None:
+    """P(state) / P(idle) in ``scope`` over devices that publish both: (geo mean, min, max, ids)."""
+    vals, ids = [], []
+    for dev in power_set()["devices"]:
+        idle, busy = _readings(dev, scope, "idle"), _readings(dev, scope, state)
+        if idle and busy:
+            vals.append(_geo([r["watts"] for r in busy]) / _geo([r["watts"] for r in idle]))
+            ids.append(dev)
+    return (_geo(vals), min(vals), max(vals), ids) if vals else None
+
+
+def jetson_power(device: str, scope: str, tdp_w: float | None = None) -> dict:
+    """{idle, light, heavy: (point, low, high, evidence, how)} in watts for a Jetson in ``scope``.
+
+    Idle: the device's readings in that scope; else its idle in another scope times the ratio of
+    the two scopes read together; else the Jetsons' idle power as a fraction of their TDP.
+    Busy (light = launch-bound, heavy = bandwidth-bound): the device's readings in that scope; else
+    idle + its dynamic power (busy − idle) read in another scope, times the ratio of dynamic power
+    between the scopes; else idle × the busy/idle ratio of Jetsons that publish both in that scope;
+    else the other busy state.  Anything borrowed from another device or scope is ``transferred``."""
+    idle = _idle_power(device, scope, tdp_w)
+    out = {"idle": idle, "light": _busy_power(device, scope, "light", idle, tdp_w),
+           "heavy": _busy_power(device, scope, "heavy", idle, tdp_w)}
+    for a, b, what in (("heavy", "light", "bandwidth-bound"), ("light", "heavy", "launch-bound")):
+        if out[a] is None and out[b] is not None:
+            out[a] = out[b][:3] + ("transferred", out[b][4] + f"; no {what} reading: taken as the other busy state")
+    for state, v in out.items():
+        if v is None:
+            raise LookupError(f"no published {state} power for {device!r} in scope {scope!r} and nothing to "
+                              "transfer it from")
     return out
+
+
+def _own(device, scope, state):
+    own = _readings(device, scope, state)
+    if own:
+        w = [r["watts"] for r in own]
+        ev = max((r.get("evidence", "measured") for r in own), key=_GRADE_ORDER.index)
+        return (_geo(w), min(w), max(w), ev, f"{device} {scope} {_STATE[state]}: "
+                + ", ".join(f"{r['watts']:g} W ({r['source']})" for r in own))
+    return None
+
+
+def _idle_power(device, scope, tdp_w):
+    own = _own(device, scope, "idle")
+    if own:
+        return own
+    for other in SCOPES:
+        base = _readings(device, other, "idle") if other != scope else []
+        ratio = base and _scope_ratio(scope, other, "idle", device)
+        if ratio:
+            b = [r["watts"] * ratio[0] for r in base]
+            return (_geo(b), min(b), max(b), "transferred", f"{device} {other} idle x {scope}/{other} ratio "
+                    f"{ratio[0]:.3g} (sessions {', '.join(ratio[1])})")
+    f = _fraction_of_tdp(scope, "idle") if tdp_w else None
+    if f:
+        return (f[0] * tdp_w, f[1] * tdp_w, f[2] * tdp_w, "transferred",
+                f"no idle reading of {device}: {f[0]:.3g} x TDP {tdp_w:g} W (Jetsons {', '.join(f[3])})")
+    return None
+
+
+def _busy_power(device, scope, state, idle, tdp_w):
+    own = _own(device, scope, state)
+    if own or idle is None:
+        return own
+    for other in SCOPES:
+        d = _own_delta(device, other, state, _idle_power(device, other, tdp_w)) if other != scope else []
+        ratio = d and _delta_ratio(scope, other, state, device)
+        if ratio:
+            v = [idle[0] + x * ratio[0] for x in d]
+            return (_geo(v), min(v), max(v), "transferred", f"idle {idle[0]:.3g} W + {device}'s {other} dynamic "
+                    f"{_geo(d):.3g} W x {scope}/{other} dynamic ratio {ratio[0]:.3g} ({', '.join(ratio[1])})")
+    r = _busy_ratio(scope, state)
+    if r:
+        return (idle[0] * r[0], idle[1] * r[1], idle[2] * r[2], "transferred",
+                f"idle {idle[0]:.3g} W x {_STATE[state]}/idle ratio {r[0]:.3g} of {', '.join(r[3])}")
+    return None
+
+
+_GRADE_ORDER = ["measured", "datasheet", "calibrated", "secondary", "derived", "transferred"]
 
 
 def _geo(vals):
     return float(math.exp(np.mean(np.log(vals))))
 
 
-# -- validation ---------------------------------------------------------------------------------
-def validation_rows() -> list[dict]:
-    """Predicted vs measured total time for every timed run of the calibration set: with the full
-    fit, refitted without the run (leave-one-run-out) and without its device (leave-one-device-out).
-    Errors are (predicted - measured) / measured."""
-    cal = calibration_set()
-    p = fitted()
-    loo, lodo = loo_residuals("run"), loo_residuals("device")
-    rows = []
-    for r in cal["runs"]:
-        if r["id"] not in loo:
-            continue
-        m = r["time_s"]
-        rows.append({"id": r["id"], "device": r["device"], "simulator": r["simulator"], "steps": r["steps"],
-                     "kernels_per_step": r["kernels_per_step"], "measured_s": m,
-                     "predicted_s": predict(p, r, "time_s", cal["devices"]),
-                     "loo_predicted_s": m / math.exp(loo[r["id"]]),
-                     "loo_error": math.exp(-loo[r["id"]]) - 1, "lodo_error": math.exp(-lodo[r["id"]]) - 1,
-                     "source": r["source"], "where": r["where"]})
-    return rows
+def desktop_power(tdp_w: float) -> dict:
+    """Desktop systems at the wall: idle and busy as fractions of the GPU's TDP from the rows of the
+    calibration set that read both (whole system at the socket); {state: (point, low, high, rows)}."""
+    rows = [r for r in calibration_set()["runs"] if "mean_power_w" in r and "idle_power_w" in r
+            and calibration_set()["devices"][r["device"]]["family"] == "desktop"]
+    idle = [r["idle_power_w"] / calibration_set()["devices"][r["device"]]["tdp_w"] for r in rows]
+    busy = [r["mean_power_w"] / calibration_set()["devices"][r["device"]]["tdp_w"] for r in rows]
+    ids = sorted(r["id"] for r in rows)
+    return {"idle": (_geo(idle) * tdp_w, min(idle) * tdp_w, max(idle) * tdp_w, ids),
+            "heavy": (_geo(busy) * tdp_w, min(busy) * tdp_w, max(busy) * tdp_w, ids)}
 
 
-def power_rows() -> list[dict]:
-    """Measured mean power vs the model's (full fit) for every run with a power reading."""
-    cal = calibration_set()
-    out = []
-    for fam in FAMILIES:
-        fr = power_fractions(fam)
-        for r in cal["runs"]:
-            d = cal["devices"][r["device"]]
-            if "mean_power_w" not in r or d["family"] != fam or r.get("energy_only"):
-                continue
-            pw = power_params(fam, d["tdp_w"])
-            t, over, work = r["time_s"], r["time_s"] - r["neuron_kernel_s"] - r["synapse_kernel_s"], \
-                r["neuron_kernel_s"] + r["synapse_kernel_s"]
-            e = energy_j(pw["idle"][0], pw["busy"][0], pw["host"][0], t, over, work)[0]
-            out.append({"id": r["id"], "device": r["device"], "measured_w": r["mean_power_w"],
-                        "predicted_w": e / t, "error": e / t / r["mean_power_w"] - 1,
-                        "fitted_on": sorted(set(fr["idle"]) | set(fr["busy"]) | set(fr["host"]))})
-    return out
+def mean_power(pw: dict, u: float, end: int = 0) -> float:
+    """P = P_idle + (1 − u)(P_light − P_idle) + u (P_heavy − P_idle) at one end of the ranges
+    (0 point, 1 low, 2 high)."""
+    idle = pw["idle"][end]
+    return idle + (1 - u) * (pw["light"][end] - idle) + u * (pw["heavy"][end] - idle)
+
+
+def write_fit(path: str = FIT_PATH) -> dict:
+    """Fit, refit leaving each sweep and each device out, and store the result (slow: minutes)."""
+    d = {"schema": "hwmodel-gpu-fit/1", "inputs_sha256": inputs_digest(), "parameters": fit(),
+         "loo": {by: refit_loo(by) for by in ("sweep", "device")}}
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(d, f, indent=1)
+        f.write("\n")
+    return d
+
+
+if __name__ == "__main__":          # python -m hwmodel.gpu: refit after changing the data or the model
+    print(json.dumps(write_fit()["parameters"], indent=1))

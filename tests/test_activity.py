@@ -4,7 +4,7 @@ import pytest
 from brian2 import (EventMonitor, NeuronGroup, Network, SpikeGeneratorGroup, SpikeMonitor, Synapses, defaultclock,
                     device, ms, prefs, set_device)
 
-from brian_snn.activity import ActivityCounter, kernels_per_step
+from brian_snn.activity import ActivityCounter, gpu_structure, kernels_per_step
 
 
 def user_network():
@@ -102,8 +102,9 @@ def test_runtime_and_cpp_counts_agree_exactly(tmp_path):
 
 
 def test_counts_carry_kernels_per_step_counted_by_hand():
-    """kernels_per_step in every record = one kernel per code object + one spike-queue push per
-    pathway (brian_snn.activity.kernels_per_step), counted here by hand."""
+    """kernels_per_step in every record = what brian2cuda launches: 2 per thresholder, 1 per other
+    code object, 1 per pathway (+2 with heterogeneous delays, else one host copy per step)
+    (brian_snn.activity.gpu_structure), counted here by hand."""
     from hwmodel.counts import Counts
     prefs.codegen.target = "numpy"
     defaultclock.dt = 0.5 * ms
@@ -116,18 +117,18 @@ def test_counts_carry_kernels_per_step_counted_by_hand():
     net.run(10 * ms)
     c = counter.counts("inference", samples=1)
     assert c.spikes > 0
-    # state updater 1 + thresholder 1 + resetter 1 + pathway s_pre 2 (effect + queue push) = 5
-    assert c.extra == {"kernels_per_step": 5, "simulator": "brian2"}
+    # state updater 1 + thresholder 2 + resetter 1 + pathway s_pre 1 (effect; no delays: a host copy) = 5
+    assert c.extra == {"kernels_per_step": 5, "host_copies_per_step": 1, "simulator": "brian2", "float_bits": 64}
     d = c.to_dict()
     assert d["kernels_per_step"] == 5 and d["simulator"] == "brian2"          # top-level keys
     assert Counts.from_json(c.to_json()).extra["kernels_per_step"] == 5
     # the caller's values win
     assert counter.counts("inference", extra={"kernels_per_step": 3, "simulator": "genn"}).extra == \
-        {"kernels_per_step": 3, "simulator": "genn"}
+        {"kernels_per_step": 3, "simulator": "genn", "float_bits": 64}
 
     # more objects: a group without differential equations has no state-update code (threshold
-    # 1 + reset 1), a run_regularly operation 1, a monitor 1, an event-triggered pathway 2;
-    # bookkeeping (names starting with "_") 0
+    # 2 + reset 1), a run_regularly operation 1, a monitor 1, an event-triggered pathway 1, a
+    # pathway with heterogeneous delays 3 (effect, queue advance, push); bookkeeping ("_...") 0
     src = NeuronGroup(3, "on : 1", threshold="on > 0.5", reset="on = 0", name="src")
     g2 = NeuronGroup(2, "dv/dt = -v / (10*ms) : 1", threshold="v > 1", reset="v = 0",
                      events={"half": "v > 0.5"}, method="exact", name="g2")
@@ -139,8 +140,11 @@ def test_counts_carry_kernels_per_step_counted_by_hand():
     book = NeuronGroup(1, "n : 1", name="_book")
     tally = Synapses(g2, book, on_pre="n_post += 1", name="_tally")
     tally.connect()
-    # 5 as above + src 2 + g2 (state updater, spike and half thresholders, reset, leak) 5
-    # + s2 (pre, half) 4 + monitor 1
-    assert kernels_per_step([g, s, src, g2, s2, mon, book, tally]) == 5 + 2 + 5 + 4 + 1
+    # 5 as above + src 3 + g2 (state updater 1, spike and half thresholders 2 + 2, reset 1, leak 1) 7
+    # + s2 (pre, half) 2 + monitor 1
+    assert kernels_per_step([g, s, src, g2, s2, mon, book, tally]) == 5 + 3 + 7 + 2 + 1
+    assert gpu_structure([g, s, src, g2, s2, mon, book, tally]) == (18, 3)
+    s2.delay = "j * ms"             # its "pre" pathway gets a device spike queue (+2) and no host copy (-1)
+    assert gpu_structure([g, s, src, g2, s2, mon, book, tally]) == (20, 2)
     for o in (src, g2, s2, mon, book, tally):
         o._network = 0                            # never run on purpose: no "unused object" warnings

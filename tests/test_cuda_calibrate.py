@@ -10,7 +10,7 @@ from hwmodel.calibrate import CalibrationError, calibrate, parse_measurements
 from hwmodel.cli import main as hw_main
 from hwmodel.counts import Counts, PathwayCounts, PopulationCounts
 
-TRUE = dict(a=1.7, b=0.6, idle=61.0, busy=150.0, host=40.0)   # the device vs the built-in model
+TRUE = dict(a=1.7, b=0.6, idle=61.0, light=101.0, heavy=211.0)   # the device vs the built-in model
 
 
 def counts(n, steps, rate):
@@ -21,24 +21,30 @@ def counts(n, steps, rate):
     return Counts(5e-4, steps, 10, "inference", pops, paths, {"kernels_per_step": 6})
 
 
-def parts(c):
-    """The built-in model's host-side and kernel seconds for these counts (h100-sxm5)."""
-    sp = hwmodel.estimate(c, "h100-sxm5").time_split_s
-    return sp["host_overhead"], sp["kernel_work"]
+def device(c, a=TRUE["a"], b=TRUE["b"]):
+    """(time, bandwidth-bound work) of the device for these counts: the built-in model's host side
+    (launch floor, copies) scaled by a and GPU stream (kernel latencies, work) by b, overlapped by
+    the model's smooth max (hwmodel.gpu, written out here)."""
+    e = hwmodel.estimate(c, "h100-sxm5")
+    sp, p = e.time_split_s, e.prices["gpu.overlap"]["value"]
+    host, stream = a * sp["launch_floor"], b * (sp["kernel_latency"] + sp["kernel_work"])
+    return a * sp["host_copies"] + (host ** p + stream ** p) ** (1 / p), b * sp["kernel_work"]
 
 
 def synthetic(noise=0.01, seed=3):
-    """Measurements of a device whose host side is TRUE['a'] x and kernels TRUE['b'] x the built-in
-    model, drawing idle + busy while kernels run + host while overhead-bound (plus noise)."""
+    """Measurements of a device that is TRUE['a'] x the built-in host side and TRUE['b'] x its GPU
+    stream, drawing idle power, + launch-bound dynamic power outside kernel work and bandwidth-bound
+    dynamic power during it (plus noise)."""
     rnd = random.Random(seed)
     runs = []
     for n, steps, rate in [(400, 20000, 0.01), (1000, 20000, 0.02), (4000, 10000, 0.01),
                            (8000, 5000, 0.02), (2000, 40000, 0.005), (16000, 4000, 0.01),
                            (600, 60000, 0.03), (12000, 8000, 0.015), (3000, 30000, 0.02)]:
         c = counts(n, steps, rate)
-        h, w = parts(c)
-        t = (TRUE["a"] * h + TRUE["b"] * w) * (1 + rnd.gauss(0, noise))
-        e = (TRUE["idle"] * t + TRUE["busy"] * TRUE["b"] * w + TRUE["host"] * TRUE["a"] * h) * (1 + rnd.gauss(0, noise))
+        t0, w = device(c)
+        t = t0 * (1 + rnd.gauss(0, noise))
+        e = (TRUE["idle"] * t0 + (TRUE["light"] - TRUE["idle"]) * (t0 - w)
+             + (TRUE["heavy"] - TRUE["idle"]) * w) * (1 + rnd.gauss(0, noise))
         runs.append({"label": f"n{n}", "counts": c.to_dict(), "time_s": t, "energy_j": e})
     return {"schema": "hwmodel-measurements/1", "target": "h100-sxm5", "idle_w": TRUE["idle"],
             "power_scope": "GPU board (NVML)", "source": "synthetic test data", "runs": runs}
@@ -48,8 +54,8 @@ def test_recovers_known_parameters_and_reports_holdout_error(tmp_path):
     fit, text = calibrate(parse_measurements(synthetic()))
     assert fit.host_scale == pytest.approx(TRUE["a"], rel=0.05)
     assert fit.work_scale == pytest.approx(TRUE["b"], rel=0.05)
-    assert fit.busy_w == pytest.approx(TRUE["busy"], rel=0.1)
-    assert fit.host_w == pytest.approx(TRUE["host"], rel=0.15)
+    assert fit.light_w == pytest.approx(TRUE["light"], rel=0.1)
+    assert fit.heavy_w == pytest.approx(TRUE["heavy"], rel=0.1)
     assert len(fit.holdout_runs) == 3 and len(fit.fit_runs) == 6          # every 3rd run held out
     assert fit.error["holdout"]["time_mean_abs_rel"] < 0.03
     assert fit.error["holdout"]["energy_mean_abs_rel"] < 0.04
@@ -57,12 +63,11 @@ def test_recovers_known_parameters_and_reports_holdout_error(tmp_path):
     path = tmp_path / "cal.toml"
     path.write_text(text)
     c = counts(5000, 10000, 0.01)
-    h, w = parts(c)
+    t, w = device(c, fit.host_scale, fit.work_scale)
     est = hwmodel.estimate(c, str(path))
-    assert est.latency_s == pytest.approx(fit.host_scale * h + fit.work_scale * w, rel=1e-4)
-    t = est.latency_s
-    assert est.energy_j["total"] == pytest.approx(TRUE["idle"] * t + fit.busy_w * fit.work_scale * w
-                                                  + fit.host_w * fit.host_scale * h, rel=1e-4)
+    assert est.latency_s == pytest.approx(t, rel=1e-4)
+    assert est.energy_j["total"] == pytest.approx(TRUE["idle"] * t + (fit.light_w - TRUE["idle"]) * (t - w)
+                                                  + (fit.heavy_w - TRUE["idle"]) * w, rel=1e-4)
     assert est.prices["gpu.launch"]["evidence"] == "calibrated"
     assert est.prices["power.idle"]["evidence"] == "measured"
     assert est.power_scope == "GPU board (NVML)"
@@ -72,8 +77,8 @@ def test_noise_free_fit_is_exact():
     fit, _ = calibrate(parse_measurements(synthetic(noise=0.0)), holdout_every=0)
     assert fit.host_scale == pytest.approx(TRUE["a"], rel=1e-6)
     assert fit.work_scale == pytest.approx(TRUE["b"], rel=1e-6)
-    assert fit.busy_w == pytest.approx(TRUE["busy"], rel=1e-6)
-    assert fit.host_w == pytest.approx(TRUE["host"], rel=1e-6)
+    assert fit.light_w == pytest.approx(TRUE["light"], rel=1e-6)
+    assert fit.heavy_w == pytest.approx(TRUE["heavy"], rel=1e-6)
 
 
 def test_cli_writes_target_and_json(tmp_path, capsys):
