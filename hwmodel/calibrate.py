@@ -1,14 +1,16 @@
 """``hwmodel calibrate``: fit a GPU target to your own measured runs (NVML, tegrastats, a meter).
 
-The built-in GPU model (hwmodel.gpu, docs/targets.md §3.3) splits a run's time into a host side
-(steps × (sync + K·launch + C·copy)) and kernel work (achieved bytes per event / update over the
-bandwidth), both fitted to published measurements.  Your runs rescale the two parts:
+The built-in GPU model (hwmodel.gpu, docs/targets.md §3.3) splits a step into a host side (launch
+floor F and blocking copies C) and a GPU stream (kernel latencies L and work W) that overlap.  Your
+runs rescale the two sides:
 
-    t = a · T_host + b · T_work          E − P_idle · t = P_busy · b·T_work + P_host · a·T_host
+    t = a·C + smax_p(a·F, b·(L + W))        E − P_idle·t = ΔP_light·(t − b·W) + ΔP_heavy·b·W
 
-T_host and T_work are the built-in model's parts for each run's counts; a, b >= 0 and the two
-powers >= 0 are non-negative least-squares fits (closed form).  A measured idle power is recorded
-as ``power.idle``.  The calibrated target (a TOML that ``extends`` the base) holds the rescaled
+F, C, L, W and p are the built-in model's for each run's counts; a, b > 0 are a least-squares fit
+on log(model / measured); the two dynamic powers >= 0 a non-negative least-squares fit (closed
+form).  A measured idle power is recorded as ``power.idle``; launch-bound and bandwidth-bound
+power as ``power.light`` / ``power.heavy`` (idle + their dynamic part), in the measurements'
+``power_scope``.  The calibrated target (a TOML that ``extends`` the base) holds the rescaled
 prices with evidence ``calibrated`` and overrides the built-in fit.
 
 Input, ``hwmodel-measurements/1`` JSON::
@@ -55,10 +57,10 @@ class Fit:
     target: str
     base: str
     power_mode: str | None
-    host_scale: float             # a: fitted host-side time / the built-in model's
-    work_scale: float             # b: fitted kernel time / the built-in model's
-    busy_w: float | None
-    host_w: float | None
+    host_scale: float             # a: fitted host-side time (launch floor, copies) / the built-in model's
+    work_scale: float             # b: fitted GPU-stream time (kernel latency, work) / the built-in model's
+    light_w: float | None         # power of a launch-bound run (idle + its dynamic part)
+    heavy_w: float | None         # power of a bandwidth-bound run
     idle_w: float | None
     fit_runs: list
     holdout_runs: list
@@ -189,6 +191,36 @@ def _nnls2(x1, x2, y):
     return min(cands, key=lambda ab: sse(*ab))
 
 
+_SCALE_MIN = 1e-6
+
+
+def _scaled_time(sp: dict, a: float, b: float, overlap: float) -> float:
+    """The model's time with the host side scaled by a and the GPU stream by b."""
+    from .gpu import smax
+    return a * sp["host_copies"] + smax(a * sp["launch_floor"], b * (sp["kernel_latency"] + sp["kernel_work"]), overlap)
+
+
+def _fit_scales(splits: list, times: list, overlap: float) -> tuple[float, float]:
+    """(a, b) >= 0 minimising sum log^2(model / measured) (scipy least squares, from the
+    additive fit's start)."""
+    from scipy.optimize import least_squares
+    a0, b0 = _nnls2([s["launch_floor"] + s["host_copies"] for s in splits],
+                    [s["kernel_latency"] + s["kernel_work"] for s in splits], times)
+    x0 = [math.log(max(a0, 1e-3)), math.log(max(b0, 1e-3))]
+    res = lambda x: [math.log(_scaled_time(s, math.exp(x[0]), math.exp(x[1]), overlap) / tm)   # noqa: E731
+                     for s, tm in zip(splits, times)]
+    sol = least_squares(res, x0, bounds=([math.log(_SCALE_MIN)] * 2, [math.log(1e6)] * 2))
+    return math.exp(sol.x[0]), math.exp(sol.x[1])
+
+
+def _base_price(t: Target, est, name: str) -> float:
+    """A GPU price of the base target as the estimate used it (listed or not)."""
+    from . import gpu
+    if f"gpu.{name}" in est.prices:
+        return est.prices[f"gpu.{name}"]["value"]
+    return gpu.device_prices(gpu.fitted(), t.node("gpu.family"), "brian2cuda")[name]
+
+
 def calibrate(measurements: dict, base: str | None = None, power_mode: str | None = None,
               holdout_every: int = 3, target_id: str | None = None) -> tuple[Fit, str]:
     """Fit the GPU parameters; returns (Fit, calibrated target TOML text)."""
@@ -222,41 +254,44 @@ def calibrate(measurements: dict, base: str | None = None, power_mode: str | Non
             base_est = estimate(r.counts, t, power_mode=mode[1]["name"] if mode else None)
         except (EstimateError, TargetError) as err:
             raise CalibrationError(f"run {r.label!r}: {err}") from None
-        sp = base_est.time_split_s
-        parts[id(r)] = (sp["host_overhead"], sp["kernel_work"])
-    host = [parts[id(r)][0] for r in fit_runs]
-    work = [parts[id(r)][1] for r in fit_runs]
-    if len({(round(h / max(w, 1e-300), 9)) for h, w in zip(host, work)}) < 2:
+        parts[id(r)] = base_est.time_split_s
+    overlap = base_est.prices["gpu.overlap"]["value"]
+    host = [parts[id(r)]["launch_floor"] + parts[id(r)]["host_copies"] for r in fit_runs]
+    stream = [parts[id(r)]["kernel_latency"] + parts[id(r)]["kernel_work"] for r in fit_runs]
+    if len({(round(h / max(w, 1e-300), 9)) for h, w in zip(host, stream)}) < 2:
         raise CalibrationError("the fit runs all have the same share of host-side and kernel time: vary the "
                                "network size or its activity so that the two can be separated")
-    a, b = _nnls2(host, work, [r.time_s for r in fit_runs])
+    a, b = _fit_scales([parts[id(r)] for r in fit_runs], [r.time_s for r in fit_runs], overlap)
     notes = []
-    for name, v in (("host-side", a), ("kernel-work", b)):
-        if v <= 0:
-            notes.append(f"{name} scale fitted as 0 (at its bound): the runs do not show that part")
-    a, b = max(a, 1e-6), max(b, 1e-6)
+    for name, v in (("host-side", a), ("kernel", b)):
+        if v <= _SCALE_MIN * 1.001:
+            notes.append(f"{name} scale fitted at its bound: the runs do not show that part")
     idle = measurements.get("idle_w")
     er = [r for r in fit_runs if r.energy_j is not None]
-    busy = host_w = None
+    light = heavy = None
     if er:
         if idle is None:
             idle = base_est.prices["power.idle"]["value"]
             notes.append(f"no idle_w measured: the built-in idle power {idle:.3g} W is kept")
-        host_w, busy = _nnls2([a * parts[id(r)][0] for r in er], [b * parts[id(r)][1] for r in er],
-                              [r.energy_j - idle * r.time_s for r in er])
-        if host_w == 0 and busy == 0:
+        times = [_scaled_time(parts[id(r)], a, b, overlap) for r in er]
+        work = [b * parts[id(r)]["kernel_work"] for r in er]
+        d_light, d_heavy = _nnls2([tm - w for tm, w in zip(times, work)], work,
+                                  [r.energy_j - idle * tm for r, tm in zip(er, times)])
+        if d_light == 0 and d_heavy == 0:
             notes.append("measured energies are at or below idle x time: dynamic power fitted as 0")
-        for name, v in (("busy", busy), ("host-side", host_w)):
-            if v <= 0:                              # a price is > 0: the smallest one stands for 0
-                notes.append(f"{name} power fitted as 0 (at its bound): written as {MIN_POWER_W:g} W")
-        busy, host_w = max(busy, MIN_POWER_W), max(host_w, MIN_POWER_W)
+        for name, v in (("launch-bound", d_light), ("bandwidth-bound", d_heavy)):
+            if v <= 0:
+                notes.append(f"{name} power above idle fitted as 0 (at its bound)")
+        light, heavy = idle + d_light, idle + d_heavy
     else:
         notes.append("no energy measurements: the built-in power parameters are kept")
     tid = target_id or f"{t.id}-calibrated"
-    prices = {"launch": ("s", a), "sync": ("s", a), "host_copy": ("s", a),
-              "bytes_per_event": ("B", b), "bytes_per_update": ("B", b)}
-    gpu_over = {k: base_est.prices[f"gpu.{k}"]["value"] * f for k, (u, f) in prices.items()}
-    power = {"idle": idle, "busy": busy, "host": host_w} if er else ({"idle": idle} if idle is not None else {})
+    prices = {"launch": ("s", a), "sync": ("s", a), "host_copy": ("s", a), "kernel_latency": ("s", b),
+              "bytes_per_event_sparse": ("B", b), "bytes_per_event_dense": ("B", b), "bytes_per_update": ("B", b)}
+    gpu_over = {k: _base_price(t, base_est, k) * f for k, (u, f) in prices.items()}
+    power = {"idle": idle, "light": light, "heavy": heavy} if er else {}
+    if not er and idle is not None:
+        notes.append("an idle power without energy measurements is not written: the built-in powers are kept")
     text = calibrated_toml(t, tid, {k: (prices[k][0], v) for k, v in gpu_over.items()}, power,
                            measurements.get("power_scope"),
                            measurements.get("source") or "own measurements (hwmodel calibrate)", len(fit_runs))
@@ -281,7 +316,7 @@ def calibrate(measurements: dict, base: str | None = None, power_mode: str | Non
                            "energy_max_abs_rel": max(ee) if ee else None}
     if not hold:
         notes.append("no held-out runs: the errors below are on the fitted runs only")
-    fit = Fit(tid, t.id, mode[1]["name"] if mode else None, a, b, busy, host_w, idle,
+    fit = Fit(tid, t.id, mode[1]["name"] if mode else None, a, b, light, heavy, idle,
               [r.label for r in fit_runs], [r.label for r in hold], rows, error, notes)
     return fit, text
 
@@ -315,9 +350,6 @@ def calibrated_toml(t: Target, tid: str, gpu_prices: dict, power: dict, scope: s
     return "\n".join(lines) + "\n"
 
 
-MIN_POWER_W = 1e-6           # a fitted power at its bound 0, written as a (valid) price > 0
-
-
 def _load_text(text: str, tid: str) -> Target:
     """The calibrated target, checked as ``hwmodel estimate --target-file`` will read it."""
     from .files import parse_toml
@@ -331,7 +363,7 @@ def report_lines(fit: Fit) -> list[str]:
            f"({len(fit.holdout_runs)} held out)",
            f"  host-side time     x{g(fit.host_scale)} of the built-in model",
            f"  kernel work        x{g(fit.work_scale)} of the built-in model",
-           f"  power              idle {g(fit.idle_w)} W, busy {g(fit.busy_w)} W, host-side {g(fit.host_w)} W",
+           f"  power              idle {g(fit.idle_w)} W, launch-bound {g(fit.light_w)} W, bandwidth-bound {g(fit.heavy_w)} W",
            f"  {'run':<22s} {'set':<8s} {'time_s':>10s} {'est_s':>10s} {'err':>7s} {'E_J':>10s} {'est_J':>10s} {'err':>7s}"]
     for r in fit.rows:
         pct = lambda x: "n/a" if x is None else f"{100 * x:+.1f}%"    # noqa: E731

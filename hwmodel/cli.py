@@ -42,6 +42,10 @@ def _parser() -> argparse.ArgumentParser:
         q.add_argument("--external-inputs", metavar="NAME[,NAME]", default="",
                        help="input populations whose spikes arrive from the host (neuromorphic targets: priced "
                             "as host spikes, not as on-chip neuron updates; docs/targets.md 3.1)")
+        q.add_argument("--power-scope", choices=("wall", "module", "soc"),
+                       help="GPU targets: where the power is measured -- wall (developer kit at the socket), module "
+                            "(module input rail, tegrastats VDD_IN; the Jetson default), soc (CPU/GPU/SoC rails, "
+                            "VDD_CPU_GPU_CV + VDD_SOC); desktop GPUs: wall only")
 
     e = sub.add_parser("estimate", help="energy / latency / memory of COUNTS on one target")
     common(e)
@@ -57,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--plot", metavar="PNG", help="write bar charts of energy and latency per sample (values on the bars)")
     c.add_argument("--force", action="store_true", help="overwrite --plot when it exists")
     inputs(c)
-    v = sub.add_parser("validate", help="GPU model: predicted vs published measured times, with leave-one-out errors")
+    v = sub.add_parser("validate", help="GPU model: predicted vs published measured times by regime and device "
+                                        "family (held-out rows, leave-one-sweep-out and leave-one-device-out errors)")
     v.add_argument("--json", action="store_true", help="print one JSON object")
     v.add_argument("--markdown", action="store_true", help="print the table as Markdown (README, docs)")
     m = sub.add_parser("metrics", help="NeuroBench-style metrics of COUNTS")
@@ -100,7 +105,7 @@ def _opts(a) -> dict:
 
 def _estimate(a) -> int:
     counts = load_counts(a.counts, a.phase)
-    est = estimate(counts, a.target or a.target_file, power_mode=a.power_mode, **_opts(a))
+    est = estimate(counts, a.target or a.target_file, power_mode=a.power_mode, power_scope=a.power_scope, **_opts(a))
     if a.json:
         print(json.dumps(est.to_dict()))
         return 0
@@ -129,7 +134,8 @@ def _report(e) -> list[str]:
         out.append(f"  {k:20s} {v:.4g} J  {share}")
     b = mem["breakdown"]
     fits = {True: "yes", False: "NO", None: "unknown"}[e.fits]
-    out += [f"latency     {_g(e.latency_s, 's')}{_iv(e.latency_interval_s)}",
+    out += [f"latency     {_g(e.latency_s, 's')}{_iv(e.latency_interval_s)}"
+            + (f"  ({e.gpu_regime})" if e.gpu_regime else ""),
             f"memory      {mem['total']:,} B (weights {b['weights']:,}, indices {b['indices']:,}, state {b['state']:,}, "
             f"traces {b['traces']:,}); capacity {_g(mem['capacity'], 'B')}; fits: {fits}",
             f"per sample  energy {_g(e.per_sample['energy_j'], 'J')}{_iv(e.per_sample.get('energy_interval_j'))}, "
@@ -170,7 +176,8 @@ def _compare(a) -> int:
     rows = []
     for ref, t, mode in jobs:
         try:
-            rows.append((ref, estimate(counts, t, power_mode=mode, **opts), None))
+            scope = a.power_scope if t.model == "gpu_time_power" else None     # other models have no scope
+            rows.append((ref, estimate(counts, t, power_mode=mode, power_scope=scope, **opts), None))
         except ERRORS as err:                       # this target cannot price these counts
             rows.append((ref, None, str(err)))
     failed = [(r, m) for r, e, m in rows if e is None and r not in skippable]
@@ -216,41 +223,13 @@ def _plot(rows, path, counts_name=None, force=False, inputs=()):
 
 
 def _validate(a) -> int:
-    from . import gpu
-    rows, power = gpu.validation_rows(), gpu.power_rows()
-    loo = sorted(abs(r["loo_error"]) for r in rows)
-    lodo = sorted(abs(r["lodo_error"]) for r in rows)
-    summary = {"runs": len(rows), "median_abs_loo_error": _median(loo), "worst_abs_loo_error": loo[-1],
-               "median_abs_lodo_error": _median(lodo), "worst_abs_lodo_error": lodo[-1]}
+    from . import gpu_validation as gv
+    record = gv.record()
     if a.json:
-        print(json.dumps({"parameters": gpu.fitted(), "time": rows, "power": power, "summary": summary}))
+        print(json.dumps(record))
         return 0
-    pct = lambda x: f"{100 * x:+.0f} %"           # noqa: E731
-    head = ["run", "device", "simulator", "K", "measured s", "fit s", "leave-one-out s", "LOO error", "leave-device-out error"]
-    body = [[r["id"], r["device"], r["simulator"], str(r["kernels_per_step"]), f"{r['measured_s']:.4g}",
-             f"{r['predicted_s']:.4g}", f"{r['loo_predicted_s']:.4g}", pct(r["loo_error"]), pct(r["lodo_error"])]
-            for r in rows]
-    foot = (f"median |error| {100 * summary['median_abs_loo_error']:.0f} % leave-one-run-out, "
-            f"{100 * summary['median_abs_lodo_error']:.0f} % leave-one-device-out; worst "
-            f"{100 * summary['worst_abs_loo_error']:.0f} % / {100 * summary['worst_abs_lodo_error']:.0f} % ({len(rows)} runs)")
-    pw = [f"power {p['id']} ({p['device']}): measured {p['measured_w']:.4g} W, model {p['predicted_w']:.4g} W "
-          f"({pct(p['error'])}; fitted on {', '.join(p['fitted_on'])})" for p in power]
-    if a.markdown:
-        print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
-        print("\n".join("| " + " | ".join(b) + " |" for b in body))
-        print("\n" + foot + ".\n\n" + "\n".join(f"- {x}" for x in pw))
-        return 0
-    w = [max(len(x[k]) for x in [head] + body) for k in range(len(head))]
-    for line in [head] + body:
-        print("  ".join(c.ljust(n) if k < 3 else c.rjust(n) for k, (c, n) in enumerate(zip(line, w))))
-    print(foot)
-    print("\n".join(pw))
+    print("\n".join(gv.markdown(record) if a.markdown else gv.text(record)))
     return 0
-
-
-def _median(xs):
-    n = len(xs)
-    return (xs[n // 2] + xs[(n - 1) // 2]) / 2
 
 
 def _metrics(a) -> int:

@@ -46,8 +46,9 @@ class Estimate:
     prices: dict = field(default_factory=dict)    # field -> {value, unit, evidence, source}
     sources: dict = field(default_factory=dict)   # source key -> citation
     latency_interval_s: list | None = None        # [low, high] (GPU targets: leave-one-out errors)
-    time_split_s: dict | None = None              # GPU: {host_overhead, kernel_work} seconds
+    time_split_s: dict | None = None              # GPU: {launch_floor, kernel_latency, kernel_work, host_copies} s
     power_scope: str | None = None                # where the power is measured (GPU targets)
+    gpu_regime: str | None = None                 # GPU: launch-bound | transition | bandwidth-bound
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -97,7 +98,7 @@ def estimate(counts: Counts | str | os.PathLike, target: Target | str | os.PathL
              weight_bits: int | None = None, state_bits: int | None = None,
              power_mode: str | None = None, phase: str | None = None,
              ops_per_neuron_update: int = cost.NEUROBENCH_LEAKY_OPS,
-             external_inputs: tuple[str, ...] | None = None) -> Estimate:
+             external_inputs: tuple[str, ...] | None = None, power_scope: str | None = None) -> Estimate:
     """Estimate energy, latency and memory of ``counts`` on ``target``.
 
     counts: a Counts, or a path to a counts JSON / brian-snn results HDF5 (``phase`` picks the group).
@@ -107,6 +108,8 @@ def estimate(counts: Counts | str | os.PathLike, target: Target | str | os.PathL
     external_inputs names input populations whose spikes arrive from outside a neuromorphic chip:
     their neuron updates and state leave the chip's terms, their spikes are priced as host spikes
     (event-driven targets only; docs/targets.md §3.1).  Default None: every population as counted.
+    power_scope (GPU targets): where the power is measured -- "wall" (developer kit at the socket),
+    "module" (module input rail, tegrastats VDD_IN; the Jetson default) or "soc" (CPU/GPU/SoC rails).
     """
     c = counts.check() if isinstance(counts, Counts) else load_counts(counts, phase)   # refuse impossible counts
     t = target if isinstance(target, Target) else load_target(target)
@@ -115,7 +118,10 @@ def estimate(counts: Counts | str | os.PathLike, target: Target | str | os.PathL
     bits = _weight_bits(c, L, weight_bits)
     sbits = _state_bits(L, state_bits)
     mode = t.mode(power_mode)
-    res = _MODELS[t.model](c, L, bits, sbits, mode, ops_per_neuron_update)
+    if power_scope is not None and t.model != "gpu_time_power":
+        raise EstimateError(f"--power-scope applies to GPU targets; {t.id!r} uses the {t.model} model")
+    extra = {"scope": power_scope} if t.model == "gpu_time_power" else {}
+    res = _MODELS[t.model](c, L, bits, sbits, mode, ops_per_neuron_update, **extra)
     training = c.phase == "training"
     mem = cost.memory_bytes([metrics._pop(p) for p in c.populations],
                             [dict(metrics._path(s), weight_bits=bits[s.name]) for s in c.pathways],
@@ -137,7 +143,8 @@ def estimate(counts: Counts | str | os.PathLike, target: Target | str | os.PathL
         metrics=metrics.neurobench(counted, bits, sbits), notes=L.notes,
         prices={k: _price_dict(p) for k, p in L.used.items()},
         sources={p.source: t.sources.get(p.source) or L.sources[p.source] for p in L.used.values()},
-        latency_interval_s=lat_iv, power_scope=res.get("power_scope"), time_split_s=res.get("time_split"))
+        latency_interval_s=lat_iv, power_scope=res.get("power_scope"), time_split_s=res.get("time_split"),
+        gpu_regime=res.get("gpu_regime"))
 
 
 def _price_dict(p: Price) -> dict:
@@ -366,47 +373,63 @@ def _analytic(c, L, bits, sbits, mode, ops):
     return {"breakdown": b, "dynamic": sum(b.values()), "static": None, "latency": None}
 
 
-def _gpu(c, L, bits, sbits, mode, ops):
+def _gpu(c, L, bits, sbits, mode, ops, scope=None):
     """Jetson-class and desktop GPUs: hwmodel.gpu's time and power model, its parameters fitted to
     the published calibration set unless the target file gives its own (docs/targets.md §3.3)."""
     t, (idx, m) = L.t, mode
     family = t.node("gpu.family")
     if family not in gpu.FAMILIES:
         raise TargetError(f"{t.path}: field 'gpu.family' must be one of {gpu.FAMILIES}, got {family!r}")
-    cal = gpu.calibration_set()
     own = t.node("gpu.calibration_device")
-    own_runs = sorted(r["id"] for r in cal["runs"] if own and r["device"] == own and "time_s" in r)
+    own_runs = sorted(r["id"] for r in gpu.timed_runs("fit") if own and r["device"] == own)
     grade = "calibrated" if own_runs else "transferred"
-    timed = sorted(r["id"] for r in cal["runs"] if "time_s" in r and not r.get("exclude_total"))
-    cite = ("hwmodel/data/gpu_calibration.json, fitted by hwmodel.gpu.fit on runs " + ", ".join(timed)
-            + (f"; this device's own runs: {', '.join(own_runs)}" if own_runs else
-               f"; no run of this device: {family}-family parameters transferred by its published bandwidth"))
-    w = _gpu_workload(c, L)
-    units = {"sync": "s", "launch": "s", "host_copy": "s", "bytes_per_event": "B", "bytes_per_update": "B"}
-    q = {k: L.need(f"gpu.{k}", units[k]) if L.t.has_value(f"gpu.{k}") else
-         L.fitted(f"gpu.{k}", v, units[k], grade, "gpu_calibration", cite)
-         for k, v in gpu.device_prices(gpu.fitted(), family, w.simulator).items()}
+    cite = (f"hwmodel/data/gpu_calibration.json, fitted by hwmodel.gpu.fit on its {len(gpu.timed_runs('fit'))} "
+            "rows marked fit" + (f"; this device's own rows: {', '.join(own_runs)}" if own_runs else
+                                 f"; no row of this device: {family}-family parameters moved by its bandwidth and L2"))
+    w = _gpu_workload(c, L, bits)
+    units = {"sync": "s", "launch": "s", "host_copy": "s", "kernel_latency": "s", "fp64_update_factor": "1",
+             "bytes_per_event_sparse": "B",
+             "bytes_per_event_dense": "B", "bytes_per_update": "B", "l2_speedup": "1", "overlap": "1"}
+    used = {"bytes_per_event_sparse": any(not s.dense and s.events for s in w.pathways),
+            "bytes_per_event_dense": any(s.dense and s.events for s in w.pathways),
+            "fp64_update_factor": w.float64, "l2_speedup": any(s.events for s in w.pathways)}
+    q = {}
+    for k, v in gpu.device_prices(gpu.fitted(), family, w.simulator).items():
+        if L.t.has_value(f"gpu.{k}"):
+            q[k] = L.need(f"gpu.{k}", units[k])
+        elif used.get(k, True):
+            q[k] = L.fitted(f"gpu.{k}", v, units[k], grade, "gpu_calibration", cite)
+        else:
+            q[k] = v                          # a price no term of this run uses is not listed
     bw = L.need("gpu.mem_bandwidth", "B/s", "kernel time = achieved bytes / bandwidth")
-    over = gpu.host_s(q, w)
-    work = _mode_clock_factor(L, idx, m) * gpu.kernel_s(q, bw, w)
-    time = over + work
-    lo_f, hi_f = gpu.interval_factors(bool(own_runs))
-    L.notes.append(f"GPU time: {w.steps:,.0f} steps x ({w.kernels} kernels, {w.copies} host copies) = "
-                   f"{over:.4g} s host-side + {work:.4g} s kernel work; interval from the leave-one-"
-                   f"{'run' if own_runs else 'device'}-out errors of the calibration set (x{lo_f:.2f} .. x{hi_f:.2f})")
-    power = _gpu_power(L, family, idx, m)
-    (E, static, dynamic), (E_lo, _, _), (E_hi, _, _) = (
-        gpu.energy_j(power["idle"][i], power["busy"][i], power["host"][i], time * f, over * f, work * f)
-        for i, f in ((0, 1.0), (1, lo_f), (2, hi_f)))
-    b = {"static_idle": static, "kernels_busy": power["busy"][0] * work, "host_overhead": power["host"][0] * over}
-    return {"breakdown": b, "dynamic": dynamic, "static": static, "latency": time,
-            "latency_interval": [time * lo_f, time * hi_f], "energy_interval": [E_lo, E_hi],
-            "power_scope": power["scope"], "time_split": {"host_overhead": over, "kernel_work": work}}
+    l2 = L.opt("gpu.l2_cache", "B", "no L2 size: every synaptic event priced at DRAM cost") or 0.0
+    fp64 = L.opt("gpu.fp64_ratio", "1", "FP64/FP32 throughput not given: float64 updates priced as float32") or 1.0
+    parts = gpu.time_parts(q, bw / _mode_clock_factor(L, idx, m), l2, w, fp64)
+    time = parts["total"]
+    lo_f, hi_f = gpu.interval_factors(parts["regime"], bool(own_runs))
+    L.notes.append(f"GPU time: {w.steps:,.0f} steps, {parts['regime']}: launch floor {parts['floor']:.4g} s "
+                   f"(K={w.kernels:g}), kernel work {parts['work']:.4g} s, overlapped (smooth max, p="
+                   f"{q['overlap']:.3g}), + {parts['copies']:.4g} s host copies (C={w.copies:g}) = {time:.4g} s; "
+                   f"interval: central {gpu.COVERAGE:.0%} of the leave-one-{'sweep' if own_runs else 'device'}-out "
+                   f"errors of {parts['regime']} rows (x{lo_f:.2f} .. x{hi_f:.2f})")
+    power = _gpu_power(L, family, idx, m, scope)
+    u = gpu.work_share(parts)
+    pw = power["watts"]
+    E, E_lo, E_hi = (gpu.mean_power(pw, u, end) * time * f for end, f in ((0, 1.0), (1, lo_f), (2, hi_f)))
+    static = pw["idle"][0] * time
+    b = {"static_idle": static, "launch_bound": (1 - u) * (pw["light"][0] - pw["idle"][0]) * time,
+         "kernel_work": u * (pw["heavy"][0] - pw["idle"][0]) * time}
+    return {"breakdown": b, "dynamic": E - static, "static": static, "latency": time,
+            "latency_interval": [time * lo_f, time * hi_f], "energy_interval": [min(E_lo, E), max(E_hi, E)],
+            "power_scope": power["scope"], "gpu_regime": parts["regime"],
+            "time_split": {"launch_floor": parts["floor"], "kernel_latency": parts["latency"],
+                           "kernel_work": parts["work"], "host_copies": parts["copies"]}}
 
 
-def _gpu_workload(c, L) -> gpu.Workload:
+def _gpu_workload(c, L, bits) -> gpu.Workload:
     """K kernels and C host copies per step from the counts (the simulator's own structure);
-    a record without them gets brian2cuda's structure, noted."""
+    a record without them gets brian2cuda's structure, noted.  Each pathway's footprint is its
+    synapses x (weight bytes + a 4-byte target index unless all-to-all)."""
     ex = c.extra
     sim = ex.get("simulator")
     kernels = ex.get("kernels_per_step")
@@ -421,8 +444,14 @@ def _gpu_workload(c, L) -> gpu.Workload:
     batch = ex.get("batch", 1)
     if batch != 1:
         L.notes.append(f"one copy of a batch of {batch}: it pays 1/{batch} of each step's launches and copies")
-    return gpu.Workload(float(c.steps) / batch, kernels, copies, float(c.synaptic_events), float(c.neuron_updates),
-                        float(c.plasticity_updates), gpu.simulator_kind(sim))
+    sizes = {p.name: p.n for p in c.populations}
+    paths = []
+    for s in c.pathways:
+        dense = s.n_synapses >= sizes[s.pre] * sizes[s.post]
+        paths.append(gpu.Pathway(float(s.synaptic_events + s.plasticity_updates),
+                                 s.n_synapses * (bits[s.name] / 8 + (0 if dense else 4)), dense))
+    return gpu.Workload(float(c.steps) / batch, kernels, copies, float(c.neuron_updates), tuple(paths),
+                        gpu.simulator_kind(sim), float64=ex.get("float_bits") == 64)
 
 
 def _mode_clock_factor(L, idx, m) -> float:
@@ -435,35 +464,58 @@ def _mode_clock_factor(L, idx, m) -> float:
     return 1.0
 
 
-def _gpu_power(L, family, idx, m) -> dict:
-    """idle / busy / host watts as (point, low, high), from the file when it gives them, else the
-    family's measured fractions of TDP; a power mode caps busy and host power at its budget share."""
-    tdp = L.need("gpu.tdp", "W", "power parameters are fractions of the TDP")
-    fitted = gpu.power_params(family, tdp)
-    cap = 1.0
-    if m and isinstance(m.get("power"), dict) and m["power"].get("value") != "null":
-        cap = min(1.0, L.need(f"power_modes[{idx}].power", "W", node=m["power"]) / tdp)
-    elif idx:
-        L.notes.append(f"power budget of mode {m['name']!r} not published: busy and host power at the TDP's share")
-    out = {"scope": L.t.node("power.scope") or gpu.calibration_set()["power_scope"][family]}
-    for k in ("idle", "busy", "host"):
-        scale = 1.0 if k == "idle" else cap
-        if L.t.has_value(f"power.{k}"):
-            v = L.need(f"power.{k}", "W") * scale
-            out[k] = (v, v, v)
-            continue
-        point, lo, hi, rows = fitted[k]
-        own = L.t.node("gpu.calibration_device")
-        ev = "calibrated" if own and own in {_row_device(r) for r in rows} else "transferred"
-        L.fitted(f"power.{k}", point * scale, "W", ev if rows else "derived", "gpu_power",
-                 f"hwmodel/data/gpu_calibration.json: {k} power as a fraction of TDP from rows "
-                 f"{', '.join(rows) or '(none: half the busy power, range 0..busy)'}")
-        out[k] = (point * scale, lo * scale, hi * scale)
-    return out
+_SCOPE_TEXT = {"wall": "wall (developer kit at the mains socket)",
+               "module": "module (module input rail, tegrastats VDD_IN)",
+               "soc": "soc (CPU/GPU/SoC rails, tegrastats VDD_CPU_GPU_CV + VDD_SOC)"}
 
 
-def _row_device(run_id: str) -> str | None:
-    return next((r["device"] for r in gpu.calibration_set()["runs"] if r["id"] == run_id), None)
+def _gpu_power(L, family, idx, m, scope) -> dict:
+    """{scope, watts {idle, light, heavy: (point, low, high)}}: the target file's own powers (in its
+    own scope), else a Jetson's published readings in that scope (hwmodel/data/jetson_power.json,
+    transferred between scopes or devices where nothing is published), else, for a desktop GPU,
+    the whole system at the wall as fractions of its TDP.  A power mode's budget caps the busy powers."""
+    t = L.t
+    own_scope = t.node("power.scope")
+    own = own_scope and all(t.has_value(f"power.{k}") for k in ("idle", "light", "heavy"))
+    scope = scope or (own_scope if own else "module" if family == "jetson" else "wall")
+    watts = {}
+    if not (own and scope == own_scope) and scope not in gpu.SCOPES:
+        raise EstimateError(f"--power-scope must be one of {', '.join(gpu.SCOPES)}, got {scope!r}")
+    if own and scope == own_scope:
+        for k in ("idle", "light", "heavy"):
+            v = L.need(f"power.{k}", "W", "the target file gives its own powers")
+            watts[k] = (v, v, v)
+    elif family == "jetson":
+        dev = t.node("gpu.power_device") or t.node("gpu.calibration_device") or t.id
+        try:
+            pw = gpu.jetson_power(dev, scope, L.need("gpu.tdp", "W", "a device without readings: power as a fraction of it"))
+        except LookupError as err:
+            raise EstimateError(f"{t.path}: {err}") from None
+        for k, (point, lo, hi, ev, how) in pw.items():
+            L.fitted(f"power.{k}", point, "W", ev, "jetson_power", f"hwmodel/data/jetson_power.json: {how}")
+            watts[k] = (point, lo, hi)
+    elif scope == "wall":
+        tdp = L.need("gpu.tdp", "W", "desktop system power as fractions of the GPU's TDP")
+        d = gpu.desktop_power(tdp)
+        for k, src in (("idle", "idle"), ("light", "idle"), ("heavy", "heavy")):
+            point, lo, hi, rows = d[src]
+            L.fitted(f"power.{k}", point, "W", "transferred", "gpu_power",
+                     f"hwmodel/data/gpu_calibration.json: whole desktop system at the wall as a fraction of "
+                     f"GPU TDP, rows {', '.join(rows)}" + ("; launch-bound power taken as idle (no reading)"
+                                                          if k == "light" else ""))
+            watts[k] = (point, lo, hi)
+    else:
+        raise EstimateError(f"{t.path}: no published {scope!r}-scope power for desktop GPUs (only the whole system "
+                            "at the wall); use --power-scope wall, or hwmodel calibrate with your own NVML readings")
+    budget = m.get("power") if m else None
+    if scope == "module" and isinstance(budget, dict) and budget.get("value") != "null":
+        cap = L.need(f"power_modes[{idx}].power", "W", node=budget)
+        if watts["heavy"][0] > cap:
+            L.notes.append(f"busy power capped at the {m['name']} mode's budget {cap:g} W")
+            watts = {k: tuple(min(x, cap) for x in v) if k != "idle" else v for k, v in watts.items()}
+    text = _SCOPE_TEXT.get(scope, scope) if family == "jetson" else \
+        {"wall": "wall (whole desktop system at the mains socket)"}.get(scope, scope)
+    return {"scope": text, "watts": watts}
 
 
 _MODELS = {"event_driven": _event_driven, "dense_per_op": _dense, "analytic": _analytic,

@@ -40,7 +40,8 @@ QUANTITY_KEYS = {"value", "unit", "evidence", "source", "bound", "note"}
 # `power_modes[]` is each [[power_modes]] entry; `sources` is a table of citations under any names.
 KEYS = {
     "string": ("schema", "id", "name", "class", "execution", "extends", "energy.scope", "energy.sram.model",
-               "latency.mode", "gpu.family", "gpu.calibration_device", "power.scope", "power_modes[].name"),
+               "latency.mode", "gpu.family", "gpu.calibration_device", "gpu.power_device", "power.scope",
+               "power_modes[].name"),
     "quantity": ("energy.synop", "energy.synop_plastic", "energy.synop_dense", "energy.neuron_update",
                  "energy.spike", "energy.host_spike", "energy.plasticity_update",
                  "energy.add.int8", "energy.add.int16", "energy.add.int32",
@@ -53,8 +54,10 @@ KEYS = {
                  "latency.plasticity_update", "latency.tick", "latency.sync", "latency.sync_1", "latency.sync_max",
                  "capacity.memory",
                  "gpu.tdp", "gpu.max_clock", "gpu.peak_fp32", "gpu.peak_fp16", "gpu.peak_int8", "gpu.mem_bandwidth",
-                 "gpu.sync", "gpu.launch", "gpu.host_copy", "gpu.bytes_per_event", "gpu.bytes_per_update",
-                 "power.idle", "power.busy", "power.host", "power_modes[].power", "power_modes[].gpu_clock"),
+                 "gpu.l2_cache", "gpu.fp64_ratio", "gpu.sync", "gpu.launch", "gpu.host_copy", "gpu.kernel_latency",
+                 "gpu.fp64_update_factor", "gpu.bytes_per_event_sparse",
+                 "gpu.bytes_per_event_dense", "gpu.bytes_per_update", "gpu.l2_speedup", "gpu.overlap",
+                 "power.idle", "power.light", "power.heavy", "power_modes[].power", "power_modes[].gpu_clock"),
     # quantities whose value must be a whole number (bit widths, neurons, cores): the models use them
     # as integers, and int() would silently truncate a 2.5
     "integer": ("capacity.neurons", "capacity.cores", "capacity.neurons_per_core", "capacity.cores_per_tile",
