@@ -410,7 +410,7 @@ def _gpu(c, L, bits, sbits, mode, ops, scope=None):
     L.notes.append(f"GPU time: {w.steps:,.0f} steps, {parts['regime']}: launch floor {parts['floor']:.4g} s "
                    f"(K={w.kernels:g}), kernel work {parts['work']:.4g} s, overlapped (smooth max, p="
                    f"{q['overlap']:.3g}), + {parts['copies']:.4g} s host copies (C={w.copies:g}) = {time:.4g} s; "
-                   f"interval: central {gpu.COVERAGE:.0%} of the leave-one-{'sweep' if own_runs else 'device'}-out "
+                   f"interval: the range of the leave-one-sweep-out{'' if own_runs else ' and leave-one-device-out'} "
                    f"errors of {parts['regime']} rows (x{lo_f:.2f} .. x{hi_f:.2f})")
     power = _gpu_power(L, family, idx, m, scope)
     u = gpu.work_share(parts)

@@ -56,7 +56,6 @@ _BOUNDS = {"s": (1e-9, 1e-2), "B": (1e-2, 1e5), "1": (1e-2, 1e3)}
 _BOUNDS_OF = {"r_l2": (1.0, 100.0), "p": (1.0, 50.0), "h_jetson": (0.2, 20.0)}
 SLOW_FP64 = 1 / 16                            # FP64/FP32 throughput at or below which float64 updates pay f_fp64
 LAUNCH_BOUND, BANDWIDTH_BOUND = 0.5, 2.0      # work / floor of a step at the regimes' edges
-COVERAGE = 0.9                                # the interval's nominal coverage
 
 
 def simulator_kind(label: str | None) -> str:
@@ -351,20 +350,18 @@ def run_regime(p: dict, run: dict, devices: dict) -> str:
     return time_parts(q, bw, l2, w, fp64)["regime"]
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=8)
 def interval_factors(reg: str, calibrated_device: bool) -> tuple[float, float]:
-    """Multipliers [low, high] for a predicted time in regime ``reg``: the central ``COVERAGE``
-    range of the leave-one-sweep-out errors of fitted rows in that regime (leave-one-device-out
-    for a device without rows of its own).  A regime with fewer than 5 rows borrows the errors of
-    every regime."""
+    """Multipliers [low, high] for a predicted time in regime ``reg``: the range of the leave-out
+    errors (measured / predicted) of the fitted rows in that regime -- refitted without the row's
+    sweep for a device with rows of its own, and also without the row's device for a device
+    without (the transfer it stands for).  A regime with fewer than 5 rows borrows every regime's."""
     cal, p = calibration_set(), fitted()
-    res = loo_residuals("sweep" if calibrated_device else "device")
+    res = [loo_residuals("sweep")] + ([] if calibrated_device else [loo_residuals("device")])
     rows = {r["id"]: r for r in timed_runs("fit")}
-    mine = [v for k, v in res.items() if run_regime(p, rows[k], cal["devices"]) == reg]
-    vals = np.array(mine if len(mine) >= 5 else list(res.values()))
-    a = (1 - COVERAGE) / 2
-    lo, hi = np.quantile(vals, [a, 1 - a])
-    return math.exp(min(0.0, float(lo))), math.exp(max(0.0, float(hi)))
+    mine = [v for d in res for k, v in d.items() if run_regime(p, rows[k], cal["devices"]) == reg]
+    vals = mine if len(mine) >= 5 * len(res) else [v for d in res for v in d.values()]
+    return math.exp(min(0.0, min(vals))), math.exp(max(0.0, max(vals)))
 
 
 # -- power --------------------------------------------------------------------------------------
