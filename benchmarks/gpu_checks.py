@@ -24,6 +24,11 @@ exact counts of the whole batch.  Throughput samples/s per copy and aggregate, a
 ordinary cpp network on one core (same machine).  The measurements are written as
 ``hwmodel-measurements/1`` for the calibration.
 
+**Sizes.**  brian-snn's own SpikeDyn at ``--sizes`` (default 100, 400, 1,600 excitatory neurons),
+one network each, ``--chunks`` runs of ``--slots`` samples (training, then frozen): time and NVML
+board power per run, written as ``hwmodel-measurements/1`` (sizes_measurements.json; the last run of
+each size held out).
+
 **Calibrate.**  ``hwmodel calibrate`` on those runs (every 3rd held out): fitted per-step overhead,
 efficiency and average power, and the estimate-vs-measured error on the held-out runs.
 """
@@ -211,9 +216,75 @@ def parity(a):
 
 
 # -- batched throughput + energy ---------------------------------------------------------------------
+def measured_chunk(net, spec, pres, images, n_train, K, slots, c, states, rng, meter, label):
+    """One compiled run of ``slots`` samples per copy (chunk ``c``: training when even, frozen when
+    odd) under the power meter: (run record, exact counts of the whole batch, carried states)."""
+    from brian_snn.copies import batch_counts
+    plastic = 1 if c % 2 == 0 else 0
+    phase = "training" if plastic else "inference"
+    window = np.stack([rng.permutation(n_train)[:slots + 1] for _ in range(K)], axis=1)
+    seeds = [1000 * c + k for k in range(K)]
+    with meter as m:
+        parts = net.run_chunk(spec, pres, images, window, spec.join(states), plastic, phase,
+                              n_real=[slots + 1] * K, seed=seeds)
+    counts = batch_counts([p.counts for p in parts])
+    counts.samples = K * slots
+    net_s = parts[0].timings.get("net_s") or parts[0].wall_s
+    # energy of the network run: the call's mean power x the network's time in the binary
+    run = {"label": f"{label}-c{c}-{phase}", "copies": K, "steps": counts.steps, "call_wall_s": parts[0].wall_s,
+           "net_s": net_s, "call_energy_j": m.energy_j, "energy_counter_j": m.counter,
+           "energy_sampled_j": m.sampled_j, "mean_power_w": m.mean_w, "net_energy_j": m.mean_w * net_s,
+           "samples_per_s_per_copy": slots / net_s, "aggregate_samples_per_s": K * slots / net_s,
+           "build_s": parts[0].timings.get("build_s", 0.0)}
+    return run, counts, ([p.state for p in parts] if plastic else states)
+
+
+def sizes(a):
+    """brian-snn's own SpikeDyn at several sizes, one network each, on the GPU with NVML power:
+    the measurements ``hwmodel calibrate`` takes (sizes_measurements.json)."""
+    from brian_snn.backend import get_backend
+    from brian_snn.copies import Copies
+    from brian_snn.encoding import Presentation
+    from brian_snn.experiments.train_eval import initial_state
+    from brian_snn.models import get_model_spec
+    ds = dataset(None, None)
+    images = np.vstack([ds.x_train, np.zeros((1, ds.x_train.shape[1]))]).astype(float)
+    n_train = len(ds.y_train)
+    meter = PowerMeter(fake=a.fake_gpu)
+    idle = idle_power(meter)
+    runs, measurements = [], []
+    for n in [int(x) for x in a.sizes.split(",")]:
+        model = get_model_spec("spikedyn", n_exc=n)
+        spec = Copies.of(model, 1)
+        net = get_backend("cpp" if a.fake_gpu else "cuda", chunk_slots=a.slots,
+                          **({} if a.fake_gpu else {"compute_capability": a.cc}))
+        states, rng = [initial_state(model, 0)], np.random.default_rng(n)
+        for c in range(a.chunks):
+            run, counts, states = measured_chunk(net, spec, Presentation(), images, n_train, 1, a.slots, c, states,
+                                                 rng, meter, f"spikedyn-N{n}")
+            run["neurons"] = n
+            runs.append(run)
+            measurements.append({"label": run["label"], "counts": counts.to_dict(), "time_s": run["net_s"],
+                                 "energy_j": run["net_energy_j"], "holdout": c == a.chunks - 1})
+            print(json.dumps(run), flush=True)
+    Path(a.out).mkdir(parents=True, exist_ok=True)
+    (Path(a.out) / "sizes_gpu.json").write_text(json.dumps({"device": meter.name, "idle_w": idle, "runs": runs},
+                                                           indent=1))
+    (Path(a.out) / "sizes_measurements.json").write_text(json.dumps({
+        "schema": "hwmodel-measurements/1", "target": a.base, "idle_w": idle,
+        "power_scope": "GPU board (NVML)",
+        "source": f"{meter.name}: NVML board power, brian2cuda 1.0a7, brian-snn SpikeDyn N={a.sizes}, "
+                  f"{time.strftime('%Y-%m-%d')} (gpu_checks.py sizes)", "runs": measurements}, indent=1))
+    md = ["| SpikeDyn N | phase | time per sample ms | mean power W | energy per sample mJ |", "|---|---|---|---|---|"]
+    md += [f"| {r['neurons']} | {r['label'].rsplit('-', 1)[1]} | {1e3 * r['net_s'] / a.slots:.2f} | "
+           f"{r['mean_power_w']:.1f} | {1e3 * r['net_energy_j'] / a.slots:.2f} |" for r in runs]
+    (Path(a.out) / "sizes.md").write_text("\n".join(md) + f"\n\nidle {idle:.1f} W ({meter.name})\n")
+    print("\n".join(md))
+
+
 def batched(a):
     from brian_snn.backend import get_backend
-    from brian_snn.copies import Copies, batch_counts
+    from brian_snn.copies import Copies
     from brian_snn.encoding import Presentation
     from brian_snn.experiments.train_eval import initial_state
     from brian_snn.models import get_model_spec
@@ -241,29 +312,13 @@ def batched(a):
         states = [initial_state(model, s) for s in range(K)]
         walls, nets, build_s = [], [], 0.0
         for c in range(a.chunks):
-            plastic = 1 if c % 2 == 0 else 0           # alternate training / frozen: different work
-            phase = "training" if plastic else "inference"
-            window = np.stack([rng.permutation(n_train)[:a.slots + 1] for _ in range(K)], axis=1)
-            seeds = [1000 * c + k for k in range(K)]
-            with meter as m:
-                parts = net.run_chunk(spec, pres, images, window, spec.join(states), plastic, phase,
-                                      n_real=[a.slots + 1] * K, seed=seeds)
-            wall = parts[0].wall_s
-            build_s += parts[0].timings.get("build_s", 0.0)
-            states = [p.state for p in parts] if plastic else states
-            counts = batch_counts([p.counts for p in parts])
-            counts.samples = K * a.slots
-            raw = {"net_s": parts[0].timings.get("net_s")}
-            net_s = raw["net_s"] or wall
-            # energy of the network run: the call's mean power x the network's time in the binary
-            e_net = m.mean_w * net_s
-            run = {"label": f"K{K}-c{c}-{phase}", "copies": K, "steps": counts.steps, "call_wall_s": wall,
-                   "net_s": net_s, "call_energy_j": m.energy_j, "energy_counter_j": m.counter,
-                   "energy_sampled_j": m.sampled_j, "mean_power_w": m.mean_w, "net_energy_j": e_net,
-                   "samples_per_s_per_copy": a.slots / net_s, "aggregate_samples_per_s": K * a.slots / net_s}
+            run, counts, states = measured_chunk(net, spec, pres, images, n_train, K, a.slots, c, states, rng, meter,
+                                                 f"K{K}")
+            wall, net_s = run["call_wall_s"], run["net_s"]
+            build_s += run.pop("build_s")
             out["runs"].append(run)
             measurements.append({"label": run["label"], "counts": counts.to_dict(), "time_s": net_s,
-                                 "energy_j": e_net})
+                                 "energy_j": run["net_energy_j"]})
             walls.append(wall)
             nets.append(net_s)
             print(json.dumps(run), flush=True)
@@ -293,7 +348,7 @@ def batched(a):
 
 
 def calibrate_step(a):
-    m = Path(a.out) / "measurements.json"
+    m = Path(a.out) / a.measurements
     target = Path(a.out) / f"{a.base}-calibrated.toml"
     cmd = [sys.executable, "-m", "hwmodel", "calibrate", str(m), "--base", a.base, "--out", str(target), "--json"]
     res = subprocess.run(cmd, capture_output=True, text=True)
@@ -310,7 +365,7 @@ def calibrate_step(a):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("step", choices=("parity", "batched", "calibrate"))
+    p.add_argument("step", choices=("parity", "batched", "sizes", "calibrate"))
     p.add_argument("--out", default="gpu_results")
     p.add_argument("--neurons", type=int, default=100)
     p.add_argument("--cc", default=None, help="compute capability (default: from nvidia-smi)")
@@ -323,10 +378,13 @@ def main(argv=None):
     p.add_argument("--slots", type=int, default=30, help="batched: slots per run (samples per copy)")
     p.add_argument("--chunks", type=int, default=3, help="batched: measured runs per K")
     p.add_argument("--base", default="h100-sxm5", help="hwmodel GPU target to calibrate")
+    p.add_argument("--sizes", default="100,400,1600", help="sizes: SpikeDyn excitatory neurons")
+    p.add_argument("--measurements", default="measurements.json",
+                   help="calibrate: the measurements file in --out (sizes writes sizes_measurements.json)")
     a = p.parse_args(argv)
     print(f"{a.step}: python {platform.python_version()}, pid {os.getpid()}, "
           f"cpu time so far {resource.getrusage(resource.RUSAGE_SELF).ru_utime:.1f} s", flush=True)
-    {"parity": parity, "batched": batched, "calibrate": calibrate_step}[a.step](a)
+    {"parity": parity, "batched": batched, "sizes": sizes, "calibrate": calibrate_step}[a.step](a)
 
 
 if __name__ == "__main__":

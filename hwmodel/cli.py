@@ -65,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
                                         "family (held-out rows, leave-one-sweep-out and leave-one-device-out errors)")
     v.add_argument("--json", action="store_true", help="print one JSON object")
     v.add_argument("--markdown", action="store_true", help="print the table as Markdown (README, docs)")
+    v.add_argument("--refit", action="store_true", help="refit the GPU model and its leave-out refits first (minutes) "
+                   "and store them in hwmodel/data/gpu_fit.json: after changing the calibration data or hwmodel/gpu.py")
     m = sub.add_parser("metrics", help="NeuroBench-style metrics of COUNTS")
     common(m)
     _calibrate.add_parser(sub)
@@ -223,7 +225,10 @@ def _plot(rows, path, counts_name=None, force=False, inputs=()):
 
 
 def _validate(a) -> int:
+    from . import gpu
     from . import gpu_validation as gv
+    if a.refit:
+        gpu.write_fit()
     record = gv.record()
     if a.json:
         print(json.dumps(record))

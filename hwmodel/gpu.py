@@ -305,7 +305,7 @@ def inputs_digest() -> str:
 
 @functools.lru_cache(maxsize=1)
 def stored_fit() -> dict | None:
-    """The committed fit (parameters and leave-out residuals, ``python -m hwmodel.gpu`` writes it)
+    """The committed fit (parameters and leave-out residuals; ``hwmodel validate --refit`` writes it)
     when it was made from the present calibration set and code; None when stale (refitted then)."""
     try:
         with open(FIT_PATH, encoding="utf-8") as f:
@@ -539,14 +539,14 @@ def mean_power(pw: dict, u: float, end: int = 0) -> float:
 
 
 def write_fit(path: str = FIT_PATH) -> dict:
-    """Fit, refit leaving each sweep and each device out, and store the result (slow: minutes)."""
+    """Fit, refit leaving each sweep and each device out, and store the result (slow: minutes;
+    ``hwmodel validate --refit``).  The cached fit of this process is replaced."""
     d = {"schema": "hwmodel-gpu-fit/1", "inputs_sha256": inputs_digest(), "parameters": fit(),
          "loo": {by: refit_loo(by) for by in ("sweep", "device")}}
     with open(path, "w", encoding="utf-8") as f:
         json.dump(d, f, indent=1)
         f.write("\n")
+    for cached in (stored_fit, fitted, loo_residuals, interval_factors):
+        cached.cache_clear()
     return d
 
-
-if __name__ == "__main__":          # python -m hwmodel.gpu: refit after changing the data or the model
-    print(json.dumps(write_fit()["parameters"], indent=1))

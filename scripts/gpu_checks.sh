@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The GPU steps of issue 7 in one script: cpp-vs-cuda parity, batched-copies throughput on the GPU
-# with NVML energy, and `hwmodel calibrate` on those runs (held-out error).  Needs an NVIDIA GPU.
+# The GPU checks in one script: brian-snn's SpikeDyn at 3 sizes on the GPU with NVML power and
+# `hwmodel calibrate` on those runs (held-out error) -- the default, sized for one device call of
+# <= 8 minutes; STEPS="sizes parity batched" adds cpp-vs-cuda parity and batched-copies throughput.
+# Needs an NVIDIA GPU.
 #
 #   scripts/gpu_checks.sh [RESULTS_DIR]     # default: $OUT (the device tool's folder) or gpu_results
 #   scripts/gpu_checks.sh --fetch-wheels    # on a machine WITH network: put the Python 3.12 wheels of
@@ -85,13 +87,19 @@ step() {  # step NAME TIMEOUT_S ARGS...
 }
 : > "$RES/all/status.txt"
 N=${NEURONS:-100}
-step parity    ${PARITY_TIMEOUT:-230} parity  --neurons $N --train ${PARITY_TRAIN:-100} --test ${PARITY_TEST:-60} --seeds 3 --chunk ${PARITY_CHUNK:-100}
-step batched   ${BATCHED_TIMEOUT:-280} batched --neurons $N --copies ${COPIES:-1,8,64} --slots ${SLOTS:-20} --chunks 3
-step calibrate 60 calibrate
+STEPS=${STEPS:-sizes}
+for s in $STEPS; do case $s in
+  sizes)   step sizes     ${SIZES_TIMEOUT:-360} sizes   --sizes ${SIZES:-100,400,1600} --slots ${SLOTS:-20} --chunks 2
+           step calibrate-sizes 60 calibrate --measurements sizes_measurements.json ;;
+  parity)  step parity    ${PARITY_TIMEOUT:-230} parity  --neurons $N --train ${PARITY_TRAIN:-100} --test ${PARITY_TEST:-60} --seeds 3 --chunk ${PARITY_CHUNK:-100} ;;
+  batched) step batched   ${BATCHED_TIMEOUT:-280} batched --neurons $N --copies ${COPIES:-1,8,64} --slots ${SLOTS:-20} --chunks 3
+           step calibrate 60 calibrate ;;
+  *) fail "unknown step $s (sizes, parity, batched)" ;;
+esac; done
 
 { echo "# GPU checks on $NAME (compute capability $CC), $(date -u +%F)"; echo
   echo '```'; cat "$RES/all/status.txt"; echo '```'; echo
-  for f in parity.md batched_gpu.md calibration.md; do
+  for f in sizes.md parity.md batched_gpu.md calibration.md; do
     [ -f "$RES/all/$f" ] && { echo "## ${f%.md}"; echo; cat "$RES/all/$f"; echo; }
   done; } > "$RES/summary.md"
 tar -czf "$RES/gpu_results.tar.gz" -C "$RES" all

@@ -253,3 +253,14 @@ def test_validation_record_plot(tmp_path):
     rec = gv.record()
     gv.plot_sweeps(rec, str(tmp_path / "s.png"))
     assert (tmp_path / "s.png").stat().st_size > 10_000
+
+
+def test_the_stored_fit_is_current_and_is_the_fit():
+    """hwmodel/data/gpu_fit.json was made from the present calibration set and gpu.py (else every
+    process refits for minutes: run `hwmodel validate --refit`), and a fresh fit agrees with it."""
+    stored = gpu.stored_fit()
+    assert stored is not None, "hwmodel/data/gpu_fit.json is stale: run `hwmodel validate --refit`"
+    fresh = gpu.fit()
+    for k, v in stored["parameters"].items():
+        assert fresh[k] == pytest.approx(v, rel=1e-6), k
+    assert set(stored["loo"]["sweep"]) == {r["id"] for r in gpu.timed_runs("fit")}
