@@ -6,10 +6,12 @@ steps timed for the per-step cost; idle power from tegrastats VDD_IN or NVML), p
 target file that `extends` the built-in one; they override the built-in fit:
 
     python examples/hwmodel_calibrated_gpu.py COUNTS.json --base jetson-nano \
-        --step-s <measured s per step> --idle-w <measured W> [--scope "module input (VDD_IN)"]
+        --step-s <measured s per step> --idle-w <measured W> [--scope module]
 
 `--step-s` replaces the host-side time per step (all of it goes into `gpu.sync`; launches and copies
-are set to zero).  Several measured runs fit better: `hwmodel calibrate MEASUREMENTS.json`.
+are set to zero).  `--idle-w` replaces the published idle power in `--scope` (wall, module or soc);
+the busy powers stay the published ones of that scope.  Several measured runs fit better:
+`hwmodel calibrate MEASUREMENTS.json`.
 """
 import argparse
 from pathlib import Path
@@ -21,7 +23,8 @@ p.add_argument("counts")
 p.add_argument("--base", default="jetson-nano", help="built-in GPU target id")
 p.add_argument("--step-s", type=float, required=True, help="your measurement: host-side seconds per time step")
 p.add_argument("--idle-w", type=float, help="your measured idle power (W)")
-p.add_argument("--scope", default="as measured by you", help="where the idle power was measured")
+p.add_argument("--scope", default="module", choices=("wall", "module", "soc"),
+               help="where the idle power was measured: wall (developer kit at the socket), module (VDD_IN), soc (rails)")
 p.add_argument("--source", default="own measurement (describe the set-up here)")
 p.add_argument("--power-mode")
 a = p.parse_args()

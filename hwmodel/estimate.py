@@ -470,43 +470,24 @@ _SCOPE_TEXT = {"wall": "wall (developer kit at the mains socket)",
 
 
 def _gpu_power(L, family, idx, m, scope) -> dict:
-    """{scope, watts {idle, light, heavy: (point, low, high)}}: the target file's own powers (in its
-    own scope), else a Jetson's published readings in that scope (hwmodel/data/jetson_power.json,
-    transferred between scopes or devices where nothing is published), else, for a desktop GPU,
-    the whole system at the wall as fractions of its TDP.  A power mode's budget caps the busy powers."""
+    """{scope, watts {idle, light, heavy: (point, low, high)}}: the target file's own powers in its
+    own scope (``power.scope``), the rest of them from the published data in that scope; a
+    Jetson's published readings (hwmodel/data/jetson_power.json, transferred between scopes or
+    devices where nothing is published); for a desktop GPU, the whole system at the wall as fractions
+    of its TDP.  A power mode's budget caps module-scope busy power."""
     t = L.t
     own_scope = t.node("power.scope")
-    own = own_scope and all(t.has_value(f"power.{k}") for k in ("idle", "light", "heavy"))
-    scope = scope or (own_scope if own else "module" if family == "jetson" else "wall")
-    watts = {}
-    if not (own and scope == own_scope) and scope not in gpu.SCOPES:
-        raise EstimateError(f"--power-scope must be one of {', '.join(gpu.SCOPES)}, got {scope!r}")
-    if own and scope == own_scope:
-        for k in ("idle", "light", "heavy"):
-            v = L.need(f"power.{k}", "W", "the target file gives its own powers")
-            watts[k] = (v, v, v)
-    elif family == "jetson":
-        dev = t.node("gpu.power_device") or t.node("gpu.calibration_device") or t.id
-        try:
-            pw = gpu.jetson_power(dev, scope, L.need("gpu.tdp", "W", "a device without readings: power as a fraction of it"))
-        except LookupError as err:
-            raise EstimateError(f"{t.path}: {err}") from None
-        for k, (point, lo, hi, ev, how) in pw.items():
-            L.fitted(f"power.{k}", point, "W", ev, "jetson_power", f"hwmodel/data/jetson_power.json: {how}")
-            watts[k] = (point, lo, hi)
-    elif scope == "wall":
-        tdp = L.need("gpu.tdp", "W", "desktop system power as fractions of the GPU's TDP")
-        d = gpu.desktop_power(tdp)
-        for k, src in (("idle", "idle"), ("light", "idle"), ("heavy", "heavy")):
-            point, lo, hi, rows = d[src]
-            L.fitted(f"power.{k}", point, "W", "transferred", "gpu_power",
-                     f"hwmodel/data/gpu_calibration.json: whole desktop system at the wall as a fraction of "
-                     f"GPU TDP, rows {', '.join(rows)}" + ("; launch-bound power taken as idle (no reading)"
-                                                          if k == "light" else ""))
-            watts[k] = (point, lo, hi)
-    else:
-        raise EstimateError(f"{t.path}: no published {scope!r}-scope power for desktop GPUs (only the whole system "
-                            "at the wall); use --power-scope wall, or hwmodel calibrate with your own NVML readings")
+    own = [k for k in ("idle", "light", "heavy") if t.has_value(f"power.{k}")]
+    scope = scope or (own_scope if own and own_scope else "module" if family == "jetson" else "wall")
+    mine = own if scope == own_scope else []
+    if len(mine) < 3 and scope not in gpu.SCOPES:
+        raise EstimateError(f"{t.path}: power scope {scope!r} is not one of {', '.join(gpu.SCOPES)}: a target in its own "
+                            "scope gives power.idle, power.light and power.heavy" if mine else
+                            f"--power-scope must be one of {', '.join(gpu.SCOPES)}, got {scope!r}")
+    watts = {k: (v, v, v) for k in mine for v in [L.need(f"power.{k}", "W", "the target file's own power")]}
+    if len(watts) < 3:
+        for k, v in _published_power(L, family, scope).items():
+            watts.setdefault(k, v)
     budget = m.get("power") if m else None
     if scope == "module" and isinstance(budget, dict) and budget.get("value") != "null":
         cap = L.need(f"power_modes[{idx}].power", "W", node=budget)
@@ -516,6 +497,35 @@ def _gpu_power(L, family, idx, m, scope) -> dict:
     text = _SCOPE_TEXT.get(scope, scope) if family == "jetson" else \
         {"wall": "wall (whole desktop system at the mains socket)"}.get(scope, scope)
     return {"scope": text, "watts": watts}
+
+
+def _published_power(L, family, scope) -> dict:
+    """{idle, light, heavy: (point, low, high)} of the device in ``scope`` from the published data."""
+    t, watts = L.t, {}
+    own = t.node("power.scope") == scope
+    if family == "jetson":
+        dev = t.node("gpu.power_device") or t.node("gpu.calibration_device") or t.id
+        try:
+            pw = gpu.jetson_power(dev, scope, L.need("gpu.tdp", "W", "a device without readings: power as a fraction of it"))
+        except LookupError as err:
+            raise EstimateError(f"{t.path}: {err}") from None
+        for k, (point, lo, hi, ev, how) in pw.items():
+            if not (own and t.has_value(f"power.{k}")):
+                L.fitted(f"power.{k}", point, "W", ev, "jetson_power", f"hwmodel/data/jetson_power.json: {how}")
+            watts[k] = (point, lo, hi)
+        return watts
+    if scope != "wall":
+        raise EstimateError(f"{t.path}: no published {scope!r}-scope power for desktop GPUs (only the whole system "
+                            "at the wall); use --power-scope wall, or hwmodel calibrate with your own NVML readings")
+    d = gpu.desktop_power(L.need("gpu.tdp", "W", "desktop system power as fractions of the GPU's TDP"))
+    for k, src in (("idle", "idle"), ("light", "idle"), ("heavy", "heavy")):
+        point, lo, hi, rows = d[src]
+        if not (own and t.has_value(f"power.{k}")):
+            L.fitted(f"power.{k}", point, "W", "transferred", "gpu_power",
+                     f"hwmodel/data/gpu_calibration.json: whole desktop system at the wall as a fraction of GPU TDP, "
+                     f"rows {', '.join(rows)}" + ("; launch-bound power taken as idle (no reading)" if k == "light" else ""))
+        watts[k] = (point, lo, hi)
+    return watts
 
 
 _MODELS = {"event_driven": _event_driven, "dense_per_op": _dense, "analytic": _analytic,

@@ -264,3 +264,17 @@ def test_the_stored_fit_is_current_and_is_the_fit():
     for k, v in stored["parameters"].items():
         assert fresh[k] == pytest.approx(v, rel=1e-6), k
     assert set(stored["loo"]["sweep"]) == {r["id"] for r in gpu.timed_runs("fit")}
+
+
+def test_a_target_with_its_own_idle_power_keeps_the_published_busy_powers(tmp_path):
+    f = tmp_path / "mine.toml"
+    f.write_text('extends = "orin-nano-8gb"\nid = "orin-mine"\n[sources]\nmine = "my tegrastats"\n[power]\n'
+                 'scope = "module"\nidle = { value = 3.0, unit = "W", evidence = "measured", source = "mine" }\n')
+    mine, pub = estimate(counts(kernels=14), str(f)), estimate(counts(kernels=14), "orin-nano-8gb")
+    u = mine.time_split_s["kernel_work"] / mine.latency_s
+    light, heavy = (pub.prices[f"power.{k}"]["value"] for k in ("light", "heavy"))
+    assert mine.energy_j["total"] == pytest.approx(mine.latency_s * (3.0 + (1 - u) * (light - 3.0) + u * (heavy - 3.0)))
+    assert mine.prices["power.idle"]["evidence"] == "measured" and mine.power_scope.startswith("module")
+    f.write_text(f.read_text().replace('scope = "module"', 'scope = "my bench"'))
+    with pytest.raises(Exception, match="is not one of wall, module, soc"):
+        estimate(counts(kernels=14), str(f))
