@@ -215,7 +215,7 @@ def continual_mnist(res) -> str:
             d = paired([r[k] for r in sd], [r[k] for r in base])
             row.append(pm(d, 100, 1) + (" ✓" if d["differs"] else ""))
         row += [relative_cell(base, sd, ph, t) for ph in PHASES for t in TARGETS]
-        p = PAPER.get(n) if m == "asp-decay" else None
+        p = PAPER.get(n) if m in ("asp", "asp-decay") else None
         row.append(f"{p['train_energy_pct']:+d} % / {p['inference_energy_pct']:+d} % / {p['new_pp']:+d} / {p['old_pp']:+d}"
                    if p else "-")
         out.append("| " + " | ".join(row) + " |")

@@ -145,6 +145,8 @@ class _Assembled:
              "nspikes": (m.exc.nspikes, 1)}
         if "learned" in m.exc.variables:
             t["learned"] = (m.exc.learned, 1)
+        if "sig" in m.input_syn.variables:        # ASP's per-synapse correlation (models/asp.py)
+            t["sig"] = (m.input_syn.sig, 1)
         for var in CONTROLLER_VARS:
             t["ctrl_" + var] = (getattr(m.controller, var), second if var == "t_in" else 1)
         return t

@@ -262,7 +262,7 @@ CASES = [
      "x.h5 is not a results file of this command (attribute /checkpoint/@meta is missing (damaged file?)); "
      "pass --force …"),
     ("evaluate: no model in the configuration", ["evaluate", "r.h5"], _trained(model=None),
-     "r.h5: its configuration names no known model (model None; known: diehl-cook, asp-decay, spikedyn); "
+     "r.h5: its configuration names no known model (model None; known: diehl-cook, asp, asp-decay, spikedyn); "
      "not a 'brian-snn train' results file?"),
     ("evaluate: a configuration that is a JSON list", ["evaluate", "r.h5"], _config_list,
      "r.h5: attribute /@config is not a JSON object (damaged file?)"),

@@ -97,7 +97,7 @@ def test_defaults_unchanged_by_aliases():
     p = build_parser()
     args = p.parse_args(["compare"])
     assert args.out == "continual-compare" and args.target == ["jetson-nano", "loihi1"]
-    assert args.model == ["diehl-cook", "asp-decay", "spikedyn"]
+    assert args.model == ["diehl-cook", "asp", "spikedyn"]
     args = p.parse_args(["timestep"])
     assert args.seed == [0] and args.model == ["spikedyn", "diehl-cook"] and args.target == "jetson-nano"
     args = p.parse_args(["solsa"])

@@ -20,7 +20,7 @@ def _load(name):
 
 
 CFG = StudyConfig(grids={"asp-decay": {"decay": (1e-5, 3e-5)}, "spikedyn": {"x_tar": (0.05, 0.1)}},
-                  sizes=(200, 400), seeds=(0, 1, 2), select_seeds=(0, 1))
+                  models=("diehl-cook", "asp-decay", "spikedyn"), sizes=(200, 400), seeds=(0, 1, 2), select_seeds=(0, 1))
 
 
 def _selection_results(selection, scores):
@@ -103,6 +103,7 @@ def test_records_from_finished_runs_name_variants_and_the_missing(tmp_path):
     from brian_snn.jobs import ResultCache
     from brian_snn.protocol import provenance
     cfg = StudyConfig(data={"dataset": "embedded"}, n_val=200, sizes=(200,), seeds=(0, 1),
+                      models=("diehl-cook", "asp-decay", "spikedyn"),
                       grids={"asp-decay": {"decay": (1e-5, 3e-5)}, "spikedyn": {"x_tar": (0.05, 0.1)}},
                       select_seeds=(0,))
     fp = provenance(source_files())["code_fingerprint"]

@@ -103,7 +103,7 @@ def register(subparsers):
     m = subparsers.add_parser("compare", help="baselines vs SpikeDyn in the continual protocol: accuracy, energy, memory, ops",
                               description="Run each model at each size with identical settings and tabulate "
                                           "new/old-task accuracy, energy per sample, memory and operation counts.")
-    add_model_argument(m, MODEL_CHOICES, ["diehl-cook", "asp-decay", "spikedyn"], many=True)
+    add_model_argument(m, MODEL_CHOICES, ["diehl-cook", "asp", "spikedyn"], many=True)
     add_neurons_argument(m, [200, 400], many=True)
     add_out_argument(m, "continual-compare", "folder for the per-run HDF5/PNG files and the table", folder=True,
                      aliases=("--out-dir",))

@@ -83,7 +83,7 @@ def relative(rows, target=JETSON, proposed="spikedyn"):
                     "new_pp": 100 * (s["acc_new"] - r["acc_new"]),
                     "old_pp": 100 * (s["acc_old"] - r["acc_old"]),
                     "memory_pct": _pct(s["memory_bytes"]["inference"], r["memory_bytes"]["inference"]),
-                    "paper": PAPER.get(n) if model == "asp-decay" else None})
+                    "paper": PAPER.get(n) if model in ("asp", "asp-decay") else None})
     return out
 
 
@@ -94,7 +94,7 @@ def check_params(params, models):
             raise ValueError(f"parameter {k!r} belongs to none of the models {', '.join(models)}")
 
 
-def run_comparison(base: ContinualConfig, models=("diehl-cook", "asp-decay", "spikedyn"),
+def run_comparison(base: ContinualConfig, models=("diehl-cook", "asp", "spikedyn"),
                    sizes=(200, 400), out_dir="continual-compare", targets=(JETSON,), resume=True,
                    progress=True, log=print, workers=1, scheduler=None):
     """Run every (model, N) with the settings of ``base`` (jobs of :mod:`brian_snn.jobs`, each

@@ -1,9 +1,10 @@
 """Network models as Brian2 equations: one module per network, registered here by name."""
+from .asp import Asp
 from .base import BuiltModel, ModelSpec
 from .diehl_cook import AspDecay, DiehlCook
 from .spikedyn import SpikeDyn
 
-MODELS = {"diehl-cook": DiehlCook, "asp-decay": AspDecay, "spikedyn": SpikeDyn}
+MODELS = {"diehl-cook": DiehlCook, "asp": Asp, "asp-decay": AspDecay, "spikedyn": SpikeDyn}
 MODEL_NAMES = tuple(MODELS)
 
 

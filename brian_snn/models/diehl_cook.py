@@ -208,7 +208,7 @@ class DiehlCook(QuantisedWeights, ModelSpec):
                           populations=[inp, exc, inh], inhibition=[e2i, i2e], per_copy=b.unshared)
 
 
-# ASP-style baseline (ours: ASP's equations are not public; docs/methods.md).  Diehl & Cook plus a
+# Our ASP-style decay (ours, not ASP: the published baseline is ``asp``, models/asp.py).  Diehl & Cook plus a
 # decay of unused features: at every training sample boundary, the input weights of each neuron
 # that stayed silent in the sample move a fraction `decay` towards the uniform baseline
 # norm / N_incoming.  The column sum stays `norm`, so normalisation does not undo the decay.
@@ -218,8 +218,8 @@ NORMALISE_DECAY = ("w = (w * norm_post / (wsum_post + 1e-12)) * (1 - decay * int
 
 @dataclass(frozen=True)
 class AspDecay(DiehlCook):
-    """Diehl & Cook with an ASP-style activity-dependent weight decay: the baseline SpikeDyn
-    was compared with, as we reconstruct it.  ``decay``: fraction per training sample."""
+    """Ours: Diehl & Cook with an ASP-*style* activity-dependent weight decay (the earlier stand-in
+    for ASP; ASP as its public text describes it is ``asp``).  ``decay``: fraction per sample."""
     NAME = "asp-decay"
     RUNTIME = DiehlCook.RUNTIME + ("decay",)
     NORMALISE_CODE = NORMALISE_DECAY

@@ -40,7 +40,7 @@ import numpy as np
 
 from .nodes import NirError
 
-MODELS = ("diehl-cook", "spikedyn", "asp-decay")
+MODELS = ("diehl-cook", "spikedyn", "asp-decay", "asp")
 V_REFS = ("rest", "mid")
 
 
@@ -73,7 +73,7 @@ def load_snn(path) -> dict:
 def lateral_weight(params: dict, model: str, v_ref) -> np.ndarray | float:
     """Off-diagonal weight of the collapsed lateral inhibition (see the module docstring)."""
     c = _constants()
-    layer = model in ("diehl-cook", "asp-decay") or int(params.get("inhibitory_layer", 0))
+    layer = model in ("diehl-cook", "asp-decay", "asp") or int(params.get("inhibitory_layer", 0))
     w = float(params.get("w_ie", 17.0) if layer else params.get("w_lat", 17.0))
     return w * c["tau_gi"] * (c["E_inh_e"] - v_ref) / (c["tau_ge"] * (c["E_exc"] - v_ref))
 
@@ -188,7 +188,7 @@ theta : volt (constant)
     syn.connect()
     syn.w = np.asarray(w, float).ravel()            # i-major, as Brian orders all-to-all synapses
     objs = [exc, inp, syn]
-    layer = model in ("diehl-cook", "asp-decay") or int(params.get("inhibitory_layer", 0))
+    layer = model in ("diehl-cook", "asp-decay", "asp") or int(params.get("inhibitory_layer", 0))
     if layer:
         inh = NeuronGroup(n, INH_EQS, threshold="v > v_thresh_i", reset="v = v_reset_i", refractory=2 * ms,
                           method=METHOD, namespace=ns, name="ref_inh")
