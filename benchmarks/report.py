@@ -494,17 +494,116 @@ def gpu_validation(res) -> str:
     return head + "\n\n" + "\n".join(gv.markdown(res)) + "\n"
 
 
+def _seconds(x):
+    """A wall time as the README writes it: seconds below 10 min, else minutes and seconds."""
+    if x >= 600:
+        return f"{int(x) // 60} min {int(x) % 60} s"
+    return f"{x:g} s"
+
+
+def commands(res) -> str:
+    """The wall time of every README command (benchmarks/results/commands.json)."""
+    out = [f"Every command of this README, timed on a fresh clone ({res['machine']}, nothing beside the clone, "
+           f"empty build cache; {res['date']}; `benchmarks/results/commands.json`, each row with the commit that "
+           f"recorded it):", "", "| command | wall time |", "|---|---|"]
+    for r in res["rows"]:
+        w = r["wall_s"] if isinstance(r["wall_s"], list) else [r["wall_s"]]
+        out.append(f"| {r['command']} | {' / '.join(_seconds(x) for x in w)} |")
+    return "\n".join(out) + "\n"
+
+
+def main_job(res) -> str:
+    """The main job's output as recorded (benchmarks/results/main_job.json): no run is repeated here."""
+    commits = sorted({(ln["date"], ln["recorded_in_commit"][:7]) for ln in res["lines"]})
+    sp = res["steps_per_sample"]
+    out = ["```"] + [ln["text"] for ln in res["lines"]] + ["```", "",
+           f"Output as recorded in `benchmarks/results/main_job.json` (lines written by commits "
+           f"{', '.join(f'{c} ({d})' for d, c in commits)}; no commit or code fingerprint was recorded with the runs).  "
+           + res["note_on_hardware_lines"]
+           + f"  {res['kernels_per_step']} kernel launches and {res['host_copies_per_step']} spike-count copies per step "
+           f"make the Nano launch-bound ({sp['value']:,} steps per sample)."]
+    return "\n".join(out) + "\n"
+
+
+def nir_snn_agreement(res) -> str:
+    """A trained SpikeDyn through its NIR export (benchmarks/nir_snn_agreement.py), as the README quotes it."""
+    o, by = res["original"], {r["v_ref"]: r for r in res["nir"]}
+    mid, rest = by["mid"], by["rest"]
+    return (f"Measured on a {res['n_exc']}-neuron SpikeDyn with the same Poisson input spikes ({res['test_images']} test "
+            f"images of the embedded subset, one network, one seed, one input draw; "
+            f"`benchmarks/results/nir_snn_agreement.json`): accuracy {o['accuracy']:.3f} → {mid['accuracy_nir']:.3f}, "
+            f"{100 * (1 - mid['spike_count_ratio']):.0f} % fewer spikes, {100 * mid['same_prediction']:.0f} % of "
+            f"predictions unchanged (freezing the force at rest instead: {rest['accuracy_nir']:.3f}).  The default "
+            f"`v_ref = mid` was chosen between these two candidates **on these same test images** (not on validation; "
+            f"not yet re-chosen, docs/methods.md).\n")
+
+
 RENDERERS = {"static_mnist": static_mnist, "gpu_validation": gpu_validation, "continual_mnist": continual_mnist,
              "spikedyn_ablation": spikedyn_ablation,
              "topspark": topspark, "nir_agreement": nir_agreement,
-             "solsa": solsa}
+             "solsa": solsa, "commands": commands, "main_job": main_job,
+             "nir_snn_agreement": nir_snn_agreement}
+
+
+#: Every section the README must carry: --check fails when a marker pair is missing (issue 25).
+REQUIRED = ("commands", "main_job", "nir_snn_agreement", "nir_agreement", "gpu_validation", "static_mnist",
+            "throughput", "continual_mnist", "spikedyn_ablation", "topspark", "solsa")
 
 
 def render(name, results=HERE / "results") -> str:
     path = Path(results) / f"{name}.json"
     if not path.exists():
         raise SystemExit(f"report: {path} is missing (the README has a section '{name}')")
+    if name not in RENDERERS:
+        raise SystemExit(f"report: no renderer for the README section '{name}'")
     return RENDERERS[name](json.loads(path.read_text()))
+
+
+_RENDERED = {}
+
+
+def rendered(name, results=HERE / "results") -> str:
+    """render(), once per section, results folder and file version (the tests check many README copies)."""
+    path = Path(results) / f"{name}.json"
+    key = (name, str(Path(results).resolve()), path.stat().st_mtime_ns if path.exists() else None)
+    if key not in _RENDERED:
+        _RENDERED[key] = render(name, results)
+    return _RENDERED[key]
+
+
+INTERVAL = re.compile(r"[−+-]?\d[\d.,]*\s*±\s*\d[\d.,]*")
+
+
+def unquoted_intervals(text) -> list[str]:
+    """Every ``mean ± half-width`` the README's prose writes outside the generated sections that no
+    generated section contains (prose may quote an interval only as a section prints it)."""
+    spans = [(m.start(), m.end()) for m in BLOCK.finditer(text)]
+    inside = "\n".join(text[a:b] for a, b in spans).replace("−", "-")
+    prose = text
+    for a, b in reversed(spans):
+        prose = prose[:a] + prose[b:]
+    return [m.group(0) for m in INTERVAL.finditer(prose)
+            if m.group(0).replace("−", "-").lstrip("+") not in inside]
+
+
+def problems(text, results=HERE / "results") -> list[str]:
+    """What --check reports for a README text: sections that differ from their files, required
+    sections without their marker pair, and a marker without its pair."""
+    out = []
+    found = [m["name"] for m in BLOCK.finditer(text)]
+    for m in BLOCK.finditer(text):
+        if rendered(m["name"], results) != m["body"]:
+            out.append(f"{m['name']}: differs from its result file")
+    for name in REQUIRED:
+        if name not in found:
+            out.append(f"{name}: the README has no <!-- report:{name} --> ... <!-- /report:{name} --> section")
+    out += [f"prose: {q!r} is quoted outside the generated sections but appears in none of them"
+            for q in unquoted_intervals(text)]
+    opened = re.findall(r"<!-- report:([\w-]+) -->", text)
+    closed = re.findall(r"<!-- /report:([\w-]+) -->", text)
+    for name in sorted(set(opened) ^ set(closed) | {n for n in set(opened) if opened.count(n) != 1 or closed.count(n) != 1}):
+        out.append(f"{name}: unmatched or repeated marker")
+    return out
 
 
 def main(argv=None):
@@ -518,18 +617,19 @@ def main(argv=None):
     stale = []
 
     def fill(m):
-        body = render(m["name"], a.results)
+        body = rendered(m["name"], a.results)
         if body != m["body"]:
             stale.append(m["name"])
         return m.group(1) + body + m.group(4)
-    new = BLOCK.sub(fill, text)
     if a.check:
-        if stale:
-            print(f"report: README sections differ from their result files: {', '.join(stale)} "
-                  "(run benchmarks/report.py)", file=sys.stderr)
+        bad = problems(text, a.results)
+        if bad:
+            print("report: README sections differ from their result files or are missing (run "
+                  "benchmarks/report.py):\n  " + "\n  ".join(bad), file=sys.stderr)
             return 1
         print(f"report: {len(BLOCK.findall(text))} README section(s) match their result files")
         return 0
+    new = BLOCK.sub(fill, text)
     readme.write_text(new)
     print(f"report: {len(stale)} section(s) rewritten ({', '.join(stale) or 'none changed'})")
     return 0

@@ -1,5 +1,6 @@
-"""Every number in the README's generated sections comes from a committed result file:
-``benchmarks/report.py --check`` passes on the repository, and fails when one number differs."""
+"""Every number in the README that comes from a measurement is generated from a committed result file:
+``benchmarks/report.py --check`` passes on the repository, fails when one number differs, and fails
+when a required section (its marker pair) is missing (issue 25)."""
 import re
 import subprocess
 import sys
@@ -7,6 +8,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "benchmarks" / "report.py"
+sys.path.insert(0, str(REPORT.parent))
+
+import report  # noqa: E402
+
+#: The full list of generated sections; a section removed from the README (or from this list) fails.
+SECTIONS = {"commands", "main_job", "nir_snn_agreement", "nir_agreement", "gpu_validation", "static_mnist",
+            "throughput", "continual_mnist", "spikedyn_ablation", "topspark", "solsa"}
 
 
 def _check(readme, results=ROOT / "benchmarks" / "results"):
@@ -14,17 +22,22 @@ def _check(readme, results=ROOT / "benchmarks" / "results"):
                           capture_output=True, text=True, timeout=300)
 
 
+def _readme():
+    return (ROOT / "README.md").read_text()
+
+
 def test_readme_numbers_match_their_result_files():
-    text = (ROOT / "README.md").read_text()
+    text = _readme()
     sections = re.findall(r"<!-- report:([\w-]+) -->", text)
-    assert "static_mnist" in sections
+    assert set(report.REQUIRED) == SECTIONS
+    assert set(sections) == SECTIONS and len(sections) == len(SECTIONS)
     p = _check(ROOT / "README.md")
     assert p.returncode == 0, p.stderr
     assert f"{len(sections)} README section(s) match" in p.stdout
 
 
 def test_check_fails_when_a_readme_number_differs(tmp_path):
-    text = (ROOT / "README.md").read_text()
+    text = _readme()
     start = text.index("<!-- report:static_mnist -->")
     m = re.search(r"\*\*(\d+)\.(\d+) ±", text[start:])          # the first test accuracy in the section
     i = start + m.start(1)
@@ -36,3 +49,70 @@ def test_check_fails_when_a_readme_number_differs(tmp_path):
     # and the generator puts the number back
     subprocess.run([sys.executable, str(REPORT), "--readme", str(readme)], check=True, capture_output=True)
     assert readme.read_text() == text
+
+
+def test_check_fails_when_a_marker_pair_is_deleted(tmp_path):
+    text = _readme()
+    assert report.problems(text) == []
+    for name in SECTIONS:
+        cut = text.replace(f"<!-- report:{name} -->\n", "").replace(f"<!-- /report:{name} -->", "")
+        assert any(p.startswith(f"{name}:") for p in report.problems(cut)), name
+    # and through the command line, on a scratch copy, for one of them
+    readme = tmp_path / "README.md"
+    readme.write_text(text.replace("<!-- report:commands -->\n", "").replace("<!-- /report:commands -->", ""))
+    p = _check(readme)
+    assert p.returncode == 1 and "commands" in p.stderr
+
+
+def _generated_lines(text):
+    """(section, offset of its marker, offset of the line, line) for every table row and code-block line of every section."""
+    for m in report.BLOCK.finditer(text):
+        pos = m.start("body")
+        for line in m["body"].splitlines(keepends=True):
+            if line.startswith("|") or not line.startswith(("<", "!")) and re.search(r"\d", line):
+                yield m["name"], m.start(), pos, line
+            pos += len(line)
+
+
+def test_every_digit_of_every_generated_row_is_checked():
+    """Changing a digit of any line of a generated section (table rows, the main job's output, the
+    prose the renderers write) makes --check fail and names the section: the first and the last
+    digit of every line through the whole check, every digit against its section's rendering."""
+    text = _readme()
+    lines = 0
+    for name, start, pos, line in _generated_lines(text):
+        digits = [j for j, ch in enumerate(line) if ch.isdigit()]
+        for j in digits:
+            k = pos + j
+            changed = text[:k] + str((int(text[k]) + 1) % 10) + text[k + 1:]
+            if j in (digits[0], digits[-1]):
+                assert any(p.startswith(f"{name}:") for p in report.problems(changed)), (name, line)
+            else:
+                assert report.BLOCK.match(changed, start)["body"] != report.rendered(name), (name, line)
+        lines += 1
+    assert lines > 150
+
+
+def test_no_hand_written_number_table_outside_a_generated_section():
+    """Every README table row with a digit lies in a generated section (none is typed by hand)."""
+    text = _readme()
+    inside = [(m.start(), m.end()) for m in report.BLOCK.finditer(text)]
+    fence = False
+    pos = 0
+    loose = []
+    for line in text.splitlines(keepends=True):
+        if line.startswith("```"):
+            fence = not fence
+        elif not fence and line.startswith("|") and re.search(r"\d", line):
+            if not any(a <= pos < b for a, b in inside):
+                loose.append(line.strip())
+        pos += len(line)
+    assert loose == []
+
+
+def test_prose_quotes_an_interval_only_as_a_section_prints_it():
+    text = _readme()
+    assert report.unquoted_intervals(text) == []
+    i = text.index("5.4 ± 3.0", text.index("<!-- /report:spikedyn_ablation -->"))
+    changed = text[:i] + "5.4 ± 3.1" + text[i + len("5.4 ± 3.0"):]
+    assert any(p.startswith("prose:") and "5.4 ± 3.1" in p for p in report.problems(changed))
