@@ -22,7 +22,7 @@ import hwmodel  # noqa: E402
 from brian_snn.experiments.compare import PAPER  # noqa: E402  (SpikeDyn vs ASP as published)
 from brian_snn.experiments.timestep import TOPSPARK_HEADLINE as TOPSPARK_PAPER  # noqa: E402
 from brian_snn.activity import model_gpu_structure  # noqa: E402
-from brian_snn.protocol import paired, summarise  # noqa: E402
+from brian_snn.protocol import holm, paired, summarise  # noqa: E402
 
 TARGETS = {"jetson-nano": "Jetson Nano", "loihi1": "Loihi 1", "asic-45nm": "45 nm ASIC"}
 JETSON = "jetson-nano"
@@ -48,8 +48,8 @@ def per_sample_estimate(run, phase, target):
     phase and target (a table cell and a paired difference read the same price)."""
     priced = run.setdefault("_priced", {})
     if (phase, target) not in priced:
-        priced[phase, target] = hwmodel.estimate(hwmodel.Counts.from_dict(counts_record(run, phase)),
-                                                 target).per_sample
+        est = hwmodel.estimate(hwmodel.Counts.from_dict(counts_record(run, phase)), target)
+        priced[phase, target] = dict(est.per_sample, regime=est.to_dict().get("gpu_regime"))
     return priced[phase, target]
 
 
@@ -80,11 +80,55 @@ def energy_cell(runs, phase, target, scale=1e3):
     return cell
 
 
-def relative_cell(base, new, phase, target):
-    """Paired relative change of the energy per sample, new vs base (same seeds, same order)."""
+class Marks:
+    """The ✓ of one table: each paired comparison leaves a placeholder; :meth:`resolve` puts a ✓
+    where Holm's correction over all the table's comparisons rejects 0 (familywise 5 %)."""
+
+    def __init__(self):
+        self.items = []
+
+    def __call__(self, d, model_ok=True):
+        self.items.append((d["p"], " ✓" if model_ok else " ✓ (seeds only)"))
+        return f"\x00{len(self.items) - 1}\x00"
+
+    def resolve(self, text):
+        keep = holm([p for p, _ in self.items])
+        return re.sub("\x00(\\d+)\x00", lambda m: self.items[int(m[1])][1] if keep[int(m[1])] else "", text)
+
+    def note(self, jetson=False):
+        out = (f"✓: the paired interval excludes 0 after Holm's correction for the {len(self.items)} comparisons of "
+               f"this table (familywise error 5 %, step-down on the paired t-tests' p-values; the ± shown are the "
+               f"uncorrected 95 % intervals, so a difference whose interval just excludes 0 may carry no ✓).")
+        if jetson:
+            out += ("  Jetson Nano: both arms are priced by the same fitted model on the same device; where both "
+                    "are in the same regime (launch- or bandwidth-bound) the model's error is treated as one common "
+                    "factor on both prices, which cancels in their ratio, so its interval does not widen a "
+                    "relative difference; where the regimes differ the model's error no longer cancels, and a ✓ also "
+                    "needs the two arms' model intervals not to overlap (else \"✓ (seeds only)\").")
+        return out
+
+
+def survives_model(base, new, phase, target):
+    """Whether a paired relative difference on ``target`` survives the cost model's own interval:
+    True on a non-GPU target (no model interval), on a GPU when every pair of runs is priced in the
+    same regime (the model's error is one factor on both arms and cancels), else only when the two
+    arms' mean model intervals do not overlap."""
+    if target != JETSON:
+        return True
+    if all(per_sample_estimate(b, phase, target)["regime"] == per_sample_estimate(n, phase, target)["regime"]
+           for b, n in zip(base, new)):
+        return True
+    iv = [[energy(r, phase, target)[1] for r in rs] for rs in (base, new)]
+    (lb, hb), (ln, hn) = ([sum(x[i] for x in v) / len(v) for i in (0, 1)] for v in iv)
+    return hn < lb or ln > hb
+
+
+def relative_cell(base, new, phase, target, mark):
+    """Paired relative change of the energy per sample, new vs base (same seeds, same order), with
+    the table's ✓ placeholder."""
     ratios = [energy(n, phase, target)[0] / energy(b, phase, target)[0] - 1 for b, n in zip(base, new)]
     rel = paired(ratios, [0.0] * len(ratios))
-    return pm(rel, 100, 0, " %") + (" ✓" if rel["differs"] else "")
+    return pm(rel, 100, 0, " %") + mark(rel, survives_model(base, new, phase, target))
 
 
 def per_sample(run, field, phase="training"):
@@ -149,7 +193,8 @@ def static_mnist(res) -> str:
             "| model | N | epochs | " + ENERGY_HEAD + " |", "|---|---|---|" + "---|" * (2 * len(TARGETS))]
     for (m, n, e), rs in group.items():
         out.append("| " + " | ".join([m, str(n), str(e)] + [energy_cell(rs, ph, t) for ph in PHASES for t in TARGETS]) + " |")
-    out += ["", "SpikeDyn − Diehl & Cook, paired by seed (✓: the interval excludes 0):", "",
+    mark = Marks()
+    out += ["", "SpikeDyn − Diehl & Cook, paired by seed (✓: below the table):", "",
             "| N | epochs | Δ test accuracy (pp) | " + " | ".join(f"Δ training energy, {t}" for t in TARGETS.values())
             + " | " + " | ".join(f"Δ inference energy, {t}" for t in TARGETS.values()) + " |",
             "|---|---|---|" + "---|" * (2 * len(TARGETS))]
@@ -158,9 +203,10 @@ def static_mnist(res) -> str:
         if not same_seeds(a, b):
             continue
         d = paired([r["test_accuracy"] for r in b], [r["test_accuracy"] for r in a])
-        out.append("| " + " | ".join([str(n), str(e), pm(d, 100, 2) + (" ✓" if d["differs"] else "")]
-                                     + [relative_cell(a, b, ph, t) for ph in PHASES for t in TARGETS]) + " |")
-    return "\n".join(out) + "\n"
+        out.append("| " + " | ".join([str(n), str(e), pm(d, 100, 2) + mark(d)]
+                                     + [relative_cell(a, b, ph, t, mark) for ph in PHASES for t in TARGETS]) + " |")
+    out += ["", mark.note(jetson=True)]
+    return mark.resolve("\n".join(out) + "\n")
 
 
 def _selection_line(res):
@@ -200,12 +246,13 @@ def continual_mnist(res) -> str:
         row += [count_cell(rs, f) for f in ("plasticity_updates", "weight_changes")]
         out.append("| " + " | ".join(row + [energy_cell(rs, ph, t) for ph in PHASES for t in TARGETS]) + " |")
     out += ["", "Energies in mJ per sample (training: the stream; inference: labelling and testing passes).  "
-            "SpikeDyn − each baseline, paired by seed (✓: the interval excludes 0); paper: SpikeDyn vs ASP as "
+            "SpikeDyn − each baseline, paired by seed (✓: below the table); paper: SpikeDyn vs ASP as "
             "published (training energy / inference energy / new task / old tasks):", "",
             "| N | baseline | Δ new task (pp) | Δ old tasks (pp) | "
             + " | ".join(f"Δ training energy, {t}" for t in TARGETS.values()) + " | "
             + " | ".join(f"Δ inference energy, {t}" for t in TARGETS.values()) + " | paper |",
             "|---|---|---|---|" + "---|" * (2 * len(TARGETS)) + "---|"]
+    mark = Marks()
     for (m, n), base in group.items():
         sd = group.get(("spikedyn", n))
         if m == "spikedyn" or not same_seeds(base, sd):
@@ -213,13 +260,14 @@ def continual_mnist(res) -> str:
         row = [str(n), m]
         for k in ("acc_new", "acc_old"):
             d = paired([r[k] for r in sd], [r[k] for r in base])
-            row.append(pm(d, 100, 1) + (" ✓" if d["differs"] else ""))
-        row += [relative_cell(base, sd, ph, t) for ph in PHASES for t in TARGETS]
+            row.append(pm(d, 100, 1) + mark(d))
+        row += [relative_cell(base, sd, ph, t, mark) for ph in PHASES for t in TARGETS]
         p = PAPER.get(n) if m in ("asp", "asp-decay") else None
         row.append(f"{p['train_energy_pct']:+d} % / {p['inference_energy_pct']:+d} % / {p['new_pp']:+d} / {p['old_pp']:+d}"
                    if p else "-")
         out.append("| " + " | ".join(row) + " |")
-    return "\n".join(out) + "\n"
+    out += ["", mark.note(jetson=True)]
+    return mark.resolve("\n".join(out) + "\n")
 
 
 def spikedyn_ablation(res) -> str:
@@ -234,12 +282,13 @@ def spikedyn_ablation(res) -> str:
            f"the added decay uses the ASP-style baseline's chosen rate, the spurious-update criterion a minimum of 3 "
            f"spikes fixed before any run.  Continual: the stream above; static: train {epochs} epoch on the train split, "
            f"test once.  Counts and energies per training / inference sample of the continual runs.  "
-           f"Δ: paired by seed against SpikeDyn (✓: the interval excludes 0)."
+           f"Δ: paired by seed against SpikeDyn (✓: below the table)."
            + missing_note(res, lambda d: f"{d['variant']} ({d['kind']}) seed {d['seed']}"), "",
            "| variant | what it changes | new task % | old tasks % | static MNIST test % | plasticity updates / sample "
            "| weight changes / sample | " + ENERGY_HEAD + " |",
            "|---|---|---|---|---|---|---|" + "---|" * (2 * len(TARGETS))]
     what = {v["name"]: v["what"] for v in res["variants"]}
+    mark = Marks()
     for name in what:
         rc, rs = cont.get(name, []), stat.get(name, [])
         cells = []
@@ -250,7 +299,7 @@ def spikedyn_ablation(res) -> str:
             cell = pm(summarise([r[key] for r in rows]), 100, 1)
             if name != VARIANT_REF and same_seeds(ref, rows):
                 d = paired([r[key] for r in rows], [r[key] for r in ref])
-                cell += f" (Δ {pm(d, 100, 1)}{' ✓' if d['differs'] else ''})"
+                cell += f" (Δ {pm(d, 100, 1)}{mark(d)})"
             cells.append(cell)
         if rc:
             cells += [count_cell(rc, f) for f in ("plasticity_updates", "weight_changes")]
@@ -258,7 +307,8 @@ def spikedyn_ablation(res) -> str:
         else:
             cells += ["n/a"] * (2 + 2 * len(TARGETS))
         out.append("| " + " | ".join([name.replace("- ", "− ", 1), what[name]] + cells) + " |")
-    return "\n".join(out) + "\n"
+    out += ["", mark.note()]
+    return mark.resolve("\n".join(out) + "\n")
 
 
 def _per_sample_ms(run, phase):
@@ -304,11 +354,12 @@ def topspark(res) -> str:
             "Jetson latency ×", *(f"training energy × {t}" for t in TARGETS.values()),
             *(f"inference energy × {t}" for t in TARGETS.values())]
     out += ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    marks = Marks()
     for m, ws in rows.items():
         w = sel["chosen_window_ms"][m]
         base, rs = ws[w0], ws[w]
         d = paired([r["test_accuracy"] for r in rs], [r["test_accuracy"] for r in base])
-        cells = [m, f"{w:g} ms ({rs[0]['candidate']})", pm(d, 100, 1) + (" ✓" if d["differs"] else ""),
+        cells = [m, f"{w:g} ms ({rs[0]['candidate']})", pm(d, 100, 1) + marks(d),
                  ratio_cell(base, rs, lambda r: _per_sample_ms(r, "training")),
                  ratio_cell(base, rs, lambda r: _per_sample_ms(r, "inference")),
                  ratio_cell(base, rs, lambda r: _latency_ms(r)[0])]
@@ -317,6 +368,7 @@ def topspark(res) -> str:
     p = TOPSPARK_PAPER
     out.append(f"| TopSpark (abstract) | adaptive | within {p['accuracy_pp']:g} % | | | {p['latency']:g}× | "
                f"{p['energy_train']:g}× (device not stated) | | | {p['energy_inference']:g}× | | |")
+    out += ["", marks.note()]
     out += ["", "Every window (kept candidate; ×: how many times less than the full window, per seed):", "",
             "| model | window | kept (validation % of each candidate) | validation % | **test %** | CPU ms / training sample "
             "| CPU ms / test sample | Jetson latency ms / test sample [interval] | inference energy × Jetson / Loihi 1 / ASIC |",
@@ -337,7 +389,7 @@ def topspark(res) -> str:
                        f"{pm(summarise([v for v, _ in lat]), 1.0, 3)} [{lo:.3f}, {hi:.3f}] | "
                        + " / ".join(ratio_cell(ws[w0], rs, lambda r, t=t: energy(r, 'inference', t)[0]) for t in TARGETS)
                        + " |")
-    return "\n".join(out) + "\n"
+    return marks.resolve("\n".join(out) + "\n")
 
 
 SOLSA_METHODS = {"solsa": "SOLSA", "online-simple": "simplified", "bptt": "BPTT"}
@@ -382,6 +434,7 @@ def solsa(res) -> str:
             "Δ SOLSA − BPTT (pp)", "chosen (SOLSA / simplified / BPTT)"]
     out += ["", "| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     diffs = {m: [] for m in SOLSA_BASES}
+    mark = Marks()
     for t in tasks:
         cells = [_solsa_label(t)]
         for m in SOLSA_METHODS:
@@ -393,7 +446,7 @@ def solsa(res) -> str:
             if same_seeds(s, b):
                 d = paired([r["test_accuracy"] for r in s], [r["test_accuracy"] for r in b])
                 diffs[m].append(d["values"])
-                cells.append(pm(d, 100, 1) + (" ✓" if d["differs"] else ""))
+                cells.append(pm(d, 100, 1) + mark(d))
             else:
                 cells.append("n/a")
         cells.append(" / ".join(_solsa_choice(m, sel[t][m]["chosen_config"]) if m in sel[t] else "n/a"
@@ -404,12 +457,13 @@ def solsa(res) -> str:
         if len(diffs[m]) == len(tasks) and tasks:
             per_seed = [sum(v[i] for v in diffs[m]) / len(tasks) for i in range(len(seeds))]
             d = paired(per_seed, [0.0] * len(per_seed))
-            avg.append(f"**{pm(d, 100, 1)}**" + (" ✓" if d["differs"] else ""))
+            avg.append(f"**{pm(d, 100, 1)}**" + mark(d))
         else:
             avg.append("n/a")
     out.append("| " + " | ".join(avg + [""]) + " |")
     p = res["paper"]
     out.append(f"| paper (abstract) | | | | {p['vs_non_bptt_points']:+.1f} | {p['vs_bptt_points']:+.1f} | |")
+    out += ["", mark.note()]
     out += ["", "Learning memory per sample (KiB, analytic / tracemalloc-measured peak of the numpy engines; lean "
             "BPTT: the same gradient keeping V only, hidden spikes as bits) and SOLSA's change against each BPTT:", "",
             "| task | T | naive BPTT | lean BPTT | SOLSA | simplified | SOLSA vs naive BPTT | SOLSA vs lean BPTT |",
@@ -449,7 +503,7 @@ def solsa(res) -> str:
             cells = [_solsa_label(t), label, pm(summarise([r["train_seconds_per_sample"] for r in rs]), 1e3)]
             cells += [energy_cell(rs, ph, tg, scale=1e6) if ph in rs[0]["counts"] else "n/a" for ph in PHASES for tg in TARGETS]
             out.append("| " + " | ".join(cells) + " |")
-    return "\n".join(out) + "\n"
+    return mark.resolve("\n".join(out) + "\n")
 
 
 def nir_agreement(res) -> str:

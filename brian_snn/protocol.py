@@ -83,11 +83,41 @@ def summarise(values, level=0.95) -> dict:
 
 
 def paired(a, b, level=0.95) -> dict:
-    """``a - b`` per seed (same order): mean, interval, and whether the interval excludes 0."""
+    """``a - b`` per seed (same order): mean, interval, whether the interval excludes 0 (``differs``,
+    one comparison alone) and the two-sided p-value of the paired t-test (``p``; for :func:`holm`)."""
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     s = summarise(d, level)
     s["differs"] = bool(not math.isnan(s["ci95"]) and abs(s["mean"]) > s["ci95"])
+    s["p"] = t_test_p(d)
     return s
+
+
+def t_test_p(d) -> float:
+    """Two-sided p-value of the one-sample t-test of mean(d) = 0 (NaN for one value; 0 when every
+    value is the same non-zero number, 1 when all are 0)."""
+    d = np.asarray(d, dtype=float)
+    if d.size < 2:
+        return math.nan
+    sd = d.std(ddof=1)
+    if sd == 0:
+        return 0.0 if d.mean() != 0 else 1.0
+    from scipy.stats import t
+    return float(2 * t.sf(abs(d.mean()) / (sd / math.sqrt(d.size)), d.size - 1))
+
+
+def holm(pvalues, alpha=0.05) -> list[bool]:
+    """Holm's step-down correction: which of ``pvalues`` are rejected at familywise level ``alpha``
+    (the k-th smallest p is compared with alpha / (m - k + 1); rejection stops at the first that is
+    not).  A NaN p-value is never rejected and counts as a comparison."""
+    m = len(pvalues)
+    order = sorted(range(m), key=lambda i: (math.isnan(pvalues[i]), pvalues[i]))
+    out = [False] * m
+    for k, i in enumerate(order):
+        p = pvalues[i]
+        if math.isnan(p) or p > alpha / (m - k):
+            break
+        out[i] = True
+    return out
 
 
 def provenance(files) -> dict:

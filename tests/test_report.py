@@ -116,3 +116,20 @@ def test_prose_quotes_an_interval_only_as_a_section_prints_it():
     i = text.index("5.4 ± 3.0", text.index("<!-- /report:spikedyn_ablation -->"))
     changed = text[:i] + "5.4 ± 3.1" + text[i + len("5.4 ± 3.0"):]
     assert any(p.startswith("prose:") and "5.4 ± 3.1" in p for p in report.problems(changed))
+
+
+def test_holm_step_down_and_the_paired_p_value():
+    from brian_snn.protocol import holm, paired
+    assert holm([0.01, 0.04, 0.03, 0.005]) == [True, False, False, True]   # 0.005 <= .05/4, 0.01 <= .05/3, 0.03 > .05/2
+    assert holm([0.01, 0.02, 0.03]) == [True, True, True]
+    assert holm([float("nan"), 0.001]) == [False, True]
+    d = paired([1, 2, 3], [0, 0, 0.5])          # t = 1.833 / (0.764 / sqrt 3) on 2 d.o.f.
+    assert abs(d["p"] - 0.05327) < 1e-4 and not d["differs"]
+    assert paired([1, 1, 1], [0, 0, 0])["p"] == 0.0 and paired([1, 1], [1, 1])["p"] == 1.0
+
+
+def test_a_check_mark_needs_holm_over_the_table():
+    """The ablation's adaptive-rate difference excludes 0 on its own but not after Holm (21 comparisons)."""
+    text = _readme()
+    sec = text[text.index("<!-- report:spikedyn_ablation -->"):text.index("<!-- /report:spikedyn_ablation -->")]
+    assert "(Δ 5.4 ± 3.0)" in sec and "Holm's correction for the 21 comparisons" in sec
