@@ -24,12 +24,15 @@ def test_all_methods_json_and_hdf5(tmp_path, capsys):
     rc, out, err = _run(["--task", "patterns,uea", "--uea-set", "RacketSports", *SMALL, "--json",
                          "--out", str(h5)], capsys)
     assert rc == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.h5"]     # r-jobs/ removed once r.h5 is written
     res = json.loads(out)
     assert [t["name"] for t in res["tasks"]] == ["patterns", "uea:RacketSports"]
     for t in res["tasks"]:
         assert set(t["methods"]) == {"solsa", "bptt", "online-simple"}
         for d in t["methods"].values():
             assert 0.0 <= d["test"] <= 1.0 and len(d["history"]) == 2
+            assert all("test" not in h and 0.0 <= h["val"] <= 1.0 for h in d["history"])   # per epoch: val
+            assert "best" not in d and d["val"] == d["history"][-1]["val"]
             assert d["memory"]["measured_bytes"] > 0 and d["memory"]["analytic_bytes"] > 0
         assert t["methods"]["solsa"]["engine"] == "brian2-runtime"
     s = res["summary"]
@@ -41,7 +44,10 @@ def test_all_methods_json_and_hdf5(tmp_path, capsys):
         assert f.attrs["schema"] == "brian-snn-solsa/1"
         g = f["tasks/patterns/solsa"]
         assert g.attrs["test"] == pytest.approx(res["tasks"][0]["methods"]["solsa"]["test"])
-        assert g["W0"].shape == (8, res["tasks"][0]["sizes"][0]) and len(g["history_test"]) == 2
+        assert g["W0"].shape == (8, res["tasks"][0]["sizes"][0]) and len(g["history_val"]) == 2
+        assert "history_test" not in g and "best" not in g.attrs
+    # validation: patterns draws n_train // 4 extra samples; UEA holds 20 % of the training samples out
+    assert [(t["n_train"], t["n_val"], t["n_test"]) for t in res["tasks"]] == [(12, 3, 12), (9, 3, 12)]
 
 
 def test_table_output_single_method_and_regression(capsys):
@@ -58,9 +64,13 @@ def test_progress_on_stderr_by_default_quiet_silences_it(capsys):
     assert rc == 0 and "patterns" in out and "solsa:" not in out
     lines = err.splitlines()
     assert lines[0] == "solsa: 2 runs (1 task x 2 methods x 1 seed), 2 epochs each"
-    assert sum("epoch" in ln and "test" in ln for ln in lines) == 4             # per epoch and method
-    done = [ln for ln in lines if ln.startswith("[2/2] patterns online-simple seed 0: test accuracy")]
+    assert sum("epoch" in ln and " val " in ln for ln in lines) == 4            # per epoch and method
+    assert not any("test" in ln for ln in lines)                               # test is not progress
+    done = [ln for ln in lines if ln.startswith("[2/2] patterns online-simple seed 0: val accuracy")]
     assert len(done) == 1 and "elapsed" in done[0]
+    head = out.splitlines()[0].split()
+    assert head[3:5] == ["val", "test"] and "best" not in head
+    assert "test: the last epoch's network, evaluated once after training" in out
     rc, out, err = _run(argv + ["--quiet"], capsys)
     assert rc == 0 and err == "" and "patterns" in out
 
@@ -113,3 +123,17 @@ def test_unknown_backend_rejected_by_argparse():
     with pytest.raises(SystemExit) as exc:
         parser.parse_args(["solsa", "--backend", "cuda"])
     assert exc.value.code == 2
+
+
+def test_jobs_folder_cleanup_removes_only_the_runners_files(tmp_path):
+    d = tmp_path / "r-jobs"
+    d.mkdir()
+    for name in ("0123456789abcdef.json", "0123456789abcdef.npz", "0123456789abcdef.json.42.tmp"):
+        (d / name).write_text("{}")
+    solsa_cmd._remove_jobs(d)
+    assert not d.exists()
+    d.mkdir()
+    (d / "0123456789abcdef.json").write_text("{}")
+    (d / "notes.txt").write_text("mine")
+    solsa_cmd._remove_jobs(d)
+    assert [p.name for p in d.iterdir()] == ["notes.txt"]

@@ -5,7 +5,7 @@ import pytest
 
 from brian_snn.solsa import ModelParams, TrainConfig
 from brian_snn.solsa.tasks import make_patterns
-from brian_snn.solsa.trainers import analog_input, initial_network, train
+from brian_snn.solsa.trainers import analog_input, evaluate, initial_network, train
 from brian_snn.solsa.uea import load_uea
 
 
@@ -39,7 +39,7 @@ def test_default_config_learns_japanese_vowels_above_chance():
     chance = 1.0 / task.n_classes
     for method in ("solsa", "bptt", "online-simple"):
         r = train(method, task, [32, 32], ModelParams(), cfg, engine="numpy")
-        acc = r.final["test"]
+        acc = evaluate(r.net, ModelParams(), task.x_test, task.y_test, task.kind)   # test, once
         assert acc >= 3 * chance, f"{method}: test accuracy {acc:.3f} after 2 epochs (chance {chance:.3f})"
         assert r.final["train"] >= 3 * chance
 

@@ -28,7 +28,7 @@ def test_stratified_validation_split_is_disjoint_covers_every_class_and_is_deter
 
 
 def test_selection_runs_train_on_fit_and_evaluate_on_validation(monkeypatch):
-    """train_job hands the trainer a Task whose 'test' slot is the validation set, never test."""
+    """train_job hands the trainer the fit part and the validation set (x_val); its test slot is empty."""
     import brian_snn.solsa.trainers as trainers
     seen = {}
 
@@ -42,7 +42,7 @@ def test_selection_runs_train_on_fit_and_evaluate_on_validation(monkeypatch):
         study.train_job(job)
     d = study.load_data("RacketSports", cfg.data())
     t = seen["task"]
-    assert np.array_equal(t.x_test, d.x_val) and np.array_equal(t.x_train, d.x_fit)
+    assert np.array_equal(t.x_val, d.x_val) and np.array_equal(t.x_train, d.x_fit) and len(t.x_test) == 0
     assert seen["engine"] == "numpy" and seen["cfg"].lr == 5e-3 and seen["cfg"].seed == 1
     assert d.record["fit"]["n"] + d.record["val"]["n"] == 151 and d.record["test"]["n"] == 152
 

@@ -58,8 +58,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                          what="Brian2 backend of the SOLSA engine; BPTT and the simplified rule run in numpy")
     add_sample_arguments(p, "training samples per task (default: per task, see docs/solsa.md)",
                          "test samples per task (default: per task)")
-    add_out_argument(p, None, "write the results to this HDF5 file (finished runs are kept beside it in "
-                              "OUT-jobs/: a killed comparison resumes)")
+    add_out_argument(p, None, "write the results to this HDF5 file (while it runs, finished runs are kept "
+                              "beside it in OUT-jobs/, so a killed comparison resumes; removed once OUT "
+                              "is written)")
     add_force_argument(p, "overwrite an existing --out")
     add_dask_arguments(p, workers=1)
     add_json_argument(p)
@@ -71,7 +72,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def register(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("solsa", help="SOLSA online learning vs BPTT vs a simplified online rule",
                               description="Train SOLSA, BPTT and the simplified online rule on the same tasks; "
-                                          "report test accuracy and learning memory (progress on stderr).")
+                                          "report accuracy and learning memory (progress on stderr).  Per "
+                                          "epoch the progress shows train and validation scores; the test "
+                                          "split is read once, after the last epoch, for the table's test "
+                                          "column (nothing is chosen on test).")
     add_arguments(p)
     p.set_defaults(func=run)
     return p
@@ -171,6 +175,7 @@ def _run_checked(args, exp) -> int:
     out = run_experiment(exp, jobs_dir, args.workers, args.scheduler)
     if args.out:
         write_results(args.out, out, report, command=" ".join(sys.argv))
+        _remove_jobs(jobs_dir)          # the results are in --out: the resume folder has done its work
     if args.json:
         light = strip_arrays(out)
         if report is not None:
@@ -186,6 +191,22 @@ def _run_checked(args, exp) -> int:
         if args.plot:
             print(f"memory plot: {args.plot}")
     return 0
+
+
+def _remove_jobs(jobs_dir) -> None:
+    """Delete the finished-run files the job runner kept in ``jobs_dir`` (``<16-hex key>.json/.npz`` and
+    temporaries of killed writers) and the folder once empty; anything else in it is left alone."""
+    import re
+    if jobs_dir is None or not jobs_dir.is_dir():
+        return
+    ours = re.compile(r"[0-9a-f]{16}\.(json|npz)(\..*\.tmp)?")
+    for f in jobs_dir.iterdir():
+        if f.is_file() and not f.is_symlink() and ours.fullmatch(f.name):
+            f.unlink(missing_ok=True)
+    try:
+        jobs_dir.rmdir()
+    except OSError:                     # not empty: files that are not ours
+        pass
 
 
 def _memory_text(report: dict) -> str:

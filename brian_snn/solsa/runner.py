@@ -15,7 +15,7 @@ from .config import ModelParams, TrainConfig
 from .errors import SolsaError
 from .memory import learning_bytes, measure_peak
 from .tasks import TASKS, make_mnist_rows, make_patterns, make_sines
-from .trainers import ENGINES, METHODS, open_session, train
+from .trainers import ENGINES, METHODS, evaluate, open_session, train
 from .standalone import BACKENDS
 
 # The only published numbers (abstract): SOLSA vs other non-BPTT rules, vs BPTT, and its memory saving.
@@ -65,7 +65,17 @@ class Experiment:
             raise SolsaError(f"repeats must be >= 1, got {self.repeats}")
 
 
+VAL_FRACTION = 0.2      # mnist-rows and UEA: this share of the training samples is held out as validation
+
+
 def build_tasks(exp: Experiment, seed: int) -> list:
+    """The tasks with their validation split (``x_val``; what the per-epoch progress reports):
+
+    * ``patterns``: ``max(1, n_train // 4)`` extra samples drawn after the test set (train and test
+      do not change);
+    * ``mnist-rows`` and ``uea``: a seeded stratified 20 % of the training samples, held out from
+      training (classes with a single training sample stay in training);
+    * ``sines``: none (a generation task: one frozen input, test = train input)."""
     from .uea import load_uea
     tasks = []
     for name in exp.tasks:
@@ -73,16 +83,37 @@ def build_tasks(exp: Experiment, seed: int) -> list:
         nt = exp.n_train if exp.n_train is not None else d["n_train"]
         ne = exp.n_test if exp.n_test is not None else d["n_test"]
         if name == "patterns":
-            tasks.append(make_patterns(n_train=nt, n_test=ne, seed=seed))
+            tasks.append(make_patterns(n_train=nt, n_test=ne, seed=seed, n_val=max(1, nt // 4)))
         elif name == "sines":
             tasks.append(make_sines(n_train=nt, seed=seed))
         elif name == "mnist-rows":
-            tasks.append(make_mnist_rows(n_train=nt, n_test=ne, data_dir=exp.data_dir and
-                                         _mnist_dir(exp.data_dir), seed=seed))
+            tasks.append(hold_out(make_mnist_rows(n_train=nt, n_test=ne, data_dir=exp.data_dir and
+                                                  _mnist_dir(exp.data_dir), seed=seed), VAL_FRACTION, seed))
         else:
             for s in exp.uea_sets:
-                tasks.append(load_uea(s, data_dir=exp.data_dir and _uea_dir(exp.data_dir)).subset(nt, ne))
+                tasks.append(hold_out(load_uea(s, data_dir=exp.data_dir and _uea_dir(exp.data_dir)).subset(nt, ne),
+                                      VAL_FRACTION, seed))
     return tasks
+
+
+def hold_out(task, fraction: float, seed: int):
+    """``task`` with a seeded stratified ``fraction`` of its training samples moved to ``x_val``/``y_val``:
+    per class ``round(fraction x n_class)`` samples, at most ``n_class - 1`` (a class with one sample
+    stays in training).  No validation (``x_val`` None) when that leaves nothing to hold out."""
+    from .tasks import Task
+    y = np.asarray(task.y_train)
+    rng = np.random.default_rng(seed + 7919)       # its own stream: the split does not move the data order
+    val = []
+    for c in np.unique(y):
+        members = np.flatnonzero(y == c)
+        k = min(len(members) - 1, int(np.floor(fraction * len(members) + 0.5)))
+        val.append(rng.permutation(members)[:max(k, 0)])
+    val = np.sort(np.concatenate(val)) if val else np.zeros(0, int)
+    if len(val) == 0:
+        return task
+    fit = np.setdiff1d(np.arange(len(y)), val)
+    return Task(task.name, task.kind, task.x_train[fit], y[fit], task.x_test, task.y_test, task.n_classes,
+                dict(task.info, n_train=len(fit), n_val=len(val)), task.x_train[val], y[val])
 
 
 def _uea_dir(data_dir):
@@ -109,6 +140,9 @@ def _method_memory(method: str, sizes, T: int, cfg: TrainConfig) -> dict:
 
 def run_experiment(exp: Experiment, cache_dir=None, workers=1, scheduler=None) -> dict:
     """Train every method on every task (``repeats`` seeds); returns a JSON-able result dict.
+
+    Per epoch the runs record train and validation scores only; ``test`` is each run's network after
+    its last epoch, evaluated once on the test split (nothing is chosen on it).
 
     Each (task, method, seed) is a job of :mod:`brian_snn.jobs`: with ``cache_dir`` finished runs
     are kept and reused (a killed comparison resumes), ``workers`` > 1 or ``scheduler`` run them
@@ -143,18 +177,19 @@ def run_experiment(exp: Experiment, cache_dir=None, workers=1, scheduler=None) -
         entry = next((t for t in out["tasks"] if t["name"] == tname), None)
         if entry is None:
             entry = dict(name=tname, kind=task["kind"], T=task["T"], sizes=sizes, n_train=task["n_train"],
-                         n_test=task["n_test"], metric=_metric(task["kind"]), info=task["info"], methods={})
+                         n_val=task["n_val"], n_test=task["n_test"], metric=_metric(task["kind"]),
+                         info=task["info"], methods={})
             out["tasks"].append(entry)
-        finals = [r["history"][-1]["test"] for r in items]
-        pick = max if task["kind"] == "classification" else min
-        bests = [pick(h["test"] for h in r["history"]) for r in items]
+        finals = [r["test"] for r in items]          # each run's network after its last epoch, tested once
+        vals = [r["history"][-1]["val"] for r in items]
         first = items[0]
         entry["methods"][method] = dict(
-            test=float(np.mean(finals)), test_std=float(np.std(finals)), best=float(np.mean(bests)),
+            test=float(np.mean(finals)), test_std=float(np.std(finals)),
+            val=None if None in vals else float(np.mean(vals)),
             per_seed=[float(f) for f in finals], train_seconds=float(np.mean([r["train_seconds"] for r in items])),
             engine=first["engine"], updates_last_epoch=int(first["history"][-1]["updates"]),
             alpha=first["history"][-1]["alpha"], beta=first["history"][-1]["beta"], schedule=first["schedule"],
-            history=[dict(epoch=h["epoch"], train=h["train"], test=h["test"], updates=h["updates"])
+            history=[dict(epoch=h["epoch"], train=h["train"], val=h["val"], updates=h["updates"])
                      for h in first["history"]],
             memory=_method_memory(method, sizes, task["T"], exp.cfg),
             weights=[np.asarray(first["state"][f"W{i}"]) for i in range(len(first["state"]))])
@@ -181,8 +216,9 @@ def _metric(kind):
 
 def _landed(job, r):
     h = r["history"][-1]
-    return (f"{r['task']['name']} {job['method']} seed {job['seed']}: test {_metric(r['task']['kind'])} "
-            f"{h['test']:.3f} after {r['train_seconds']:.0f} s")
+    split, v = ("val", h["val"]) if h["val"] is not None else ("train", h["train"])
+    return (f"{r['task']['name']} {job['method']} seed {job['seed']}: {split} {_metric(r['task']['kind'])} "
+            f"{v:.3f} after {r['train_seconds']:.0f} s")
 
 
 _SESSIONS: dict = {}          # Brian2 builds of this process, by group (one per task shape and method)
@@ -210,10 +246,11 @@ def solsa_run(job) -> dict:
     with contextlib.redirect_stdout(sys.stderr):      # the trainers' epoch lines are progress
         res = train(job["method"], task, exp.hidden, exp.params, exp.cfg.replace(seed=job["seed"]),
                     engine=exp.engine, backend=exp.backend, verbose=job["verbose"], session=session)
+    test = evaluate(res.net, exp.params, task.x_test, task.y_test, task.kind)     # the one test pass
     return {"task": dict(name=task.name, kind=task.kind, T=task.T, n_inputs=task.n_inputs,
                          n_outputs=task.n_outputs, n_train=len(task.x_train), n_test=len(task.x_test),
-                         info=_jsonable(task.info)),
-            "history": _jsonable(res.history), "schedule": _jsonable(res.schedule),
+                         n_val=0 if task.x_val is None else len(task.x_val), info=_jsonable(task.info)),
+            "test": test, "history": _jsonable(res.history), "schedule": _jsonable(res.schedule),
             "train_seconds": res.train_seconds, "engine": res.engine,
             "state": {f"W{i}": np.asarray(w) for i, w in enumerate(res.net.W)}}
 
@@ -281,19 +318,22 @@ def strip_arrays(out: dict) -> dict:
 
 def format_table(out: dict) -> str:
     lines = []
-    hdr = (f"{'task':22s} {'method':14s} {'metric':8s} {'test':>14s} {'best':>7s} {'train s':>8s} "
+    hdr = (f"{'task':22s} {'method':14s} {'metric':8s} {'val':>7s} {'test':>14s} {'train s':>8s} "
            f"{'learn mem analytic':>19s} {'measured':>10s}")
     lines += [hdr, "-" * len(hdr)]
     for t in out["tasks"]:
         for m, d in t["methods"].items():
             val = f"{d['test']:.3f}" + (f"±{d['test_std']:.3f}" if len(d["per_seed"]) > 1 else "")
-            lines.append(f"{t['name']:22s} {m:14s} {t['metric']:8s} {val:>14s} {d['best']:7.3f} "
+            vcell = "-" if d.get("val") is None else f"{d['val']:.3f}"
+            lines.append(f"{t['name']:22s} {m:14s} {t['metric']:8s} {vcell:>7s} {val:>14s} "
                          f"{d['train_seconds']:8.1f} {_kib(d['memory']['analytic_bytes']):>19s} "
                          f"{_kib(d['memory']['measured_bytes']):>10s}")
             if "lean" in d["memory"]:           # the same gradient with a V-only history
                 lean = d["memory"]["lean"]
-                lines.append(f"{'':22s} {'  lean form':14s} {'':8s} {'(same)':>14s} {'':7s} {'':8s} "
+                lines.append(f"{'':22s} {'  lean form':14s} {'':8s} {'':7s} {'(same)':>14s} {'':8s} "
                              f"{_kib(lean['analytic_bytes']):>19s} {_kib(lean['measured_bytes']):>10s}")
+    lines.append("val: the validation split after the last epoch (" + _val_words(out) + "); test: the last "
+                 "epoch's network, evaluated once after training (nothing is chosen on test)")
     s = out["summary"]
     p = s["paper"]
     lines.append("")
@@ -308,6 +348,15 @@ def format_table(out: dict) -> str:
     lines.append(f"  ... vs lean BPTT (V only, same gradient), analytic {_pct(s['memory_reduction_percent_vs_lean_analytic']):>8s}")
     lines.append(f"  ... vs lean BPTT, measured peak                   {_pct(s['memory_reduction_percent_vs_lean_measured']):>9s}")
     return "\n".join(lines)
+
+
+def _val_words(out) -> str:
+    words = {"patterns": "patterns: extra samples drawn after the test set",
+             "mnist-rows": f"mnist-rows: {VAL_FRACTION:.0%} of the training samples held out",
+             "uea": f"UEA: {VAL_FRACTION:.0%} of the training samples held out, stratified",
+             "sines": "sines: none"}
+    kinds = list(dict.fromkeys(t["name"].split(":")[0] for t in out["tasks"]))
+    return "; ".join(words[k] for k in kinds if k in words)
 
 
 def _kib(b):

@@ -3,10 +3,12 @@
 Layout::
 
     /                      attrs: schema, experiment (JSON), summary (JSON), command
-    /tasks/<task>/         attrs: kind, T, metric, sizes, n_train, n_test, info (JSON)
-    /tasks/<task>/<method>/  attrs: test, test_std, best, train_seconds, engine, updates_last_epoch,
-                             memory_analytic_bytes, memory_measured_bytes
-                           datasets: per_seed, history_train, history_test, history_updates, alpha, beta,
+    /tasks/<task>/         attrs: kind, T, metric, sizes, n_train, n_val, n_test, info (JSON)
+    /tasks/<task>/<method>/  attrs: test (last epoch's network, tested once), test_std, val (validation
+                             after the last epoch; NaN without a validation split), train_seconds, engine,
+                             updates_last_epoch, memory_analytic_bytes, memory_measured_bytes
+                           datasets: per_seed, history_train, history_val (per epoch; no test history:
+                                     test is read once, after training), history_updates, alpha, beta,
                                      schedule, W0, W1, ... (final weights of the first seed)
     /memory/               optional sweep: attrs with the crossovers, datasets over_T / over_width
                            (columns: value, analytic bytes and measured bytes per method)
@@ -40,19 +42,20 @@ def write_results(path, out: dict, memory: dict | None = None, command: str = ""
         tg = f.create_group("tasks")
         for t in out["tasks"]:
             g = tg.create_group(t["name"].replace("/", "_"))
-            for k in ("kind", "T", "metric", "n_train", "n_test"):
+            for k in ("kind", "T", "metric", "n_train", "n_val", "n_test"):
                 g.attrs[k] = t[k]
             g.attrs["sizes"] = np.asarray(t["sizes"])
             g.attrs["info"] = json.dumps(t["info"])
             for m, d in t["methods"].items():
                 mg = g.create_group(m)
-                for k in ("test", "test_std", "best", "train_seconds", "engine", "updates_last_epoch"):
+                for k in ("test", "test_std", "train_seconds", "engine", "updates_last_epoch"):
                     mg.attrs[k] = d[k]
+                mg.attrs["val"] = np.nan if d["val"] is None else d["val"]
                 mg.attrs["memory_analytic_bytes"] = d["memory"]["analytic_bytes"]
                 mg.attrs["memory_measured_bytes"] = d["memory"]["measured_bytes"]
                 mg["per_seed"] = np.asarray(d["per_seed"])
                 mg["history_train"] = np.asarray([h["train"] for h in d["history"]])
-                mg["history_test"] = np.asarray([h["test"] for h in d["history"]])
+                mg["history_val"] = np.asarray([np.nan if h["val"] is None else h["val"] for h in d["history"]])
                 mg["history_updates"] = np.asarray([h["updates"] for h in d["history"]])
                 mg["alpha"] = np.asarray(d["alpha"])
                 mg["beta"] = np.asarray(d["beta"])

@@ -8,8 +8,8 @@ seeds at the last epoch; a tie goes to the earlier candidate):
 * SOLSA and the simplified rule: {scheduled update P = 8, update every step} x {early stop on, off};
 * BPTT (no schedule, no early stop): learning rate {1e-3, 2e-3, 5e-3, 1e-2}.
 
-Selection runs train on the fit part and evaluate on validation (the Task's "test" slot holds the
-validation set, so the trainer's per-epoch evaluation never sees test).  The chosen candidate's
+Selection runs train on the fit part and evaluate on validation (the trainer's per-epoch evaluation
+reads only train and validation, never test).  The chosen candidate's
 trained networks (kept in the job cache) are then run once on the test split, which gives the test
 accuracy and the exact inference counts of that pass.  Every (task, method, candidate, seed) is a job
 of :mod:`brian_snn.jobs`, so a killed study resumes.  docs/methods.md (## SOLSA study) has the choices.
@@ -143,10 +143,12 @@ def train_job(job) -> dict:
     from .trainers import train
     t0 = time.perf_counter()
     d = load_data(job["task"], job["data"])
-    task = Task(d.name, "classification", d.x_fit, d.y_fit, d.x_val, d.y_val, d.n_classes)  # "test" = validation
+    # the trainer scores train and validation per epoch and never reads the test slot (left empty here)
+    task = Task(d.name, "classification", d.x_fit, d.y_fit, d.x_val[:0], d.y_val[:0], d.n_classes, {},
+                d.x_val, d.y_val)
     cfg = TrainConfig(epochs=job["epochs"], seed=job["seed"], **job["candidate"])
     res = train(job["method"], task, job["hidden"], ModelParams(**job["params"]), cfg, engine="numpy")
-    hist = [dict(epoch=h["epoch"], train=h["train"], val=h["test"], updates=h["updates"], seconds=h["seconds"])
+    hist = [dict(epoch=h["epoch"], train=h["train"], val=h["val"], updates=h["updates"], seconds=h["seconds"])
             for h in res.history]
     state = {f"W{l}": np.asarray(w) for l, w in enumerate(res.net.W)}
     state.update(alpha=np.asarray(res.net.alpha, float), beta=np.asarray(res.net.beta, float))

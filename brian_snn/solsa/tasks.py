@@ -51,7 +51,7 @@ class Task:
         nt = len(self.x_train) if n_train is None else min(int(n_train), len(self.x_train))
         ne = len(self.x_test) if n_test is None else min(int(n_test), len(self.x_test))
         return Task(self.name, self.kind, self.x_train[:nt], self.y_train[:nt], self.x_test[:ne],
-                    self.y_test[:ne], self.n_classes, dict(self.info, n_train=nt, n_test=ne))
+                    self.y_test[:ne], self.n_classes, dict(self.info, n_train=nt, n_test=ne), self.x_val, self.y_val)
 
 
 #: environment variable naming a data root with ``uea/<Set>/`` and ``mnist/`` folders; used before the

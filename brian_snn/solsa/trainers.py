@@ -86,9 +86,12 @@ def initial_network(method: str, sizes, p: ModelParams, cfg: TrainConfig, readou
 
 
 def _epoch_entry(epoch, net, p, task, seconds, updates, extra=None):
+    """One epoch's record: train score and, when the task has one, validation score (``val``, else None).
+    The test split is never read here: callers evaluate it once, after training (:func:`evaluate`)."""
+    has_val = getattr(task, "x_val", None) is not None and len(task.x_val) > 0
     entry = dict(epoch=epoch + 1, seconds=seconds, updates=int(updates),
                  train=evaluate(net, p, task.x_train, task.y_train, task.kind),
-                 test=evaluate(net, p, task.x_test, task.y_test, task.kind),
+                 val=evaluate(net, p, task.x_val, task.y_val, task.kind) if has_val else None,
                  alpha=[float(a) for a in net.alpha], beta=[float(b) for b in net.beta])
     entry.update(extra or {})
     return entry
@@ -96,7 +99,8 @@ def _epoch_entry(epoch, net, p, task, seconds, updates, extra=None):
 
 def _log(verbose, method, e):
     if verbose:
-        print(f"  {method:13s} epoch {e['epoch']:3d}: train {e['train']:.4f} test {e['test']:.4f} "
+        val = "" if e["val"] is None else f" val {e['val']:.4f}"
+        print(f"  {method:13s} epoch {e['epoch']:3d}: train {e['train']:.4f}{val} "
               f"updates {e['updates']} ({e['seconds']:.1f}s)", flush=True)
 
 
@@ -244,7 +248,9 @@ def train(method: str, task, hidden, p: ModelParams | None = None, cfg: TrainCon
     """Train ``method`` on ``task`` with hidden layer sizes ``hidden`` (list of ints).
 
     SOLSA with ``engine='brian2'`` runs as Brian2 equations (``backend`` runtime or cpp); ``session``
-    (from :func:`open_session`) reuses one Brian2 build across calls."""
+    (from :func:`open_session`) reuses one Brian2 build across calls.  Each epoch records the train
+    score and the validation score (``task.x_val``, when present); the test split is not read: evaluate
+    it once on ``res.net`` afterwards (:func:`evaluate`)."""
     p, cfg = p or ModelParams(), cfg or TrainConfig()
     if method not in METHODS:
         raise SolsaError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
