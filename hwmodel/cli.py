@@ -58,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     common(c)
     c.add_argument("--targets", default="", metavar="A,B[:MODE],...", help="comma-separated ids (or 'all')")
     c.add_argument("--target-file", action="append", default=[], metavar="FILE", help="add a target file (repeatable)")
-    c.add_argument("--plot", metavar="PNG", help="write bar charts of energy and latency per sample (values on the bars)")
+    c.add_argument("--plot", metavar="PNG", help="write bar charts of energy and latency per sample (values on the bars; a GPU "
+                                                "target's interval as an error bar)")
     c.add_argument("--force", action="store_true", help="overwrite --plot when it exists")
     inputs(c)
     v = sub.add_parser("validate", help="GPU model: predicted vs published measured times by regime and device "

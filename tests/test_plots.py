@@ -101,6 +101,12 @@ def _rows(targets, phase="inference", **opts):
     return rows
 
 
+def _value(text):
+    """A bar's label without the range a GPU estimate adds after its value."""
+    import re
+    return re.sub(r" \([^()]* – [^()]*\)$", "", text.get_text().strip())
+
+
 def test_compare_chart_values_units_phase_and_na(tmp_path):
     rows = _rows(["loihi1", "asic-45nm", "jetson-nano", "truenorth"], weight_bits=8)
     assert rows[-1][1] is None                                          # TrueNorth: 1-bit weights only
@@ -110,7 +116,8 @@ def test_compare_chart_values_units_phase_and_na(tmp_path):
     assert "inference phase" in title and "counts.json" in title and "2 samples" in title
     assert ax_e.get_title() == "energy per sample" and ax_l.get_title() == "latency per sample"
     # energy per sample by hand: total / samples, in the prefix a reader expects
-    e_texts = [t.get_text().strip() for t in ax_e.texts]
+    e_texts = [_value(t) for t in ax_e.texts]
+    assert "93.6 mJ (32.7 mJ – 134 mJ)" in [t.get_text().strip() for t in ax_e.texts]   # a GPU: its range too
     for ref, est, _ in rows[:-1]:
         per = est.energy_j["total"] / HAND["samples"]
         assert si(per, "J") in e_texts
@@ -124,7 +131,7 @@ def test_compare_chart_values_units_phase_and_na(tmp_path):
     assert len(na) == 1 and "truenorth" in na[0] and "weight_bits_max" in na[0].replace("\n", "")
     assert [t.get_text() for t in ax_e.get_yticklabels()] == [
         "loihi1 [secondary]", "asic-45nm [secondary]", "jetson-nano [transferred]", "truenorth"]
-    l_texts = [t.get_text().strip() for t in ax_l.texts]
+    l_texts = [_value(t) for t in ax_l.texts]
     lat = {r: e.latency_s / 2 if e and e.latency_s is not None else None for r, e, _ in rows}
     assert si(lat["loihi1"], "s") in l_texts and si(lat["jetson-nano"], "s") in l_texts
     assert l_texts.count("n/a: this target has no latency model") == 1            # asic-45nm
@@ -171,3 +178,33 @@ def test_continual_comparison_heat_map_title_names_run_and_final_accuracy(tmp_pa
     compare.run_comparison(cfg, models=("spikedyn",), sizes=(100,), out_dir=tmp_path, log=lambda *a: None)
     assert titles == {"spikedyn-N100.png": "spikedyn, N = 100: test accuracy (%) after each task\n"
                                            "final average 65.0 % (last row)"}
+
+
+def test_compare_chart_draws_gpu_intervals_as_error_bars():
+    """A GPU estimate's interval (per sample) is an error bar from its low to its high end, in both
+    panels, and its label names the range; targets without an interval get no bar."""
+    from matplotlib.container import ErrorbarContainer
+    rows = _rows(["loihi1", "jetson-nano"], weight_bits=8)
+    est = rows[1][1]
+    assert est.per_sample["energy_interval_j"] and est.per_sample["latency_interval_s"]
+    fig = compare_figure(rows)
+    assert "error bars: the GPU model's interval" in fig._suptitle.get_text()
+    for ax, key, value in ((fig.axes[0], "energy_interval_j", "energy_j"),
+                           (fig.axes[1], "latency_interval_s", "latency_s")):
+        bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+        assert len(bars) == 1                                           # jetson-nano only, not loihi1
+        (segs,) = [lc.get_segments() for lc in bars[0].lines[2]]
+        assert len(segs) == 1
+        (x0, y0), (x1, y1) = segs[0]
+        lo, hi = est.per_sample[key]
+        assert y0 == y1 == 1 and (x0, x1) == pytest.approx((lo, hi))     # row 1, from low to high
+        assert lo < est.per_sample[value] < hi
+        lo_x, hi_x = ax.get_xlim()
+        assert lo_x <= lo and hi <= hi_x                                 # the whole bar is visible
+        unit = "J" if value == "energy_j" else "s"
+        label = f"{si(est.per_sample[value], unit)} ({si(lo, unit)} – {si(hi, unit)})"
+        assert label in [t.get_text().strip() for t in ax.texts]
+    # without a GPU target: no error bars, no caption about them
+    fig = compare_figure(_rows(["loihi1", "spinnaker2"]))
+    assert not any(isinstance(c, ErrorbarContainer) for ax in fig.axes for c in ax.containers)
+    assert "error bars" not in fig._suptitle.get_text()
