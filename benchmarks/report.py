@@ -24,8 +24,13 @@ from brian_snn.experiments.timestep import TOPSPARK_HEADLINE as TOPSPARK_PAPER  
 from brian_snn.activity import model_gpu_structure  # noqa: E402
 from brian_snn.protocol import holm, paired, summarise  # noqa: E402
 
-TARGETS = {"jetson-nano": "Jetson Nano", "loihi1": "Loihi 1", "asic-45nm": "45 nm ASIC"}
+TARGETS = {"jetson-nano": "Jetson Nano", "loihi1": "Loihi 1 (host inputs)", "asic-45nm": "45 nm ASIC"}
 JETSON = "jetson-nano"
+LOIHI = "loihi1"
+#: Where a run's input population lives on each target unless a cell says otherwise: on Loihi the
+#: inputs arrive from the host as spikes (hwmodel's ``external_inputs``; docs/methods.md, "Loihi
+#: inputs"), elsewhere every population is priced as counted.
+INPUTS = {LOIHI: "host"}
 VARIANT_REF = "SpikeDyn"        # the ablation's reference row
 BLOCK = re.compile(r"(<!-- report:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /report:(?P=name) -->)", re.S)
 
@@ -43,14 +48,27 @@ def pm(s, scale=1.0, digits=None, unit=""):
     return f"{mean:.{d}f} ± {ci}{unit}"
 
 
-def per_sample_estimate(run, phase, target):
+def source_populations(counts):
+    """The populations no pathway feeds: the run's inputs."""
+    fed = {p["post"] for p in counts["pathways"]}
+    return tuple(p["name"] for p in counts["populations"] if p["name"] not in fed)
+
+
+def per_sample_estimate(run, phase, target, inputs=None):
     """hwmodel's per-sample estimate of ``run["counts"][phase]`` on ``target``, priced once per run,
-    phase and target (a table cell and a paired difference read the same price)."""
+    phase, target and input placement (a table cell and a paired difference read the same price).
+    ``inputs``: "host" (the source populations arrive as host spikes: ``external_inputs``) or "chip"
+    (every population as counted); None: the target's default in INPUTS."""
+    inputs = inputs or INPUTS.get(target, "chip")
     priced = run.setdefault("_priced", {})
-    if (phase, target) not in priced:
-        est = hwmodel.estimate(hwmodel.Counts.from_dict(counts_record(run, phase)), target)
-        priced[phase, target] = dict(est.per_sample, regime=est.to_dict().get("gpu_regime"))
-    return priced[phase, target]
+    if (phase, target, inputs) not in priced:
+        c = counts_record(run, phase)
+        ext = source_populations(c) if inputs == "host" else None
+        est = hwmodel.estimate(hwmodel.Counts.from_dict(c), target, external_inputs=ext).to_dict()
+        e = est["energy_j"]
+        priced[phase, target, inputs] = dict(est["per_sample"], regime=est.get("gpu_regime"),
+                                             static_share=(e.get("static") or 0.0) / e["total"] if e["total"] else 0.0)
+    return priced[phase, target, inputs]
 
 
 def counts_record(run, phase):
@@ -63,9 +81,9 @@ def counts_record(run, phase):
     return c
 
 
-def energy(run, phase, target):
+def energy(run, phase, target, inputs=None):
     """(energy per sample J, [low, high] of the model's interval or None)."""
-    est = per_sample_estimate(run, phase, target)
+    est = per_sample_estimate(run, phase, target, inputs)
     return est["energy_j"], est.get("energy_interval_j")
 
 
@@ -126,9 +144,31 @@ def survives_model(base, new, phase, target):
 def relative_cell(base, new, phase, target, mark):
     """Paired relative change of the energy per sample, new vs base (same seeds, same order), with
     the table's ✓ placeholder."""
-    ratios = [energy(n, phase, target)[0] / energy(b, phase, target)[0] - 1 for b, n in zip(base, new)]
-    rel = paired(ratios, [0.0] * len(ratios))
-    return pm(rel, 100, 0, " %") + mark(rel, survives_model(base, new, phase, target))
+    def rel(inputs=None):
+        ratios = [energy(n, phase, target, inputs)[0] / energy(b, phase, target, inputs)[0] - 1 for b, n in zip(base, new)]
+        return paired(ratios, [0.0] * len(ratios))
+    r = rel()
+    cell = pm(r, 100, 0, " %") + mark(r, survives_model(base, new, phase, target))
+    if target == LOIHI:                      # the other placement of the inputs, where the sign differs
+        alt = rel("chip")
+        if (alt["mean"] > 0) != (r["mean"] > 0):
+            cell += f" (on-chip inputs: {pm(alt, 100, 0, ' %')}{mark(alt)})"
+    return cell
+
+
+def loihi_note(runs, phases=("training", "inference")):
+    """What a Loihi 1 figure of these runs assumes about the inputs, and how much of it is static power."""
+    share = {k: [per_sample_estimate(r, ph, LOIHI, k)["static_share"] for r in runs for ph in phases
+                 if ph in r["counts"]] for k in ("host", "chip")}
+    rng = {k: f"{100 * min(v):.0f}–{100 * max(v):.0f} %" for k, v in share.items() if v}
+    return (f"Loihi 1 (host inputs): each run's input population (the populations no pathway feeds) arrives "
+            f"from the host as spike messages (hwmodel `external_inputs`, CLI `--external-inputs`; priced at "
+            f"Loihi's within-chip spike price, since no host-spike price is published: a lower bound), the "
+            f"other neurons are on the chip; a difference whose sign changes with the inputs as on-chip "
+            f"neurons shows both.  Static power over the modelled latency is {rng['host']} of every Loihi "
+            f"energy here ({rng['chip']} with on-chip inputs), so Loihi's energy follows the modelled time per "
+            f"step (cores in use, the barrier between them, the busiest core's event work), not the count of "
+            f"operations.")
 
 
 def per_sample(run, field, phase="training"):
@@ -205,7 +245,7 @@ def static_mnist(res) -> str:
         d = paired([r["test_accuracy"] for r in b], [r["test_accuracy"] for r in a])
         out.append("| " + " | ".join([str(n), str(e), pm(d, 100, 2) + mark(d)]
                                      + [relative_cell(a, b, ph, t, mark) for ph in PHASES for t in TARGETS]) + " |")
-    out += ["", mark.note(jetson=True)]
+    out += ["", mark.note(jetson=True), "", loihi_note(res["runs"])]
     return mark.resolve("\n".join(out) + "\n")
 
 
@@ -266,7 +306,7 @@ def continual_mnist(res) -> str:
         row.append(f"{p['train_energy_pct']:+d} % / {p['inference_energy_pct']:+d} % / {p['new_pp']:+d} / {p['old_pp']:+d}"
                    if p else "-")
         out.append("| " + " | ".join(row) + " |")
-    out += ["", mark.note(jetson=True)]
+    out += ["", mark.note(jetson=True), "", loihi_note(res["runs"])]
     return mark.resolve("\n".join(out) + "\n")
 
 
@@ -307,7 +347,7 @@ def spikedyn_ablation(res) -> str:
         else:
             cells += ["n/a"] * (2 + 2 * len(TARGETS))
         out.append("| " + " | ".join([name.replace("- ", "− ", 1), what[name]] + cells) + " |")
-    out += ["", mark.note()]
+    out += ["", mark.note(), "", loihi_note([r for r in runs if r["kind"] == "continual"])]
     return mark.resolve("\n".join(out) + "\n")
 
 
@@ -325,6 +365,18 @@ def _latency_ms(run, target=JETSON):
 def ratio_cell(base, runs, value):
     """Per-seed ``value(base) / value(run)`` (how many times the run saves), mean ± 95 % CI."""
     return pm(summarise([value(b) / value(r) for b, r in zip(base, runs)]), 1.0, 2, "×")
+
+
+def energy_ratio_cell(base, runs, phase, target):
+    """ratio_cell of the energy per sample; on Loihi also the ratio with on-chip inputs where it is on
+    the other side of 1 (a saving with one placement, a cost with the other)."""
+    cell = ratio_cell(base, runs, lambda r: energy(r, phase, target)[0])
+    if target == LOIHI:
+        host, chip = ([energy(b, phase, target, k)[0] / energy(r, phase, target, k)[0] for b, r in zip(base, runs)]
+                      for k in ("host", "chip"))
+        if (sum(host) / len(host) > 1) != (sum(chip) / len(chip) > 1):
+            cell += f" (on-chip inputs: {pm(summarise(chip), 1.0, 2, '×')})"
+    return cell
 
 
 def _topspark_rows(res):
@@ -363,15 +415,15 @@ def topspark(res) -> str:
                  ratio_cell(base, rs, lambda r: _per_sample_ms(r, "training")),
                  ratio_cell(base, rs, lambda r: _per_sample_ms(r, "inference")),
                  ratio_cell(base, rs, lambda r: _latency_ms(r)[0])]
-        cells += [ratio_cell(base, rs, lambda r, ph=ph, t=t: energy(r, ph, t)[0]) for ph in PHASES for t in TARGETS]
+        cells += [energy_ratio_cell(base, rs, ph, t) for ph in PHASES for t in TARGETS]
         out.append("| " + " | ".join(cells) + " |")
     p = TOPSPARK_PAPER
     out.append(f"| TopSpark (abstract) | adaptive | within {p['accuracy_pp']:g} % | | | {p['latency']:g}× | "
                f"{p['energy_train']:g}× (device not stated) | | | {p['energy_inference']:g}× | | |")
-    out += ["", marks.note()]
+    out += ["", marks.note(), "", loihi_note(res["runs"])]
     out += ["", "Every window (kept candidate; ×: how many times less than the full window, per seed):", "",
             "| model | window | kept (validation % of each candidate) | validation % | **test %** | CPU ms / training sample "
-            "| CPU ms / test sample | Jetson latency ms / test sample [interval] | inference energy × Jetson / Loihi 1 / ASIC |",
+            "| CPU ms / test sample | Jetson latency ms / test sample [interval] | inference energy × Jetson / Loihi 1 (host inputs) / ASIC |",
             "|---|---|---|---|---|---|---|---|---|"]
     for m, ws in rows.items():
         for w, rs in ws.items():
@@ -387,7 +439,7 @@ def topspark(res) -> str:
                        f"{pm(summarise([_per_sample_ms(r, 'training') for r in rs]), 1.0, 2)} | "
                        f"{pm(summarise([_per_sample_ms(r, 'inference') for r in rs]), 1.0, 2)} | "
                        f"{pm(summarise([v for v, _ in lat]), 1.0, 3)} [{lo:.3f}, {hi:.3f}] | "
-                       + " / ".join(ratio_cell(ws[w0], rs, lambda r, t=t: energy(r, 'inference', t)[0]) for t in TARGETS)
+                       + " / ".join(energy_ratio_cell(ws[w0], rs, 'inference', t) for t in TARGETS)
                        + " |")
     return marks.resolve("\n".join(out) + "\n")
 
@@ -503,6 +555,7 @@ def solsa(res) -> str:
             cells = [_solsa_label(t), label, pm(summarise([r["train_seconds_per_sample"] for r in rs]), 1e3)]
             cells += [energy_cell(rs, ph, tg, scale=1e6) if ph in rs[0]["counts"] else "n/a" for ph in PHASES for tg in TARGETS]
             out.append("| " + " | ".join(cells) + " |")
+    out += ["", loihi_note(runs)]
     return mark.resolve("\n".join(out) + "\n")
 
 
