@@ -256,14 +256,18 @@ def default_make_jobs() -> int:
 # -- makefile --------------------------------------------------------------------------------
 # The head of every generated makefile: nothing in it names this machine.  The toolkit is found
 # where the project is built ($CUDA_PATH, else the toolkit of `nvcc` on PATH, else /usr/local/cuda,
-# where JetPack and NVIDIA's installers put it); cuRAND is the toolkit's; the C++ standard follows
+# where JetPack and NVIDIA's installers put it); cuRAND is the toolkit's, else the nvidia-curand pip
+# wheel's (as find_curand() does for our own builds: through the Python of an active virtual
+# environment or conda, else python3 on PATH, else the usual pip folders), its lib/ having only
+# libcurand.so.N being linked through a `curand-link/libcurand.so` link made at build time; the C++ standard follows
 # the nvcc version (CUDA 10/11: c++14, 12 and later: c++17, which CUDA 13 needs).  Each variable
 # can be given on the make command line or in the environment.
 MAKEFILE_HEAD = """\
 # brian-snn: portable toolchain settings, found where the project is built.  Override any of
 # them on the make command line or in the environment, e.g.
 #   make -j4 CUDA_PATH=/usr/local/cuda-12.6 GPU_ARCH=sm_87
-#   make -j4 CURAND_INC=<dir with curand.h> CURAND_LIB=<dir with libcurand.so>
+#   make -j4 CURAND_INC=<dir with curand.h> CURAND_LIB=<dir with libcurand.so*>
+#   make -j4 PYTHON=<venv>/bin/python        (the Python whose nvidia-curand wheel to use)
 _NVCC_ON_PATH := $(realpath $(shell command -v nvcc 2>/dev/null))
 _CUDA_OF_NVCC := $(patsubst %/bin/nvcc,%,$(_NVCC_ON_PATH))
 CUDA_PATH ?= $(if $(wildcard $(_CUDA_OF_NVCC)/include/cuda_runtime.h),$(_CUDA_OF_NVCC),/usr/local/cuda)
@@ -272,12 +276,26 @@ NVCC_BIN ?= $(CUDA_PATH)/bin/nvcc
 CUDA_MAJOR = $(eval CUDA_MAJOR := $(shell $(NVCC_BIN) --version 2>/dev/null | sed -n 's/.*release \\([0-9]*\\)\\..*/\\1/p'))$(CUDA_MAJOR)
 CUDA_STD ?= $(if $(filter 9 10 11,$(CUDA_MAJOR)),c++14,c++17)
 GPU_ARCH ?= {arch}
-CURAND_INC ?= $(CUDA_PATH)/include
-CURAND_LIB ?= $(or $(patsubst %/,%,$(dir $(firstword $(wildcard $(CUDA_PATH)/lib64/libcurand.so \\
-    $(CUDA_PATH)/lib/libcurand.so $(CUDA_PATH)/targets/*/lib/libcurand.so)))),$(CUDA_PATH)/lib64)
+# cuRAND: the toolkit's; else an nvidia-curand pip wheel (CUDA 13: nvidia-curand, CUDA 12:
+# nvidia-curand-cu12), asked from $(PYTHON) or found in ~/.local, /usr/local or /usr (looked up once)
+PYTHON ?= $(or $(if $(VIRTUAL_ENV),$(wildcard $(VIRTUAL_ENV)/bin/python3)),$(if $(CONDA_PREFIX),$(wildcard \\
+    $(CONDA_PREFIX)/bin/python3)),python3)
+_PIP_NVIDIA = $(shell $(PYTHON) -c 'import nvidia; print(*nvidia.__path__)' 2>/dev/null) \\
+    $(wildcard $(HOME)/.local/lib/python3*/site-packages/nvidia /usr/local/lib/python3*/dist-packages/nvidia \\
+    /usr/local/lib/python3*/site-packages/nvidia /usr/lib/python3/dist-packages/nvidia)
+_CURAND_WHEEL = $(patsubst %/include/curand.h,%,$(firstword $(foreach d,$(_PIP_NVIDIA),$(foreach h,$(wildcard \\
+    $(d)/*/include/curand.h),$(if $(wildcard $(h:%/include/curand.h=%)/lib/libcurand.so*),$(h))))))
+_CURAND_ROOT = $(eval _CURAND_ROOT := $(if $(wildcard $(CUDA_PATH)/include/curand.h),,$(_CURAND_WHEEL)))$(_CURAND_ROOT)
+CURAND_INC ?= $(if $(_CURAND_ROOT),$(_CURAND_ROOT)/include,$(CUDA_PATH)/include)
+CURAND_LIB ?= $(if $(_CURAND_ROOT),$(_CURAND_ROOT)/lib,$(or $(patsubst %/,%,$(dir $(firstword $(wildcard \\
+    $(CUDA_PATH)/lib64/libcurand.so $(CUDA_PATH)/lib/libcurand.so $(CUDA_PATH)/targets/*/lib/libcurand.so)))),$(CUDA_PATH)/lib64))
 CURAND_RPATH ?= $(CURAND_LIB)
+# a lib/ with only libcurand.so.N (the wheel): the linker gets a libcurand.so link made at build time
+_CURAND_SO_N = $(firstword $(wildcard $(CURAND_LIB)/libcurand.so.*))
+_CURAND_LINKDIR = $(if $(wildcard $(CURAND_LIB)/libcurand.so),,$(if $(_CURAND_SO_N),curand-link))
 CURAND_FLAGS = $(if $(CURAND_INC),-I$(CURAND_INC))
-CURAND_LFLAGS = $(if $(CURAND_LIB),-L$(CURAND_LIB)) $(if $(CURAND_RPATH),-Xlinker -rpath -Xlinker $(CURAND_RPATH))
+CURAND_LFLAGS = $(if $(_CURAND_LINKDIR),-L$(_CURAND_LINKDIR)) $(if $(CURAND_LIB),-L$(CURAND_LIB)) \\
+    $(if $(CURAND_RPATH),-Xlinker -rpath -Xlinker $(CURAND_RPATH))
 
 """
 
@@ -287,7 +305,11 @@ MAKEFILE_TAIL = """
 $(OBJS): | toolchain-check
 toolchain-check:
 \t@test -x "$(NVCC_BIN)" || { echo "nvcc not found at $(NVCC_BIN): set CUDA_PATH to the CUDA toolkit (make CUDA_PATH=/usr/local/cuda-X.Y) or put its bin/ on PATH"; exit 1; }
-\t@test -f "$(CURAND_INC)/curand.h" || { echo "cuRAND not found: no curand.h in $(CURAND_INC); install the toolkit's cuRAND or set CURAND_INC and CURAND_LIB"; exit 1; }
+\t@test -f "$(CURAND_INC)/curand.h" || { echo "cuRAND not found: no curand.h in $(CURAND_INC); install the toolkit's cuRAND, or pip install nvidia-curand (CUDA 13; CUDA 12: nvidia-curand-cu12) for the python3 on PATH or an activated virtual environment (or make PYTHON=<its python>), or set CURAND_INC and CURAND_LIB"; exit 1; }
+.PHONY: curand-link
+$(PROGRAM): | $(_CURAND_LINKDIR)
+curand-link:
+\t@mkdir -p $@ && ln -sf "$(_CURAND_SO_N)" $@/libcurand.so
 """
 
 # absolute include/library/run-time paths Brian adds from its preferences (codegen.cpp.include_dirs
@@ -321,6 +343,7 @@ def patch_makefile(directory, *, arch, **_legacy):
     text = "\n".join(lines)
     # `make clean` twice (or before any build) must not fail
     text = re.sub(r"^(clean:\n\t)rm (?!-f)", r"\1rm -f ", text, count=1, flags=re.M)
+    text = re.sub(r"^(clean:\n\trm -f [^\n]*)", r"\1\n\trm -rf curand-link", text, count=1, flags=re.M)
     path.write_text(MAKEFILE_HEAD.replace("{arch}", arch) + text.rstrip("\n") + "\n" + MAKEFILE_TAIL)
 
 

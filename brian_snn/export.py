@@ -139,7 +139,9 @@ The folder is portable: no file names the exporting machine.  Copy it anywhere, 
 Requirements: the CUDA toolkit (nvcc) with cuRAND, a host C++ compiler, GNU make -- JetPack
 installs all of them (CUDA in `/usr/local/cuda`).  The makefile finds the toolkit when it runs:
 `CUDA_PATH` if set, else the toolkit of the `nvcc` on PATH, else `/usr/local/cuda`; cuRAND in
-the toolkit; the C++ standard from the nvcc version (c++14 for CUDA 10/11, c++17 from 12 on):
+the toolkit, else an `nvidia-curand` pip wheel (asked from the Python of an activated virtual
+environment or conda, else `python3` on PATH, else found in `~/.local`, `/usr/local`, `/usr`); the C++
+standard from the nvcc version (c++14 for CUDA 10/11, c++17 from 12 on):
 
     make -j4                                  # on a Jetson with JetPack: nothing else to give
     ./run.sh
@@ -148,7 +150,8 @@ Anything can be overridden on the make command line (or in the environment):
 
     make -j4 CUDA_PATH=/usr/local/cuda-12.6   # another toolkit
     make -j4 GPU_ARCH=sm_87                   # another GPU (default {d['arch']})
-    make -j4 CURAND_INC=DIR CURAND_LIB=DIR    # cuRAND outside the toolkit (DIR with libcurand.so)
+    make -j4 CURAND_INC=DIR CURAND_LIB=DIR    # cuRAND elsewhere (DIR with libcurand.so*)
+    make -j4 PYTHON=VENV/bin/python           # the Python whose nvidia-curand wheel to use
     make -j4 CUDA_STD=c++14                   # force the C++ standard
 
 * **Jetson Nano** (JetPack 4.6, CUDA 10.2, compute capability 5.3): export with `--cc 5.3` (or
@@ -157,9 +160,9 @@ Anything can be overridden on the make command line (or in the environment):
 * **Jetson Orin** (JetPack 6, CUDA 12.x, 8.7): `GPU_ARCH=sm_87` (c++17).
 * **Desktop / H100** (9.0): `GPU_ARCH=sm_90`.
 * cuRAND missing from the toolkit (a pip-installed CUDA): `pip install nvidia-curand` (CUDA 13)
-  or `nvidia-curand-cu12`; its `lib/` has only `libcurand.so.10`: link it as `libcurand.so` in a
-  folder of your own and give `CURAND_INC=.../nvidia/cu13/include CURAND_LIB=<that folder>
-  CURAND_RPATH=.../nvidia/cu13/lib`.
+  or `nvidia-curand-cu12`, then plain `make`: it finds the wheel, links its `libcurand.so.10`
+  through `curand-link/libcurand.so` (made at build time, removed by `make clean`) and gives the
+  binary an rpath to the wheel's `lib/`.
 * `make` first checks that nvcc and `curand.h` are where it looks and says which is missing.
 * The binary uses GPU {d['gpu_id']} (`cudaSetDevice`); with several GPUs choose one with
   `CUDA_VISIBLE_DEVICES`.

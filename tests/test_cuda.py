@@ -171,6 +171,63 @@ def test_patch_makefile_finds_the_toolchain_at_build_time(tmp_path):
     assert r.returncode != 0 and f"cuRAND not found: no curand.h in {no_curand}/include" in r.stdout
 
 
+def _fake_wheel(site, version="cu13"):
+    """An installed nvidia-curand wheel under ``site``: nvidia/<version>/include/curand.h and a lib/
+    with only libcurand.so.10 (as the real wheel ships it)."""
+    root = site / "nvidia" / version
+    (root / "include").mkdir(parents=True)
+    (root / "include" / "curand.h").write_text("")
+    (root / "lib").mkdir()
+    (root / "lib" / "libcurand.so.10").write_text("")
+    return root
+
+
+def test_makefile_finds_the_nvidia_curand_wheel_by_itself(tmp_path):
+    """A toolkit without cuRAND (a pip-installed CUDA, or ours): plain make finds the nvidia-curand
+    wheel (pip --user folders, or through the Python of an active virtual environment), links it
+    through a libcurand.so made at build time and gives the binary an rpath to it; no variable set."""
+    proj = tmp_path / "p"
+    proj.mkdir()
+    (proj / "makefile").write_text(MAKEFILE)
+    (proj / "a.cu").write_text("")
+    patch_makefile(proj, arch="sm_87")
+    cuda13 = _fake_toolkit(tmp_path / "cuda-13.0", "13.0", curand=False)
+    path = f"{cuda13}/bin:/usr/bin:/bin"
+    # nothing anywhere: the toolkit's folders, and make says what to install
+    home = tmp_path / "home"
+    home.mkdir()
+    assert _make_var(proj, "CURAND_INC", path=path, HOME=str(home)) == f"{cuda13}/include"
+    r = _make(proj, path=path, HOME=str(home))
+    assert r.returncode != 0 and "pip install nvidia-curand" in r.stdout
+    # pip install --user nvidia-curand: found in ~/.local
+    user = _fake_wheel(home / ".local" / "lib" / "python3.11" / "site-packages")
+    assert _make_var(proj, "CURAND_INC", path=path, HOME=str(home)) == f"{user}/include"
+    assert _make_var(proj, "CURAND_LIB", path=path, HOME=str(home)) == f"{user}/lib"
+    r = _make(proj, "-n", path=path, HOME=str(home))
+    assert r.returncode == 0, r.stderr
+    link_line = next(ln for ln in r.stdout.splitlines() if ln.endswith("-o main"))
+    assert f"-Lcurand-link -L{user}/lib -Xlinker -rpath -Xlinker {user}/lib -lcurand" in link_line
+    r = _make(proj, "curand-link", path=path, HOME=str(home))
+    assert r.returncode == 0, r.stderr
+    assert os.readlink(proj / "curand-link" / "libcurand.so") == f"{user}/lib/libcurand.so.10"
+    assert _make(proj, "clean", path=path, HOME=str(home)).returncode == 0
+    assert not (proj / "curand-link").exists()
+    # an activated virtual environment: its Python says where its wheel is (before ~/.local)
+    venv = tmp_path / "venv"
+    wheel = _fake_wheel(venv / "lib" / "python3.11" / "site-packages")
+    (venv / "bin").mkdir()
+    py = venv / "bin" / "python3"
+    py.write_text(f"#!/bin/sh\necho {wheel.parent}\n")        # answers: import nvidia; print(*nvidia.__path__)
+    py.chmod(0o755)
+    assert _make_var(proj, "CURAND_INC", path=path, HOME=str(home), VIRTUAL_ENV=str(venv)) == f"{wheel}/include"
+    # a toolkit that has cuRAND comes first; a lib/ with libcurand.so needs no link
+    cuda12 = _fake_toolkit(tmp_path / "cuda-12.6", "12.6")
+    assert _make_var(proj, "CURAND_LIB", path=f"{cuda12}/bin:/usr/bin:/bin", HOME=str(home)) == f"{cuda12}/lib64"
+    r = _make(proj, "-n", path=f"{cuda12}/bin:/usr/bin:/bin", HOME=str(home))
+    link_line = next(ln for ln in r.stdout.splitlines() if ln.endswith("-o main"))
+    assert "curand-link" not in link_line and f"-L{cuda12}/lib64 -Xlinker" in link_line
+
+
 def test_run_make_gives_a_wheel_curand_to_the_linker_outside_the_project(tmp_path):
     lib = tmp_path / "wheel" / "lib"            # the nvidia-curand wheel: only libcurand.so.10
     lib.mkdir(parents=True)

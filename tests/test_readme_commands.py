@@ -48,6 +48,10 @@ SMALL = {
           "--workers", "1", "--variants", "baseline,enhanced"], [r"policy|chosen"], ["ts"]),
     "brian-snn timestep --from ts --weights energy_train=3 --max-latency 20":
         ([], [r"latency"], []),
+    "brian-snn export --model spikedyn --neurons 400 --cc 5.3 --out snn-nano":
+        (["--neurons", "6", "--chunk", "12", "--train-samples", "40", "--test-samples", "20"],
+         [r"CUDA project of spikedyn N=6 for compute capability 5\.3 \(sm_53\)"],
+         ["snn-nano/makefile", "snn-nano/run.sh", "snn-nano/README.md"]),
     "brian-snn solsa --task patterns --method solsa --engine numpy --out solsa.h5":
         (["--epochs", "1", "--hidden", "8", "--train-samples", "20", "--test-samples", "20"],
          [r"patterns"], ["solsa.h5"]),

@@ -138,8 +138,8 @@ def summary_text(info, out) -> str:
         f"{info['samples_in_run']} samples), static_arrays/ ({f['data_files']} data files), "
         f"results_index.json, export.json, README.md; {f['bytes'] / 1e6:.1f} MB in all",
         f"  on the Jetson: scp -r {name} jetson:  then there: cd {base} && make -j4 && ./run.sh",
-        "  make finds CUDA via CUDA_PATH, nvcc on PATH or /usr/local/cuda (JetPack's, with cuRAND); "
-        "see README.md there",
+        "  make finds CUDA via CUDA_PATH, nvcc on PATH or /usr/local/cuda (JetPack's, with cuRAND), "
+        "else cuRAND from an nvidia-curand pip wheel; see README.md there",
     ])
 
 
