@@ -24,6 +24,10 @@ def main(argv=None) -> int:
     ap.add_argument("--plot", default=str(HERE.parent / "docs" / "img" / "gpu_sweeps.png"))
     a = ap.parse_args(argv)
     rec = gv.record()
+    from brian_snn.protocol import provenance      # commit, dirty flag, fingerprint of the model's code and data
+    root = HERE.parent
+    rec["provenance"] = provenance(sorted(root.glob("hwmodel/*.py")) + sorted(root.glob("hwmodel/data/*.json"))
+                                   + sorted(root.glob("hwmodel/targets/*.toml")))
     Path(a.out).write_text(json.dumps(rec, indent=1) + "\n")
     gv.plot_sweeps(rec, a.plot)
     s = rec["summary"]["heldout"]["all"]

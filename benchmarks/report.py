@@ -35,6 +35,20 @@ VARIANT_REF = "SpikeDyn"        # the ablation's reference row
 BLOCK = re.compile(r"(<!-- report:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /report:(?P=name) -->)", re.S)
 
 
+def code_line(res) -> str:
+    """The result file's provenance as stored: commit (its first 10 characters, "+dirty" kept), dirty
+    flag, code fingerprint, date; "unknown" where the run recorded none (issue 25)."""
+    pv = res.get("provenance") or {}
+    commit = str(pv.get("git_commit", "unknown"))
+    short = commit if commit == "unknown" else commit[:10] + ("+dirty" if commit.endswith("+dirty") else "")
+    dirty = pv.get("dirty", "unknown")
+    out = (f"Code {short} (dirty: {'yes' if dirty is True else 'no' if dirty is False else dirty}), "
+           f"fingerprint {pv.get('code_fingerprint', 'unknown')}, {pv.get('date', 'unknown')}")
+    if pv.get("committed_in"):
+        out += f"; the file was committed in {pv['committed_in'][:10]}"
+    return out
+
+
 def _decimals(x, significant=3):
     """Decimals that show ``x`` to about ``significant`` digits."""
     return 0 if x == 0 or abs(x) >= 10 ** (significant - 1) else significant - 1 - math.floor(math.log10(abs(x)))
@@ -222,7 +236,7 @@ def static_mnist(res) -> str:
            f"{', '.join(map(str, seeds))} (initial weights, order, input noise), mean ± 95 % t-interval.  "
            f"SpikeDyn's x_tar chosen on **validation** ({', '.join(f'{x}: {100 * a:.1f} %' for x, a in sel['val_accuracy'].items())}"
            f" at N = {sel['neurons']}, {sel['epochs']} epoch) → **{sel['chosen']}**; Diehl & Cook as published.  "
-           f"Test touched once per run.  Code {res['provenance']['git_commit'][:10]}, {res['provenance']['date']}."
+           f"Test touched once per run.  {code_line(res)}."
            + missing_note(res, lambda d: f"{d['model']} N={d['n_exc']} {d['epochs']} ep seed {d['seed']}")]
     out += ["", "| model | N | epochs | validation % | **test %** | plasticity updates / training sample |",
             "|---|---|---|---|---|---|"]
@@ -270,7 +284,7 @@ def _protocol_line(res):
             f"test images per learned class.  Seeds {', '.join(map(str, seeds))} (initial weights, sample choice and "
             f"order, input noise), mean ± 95 % t-interval.  New task = mean over tasks 2-10 of the just-learned task's "
             f"accuracy; old tasks = mean over tasks 2-10 of the mean accuracy on the earlier tasks.  "
-            f"Code {res['provenance']['git_commit'][:10]}, {res['provenance']['date']}.")
+            f"{code_line(res)}.")
 
 
 def continual_mnist(res) -> str:
@@ -400,7 +414,7 @@ def topspark(res) -> str:
            f"× {' / '.join(f'{f:g}' for f in cfg['full_eta'])}, a shorter one the enhancement rules' exponents × "
            f"{' / '.join(f'{s:g}' for s in cfg['strengths'])} (0: no enhancement).  Kept per window: the best mean "
            f"**validation** accuracy; chosen window: {sel['rule']}; each kept candidate tested once.  "
-           f"Code {res['provenance']['git_commit'][:10]}, {res['provenance']['date']}."
+           f"{code_line(res)}."
            + missing_note(res, lambda d: f"{d['model']} {d['window_ms']:g} ms seed {d['seed']}"), ""]
     head = ["model", "chosen window", "Δ test accuracy (pp)", "CPU time × training", "CPU time × inference",
             "Jetson latency ×", *(f"training energy × {t}" for t in TARGETS.values()),
@@ -480,7 +494,7 @@ def solsa(res) -> str:
            f"tests prove it identical to the Brian2 equations).  {val}.  Each method gets 4 candidates, chosen on "
            f"**validation** (mean over seeds at the last epoch): the online rules {{scheduled update P = 8, every "
            f"step}} × {{early stop on, off}}, BPTT the learning rate {{1e-3, 2e-3, 5e-3, 1e-2}}; the chosen runs are "
-           f"tested once.  Code {res['provenance']['git_commit'][:10]}, {res['provenance']['date']}."
+           f"tested once.  {code_line(res)}."
            + missing_note(res, lambda d: f"{d['task']} {d['method']} ({d['finished']}/{d['planned']} runs)")]
     head = ["task", *(f"{v} test %" for v in SOLSA_METHODS.values()), "Δ SOLSA − simplified (pp)",
             "Δ SOLSA − BPTT (pp)", "chosen (SOLSA / simplified / BPTT)"]
@@ -568,7 +582,7 @@ def nir_agreement(res) -> str:
         return pm(summarise([r[key] for r in seeds]), scale, digits)
     out = [f"SOLSA on {res['task']} (hidden {'-'.join(map(str, cfg['hidden']))}, {cfg['epochs']} epochs, "
            f"seeds {', '.join(str(r['seed']) for r in seeds)}), exported, imported and run at dt = "
-           f"{1e3 * cfg['dt_s']:g} ms; mean ± 95 % t-interval over seeds.", "",
+           f"{1e3 * cfg['dt_s']:g} ms; mean ± 95 % t-interval over seeds.  {code_line(res)}.", "",
            "| | SOLSA | NIR `--form exact` | NIR `--form cubalif` (default) |", "|---|---|---|---|",
            f"| test accuracy % | {cell('accuracy_solsa')} | {cell('accuracy_nir_exact')} | {cell('accuracy_nir')} |",
            f"| spikes differing from SOLSA's | 0 | {sum(r['exact_form_spikes_differ'] for r in seeds)} | "
@@ -597,7 +611,7 @@ def gpu_validation(res) -> str:
             f"measured − 1. Held out: median |error| {100 * held['median_abs_error']:.0f} %, "
             f"{100 * held['coverage']:.0f} % inside the interval an estimate prints. "
             f"Fitted rows refitted without their sweep: median |error| {100 * fit['median_abs_error']:.0f} % "
-            f"(without their device: {100 * fit['median_abs_lodo_error']:.0f} %).")
+            f"(without their device: {100 * fit['median_abs_lodo_error']:.0f} %).  {code_line(res)}.")
     return head + "\n\n" + "\n".join(gv.markdown(res)) + "\n"
 
 
@@ -642,7 +656,7 @@ def nir_snn_agreement(res) -> str:
             f"{100 * (1 - mid['spike_count_ratio']):.0f} % fewer spikes, {100 * mid['same_prediction']:.0f} % of "
             f"predictions unchanged (freezing the force at rest instead: {rest['accuracy_nir']:.3f}).  The default "
             f"`v_ref = mid` was chosen between these two candidates **on these same test images** (not on validation; "
-            f"not yet re-chosen, docs/methods.md).\n")
+            f"not yet re-chosen, docs/methods.md).  {code_line(res)}.\n")
 
 
 RENDERERS = {"static_mnist": static_mnist, "gpu_validation": gpu_validation, "continual_mnist": continual_mnist,

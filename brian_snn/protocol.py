@@ -131,6 +131,8 @@ def provenance(files) -> dict:
         except (OSError, subprocess.SubprocessError):
             return ""
     commit = git("rev-parse", "HEAD") or "unknown"
-    if git("status", "--porcelain", "--untracked-files=no"):
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no")) if commit != "unknown" else "unknown"
+    if dirty is True:
         commit += "+dirty"
-    return {"git_commit": commit, "code_fingerprint": code_fingerprint(files), "date": time.strftime("%Y-%m-%d")}
+    return {"git_commit": commit, "dirty": dirty, "code_fingerprint": code_fingerprint(files),
+            "date": time.strftime("%Y-%m-%d")}

@@ -147,3 +147,18 @@ def test_every_loihi_figure_says_where_the_inputs_live():
             assert "| Loihi 1 |" not in m["body"] and ", Loihi 1 |" not in m["body"]
     sec = text[text.index("<!-- report:continual_mnist -->"):text.index("<!-- /report:continual_mnist -->")]
     assert "(on-chip inputs: 14 ± 0 % ✓)" in sec and "(on-chip inputs: 54 ± 2 % ✓)" in sec
+
+
+def test_every_result_file_carries_commit_dirty_flag_and_fingerprint():
+    """Stored as measured, or "unknown" (never invented) where the run recorded none; the README
+    prints them as stored ("+dirty" kept)."""
+    missing = []
+    for f in sorted((ROOT / "benchmarks" / "results").glob("*.json")):
+        pv = report.json.loads(f.read_text()).get("provenance") or {}
+        if not all(k in pv for k in ("git_commit", "dirty", "code_fingerprint", "date")):
+            missing.append(f.name)
+            continue
+        assert pv["dirty"] in (True, False, "unknown")
+        assert (pv["dirty"] is True) == str(pv["git_commit"]).endswith("+dirty"), f.name
+    assert missing == []
+    assert "Code 319ba55b34+dirty (dirty: yes)" in _readme()
