@@ -54,7 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--target-file", metavar="FILE", help="your own target TOML")
     e.add_argument("--power-mode", metavar="M", help="power mode of the target (default: its first)")
     inputs(e)
-    c = sub.add_parser("compare", help="compare COUNTS across targets")
+    c = sub.add_parser("compare", help="price one COUNTS file on several targets, side by side (not "
+                                       "'brian-snn compare', which trains models and compares them)",
+                       description="Price the counts of one run (COUNTS: a counts JSON or a brian-snn results "
+                                   "HDF5) on several hardware targets and print them side by side: a comparison of "
+                                   "targets for one network; nothing is trained or simulated.  To train several "
+                                   "models and compare them (continual protocol), use 'brian-snn compare'.")
     common(c)
     c.add_argument("--targets", default="", metavar="A,B[:MODE],...", help="comma-separated ids (or 'all')")
     c.add_argument("--target-file", action="append", default=[], metavar="FILE", help="add a target file (repeatable)")

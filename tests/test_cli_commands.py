@@ -129,3 +129,23 @@ def test_mnist_with_official_fashion_files_is_refused(tmp_path, monkeypatch):
                                             r"train-images-idx3-ubyte.gz is the official Fashion-MNIST file"):
             dataset_from_args(_args("--dataset", dataset, "--data-dir", str(d)))
     assert dataset_from_args(_args("--dataset", "fashion-mnist", "--data-dir", str(d))).n_train == 40
+
+
+# -- the two compare commands ---------------------------------------------------------------------------
+def _help(run, argv, capsys) -> str:
+    try:
+        run(argv)
+    except SystemExit:
+        pass
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_the_two_compare_commands_say_what_they_compare_and_name_each_other(capsys):
+    from hwmodel.cli import main as hw_main
+    both = _help(main, ["--help"], capsys) + _help(hw_main, ["--help"], capsys)
+    assert "train models (baselines vs SpikeDyn)" in both and "(not 'hwmodel compare'" in both
+    assert "price one COUNTS file on several targets" in both and "(not 'brian-snn compare'" in both
+    text = _help(main, ["compare", "--help"], capsys)
+    assert "a comparison of models (it runs simulations)" in text and "use 'hwmodel compare'" in text
+    text = _help(hw_main, ["compare", "--help"], capsys)
+    assert "nothing is trained or simulated" in text and "use 'brian-snn compare'" in text

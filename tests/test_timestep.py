@@ -662,3 +662,20 @@ def test_sensitivity_plot_of_a_stored_file(tmp_path):
     assert f"unenhanced at {res['window_ms']:g} ms: {100 * r0['unenhanced']:.1f} %" in legend
     assert "α = 0.5" in legend
     assert ts.plot_sensitivity(res, tmp_path / "s.png").stat().st_size > 1000
+
+
+def test_plot_title_fits_the_figure_above_the_panels():
+    """One column of panels is narrower than the title: it is wrapped inside the figure's edges and
+    sits above every panel title (it was cut at both edges)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    cfg = ts.TimestepConfig(models=("spikedyn",), windows_ms=(350, 200, 100, 50), rules={"intensity": 0.5})
+    fig = ts.timestep_figure(ts.tabulate(fake_results(cfg, _acc)))
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    title = fig._suptitle
+    box = title.get_window_extent(renderer)
+    assert 0 <= box.x0 and box.x1 <= fig.bbox.width and box.y1 <= fig.bbox.height
+    assert "TopSpark sweep" in title.get_text() and "\n" in title.get_text()
+    assert "rest of window" in title.get_text().replace("\n", " ")
+    for ax in fig.axes:
+        assert ax.title.get_window_extent(renderer).y1 <= box.y0            # no overlap with panel titles

@@ -100,9 +100,14 @@ def register(subparsers):
     add_protocol_arguments(c)
     c.set_defaults(func=cmd_continual)
 
-    m = subparsers.add_parser("compare", help="baselines vs SpikeDyn in the continual protocol: accuracy, energy, memory, ops",
-                              description="Run each model at each size with identical settings and tabulate "
-                                          "new/old-task accuracy, energy per sample, memory and operation counts.")
+    m = subparsers.add_parser("compare", help="train models (baselines vs SpikeDyn) in the continual protocol and "
+                                              "tabulate accuracy, energy, memory, ops (not 'hwmodel compare', which "
+                                              "prices one counts file on several targets)",
+                              description="Train each model at each size with identical settings in the continual "
+                                          "protocol and tabulate new/old-task accuracy, energy per sample, memory "
+                                          "and operation counts: a comparison of models (it runs simulations).  To "
+                                          "price one network's counts on several hardware targets without training, "
+                                          "use 'hwmodel compare'.")
     add_model_argument(m, MODEL_CHOICES, ["diehl-cook", "asp", "spikedyn"], many=True)
     add_neurons_argument(m, [200, 400], many=True)
     add_out_argument(m, "continual-compare", "folder for the per-run HDF5/PNG files and the table", folder=True,

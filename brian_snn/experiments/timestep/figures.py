@@ -78,10 +78,20 @@ def timestep_figure(res):
             ax2.set_ylabel(f"× lower than at the full window ({full:g} ms)", fontsize=11)
             ax.legend(fontsize=8, loc="best")
             ax2.legend(fontsize=8, loc="upper right")
-    fig.suptitle(f"TopSpark sweep: accuracy and cost vs the input window (dt {dt:g} ms; each window is followed "
-                 f"by a rest of window × {rest:.2f})", fontsize=13)
-    fig.tight_layout(rect=(0, 0, 1, 0.98))
+    _title_and_layout(fig, f"TopSpark sweep: accuracy and cost vs the input window (dt {dt:g} ms; each window "
+                           f"is followed by a rest of window × {rest:.2f})", fontsize=13)
     return fig
+
+
+def _title_and_layout(fig, text, fontsize=13):
+    """A figure title wrapped to the figure's width (one column of panels is narrower than the
+    title: unwrapped, it was cut at both edges) and the panels laid out below its lines."""
+    import textwrap
+    w_in, h_in = fig.get_size_inches()
+    chars = max(20, int(0.92 * w_in * 72 / (0.6 * fontsize)))     # ~0.6 em per character, 8 % margin
+    lines = textwrap.wrap(text, chars)
+    fig.suptitle("\n".join(lines), fontsize=fontsize, y=1 - 4 / (h_in * 72), va="top")
+    fig.tight_layout()                    # (tight_layout keeps the panels below the figure title)
 
 
 def plot_timestep(res, path, force=True):
