@@ -235,7 +235,9 @@ def static_mnist(res) -> str:
            f"images of the 8,000-image MNIST pool (seeded, stratified; split seed {sp['split_seed']}), seeds "
            f"{', '.join(map(str, seeds))} (initial weights, order, input noise), mean ± 95 % t-interval.  "
            f"SpikeDyn's x_tar chosen on **validation** ({', '.join(f'{x}: {100 * a:.1f} %' for x, a in sel['val_accuracy'].items())}"
-           f" at N = {sel['neurons']}, {sel['epochs']} epoch) → **{sel['chosen']}**; Diehl & Cook as published.  "
+           f" at N = {sel['neurons']}, {sel['epochs']} epoch) → **{sel['chosen']}**; SpikeDyn's η (`nu_post` 0.002) and "
+           f"adaptive learning rate are defaults chosen earlier **on test images**, not yet re-chosen on validation "
+           f"(docs/methods.md, \"Defaults\"); Diehl & Cook as published.  "
            f"Test touched once per run.  {code_line(res)}."
            + missing_note(res, lambda d: f"{d['model']} N={d['n_exc']} {d['epochs']} ep seed {d['seed']}")]
     out += ["", "| model | N | epochs | validation % | **test %** | plasticity updates / training sample |",
@@ -271,7 +273,9 @@ def _selection_line(res):
              for (m, p), rs in scores.items()]
     chosen = "; ".join(f"{m} {', '.join(f'{k} = {v}' for k, v in c.items())}" for m, c in sel["chosen"].items())
     return (f"Chosen on **validation** (N = {sel['neurons']}, seed(s) {', '.join(map(str, sel['seeds']))}; "
-            f"new / old-task accuracy: {'; '.join(parts)}) → **{chosen}**; Diehl & Cook as published.")
+            f"new / old-task accuracy: {'; '.join(parts)}) → **{chosen}**; SpikeDyn's η and adaptive learning rate "
+            f"are earlier defaults chosen **on test images**, not yet re-chosen (docs/methods.md, \"Defaults\"); "
+            f"Diehl & Cook as published.")
 
 
 def _protocol_line(res):
