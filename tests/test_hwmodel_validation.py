@@ -118,6 +118,19 @@ CASES = [
     ("target: a negative price", {"t.toml": TARGET + "[energy]\nsynop = " + NOTE % ("-2e-11", "J")},
      "estimate c.json --target-file t.toml", 2,
      "t.toml: field 'energy.synop.value' must be > 0 (write \"null\" when not published), got -2e-11"),
+    ("GPU: a power scope a desktop GPU does not publish", {"c.json": counts()},
+     "estimate c.json --target gtx-1080ti --power-scope soc", 2,
+     "hwmodel/targets/gtx-1080ti.toml: no published 'soc'-scope power for desktop GPUs (only the whole system at "
+     "the wall); use --power-scope wall, or hwmodel calibrate with your own NVML readings"),
+    ("GPU: --power-scope on a target that is not a GPU", {"c.json": counts()},
+     "estimate c.json --target loihi1 --power-scope soc", 2,
+     "--power-scope applies to GPU targets; 'loihi1' uses the event_driven model"),
+    ("GPU: a target's own power in a scope hwmodel does not know, without all three powers",
+     {"t.toml": 'schema = "hwmodel-target/1"\nextends = "orin-nano-8gb"\nid = "mine"\n[sources]\nme = "my bench"\n'
+                '[power]\nscope = "bench supply"\nidle = ' + NOTE % ("3.0", "W") + "\n"},
+     "estimate c.json --target-file t.toml", 2,
+     "t.toml: power scope 'bench supply' is not one of wall, module, soc: a target in its own scope gives "
+     "power.idle, power.light and power.heavy"),
     ("target: power modes as a plain table", {"t.toml": TARGET + '[power_modes]\nname = "10W"'},
      "estimate c.json --target-file t.toml", 2,
      "t.toml: field 'power_modes' must be an array of tables: write [[power_modes]]"),
