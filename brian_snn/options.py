@@ -144,7 +144,27 @@ def hidden_alias(p, *names, dest, **kw):
     p.add_argument(*names, dest=dest, default=argparse.SUPPRESS, help=argparse.SUPPRESS, **kw)
 
 
-def add_model_argument(p, valid, default, many=False):
+def _model_or_file(valid):
+    """A built-in model name, or FILE.py:CLASS (loaded at once: its errors are one line)."""
+    def check(value):
+        from .models import is_model_file, load_model_file
+        if is_model_file(value):
+            try:
+                load_model_file(value)
+            except ValueError as e:
+                raise argparse.ArgumentTypeError(str(e)) from None
+            return value
+        return _choice("model", valid)(value)
+    return check
+
+
+def add_model_argument(p, valid, default, many=False, files=False):
+    """``--model``; ``files``: also ``FILE.py:CLASS``, a user's ModelSpec subclass."""
+    if files and not many:
+        p.add_argument("--model", type=_model_or_file(valid), default=default, metavar="MODEL",
+                       help=f"one of {', '.join(valid)} (default {default}), or FILE.py:CLASS: your own "
+                            "ModelSpec subclass (examples/own_model.py)")
+        return
     if many:
         kind = _names("model", valid)
         p.add_argument("--model", type=kind, default=list(default), metavar="MODEL[,MODEL...]",

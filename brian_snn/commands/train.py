@@ -21,7 +21,7 @@ def register(sub):
                        description="Train a network on the data set, label its neurons from the training "
                                    "samples (learning off), test it, and print accuracy, throughput, exact "
                                    "activity counts and hardware cost lines.")
-    add_model_argument(t, MODEL_NAMES, "spikedyn")
+    add_model_argument(t, MODEL_NAMES, "spikedyn", files=True)
     add_neurons_argument(t, 400)
     add_backend_argument(t)
     add_epochs_argument(t)

@@ -296,9 +296,9 @@ def _array(arrays, name, path, shape, kind="float", low=None, high=None):
 def stored_network(stored, path):
     """The model spec of a results file, its configuration checked first: the one validation of a
     stored network (``evaluate``, NIR export).  One-line ValueError naming what is wrong."""
-    from ..models import MODEL_NAMES
+    from ..models import MODEL_NAMES, is_model_file
     cfg = stored["config"]
-    if cfg.get("model") not in MODEL_NAMES:
+    if cfg.get("model") not in MODEL_NAMES and not is_model_file(cfg.get("model")):
         raise ValueError(f"{path}: its configuration names no known model (model {cfg.get('model')!r}; "
                          f"known: {', '.join(MODEL_NAMES)}); not a 'brian-snn train' results file?")
     for key in ("model_params", "presentation_params"):
