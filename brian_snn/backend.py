@@ -31,6 +31,7 @@ from . import integration  # noqa: F401  (registers the 'linear_implicit' state 
 # Our bookkeeping pathways write one post-synaptic variable per synapse (well defined); Brian
 # warns about the pattern in general.
 BrianLogger.suppress_hierarchy("brian2.codegen.generators.base")
+from . import activity
 from .activity import ActivityCounter
 from .encoding import add_end_of_run
 from .errors import BrianSnnError
@@ -526,3 +527,32 @@ class _locked:
     def __exit__(self, *exc):
         self.f.close()
         return False
+
+
+_STRUCTURES: dict = {}
+
+
+def model_gpu_structure(model: str, **params) -> dict:
+    """``kernels_per_step``, ``host_copies_per_step`` and ``float_bits`` of a brian-snn model's
+    network as :func:`activity.gpu_structure` counts them today (the network is built with numpy code
+    generation; nothing runs).  Results recorded before a change of the counting rule are priced
+    with these (benchmarks/report.py)."""
+    from .encoding import Presentation
+    from .models import get_model_spec
+
+    spec = get_model_spec(model, **params)
+    key = (model, tuple(sorted(spec.structure().items())))
+    if key not in _STRUCTURES:
+        target = prefs.codegen.target
+        prefs.codegen.target = "numpy"
+        try:
+            n_in = spec.sizes().get("input", 784)
+            built = _Assembled(spec, np.zeros((2, n_in)), np.array([0, 1]), Presentation())
+            k, c = activity.gpu_structure(built.model.objects)
+            for obj in built.net.objects:
+                obj._network = 0                   # built to be counted, never run: no "unused" warnings
+        finally:
+            prefs.codegen.target = target
+        _STRUCTURES[key] = {"kernels_per_step": k, "host_copies_per_step": c,
+                            "float_bits": 8 * np.dtype(prefs.core.default_float_dtype).itemsize}
+    return dict(_STRUCTURES[key])
