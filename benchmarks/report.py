@@ -21,7 +21,7 @@ sys.path.insert(0, str(HERE.parent))
 import hwmodel  # noqa: E402
 from brian_snn.experiments.compare import PAPER  # noqa: E402  (SpikeDyn vs ASP as published)
 from brian_snn.experiments.timestep import TOPSPARK_HEADLINE as TOPSPARK_PAPER  # noqa: E402
-from brian_snn.activity import model_gpu_structure  # noqa: E402
+from brian_snn.backend import model_gpu_structure  # noqa: E402
 from brian_snn.protocol import holm, paired, summarise  # noqa: E402
 
 TARGETS = {"jetson-nano": "Jetson Nano", "loihi1": "Loihi 1 (host inputs)", "asic-45nm": "45 nm ASIC"}

@@ -288,35 +288,3 @@ def count_activity(network=None, record=(), weight_bits=32) -> ActivityCounter:
         raise ValueError("count_activity needs a brian2 Network, not Brian2's magic run(): write "
                          "net = Network(collect()); counter = count_activity(net); net.run(duration)")
     return ActivityCounter(network, record=record, weight_bits=weight_bits)
-
-
-_STRUCTURES: dict = {}
-
-
-def model_gpu_structure(model: str, **params) -> dict:
-    """``kernels_per_step``, ``host_copies_per_step`` and ``float_bits`` of a brian-snn model's
-    network as :func:`gpu_structure` counts them today (the network is built with numpy code
-    generation; nothing runs).  Results recorded before a change of the counting rule are priced
-    with these (benchmarks/report.py)."""
-    from brian2 import prefs as brian_prefs
-
-    from .backend import _Assembled
-    from .encoding import Presentation
-    from .models import get_model_spec
-
-    spec = get_model_spec(model, **params)
-    key = (model, tuple(sorted(spec.structure().items())))
-    if key not in _STRUCTURES:
-        target = brian_prefs.codegen.target
-        brian_prefs.codegen.target = "numpy"
-        try:
-            n_in = spec.sizes().get("input", 784)
-            built = _Assembled(spec, np.zeros((2, n_in)), np.array([0, 1]), Presentation())
-            k, c = gpu_structure(built.model.objects)
-            for obj in built.net.objects:
-                obj._network = 0                   # built to be counted, never run: no "unused" warnings
-        finally:
-            brian_prefs.codegen.target = target
-        _STRUCTURES[key] = {"kernels_per_step": k, "host_copies_per_step": c,
-                            "float_bits": 8 * np.dtype(brian_prefs.core.default_float_dtype).itemsize}
-    return dict(_STRUCTURES[key])
