@@ -43,7 +43,7 @@ REGISTRY = {"runtime": "brian_snn.backend:RuntimeBackend", "cpp": "brian_snn.bac
             "cuda": "brian_snn.cuda:CudaBackend"}
 BACKENDS = tuple(REGISTRY)
 CODE_VERSION = "7"        # bump when generated code changes in a way the hash cannot see
-CONTROLLER_VARS = ("t_in", "count", "repeats", "intensity", "started")
+CONTROLLER_VARS = ("t_in", "count", "repeats", "intensity", "started", "t_end_on")
 
 
 class BackendError(BrianSnnError, RuntimeError):
@@ -149,7 +149,7 @@ class _Assembled:
         if "sig" in m.input_syn.variables:        # ASP's per-synapse correlation (models/asp.py)
             t["sig"] = (m.input_syn.sig, 1)
         for var in CONTROLLER_VARS:
-            t["ctrl_" + var] = (getattr(m.controller, var), second if var == "t_in" else 1)
+            t["ctrl_" + var] = (getattr(m.controller, var), second if var in ("t_in", "t_end_on") else 1)
         return t
 
 
@@ -220,7 +220,8 @@ class _ChunkedBackend:
         # A run starts with the schedule carried over, or else on a boundary with no sample
         # shown yet (the build's initial values may belong to another window length).
         start = {"ctrl_t_in": presentation.slot_ms * 1e-3, "ctrl_count": 0.0, "ctrl_repeats": 0.0,
-                 "ctrl_intensity": presentation.intensity0, "ctrl_started": 0.0}
+                 "ctrl_intensity": presentation.intensity0, "ctrl_started": 0.0,
+                 "ctrl_t_end_on": presentation.t_on_ms * 1e-3}
         for k, (view, unit) in asm.state_targets().items():
             if k in state or k in start:
                 vals[view] = state.get(k, start.get(k)) * unit
@@ -248,7 +249,10 @@ class _ChunkedBackend:
             slots, mine = slot_i == k, exc_i // spec.n_exc == k
             real = int(np.searchsorted(slot_ptr[slots], n, side="left"))   # slots showing real samples
             t_end = real * presentation.slot_ms * 1e-3
-            counts = asm.counter.counts(phase, samples=0, steps=real * presentation.steps_per_slot,
+            steps = real * presentation.steps_per_slot
+            if getattr(presentation, "adaptive", False):     # slots of varying length: read the slot log
+                t_end, steps = adaptive_end(slot_t[slots], real, float(st["ctrl_t_in"]), presentation.dt_ms * 1e-3)
+            counts = asm.counter.counts(phase, samples=0, steps=steps,
                                         dt_s=presentation.dt_ms * 1e-3, t_end=t_end,
                                         copy=(k, copies) if copies else None,
                                         extra={"batch": copies} if copies else None)
@@ -258,6 +262,16 @@ class _ChunkedBackend:
             results.append(ChunkResult(st, slot_t[slots], slot_ptr[slots], exc_i[mine] - k * spec.n_exc,
                                        exc_t[mine], counts, real, wall, dict(timings or {})))
         return results if copies else results[0]
+
+
+def adaptive_end(slot_t, real, t_in_end, dt):
+    """(end time, steps) of the real slots of a run with an adaptive window: the start of the first
+    slot that is not real or, when all were, the last slot's start plus its length (the run ends at
+    a slot's end, where the controller's ``t_in`` is that length)."""
+    if real == 0:
+        return 0.0, 0
+    t_end = float(slot_t[real]) if real < len(slot_t) else float(slot_t[real - 1]) + t_in_end
+    return t_end, int(round(t_end / dt))
 
 
 class RuntimeBackend(_ChunkedBackend):

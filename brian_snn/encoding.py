@@ -40,6 +40,11 @@ class Presentation:
     intensity_step: float = 1.0
     min_spikes: int = 5              # fewer excitatory spikes than this -> show again, brighter
     max_repeats: int = 5             # give up after this many repeats (our choice: avoids endless loops)
+    # Adaptive window (TopSpark, issue 26; 0 = fixed windows): a presentation ends at the first step at
+    # which the leading excitatory neuron has >= stop_lead spikes, leads the runner-up by >= stop_margin
+    # and the layer has >= min_spikes; t_on_ms is then the maximum window.
+    stop_lead: int = 0
+    stop_margin: int = 0
 
     def __post_init__(self):
         for name in ("t_on_ms", "t_rest_ms", "dt_ms", "intensity0"):
@@ -48,10 +53,18 @@ class Presentation:
                 raise ValueError(f"Presentation.{name} must be a positive number, got {v!r}")
         if self.t_rest_ms < 0 or self.intensity_step < 0 or self.min_spikes < 0 or self.max_repeats < 0:
             raise ValueError("Presentation: intensity_step, min_spikes and max_repeats must be >= 0")
+        for name in ("stop_lead", "stop_margin"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not float(v).is_integer() or not 0 <= v <= 2 ** 31 - 1:
+                raise ValueError(f"Presentation.{name} must be a whole number >= 0, got {v!r}")
         for name in ("t_on_ms", "t_rest_ms"):
             steps = getattr(self, name) / self.dt_ms
             if abs(steps - round(steps)) > 1e-9:
                 raise ValueError(f"Presentation.{name} must be a multiple of dt ({self.dt_ms} ms)")
+
+    @property
+    def adaptive(self) -> bool:
+        return self.stop_lead > 0
 
     @property
     def slot_ms(self) -> float:
@@ -65,7 +78,8 @@ class Presentation:
         """Controller values for one run (no recompilation needed to change them)."""
         return {"t_on": self.t_on_ms * ms, "t_slot": self.slot_ms * ms,
                 "intensity0": self.intensity0, "intensity_step": self.intensity_step,
-                "min_spikes": self.min_spikes, "max_repeats": self.max_repeats}
+                "min_spikes": self.min_spikes, "max_repeats": self.max_repeats,
+                "stop_lead": self.stop_lead, "stop_margin": self.stop_margin}
 
 
 CONTROLLER_EQS = """
@@ -89,21 +103,35 @@ n_stop : 1 (shared)           # ... or at the boundary reaching this order posit
 n_real : 1 (shared)           # order positions from here on are padding, not samples
 real : 1                      # 1 while the slot shows a real sample (what the counts cover)
 stopped : 1
+t_end_on : second             # the input of this slot ends here (t_on, or earlier: adaptive window)
+lead : 1                      # adaptive window: spikes of the leading excitatory neuron in this slot,
+lead_i : 1                    # its index (-1: none yet)
+runner_up : 1                 # and the most spikes of any other neuron
+stop_lead : 1 (shared)        # adaptive window (0: off): the leader needs this many spikes ...
+stop_margin : 1 (shared)      # ... and this lead over the runner-up
 """
 
-# Abstract code has no `if`; the decision is written with 0/1 factors.
+# Abstract code has no `if`; the decision is written with 0/1 factors.  Adaptive window: while the
+# input is on, a met criterion (spikes of earlier steps) ends the input before this step; the rest
+# follows, so the slot ends t_slot - t_on after the input does.  With fixed windows t_end_on = t_on.
 CONTROLLER_STEP = """
-boundary = int(t_in >= t_slot - 0.5*dt)
+stop_now = int(stop_lead > 0.5 and t_in > 0.5*dt and t_in < t_end_on + 0.5*dt and lead >= stop_lead and lead - runner_up >= stop_margin and count >= min_spikes)
+t_end_on = stop_now * (t_in - dt) + (1 - stop_now) * t_end_on
+boundary = int(t_in >= t_slot - (t_on - t_end_on) - 0.5*dt)
 success = int(count >= min_spikes or repeats >= max_repeats or started < 0.5)
 ptr = ptr + boundary * success * started
 repeats = boundary * (1 - success) * (repeats + 1) + (1 - boundary) * repeats
 intensity = boundary * (success * intensity0 + (1 - success) * (intensity + intensity_step)) + (1 - boundary) * intensity
 count = count * (1 - boundary)
+t_end_on = boundary * t_on + (1 - boundary) * t_end_on
+lead = lead * (1 - boundary)
+runner_up = runner_up * (1 - boundary)
+lead_i = lead_i * (1 - boundary) - boundary
 t_in = t_in * (1 - boundary)
 started = 1
 sample = presentation_order(ptr * ms)
 real = int(ptr < n_real - 0.5)
-on = int(t_in > 0.5*dt and t_in < t_on + 0.5*dt)
+on = int(t_in > 0.5*dt and t_in < t_end_on + 0.5*dt)
 t_in = t_in + dt
 """
 
@@ -135,12 +163,17 @@ END_RUN = Function(_end_run_python, arg_units=[1], return_unit=1, arg_types=["in
 END_RUN.implementations.add_implementation("cpp", _END_RUN_CPP, name="end_run")
 END_RUN.implementations.add_implementation("cython", _END_RUN_CYTHON, name="end_run")
 END_CONDITION = "int(t + 1.5*dt > t_stop or (boundary > 0.5 and ptr >= n_stop - 0.5))"
+# Adaptive windows: slots vary in length, so a run also ends after the last step of a slot (the
+# next step is a boundary) when the chunk's order is used up (chunk_slots = t_stop / t_slot slots)
+# or when a slot of the maximum length would not fit before t_stop: a run never stops inside a slot.
+END_CONDITION_ADAPTIVE = ("int(" + END_CONDITION[4:-1] + " or (stop_lead > 0.5 and t_in >= t_slot - (t_on - t_end_on) - 0.5*dt"
+                          " and (ptr + 1.5 > t_stop / t_slot or t + dt + t_slot > t_stop + 0.5*dt)))")
 
 
 def add_end_of_run(ctrl):
     """Let the controller end a run early (see the module docstring); the last object of a step,
     so that step completes.  Needs a backend whose main loop runs on the host (runtime, cpp)."""
-    return ctrl.run_regularly("stopped = end_run(%s)" % END_CONDITION, when="end", order=1000,
+    return ctrl.run_regularly("stopped = end_run(%s)" % END_CONDITION_ADAPTIVE, when="end", order=1000,
                               name="_end_of_run")
 
 
@@ -177,6 +210,8 @@ def build_schedule(images, order, presentation: Presentation, name="input", buil
     for k, v in presentation.runtime_values().items():
         setattr(ctrl, k, v)
     ctrl.t_in = presentation.slot_ms * ms     # first step of a run is a boundary
+    ctrl.t_end_on = presentation.t_on_ms * ms
+    ctrl.lead_i = -1
     ctrl.intensity = presentation.intensity0
 
     uniform, noise_eqs, noise_ns = b.uniform(n_pixels)
@@ -193,12 +228,26 @@ def build_schedule(images, order, presentation: Presentation, name="input", buil
     return ctrl, inp, images_ta, order_ta, [set_rates]
 
 
+# The adaptive window's leader: a spike of neuron i brings its count in this slot to c (its
+# nspikes, reset at the slot's boundary step after this pathway ran); counts grow by one, so the
+# leader, its index and the runner-up's count stay exact.
+TRACK_LEADER = """
+c_new = (1 - boundary_post) * nspikes_pre + 1
+same = int(abs(lead_i_post - i) < 0.5)
+above = int(c_new > lead_post)
+runner_up_post = same * runner_up_post + (1 - same) * (above * lead_post + (1 - above) * (runner_up_post + (c_new - runner_up_post) * int(c_new > runner_up_post)))
+lead_i_post = same * lead_i_post + (1 - same) * (above * i + (1 - above) * lead_i_post)
+lead_post = same * c_new + (1 - same) * (above * c_new + (1 - above) * lead_post)
+"""
+
+
 def spike_counter(exc, ctrl, builder=None):
-    """Bookkeeping pathway: every excitatory spike increments the controller's counter.
+    """Bookkeeping pathway: every excitatory spike increments the controller's counter (and keeps
+    the adaptive window's leader, :data:`TRACK_LEADER`).
 
     It is not part of the model (hardware would use a counter register), so the activity
     counter leaves it out (its name starts with an underscore)."""
     b = builder or Builder()
-    s = b.synapses(exc, ctrl, on_pre="count_post += 1", name="_spike_counter")
+    s = b.synapses(exc, ctrl, on_pre="count_post += 1\n" + TRACK_LEADER, name="_spike_counter")
     b.connect(s)
     return s

@@ -22,6 +22,7 @@ class RunOutput:
     sim_wall_s: float
     build_s: float
     timings: dict = field(default_factory=dict)
+    steps_per_sample: object = None  # [n_samples] time steps each sample took (its repeats included)
 
 
 class Progress:
@@ -80,6 +81,13 @@ def present(spec, backend, presentation, images, order, state, plastic, phase, s
     that has finished sees blank slots until all have; its results stop where its samples end.
     """
     copies = getattr(spec, "copies", None)
+    if getattr(presentation, "adaptive", False):
+        if copies:
+            raise ValueError("the adaptive window runs one network at a time (batched copies end their "
+                             "chunks together, after the same number of fixed slots)")
+        if not getattr(backend, "ends_itself", True):
+            raise ValueError(f"the adaptive window needs a backend whose runs can end early (cpp, runtime), "
+                             f"not {getattr(backend, 'name', backend)}")
     one = (lambda x: list(x)) if copies else (lambda x: [x])          # noqa: E731
     orders = [np.asarray(o, dtype=np.int64) for o in one(order)]
     states, seeds = one(state), one(seed)
@@ -88,6 +96,7 @@ def present(spec, backend, presentation, images, order, state, plastic, phase, s
         raise ValueError(f"give one order (all of the same length), state and seed per copy ({copies})")
     blank = len(images) - 1
     responses = [np.zeros((n, spec.n_exc), dtype=np.int64) for _ in orders]
+    steps = [np.zeros(n, dtype=np.int64) for _ in orders]
     r = resume or Resume(position=[0] * copies if copies else 0, counts=[None] * copies if copies else None)
     positions, counts = one(r.position), one(r.counts)   # order position shown in the chunk's first slot
     chunk, sim_wall, build_s, slots_used, profile = r.chunk, r.sim_wall_s, 0.0, [0] * len(orders), {}
@@ -117,9 +126,12 @@ def present(spec, backend, presentation, images, order, state, plastic, phase, s
             slots_used[k] += part.real_slots
             # Assign spikes to slots; a later slot with the same position overrides (a repeat).
             slot_of_spike = np.searchsorted(part.slot_t, part.exc_t, side="right") - 1
+            starts = np.round(np.asarray(part.slot_t[:part.real_slots]) / (presentation.dt_ms * 1e-3)).astype(np.int64)
+            slot_steps = np.diff(np.append(starts, part.counts.steps))
             for s in range(part.real_slots):
                 p = positions[k] + part.slot_ptr[s]
                 responses[k][p] = np.bincount(part.exc_i[slot_of_spike == s], minlength=spec.n_exc)
+                steps[k][p] += slot_steps[s]
             last = positions[k] + int(part.slot_ptr[-1]) if len(part.slot_ptr) else positions[k]
             if last <= positions[k] and part.real_slots == 0:     # would loop for ever
                 raise RuntimeError(f"{phase}: a chunk made no progress (slot longer than the run?)")
@@ -132,4 +144,4 @@ def present(spec, backend, presentation, images, order, state, plastic, phase, s
         bar.update(sum(positions))
     pick = (lambda x: x) if copies else (lambda x: x[0])      # noqa: E731
     return RunOutput(pick(states), pick(responses), pick(slots_used), pick(counts), sim_wall, build_s,
-                     {"profile": profile} if profile else {})
+                     {"profile": profile} if profile else {}, pick(steps))
