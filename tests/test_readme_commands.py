@@ -44,8 +44,9 @@ SMALL = {
         (["--epochs", "1", "--hidden", "8", "--train-samples", "20", "--test-samples", "20"],
          [r"JapaneseVowels"], []),
     "brian-snn timestep --model spikedyn --windows 350,100,25 --out ts":
-        (["--neurons", "10", "--train-samples", "20", "--test-samples", "10", "--chunk", "12",
-          "--workers", "1", "--variants", "baseline,enhanced"], [r"policy|chosen"], ["ts"]),
+        (["--neurons", "10", "--train-samples", "30", "--test-samples", "10", "--chunk", "12", "--val", "10",
+          "--workers", "1", "--variants", "baseline,enhanced"],
+         [r"policy|chosen", r"SMALL-SAMPLE PREVIEW", r"test split, read once"], ["ts"]),
     "brian-snn timestep --from ts --weights energy_train=3 --max-latency 20":
         ([], [r"latency"], []),
     "brian-snn export --model spikedyn --neurons 400 --cc 5.3 --out snn-nano":

@@ -10,7 +10,7 @@ DATA = {"dataset": "embedded", "n_train": 30, "n_test": 20}
 
 def _job(variant, train_settings, infer_settings, state=None, window=10.0):
     cfg = ts.TimestepConfig(models=("spikedyn",), neurons=(10,), windows_ms=(20.0, window), data=DATA,
-                            chunk_slots=40)
+                            chunk_slots=40, n_val=0)        # the mechanics: train 30, test 20 as given
     job = dict(model="spikedyn", n_exc=10, seed=3, variant=variant, train_window_ms=window,
                infer_window_ms=window, train_settings=train_settings.to_dict(),
                infer_settings=infer_settings.to_dict(), config=ts._cfg_dict(cfg))

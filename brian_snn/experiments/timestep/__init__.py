@@ -36,7 +36,7 @@ from .rules import (PHASES, Settings, apply_factors, base_params, check_model, c
                     format_rules, inference_part, phase_knobs, rules_from_sensitivity)
 from .policy import (BUDGETS, check_tolerance, check_weights, choose, closest, describe_row, explain,
                      objective, ratios, violations)
-from .table import (build_rows, format_budgets, format_table, price, select_all)
+from .table import (build_rows, format_budgets, format_preview, format_table, format_test, price, select_all)
 from .sweep import (TimestepConfig, _cfg_dict, _json_default, code_fingerprint, evaluate, load, plan_jobs,
                     run_jobs, run_timestep, save, tabulate, with_groups)
 from .sensitivity import (derived_rules, format_sensitivity, inference_rules_from_sensitivity,
@@ -52,7 +52,7 @@ __all__ = ["JETSON", "BASE_INTENSITY", "BASE_MIN_SPIKES", "BASE_WINDOW_MS", "COM
            "check_model", "check_rules", "enhance", "format_rules", "inference_part", "phase_knobs",
            "rules_from_sensitivity", "BUDGETS", "check_tolerance", "check_weights", "choose",
            "closest", "describe_row", "explain", "objective", "ratios", "violations", "build_rows",
-           "format_budgets", "format_table", "price", "select_all", "TimestepConfig", "_cfg_dict",
+           "format_budgets", "format_preview", "format_table", "format_test", "price", "select_all", "TimestepConfig", "_cfg_dict",
            "_json_default", "code_fingerprint", "evaluate", "load", "plan_jobs", "run_jobs",
            "run_timestep", "save", "tabulate", "with_groups", "derived_rules", "format_sensitivity",
            "inference_rules_from_sensitivity", "load_sensitivity", "plan_inference_sensitivity",

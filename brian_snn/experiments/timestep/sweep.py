@@ -43,6 +43,10 @@ class TimestepConfig:
     backend: str = "cpp"
     chunk_slots: int = 250
     data: dict = field(default_factory=lambda: {"dataset": "embedded"})
+    n_val: int = 200                 # validation images cut from the data's training part (the policy's data)
+    split_seed: int = 0
+    stop_lead: int = 0               # adaptive window (0: fixed windows): every window is a maximum window
+    stop_margin: int = 0             # ... ended by the leader's count and margin (brian_snn/encoding.py)
 
     def __post_init__(self):
         self.models = tuple(check_model(m) for m in self.models)
@@ -68,6 +72,11 @@ class TimestepConfig:
         # canonical data description (job keys, and so the resume cache, depend on it)
         self.data = {k: v for k, v in dict(self.data).items()
                      if v is not None and not (k == "data_seed" and v == 0)}
+        for name in ("n_val", "split_seed", "stop_lead", "stop_margin"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or float(v) != int(v) or int(v) < 0:
+                raise ValueError(f"{name} must be a whole number >= 0, got {v!r}")
+            setattr(self, name, int(v))
 
     @property
     def base_window_ms(self):
@@ -77,17 +86,34 @@ class TimestepConfig:
 # ------------------------------------------------------------------------------------------
 # one evaluation (runs in this process or in a Dask worker)
 # ------------------------------------------------------------------------------------------
+def split_for(cfg, evaluate_on):
+    """The data a job trains on and evaluates: with ``n_val`` > 0 (the protocol) the training part
+    minus a stratified validation part, evaluated on validation (``evaluate_on`` "val") or on the
+    test part ("test"); with ``n_val`` 0 (results stored before) train and test as given."""
+    from ...protocol import protocol_splits
+    ds = load_described(cfg["data"])
+    if not int(cfg.get("n_val", 0)):
+        return ds
+    if int(cfg["n_val"]) >= len(ds.y_train):
+        raise ValueError(f"--val {cfg['n_val']} leaves no training images ({len(ds.y_train)} given): "
+                         "pass a smaller --val")
+    return protocol_splits(ds, int(cfg["n_val"]), int(cfg.get("split_seed", 0))).dataset(evaluate=(evaluate_on,))
+
+
 def evaluate(job: dict) -> dict:
-    """Train (unless ``job['state']`` is given) at ``train_window_ms`` with ``train_settings``,
-    label and test at ``infer_window_ms`` with ``infer_settings``.  Plain data in and out."""
+    """Train (unless ``job['input']`` holds a trained state) at ``train_window_ms`` with
+    ``train_settings``, label on training images and evaluate at ``infer_window_ms`` with
+    ``infer_settings`` on validation (``job['evaluate']`` "val", the default) or test ("test").
+    Plain data in and out."""
     from ...backend import shared_backend
     from ...readout import assign_labels, predict
     from ...runner import learned_state, present
     from ..train_eval import image_table, initial_state
     t_start = time.perf_counter()
     cfg = job["config"]
-    ds = load_described(cfg["data"])
+    ds = split_for(cfg, job.get("evaluate", "val"))
     images = image_table(ds)
+    stop = {"stop_lead": int(cfg.get("stop_lead", 0)), "stop_margin": int(cfg.get("stop_margin", 0))}
     bk = shared_backend(cfg["backend"], chunk_slots=int(cfg["chunk_slots"]), max_slot_ms=float(cfg["max_slot_ms"]))
     seed, dt, rr = int(job["seed"]), cfg["dt_ms"], cfg["rest_ratio"]
     n_train, n_test = len(ds.y_train), len(ds.y_test)
@@ -97,11 +123,11 @@ def evaluate(job: dict) -> dict:
     if state is None:
         ts = Settings.from_dict(job["train_settings"])
         spec = tuned_spec(job["model"], job["n_exc"], n_in, **ts.params)
-        pres = presentation(job["train_window_ms"], dt, rr, ts.intensity0, ts.min_spikes)
+        pres = presentation(job["train_window_ms"], dt, rr, ts.intensity0, ts.min_spikes, **stop)
         st = initial_state(spec, seed)
         st["theta"] = st["theta"] + ts.theta_shift_mV * 1e-3
         rng = np.random.default_rng(seed)
-        counts, wall, slots, build = None, 0.0, 0, 0.0
+        counts, wall, slots, build, steps = None, 0.0, 0, 0.0, []
         for epoch in range(int(cfg["epochs"])):
             run = present(spec, bk, pres, images, rng.permutation(n_train), st, plastic=1, phase="training",
                           seed=seed * 1000 + epoch * 10, progress=False)
@@ -110,15 +136,18 @@ def evaluate(job: dict) -> dict:
             wall += run.sim_wall_s
             slots += run.presentations
             build += run.build_s
+            steps.append(run.steps_per_sample)
         state = st
+        steps = np.concatenate(steps)
         out.update(train_counts=counts.to_dict(), train_wall_s=wall, train_presentations=slots,
-                   train_samples=n_train * int(cfg["epochs"]), state=state)
+                   train_samples=n_train * int(cfg["epochs"]), state=state,
+                   train_steps_per_sample={"mean": float(steps.mean()), "min": int(steps.min()), "max": int(steps.max())})
     else:
         state = learned_state(state)
         build = 0.0
     inf = Settings.from_dict(job["infer_settings"])
     spec = tuned_spec(job["model"], job["n_exc"], n_in, **inf.params)
-    pres = presentation(job["infer_window_ms"], dt, rr, inf.intensity0, inf.min_spikes)
+    pres = presentation(job["infer_window_ms"], dt, rr, inf.intensity0, inf.min_spikes, **stop)
     frozen = dict(state, theta=state["theta"] + inf.theta_shift_mV * 1e-3)
     n_label = n_train if cfg.get("label_samples") is None else min(int(cfg["label_samples"]), n_train)
     lab = present(spec, bk, pres, images, np.arange(n_label), frozen, plastic=0, phase="inference",
@@ -127,7 +156,9 @@ def evaluate(job: dict) -> dict:
     test = present(spec, bk, pres, images, n_train + np.arange(n_test), frozen, plastic=0, phase="inference",
                    seed=seed * 1000 + 502, progress=False)
     pred = predict(test.responses, assignments)
-    out.update(accuracy=float((pred == ds.y_test).mean()), infer_counts=test.counts.to_dict(),
+    out.update(accuracy=float((pred == ds.y_test).mean()), evaluated_on=job.get("evaluate", "val")
+               if int(cfg.get("n_val", 0)) else "test", steps_per_sample=[int(x) for x in test.steps_per_sample],
+               infer_counts=test.counts.to_dict(),
                infer_wall_s=test.sim_wall_s, infer_presentations=test.presentations, test_samples=n_test,
                spikes_per_test_sample=float(test.responses.sum(axis=1).mean()),
                kernels=test.counts.extra.get("kernels_per_step"), build_s=build + lab.build_s + test.build_s,
@@ -171,9 +202,39 @@ def plan_jobs(cfg: TimestepConfig) -> list:
     return jobs
 
 
+CONFIG_KEYS = ("dt_ms", "rest_ratio", "epochs", "label_samples", "backend", "chunk_slots", "data", "n_val",
+               "split_seed", "stop_lead", "stop_margin")
+
+
+def test_jobs(jobs, selection) -> list:
+    """The test split, once: per selected configuration, its selected row and the full-window
+    baseline, each seed's network (trained by the selection job, or by the job it depends on)
+    labelled again on training images and tested."""
+    picked = []
+    for c in selection["configs"]:
+        s = c.get("selected")
+        if s is None:
+            continue
+        for j in jobs:
+            if (j["model"], j["n_exc"]) != (c["model"], c["n_exc"]):
+                continue
+            row = (j["variant"], j["train_window_ms"], j["infer_window_ms"])
+            full = j["variant"] == "baseline" and j["train_window_ms"] == j["infer_window_ms"] == max(
+                i["train_window_ms"] for i in jobs if i["model"] == j["model"])
+            if row == (s["variant"], s["train_window_ms"], s["infer_window_ms"]) or full:
+                picked.append(j)
+    out = []
+    for j in {j["key"]: j for j in picked}.values():
+        t = {k: v for k, v in j.items() if k not in ("key", "group", "after")}
+        t.update(evaluate="test", trained_by=j.get("after") or j["key"])
+        t["key"] = job_key(t)
+        out.append(t)
+    return out
+
+
 def _cfg_dict(cfg):
     d = asdict(cfg)
-    out = {k: d[k] for k in ("dt_ms", "rest_ratio", "epochs", "label_samples", "backend", "chunk_slots", "data")}
+    out = {k: d[k] for k in CONFIG_KEYS}
     # every window's slot fits the full window's: one binary serves the whole sweep
     out["max_slot_ms"] = cfg.base_window_ms + rest_ms(cfg.base_window_ms, cfg.dt_ms, cfg.rest_ratio)
     out["code"] = code_fingerprint()
@@ -239,7 +300,7 @@ def _binaries(j):
         # the window is run-time, except on cuda (its runs cannot end early)
         w = window if j["config"]["backend"] == "cuda" else None
         return (j["model"], j["n_exc"], w, p.get("tau_e_ms"), p.get("reset_gap_mV"))
-    train = [] if j.get("after") else [key(j["train_window_ms"], j["train_settings"])]
+    train = [] if (j.get("after") or j.get("trained_by")) else [key(j["train_window_ms"], j["train_settings"])]
     return train + [key(j["infer_window_ms"], j["infer_settings"])]
 
 
@@ -263,11 +324,52 @@ def run_timestep(cfg: TimestepConfig, out_dir=None, target=JETSON, tolerance_pp=
     log(f"timestep analysis: {', '.join(cfg.models)}; N = {', '.join(map(str, cfg.neurons))}; windows {windows} ms "
         f"(dt {cfg.dt_ms:g} ms, rest x{cfg.rest_ratio:.3f}); seeds {', '.join(map(str, cfg.seeds))}; {len(jobs)} runs; "
         f"{len({b for j in jobs for b in _binaries(j)})} compiled binaries (window lengths are run-time values)")
-    results = run_jobs(jobs, out_dir, scheduler, workers, serial, log)
+    cache = None if out_dir is None else Path(out_dir) / "jobs"
+    full = jobs_runner.run_jobs(with_groups(jobs), evaluate, cache, scheduler, 1 if serial else workers, log, _progress)
+    results = {k: {f: v for f, v in r.items() if f != "state"} for k, r in full.items()}
     res = {"schema": "brian-snn-timestep/1", "config": asdict(cfg), "target": target,
            "jobs": [_stored_job(j) for j in jobs], "code": code_fingerprint(), "git": _git_head(),
-           "results": results, "wall_s": time.perf_counter() - t0}
-    return tabulate(res, target, tolerance_pp, weights, policy_variants, **budgets)
+           "results": results}
+    res = tabulate(res, target, tolerance_pp, weights, policy_variants, **budgets)
+    if cfg.n_val:                    # the protocol: the policy chose on validation; the test split, once
+        tests = test_jobs(with_groups(jobs), res["selection"])
+        for t in tests:
+            t["input"] = {"state": full[t["trained_by"]]["state"]}
+        log(f"test split, once: {len(tests)} run(s) (the selected rows and the full window)")
+        done = jobs_runner.run_jobs(with_groups(tests), evaluate, cache, scheduler, 1 if serial else workers, log,
+                                    _progress)
+        for t in tests:
+            t.pop("input")
+        res["test_jobs"] = [_stored_job(t) for t in tests]
+        res["test_results"] = {k: {f: v for f, v in r.items() if f != "state"} for k, r in done.items()}
+        res["test"] = test_summary(res)
+    res["wall_s"] = time.perf_counter() - t0
+    return res
+
+
+def test_summary(res) -> list:
+    """Per (model, N): the selected row's and the full window's test accuracy (mean over seeds)."""
+    out = []
+    for c in res["selection"]["configs"]:
+        s = c.get("selected")
+        if s is None:
+            continue
+        rows = {}
+        for j in res["test_jobs"]:
+            if (j["model"], j["n_exc"]) != (c["model"], c["n_exc"]):
+                continue
+            r = res["test_results"][j["key"]]
+            rows.setdefault((j["variant"], j["train_window_ms"], j["infer_window_ms"]), []).append(r)
+        full_w = max(w for (_, tw, w) in rows)
+        sel = rows.get((s["variant"], s["train_window_ms"], s["infer_window_ms"]), [])
+        full = rows.get(("baseline", full_w, full_w), [])
+        out.append({"model": c["model"], "n_exc": c["n_exc"], "selected": {k: s[k] for k in (
+                    "variant", "train_window_ms", "infer_window_ms")},
+                    "test_accuracy": float(np.mean([r["accuracy"] for r in sel])) if sel else None,
+                    "full_window_test_accuracy": float(np.mean([r["accuracy"] for r in full])) if full else None,
+                    "steps_per_test_sample": float(np.mean([np.mean(r["steps_per_sample"]) for r in sel])) if sel else None,
+                    "seeds": len(sel)})
+    return out
 
 
 def tabulate(res, target=None, tolerance_pp=2.0, weights=None, policy_variants=None, **budgets) -> dict:
@@ -276,7 +378,7 @@ def tabulate(res, target=None, tolerance_pp=2.0, weights=None, policy_variants=N
     if target == "jetson-nano-derived":      # results stored before hwmodel priced Jetsons itself
         target = JETSON
     cfg = res["config"]
-    c = {k: cfg[k] for k in ("dt_ms", "rest_ratio", "epochs", "label_samples", "backend", "chunk_slots", "data")}
+    c = {k: cfg.get(k, 0) for k in CONFIG_KEYS}
     jobs = [dict(j, config=dict(c, code=j.get("code"))) for j in res["jobs"]]
     rows = build_rows(jobs, res["results"], target)
     sel = select_all(rows, tolerance_pp, weights, policy_variants, **budgets)

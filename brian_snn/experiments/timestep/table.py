@@ -177,9 +177,44 @@ def format_table(rows, selection, target=JETSON) -> str:
     h = selection["headline"]
     t = TOPSPARK_HEADLINE
     if h:
-        lines.append(f"ours (mean over {len([c for c in selection['configs'] if c['selected']])} configurations): "
+        lines.append(f"ours, this run (mean over {len([c for c in selection['configs'] if c['selected']])} configurations): "
                      f"latency {_f(h['latency'], '.2f')}×, training energy {_f(h['energy_train'], '.2f')}×, "
                      f"inference energy {_f(h['energy_inference'], '.2f')}× lower, accuracy {h['accuracy_pp']:+.1f} pp")
     lines.append(f"TopSpark (abstract, mean over its sizes/rules/workloads): latency {t['latency']}×, training energy "
                  f"{t['energy_train']}×, inference energy {t['energy_inference']}× lower, accuracy within {t['accuracy_pp']:g} %")
+    return "\n".join(lines) + "\n"
+
+
+def format_preview(res) -> str:
+    """What this run is: the banner above the table of ``brian-snn timestep``."""
+    cfg = res.get("config", {})
+    lines = []
+    if cfg.get("stop_lead"):
+        lines.append(f"adaptive window: a presentation ends once the leading neuron has {cfg['stop_lead']} spikes and "
+                     f"leads the runner-up by {cfg.get('stop_margin', 0)} (the window is its maximum); steps/sample "
+                     f"are the steps each sample really took")
+    if cfg.get("n_val"):
+        lines.append(f"SMALL-SAMPLE PREVIEW ({cfg.get('data', {}).get('dataset', '?')} data, {len(cfg.get('seeds', []))} "
+                     f"seed(s), N = {', '.join(map(str, cfg.get('neurons', [])))}): accuracies below are on "
+                     f"{cfg['n_val']} validation images cut from the training images, where the policy chooses; "
+                     "the test images are read once, after the choice (last lines).  It does not reproduce the "
+                     "README's TopSpark table, which is measured under the protocol at scale (benchmarks/topspark.py: "
+                     "5,000 training images, 3 seeds, intervals).")
+    else:
+        lines.append("NOT UNDER THE PROTOCOL (--val 0): the policy below chooses on the test images themselves.")
+    return "\n".join(lines) + "\n"
+
+
+def format_test(res) -> str:
+    """The test split, read once for the selected rows and the full window."""
+    if not res.get("test"):
+        return ""
+    lines = ["test split, read once after the choice (mean over seeds):"]
+    for t in res["test"]:
+        s = t["selected"]
+        lines.append(f"  {t['model']} N={t['n_exc']}: selected {s['variant']} (train {s['train_window_ms']:g} ms / infer "
+                     f"{s['infer_window_ms']:g} ms) {_f(t['test_accuracy'] and 100 * t['test_accuracy'], '.1f')} % vs "
+                     f"full window {_f(t['full_window_test_accuracy'] and 100 * t['full_window_test_accuracy'], '.1f')} %; "
+                     f"{_f(t['steps_per_test_sample'], '.0f')} steps per test sample")
+    lines.append("(a preview: a few hundred images and seeds; differences of a few points are within noise)")
     return "\n".join(lines) + "\n"

@@ -98,8 +98,11 @@ def steps_per_presentation(window_ms, dt_ms, rest_ratio=REST_RATIO) -> int:
     return int(round((check_window(window_ms, dt_ms) + rest_ms(window_ms, dt_ms, rest_ratio)) / dt_ms))
 
 
-def presentation(window_ms, dt_ms=0.5, rest_ratio=REST_RATIO, intensity0=BASE_INTENSITY, min_spikes=None):
+def presentation(window_ms, dt_ms=0.5, rest_ratio=REST_RATIO, intensity0=BASE_INTENSITY, min_spikes=None,
+                 stop_lead=0, stop_margin=0):
+    """A fixed window, or (``stop_lead`` > 0) the maximum window of an adaptive presentation."""
     from ...encoding import Presentation
     return Presentation(t_on_ms=check_window(window_ms, dt_ms), t_rest_ms=rest_ms(window_ms, dt_ms, rest_ratio),
                         dt_ms=dt_ms, intensity0=intensity0,
-                        min_spikes=BASE_MIN_SPIKES if min_spikes is None else int(min_spikes))
+                        min_spikes=BASE_MIN_SPIKES if min_spikes is None else int(min_spikes),
+                        stop_lead=int(stop_lead), stop_margin=int(stop_margin))
