@@ -105,7 +105,8 @@ def topspark_run(job) -> dict:
     seed, n_in = int(job["seed"]), images.shape[1]
     inf = Settings.from_dict(job["infer_settings"])
     spec = tuned_spec(job["model"], job["n_exc"], n_in, **inf.params)
-    pres = presentation(job["window_ms"], job["dt_ms"], job["rest_ratio"], inf.intensity0, inf.min_spikes)
+    stop = {"stop_lead": int(job.get("stop_lead", 0)), "stop_margin": int(job.get("stop_margin", 0))}   # adaptive window
+    pres = presentation(job["window_ms"], job["dt_ms"], job["rest_ratio"], inf.intensity0, inf.min_spikes, **stop)
     if "input" in job:                                 # stage 2: the stage-1 network, tested once
         prev = job["input"]
         frozen = learned_state(prev["state"])
@@ -114,10 +115,11 @@ def topspark_run(job) -> dict:
                       phase="inference", seed=seed * 1000 + 503, progress=False)
         pred = predict(run.responses, np.asarray(prev["assignments"]))
         return {"test_accuracy": float((pred == splits.y_test).mean()), "test_counts": run.counts.to_dict(),
+                "test_steps_per_sample": [int(x) for x in run.steps_per_sample],
                 "test_sim_s": run.sim_wall_s, "test_samples": len(splits.y_test), "wall_s": time.perf_counter() - t0}
     ts = Settings.from_dict(job["train_settings"])
     tspec = tuned_spec(job["model"], job["n_exc"], n_in, **ts.params)
-    tpres = presentation(job["window_ms"], job["dt_ms"], job["rest_ratio"], ts.intensity0, ts.min_spikes)
+    tpres = presentation(job["window_ms"], job["dt_ms"], job["rest_ratio"], ts.intensity0, ts.min_spikes, **stop)
     st = initial_state(tspec, seed)
     st["theta"] = st["theta"] + ts.theta_shift_mV * 1e-3
     train = present(tspec, bk, tpres, images, np.random.default_rng(seed).permutation(n_tr), st, plastic=1,
@@ -133,6 +135,8 @@ def topspark_run(job) -> dict:
     pred = predict(val.responses, assignments)
     return {"val_accuracy": float((pred == splits.y_val).mean()), "train_counts": train.counts.to_dict(),
             "train_sim_s": train.sim_wall_s, "train_samples": n_tr, "train_presentations": train.presentations,
+            "train_steps_per_sample": float(np.mean(train.steps_per_sample)), "val_counts": val.counts.to_dict(),
+            "val_steps_per_sample": float(np.mean(val.steps_per_sample)),
             "assignments": assignments.tolist(), "state": state, "wall_s": time.perf_counter() - t0}
 
 
@@ -204,7 +208,7 @@ def run_study(cfg: StudyConfig, workers=2, scheduler=None, log=print, out_dir=No
             missing.append(desc)
             continue
         s, r = found[t["after"]], done[t["key"]]
-        runs.append(desc | {k: v for k, v in s.items() if k not in ("state", "assignments", "wall_s", "train_counts")}
+        runs.append(desc | {k: v for k, v in s.items() if k not in ("state", "assignments", "wall_s", "train_counts", "val_counts")}
                     | {k: v for k, v in r.items() if k not in ("wall_s", "test_counts")}
                     | {"counts": {"training": s["train_counts"], "inference": r["test_counts"]}})
     split = protocol_splits(load_described(cfg.data), cfg.n_val, cfg.split_seed).record

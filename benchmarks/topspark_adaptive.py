@@ -1,0 +1,58 @@
+"""TopSpark's adaptive window under the results protocol (issue 26).
+
+    .venv/bin/python benchmarks/topspark_adaptive.py [--data-dir DIR] [--workers 1]
+    .venv/bin/python benchmarks/topspark_adaptive.py --reduced     # the reduced scale stated in the record
+
+Runs ``brian_snn.experiments.timestep.adaptive`` (the cost-aware policy of docs/topspark.md, chosen on
+validation; the chosen candidate and the two fixed references tested once) and writes
+``benchmarks/results/topspark_adaptive.json`` (per-seed rows with ``"selected_on": "validation"``, the
+steps each test sample took, prices on Jetson Nano / Loihi 1 / 45 nm ASIC).  The README section is
+not generated from it yet (benchmarks/report.py).
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from brian_snn.experiments.timestep.adaptive import AdaptiveConfig, run_adaptive  # noqa: E402
+from brian_snn.files import replacing  # noqa: E402
+
+# The reduced scale (2 CPUs shared with other work): 500 images of the embedded real-MNIST subset's
+# training part (300 train, 200 validation), its 500 test images, SpikeDyn N = 100, one epoch, ONE seed,
+# a smaller grid (k in {2, 5}, m in {0, 1}, T_max = the full window only; the fixed short window of the
+# protocol study, 50 ms, as the second reference), labels from the 300 training images.
+REDUCED = dict(data={"dataset": "embedded", "n_train": 500}, n_val=200, models=("spikedyn",), n_exc=100, ks=(2, 5),
+               ms=(0, 1), seeds=(0,), label_samples=300, t_max="full")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--reduced", action="store_true", help="the reduced scale (see REDUCED)")
+    p.add_argument("--work", default="out/topspark_adaptive", help="runs and their job cache")
+    p.add_argument("--out", default=str(HERE / "results" / "topspark_adaptive.json"))
+    a = p.parse_args(argv)
+    cfg = AdaptiveConfig(**REDUCED) if a.reduced else AdaptiveConfig(data={"dataset": "mnist", "data_dir": a.data_dir})
+    rec = run_adaptive(cfg, workers=a.workers, out_dir=a.work, log=lambda *x: print(*x, file=sys.stderr, flush=True))
+    rec["scale"] = ("reduced: " + json.dumps(REDUCED)) if a.reduced else "full protocol"
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with replacing(out) as tmp:
+        tmp.write_text(json.dumps(rec, indent=1))
+    for m, s in rec["selection"].items():
+        print(f"{m}: chosen {s['chosen']} (full window validation {100 * s['reference_val_accuracy']:.1f} %)")
+    for r in rec["adaptive"]:
+        pj = r["prices"]["jetson-nano"]
+        print(f"  {r['model']} seed {r['seed']} {r['candidate']}: val {100 * r['val_accuracy']:.1f} %, test "
+              f"{100 * r['test_accuracy']:.1f} %, {r['test_steps_per_sample']['mean']:.0f} steps/test sample, "
+              f"Jetson E_train {1e3 * (pj['energy_train_j_per_sample'] or 0):.2f} mJ, "
+              f"E_inf {1e3 * (pj['energy_inference_j_per_sample'] or 0):.2f} mJ")
+    print(f"saved {out}")
+
+
+if __name__ == "__main__":
+    main()
