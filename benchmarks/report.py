@@ -663,11 +663,43 @@ def nir_snn_agreement(res) -> str:
             f"not yet re-chosen, docs/methods.md).  {code_line(res)}.\n")
 
 
+def throughput(res) -> str:
+    """Training throughput (benchmarks/throughput.py): the compiled binary against the project's
+    tight-loop bound (same counted work) and Brian2's runtime per-sample loop, one job."""
+    s, mach = res["setup"], res["machine"]
+    out = [f"N = {s['n_exc']}, dt {s['dt_ms']:g} ms, {s['t_on_ms']:g} + {s['t_rest_ms']:g} ms, {s['threads']} thread, "
+           f"{s['data']}; one job on this {mach['cores']}-core {mach['cpu']} machine ({mach['date']}); bound compiled "
+           f"with `{res['bound_compiler']}`.", "",
+           "| model | compiled training (samples/s) | labelling, learning off (samples/s) | tight-loop bound (samples/s) "
+           "| fraction of the bound | runtime per-sample loop (samples/s) | speed-up | synaptic events / sample "
+           "| plasticity updates / sample |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for m, r in res["models"].items():
+        c, rt = r["compiled"], r["runtime_loop"]
+        out.append(f"| {m} | {c['samples_per_s']:.1f} | {c['labelling_samples_per_s']:.1f} | "
+                   f"{r['bound']['samples_per_s']:.0f} | {100 * r['fraction_of_bound']:.0f} % | "
+                   f"{rt['samples_per_s']:.2f} ({rt['samples']} samples) | {r['speedup']:.0f}× | "
+                   f"{c['synaptic_events_per_sample']:,.0f} | {c['plasticity_updates_per_sample']:,.0f} |")
+    copies = [(m, r["copies"]) for m, r in res["models"].items() if r.get("copies")]
+    if copies:
+        out += ["", "Batched copies in one binary on this CPU (for the record): " + "; ".join(
+            f"{m} × {c['copies']}: {c['aggregate_samples_per_s']:.1f} samples/s in all "
+            f"({c['per_copy_samples_per_s']:.1f} per copy)" for m, c in copies) + "."]
+    profiled = [(m, r["profile"]) for m, r in res["models"].items() if r.get("profile")]
+    if profiled:
+        out += ["", f"Where the binary's time goes in training ({profiled[0][1]['method']}; share of its CPU time):", ""]
+        for m, p in profiled:
+            top = [(k, v) for k, v in p["share"].items() if k != "other"][:6]
+            out.append(f"- {m}: " + ", ".join(f"`{k.replace('_codeobject', '')}` {100 * v:.0f} %" for k, v in top))
+    return "\n".join(out) + "\n"
+
+
 RENDERERS = {"static_mnist": static_mnist, "gpu_validation": gpu_validation, "continual_mnist": continual_mnist,
              "spikedyn_ablation": spikedyn_ablation,
              "topspark": topspark, "nir_agreement": nir_agreement,
              "solsa": solsa, "commands": commands, "main_job": main_job,
-             "nir_snn_agreement": nir_snn_agreement}
+             "nir_snn_agreement": nir_snn_agreement,
+             "throughput": throughput}
 
 
 #: Every section the README must carry: --check fails when a marker pair is missing (issue 25).
