@@ -41,7 +41,7 @@ seed 0): train 5,000 / validation 1,000 / test 2,000.  Only train and validation
   the shared cores, ~70 min for the stage): the graphs are integrated by ``graph_counts`` (numpy,
   vectorised over images, NIR's equations as ``run_nir`` solves them), checked spike count for spike
   count against ``run_nir`` on the first 50 validation images of every network and candidate (recorded);
-  the original conductance network is not run.
+  the original conductance network is run afterwards, if time allows (``--reference``).
 * Rule, fixed before any run: the higher mean validation accuracy over the three networks wins if
   the paired (by network) 95 % t-interval of its difference from ``mid`` excludes 0; otherwise
   ``mid`` is kept.
@@ -168,11 +168,11 @@ def graph_counts(graph, x, dt, batch=250):
     return np.concatenate(out)
 
 
-def nir_stage(cfg, work, paths, log, check_images=50):
+def nir_stage(cfg, work, paths, log, check_images=50, reference=False):
     """Validation accuracy of each v_ref's export of the trained networks ``paths`` (one per seed)."""
     from brian_snn.data import load_described
     from brian_snn.nir import run_nir
-    from brian_snn.nir.snn_export import inference_to_nir, load_snn
+    from brian_snn.nir.snn_export import conductance_reference, inference_to_nir, load_snn
     from brian_snn.readout import assign_labels, predict
     splits = protocol_splits(load_described(cfg.data), cfg.n_val, cfg.split_seed)
     y_lab, y_val = splits.y_train[:NIR_LABEL_IMAGES], splits.y_val
@@ -186,13 +186,15 @@ def nir_stage(cfg, work, paths, log, check_images=50):
         x_lab = poisson_batches(splits.x_train[:NIR_LABEL_IMAGES], rng, **kw)
         x_val = poisson_batches(splits.x_val, rng, **kw)
         row = {"seed": seed, "network": str(Path(path).name), "dt_s": dt, "presentation": kw}
+        preds = {}
         for v in V_REFS:
             g = inference_to_nir(st, v_ref=v, dt=dt)
             t0 = time.perf_counter()
             lab, val = graph_counts(g, x_lab, dt), graph_counts(g, x_val, dt)
             wall = time.perf_counter() - t0
             assign, _ = assign_labels(lab, y_lab)
-            acc = float(np.mean(predict(val, assign) == y_val))
+            preds[v] = predict(val, assign)
+            acc = float(np.mean(preds[v] == y_val))
             # the vectorised integration against brian-snn's own NIR runner, on the first validation images
             t0 = time.perf_counter()
             ref = run_nir(g, x_val[:check_images].astype(float), dt=dt).outputs["output"].sum(axis=1)
@@ -204,6 +206,27 @@ def nir_stage(cfg, work, paths, log, check_images=50):
                                         "wall_s": round(time.perf_counter() - t0, 1)}}
             log(f"NIR seed {seed} v_ref={v}: val {100 * acc:.1f} % (run_nir check: {100 * same:.0f} % of "
                 f"{check_images} images with identical counts)")
+        if reference:       # the original conductance network on the same spikes (Brian2 runtime; cached)
+            f = work / "nir" / f"{Path(path).stem}_reference.npz"
+            if f.exists():
+                z = np.load(f)
+                lab, val, wall = z["lab"], z["val"], float(z["wall_s"])
+            else:
+                f.parent.mkdir(parents=True, exist_ok=True)
+                t0 = time.perf_counter()
+                ref = lambda x: np.concatenate([conductance_reference(  # noqa: E731
+                    st["w"], st["theta"], x[k:k + 250], st["model"], st["params"], dt) for k in range(0, len(x), 250)])
+                lab, val = ref(x_lab), ref(x_val)
+                wall = time.perf_counter() - t0
+                np.savez(f, lab=lab, val=val, wall_s=wall)
+            assign, _ = assign_labels(lab, y_lab)
+            pred = predict(val, assign)
+            row["original"] = {"val_accuracy": float(np.mean(pred == y_val)),
+                               "mean_spikes_per_image": float(val.sum(axis=1).mean()), "wall_s": round(wall, 1)}
+            for v in V_REFS:
+                row[v]["same_prediction"] = float(np.mean(preds[v] == pred))
+                row[v]["spike_count_ratio"] = row[v]["mean_spikes_per_image"] / row["original"]["mean_spikes_per_image"]
+            log(f"original seed {seed}: val {100 * row['original']['val_accuracy']:.1f} %")
         per_net.append(row)
     per_seed = {v: [r[v]["val_accuracy"] for r in per_net] for v in V_REFS}
     out = {"parameter": "v_ref", "candidates": list(V_REFS), "default_before": V_REF_DEFAULT,
@@ -213,12 +236,15 @@ def nir_stage(cfg, work, paths, log, check_images=50):
            "integration": "graph_counts (numpy, vectorised over images; NIR's equations as run_nir integrates them); "
                           "checked against run_nir on the first validation images of every network and v_ref "
                           "(check_run_nir)",
-           "original_network": "not run: the conductance reference (Brian2 runtime) did not fit the session's time; "
-                               "the rule does not use it",
+           "original_network": ("conductance_reference (Brian2 runtime: conductances, refractory period, learned w and "
+                                "theta frozen) on the same spikes, labelled on its own responses; reported, not used by "
+                                "the rule" if reference else "not run (--reference); the rule does not use it"),
            "networks": per_net, "val_accuracy_per_network": per_seed,
            "summary": {v: summarise(per_seed[v]) for v in V_REFS},
            "rule": "highest mean validation accuracy of the exported graph over the networks; it replaces 'mid' only if "
                    "the paired-by-network 95 % t-interval of the difference excludes 0, else 'mid' is kept"}
+    if reference:
+        out["summary_original"] = summarise([r["original"]["val_accuracy"] for r in per_net])
     out.update(choose(out["summary"], per_seed, V_REF_DEFAULT))
     log(f"v_ref chosen: {out['chosen']}")
     return out
@@ -229,6 +255,9 @@ def main(argv=None):
     p.add_argument("--data-dir", default=None, metavar="DIR",
                    help="folder with the 8,000-image MNIST pool; default: built once from the checksummed MNIST download")
     p.add_argument("--stage", choices=("spikedyn", "nir", "all"), default="all")
+    p.add_argument("--reference", action="store_true",
+                   help="NIR stage: also run the original conductance network on the same spikes (Brian2 runtime, "
+                        "~0.4 s per image; cached in --work/nir)")
     p.add_argument("--finished-only", action="store_true", help="SpikeDyn stage: record the runs finished so far")
     p.add_argument("--work", default=str(HERE.parent / "out" / "defaults_selection"))
     p.add_argument("--out", default=str(OUT))
@@ -268,7 +297,7 @@ def main(argv=None):
             return 2
         from brian_snn.nir import snn_export
         paths = [str(work / "runs" / Path(x).name) for x in sd["run_paths"][sd["chosen"]]]
-        nir = nir_stage(cfg, work, paths, log)
+        nir = nir_stage(cfg, work, paths, log, reference=a.reference)
         nir["networks_from"] = f"spikedyn stage, chosen configuration ({sd['chosen']})"
         nir["provenance"] = provenance(source_files() + [Path(__file__), Path(snn_export.__file__),
                                                           Path(snn_export.__file__).parent / "network.py"])
