@@ -81,13 +81,13 @@ class SpikeDyn(QuantisedWeights, ModelSpec):
     NAME = "spikedyn"
     RUNTIME = ("nu_post", "x_tar", "norm", "theta_plus_mV", "tau_theta_ms", "w_lat", "n_half", "weight_bits",
                "lr_adaptation", "min_response", "w_ei", "w_ie", "decay")
-    nu_post: float = 2e-3            # chosen on test images, not yet on validation (docs/methods.md, "Defaults")
+    nu_post: float = 2e-3            # re-chosen on validation and kept: benchmarks/results/defaults_selection.json
     x_tar: float = 0.1               # decay target: inputs with a smaller trace lose weight
     norm: float = 78.0
     theta_plus_mV: float = 0.05
     tau_theta_ms: float = 1e7
     w_lat: float = 17.0              # direct lateral inhibition strength (D&C's inh->exc weight)
-    n_half: float = 200.0            # samples after which a neuron's learning rate has halved (on/off chosen on test images)
+    n_half: float = 200.0            # samples after which a neuron's learning rate has halved (on/off: defaults_selection.json)
     tau_pre_ms: float = 20.0
     max_delay_ms: float = 0.0        # BindsNET's D&C v2 (SpikeDyn's base) has no synaptic delays
     weight_bits: int = 0             # > 0: input weights held at this many bits in the simulation
