@@ -640,13 +640,20 @@ def commands(res) -> str:
 
 
 def main_job(res) -> str:
-    """The main job's output as recorded (benchmarks/results/main_job.json): no run is repeated here."""
-    commits = sorted({(ln["date"], ln["recorded_in_commit"][:7]) for ln in res["lines"]})
-    sp = res["steps_per_sample"]
+    """The main job's output (benchmarks/results/main_job.json, written by benchmarks/main_job.py or,
+    for an older record, transcribed with the commits that wrote each line): no run is repeated here."""
+    prov, sp = res["provenance"], res["steps_per_sample"]
+    if prov.get("git_commit", "unknown") != "unknown":
+        origin = (f"Output of the run recorded in `benchmarks/results/main_job.json` by `benchmarks/main_job.py` "
+                  f"(code {prov['git_commit'][:10]}{'+dirty' if prov.get('dirty') is True else ''}, fingerprint "
+                  f"{prov['code_fingerprint'][:10]}, {prov['date']}; its exact counts are stored with it).")
+    else:
+        commits = sorted({(ln["date"], ln["recorded_in_commit"][:7]) for ln in res["lines"]})
+        origin = (f"Output as recorded in `benchmarks/results/main_job.json` (lines written by commits "
+                  f"{', '.join(f'{c} ({d})' for d, c in commits)}; no commit or code fingerprint was recorded "
+                  "with the runs).")
     out = ["```"] + [ln["text"] for ln in res["lines"]] + ["```", "",
-           f"Output as recorded in `benchmarks/results/main_job.json` (lines written by commits "
-           f"{', '.join(f'{c} ({d})' for d, c in commits)}; no commit or code fingerprint was recorded with the runs).  "
-           + res["note_on_hardware_lines"]
+           origin + "  " + res["note_on_hardware_lines"]
            + f"  {res['kernels_per_step']} kernel launches and {res['host_copies_per_step']} spike-count copies per step "
            f"make the Nano launch-bound ({sp['value']:,} steps per sample)."]
     return "\n".join(out) + "\n"

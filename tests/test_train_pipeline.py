@@ -54,9 +54,12 @@ def test_train_writes_complete_results_and_counts_add_up(tiny, tmp_path):
     assert inf.pathway("input_exc").weight_changes == 0
     assert tr.population("exc").neuron_updates == 10 * tr.steps
     # (normalisation: test_normalisation_sets_column_sums_to_norm)
-    # GPU kernels per step, stored with the counts: input 2 (threshold, reset; no state-update
-    # code), exc 4 (state updater, spike and renorm thresholders, reset), inh 3, 5 pathways x 2
-    assert tr.extra["kernels_per_step"] == inf.extra["kernels_per_step"] == 19
+    # GPU kernels per step as brian2cuda launches them, stored with the counts: input 3 (threshold 2,
+    # reset 1; no state-update code), exc 6 (state updater 1, spike and renorm thresholders 2 + 2,
+    # reset 1), inh 4 (state updater, threshold 2, reset), 5 pathways 1 each + 2 for the input's
+    # heterogeneous delays (queue advance, push); the 4 pathways without them copy a spike count per step
+    assert tr.extra["kernels_per_step"] == inf.extra["kernels_per_step"] == 3 + 6 + 4 + 5 + 2
+    assert tr.extra["host_copies_per_step"] == 4
     # the cost lines: one per phase and target; a target that cannot price says why on one line
     s = summary(res, ["loihi1", "jetson-nano", "toaster"])
     text = io.StringIO()
