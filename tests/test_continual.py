@@ -60,8 +60,8 @@ def test_config_rejects_bad_values():
         C.ContinualConfig(samples_per_task=10, label_per_class=11)
     with pytest.raises(ValueError, match="more than once"):
         C.ContinualConfig(tasks="1,2,1")
-    with pytest.raises(ValueError, match="unknown model 'asp'"):
-        C.model_spec("asp", 10)
+    with pytest.raises(ValueError, match="unknown model 'aspx'"):
+        C.model_spec("aspx", 10)
     with pytest.raises(ValueError, match="no parameter 'nu_pre'"):
         C.model_spec("spikedyn", 10, nu_pre=0.1)
 
@@ -203,8 +203,10 @@ def test_tiny_network_three_tasks(tiny, tmp_path, monkeypatch):
     assert tr.samples == 36 and inf.samples == 9 * (1 + 2 + 3)
     assert tr.pathway("input_exc").plasticity_updates > 0 and inf.pathway("input_exc").plasticity_updates == 0
     assert hwmodel.load_counts(out, "training").samples == 36          # hwmodel reads the file
-    # kernels per step (SpikeDyn: exc 4 code objects, input 2 -- no state updater --, 4 pathways x 2)
-    assert stored["scalars"]["kernels_per_step"] == tr.extra["kernels_per_step"] == inf.extra["kernels_per_step"] == 14
+    # kernels per step as brian2cuda launches them (SpikeDyn: exc 6 -- state updater, spike and renorm
+    # thresholders 2 + 2, reset --, input 3 -- thresholder 2, reset, no state updater --, 4 pathways 1
+    # each, none with heterogeneous delays)
+    assert stored["scalars"]["kernels_per_step"] == tr.extra["kernels_per_step"] == inf.extra["kernels_per_step"] == 13
     assert tr.extra["simulator"] == "brian2"
 
     # 5. the weights were held at 8 bits in the simulation

@@ -20,7 +20,7 @@ def results_file(path, model="spikedyn", n_in=12, n=4, seed=0, params=None):
     """A 'brian-snn train' results file (the layout train_eval writes) with random weights / thresholds."""
     rng = np.random.default_rng(seed)
     w, theta = rng.random((n_in, n)), 0.02 + 0.01 * rng.random(n)
-    write_results(path, {"config": {"model": model, "n_exc": n, "model_params": dict(params or {}, n_exc=n),
+    write_results(path, {"config": {"model": model, "n_exc": n, "model_params": dict(params or {}, n_exc=n, n_input=n_in),
                                     "presentation_params": {"dt_ms": 0.5, "t_on_ms": 350.0}},
                          "arrays": {"weights": w, "thresholds_theta_V": theta, "assignments": np.arange(n) % 10}})
     return w, theta
@@ -135,6 +135,6 @@ def test_cli_export_of_another_file_is_one_line(tmp_path, capsys):
     results_file(bad, model="solsa-like")
     assert main(["export", "--format", "nir", "--results", str(bad), "--out", str(tmp_path / "y.nir")]) == 2
     err = capsys.readouterr().err.strip()
-    assert "has no NIR export" in err and len(err.splitlines()) == 1
+    assert "names no known model (model 'solsa-like'" in err and len(err.splitlines()) == 1
     with pytest.raises(NirError, match="v_ref"):
         snn_to_nir(np.ones((2, 2)), np.zeros(2), v_ref=5.0)

@@ -304,17 +304,21 @@ def stored_network(stored, path):
     for key in ("model_params", "presentation_params"):
         if not isinstance(cfg.get(key), dict):
             raise ValueError(f"{path}: its configuration has no {key!r} object (damaged file?)")
+    try:
+        spec = get_model_spec(cfg["model"], **cfg["model_params"])
+    except TypeError as e:
+        raise ValueError(f"{path}: its model_params do not fit {cfg['model']} ({e})") from None
+    return spec
+
+
+def check_run_settings(cfg, path):
+    """The settings a re-run of a stored network needs (``evaluate``; an export needs none)."""
     chunk = cfg.get("chunk_slots")
     if isinstance(chunk, bool) or not isinstance(chunk, int) or not 1 <= chunk <= MAX_CHUNK_SLOTS:
         raise ValueError(f"{path}: configuration chunk_slots must be an integer in [1, {MAX_CHUNK_SLOTS:,}], "
                          f"got {chunk!r}")
     if isinstance(cfg.get("seed"), bool) or not isinstance(cfg.get("seed"), int):
         raise ValueError(f"{path}: configuration seed must be an integer, got {cfg.get('seed')!r}")
-    try:
-        spec = get_model_spec(cfg["model"], **cfg["model_params"])
-    except TypeError as e:
-        raise ValueError(f"{path}: its model_params do not fit {cfg['model']} ({e})") from None
-    return spec
 
 
 def check_trained(stored, path, spec):
@@ -334,6 +338,7 @@ def evaluate_file(path, backend=None, progress=True):
         raise ValueError(f"{path}: holds only a checkpoint (training did not finish); "
                          "run 'brian-snn train' again with the same --out to resume")
     spec = stored_network(stored, path)
+    check_run_settings(stored["config"], path)
     check_trained(stored, path, spec)
     data = cfg.get("data") or {}
     dataset = load_dataset(data.get("dataset", "embedded"), data_dir=data.get("data_dir"),
