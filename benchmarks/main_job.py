@@ -38,7 +38,7 @@ def main(argv=None) -> int:
         counts = {ph: load_counts(str(Path(work) / "results.h5"), ph).to_dict() for ph in ("training", "inference")}
     lines = [ln for ln in run.stdout.splitlines() if ln.strip()]
     tr = counts["training"]
-    prov = provenance([ROOT / "brian_snn", ROOT / "hwmodel"])
+    prov = provenance(sorted(ROOT.glob("brian_snn/**/*.py")) + sorted(ROOT.glob("hwmodel/**/*.py")))
     rec = {"schema": "brian-snn-main-job/1",
            "what": "The main job's console output (brian-snn train --plot fields.png: SpikeDyn, 400 excitatory "
                    "neurons, the embedded 1,000 + 500 real-MNIST subset, compiled C++), run by "
