@@ -16,7 +16,8 @@ CubaLIF -> Linear(L) -> CubaLIF (an edge closing a loop acts one step later).  V
   default: half-way between rest and each neuron's threshold, where a neuron that is about to fire
   spends its time; ``'rest'``: v_rest_e; or a number in mV).  Measured on a trained SpikeDyn
   (benchmarks/results/nir_snn_agreement.json): 'mid' keeps the accuracy, 'rest' loses ~9 points
-  (at rest the inhibition's driving force is too small and the excitation's too large);
+  (at rest the inhibition's driving force is too small and the excitation's too large); 'mid' is the
+  default chosen on validation (benchmarks/results/defaults_selection.json, three networks);
 * **approximated**: lateral inhibition ``gi (E_inh_e - v)`` (tau_gi = 2 ms) enters the same current
   (tau_syn = tau_ge) with the same charge at ``v_ref``:
   ``L_jk = w_lat * tau_gi * (E_inh_e - v_ref) / (tau_ge * (E_exc - v_ref))`` for j != k, 0 on the
