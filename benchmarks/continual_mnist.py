@@ -73,13 +73,8 @@ def main(argv=None):
     p.add_argument("--figure-only", action="store_true", help="only redraw the heat maps from the result file")
     a = p.parse_args(argv)
     if not getattr(a, "figure_only", False):
-        from brian_snn.data import DataError
-        from brian_snn.data.pool import ensure_pool
-        try:
-            a.data_dir = str(ensure_pool(a.data_dir, f"benchmarks/{Path(__file__).name}"))
-        except DataError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+        from brian_snn.data.pool import pool_for_script
+        a.data_dir = pool_for_script(a.data_dir, __file__)
     results = Path(a.results)
     if not a.figure_only:
         cfg = StudyConfig(data={"dataset": "mnist", "data_dir": a.data_dir})

@@ -31,13 +31,8 @@ def main(argv=None):
     p.add_argument("--finished-only", action="store_true", help="write the record of the runs finished so far")
     a = p.parse_args(argv)
     if not getattr(a, "figure_only", False):
-        from brian_snn.data import DataError
-        from brian_snn.data.pool import ensure_pool
-        try:
-            a.data_dir = str(ensure_pool(a.data_dir, f"benchmarks/{Path(__file__).name}"))
-        except DataError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+        from brian_snn.data.pool import pool_for_script
+        a.data_dir = pool_for_script(a.data_dir, __file__)
     cfg = StaticConfig(data={"dataset": "mnist", "data_dir": a.data_dir})
     log = lambda *m: print(*m, flush=True)  # noqa: E731
     result = run_static(cfg, a.work, workers=a.workers, log=log, finished_only=a.finished_only)

@@ -71,6 +71,15 @@ def ensure_pool(data_dir=None, script: str = "this script") -> Path:
                         f"on a machine without internet give --data-dir DIR holding {IMAGES} + {LABELS}") from None
 
 
+def pool_for_script(data_dir, script_path) -> str:
+    """:func:`ensure_pool` for a benchmark script: the folder, or one line on stderr and exit 2."""
+    try:
+        return str(ensure_pool(data_dir, f"benchmarks/{Path(script_path).name}"))
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def _digest(path) -> str:
     import gzip
     with gzip.open(path, "rb") as f:
