@@ -80,6 +80,29 @@ def _nir_nested(tmp):
     nir.write("g.nir", nir.NIRGraph.from_list(nir.Linear(weight=np.ones((2, 2))), inner, type_check=False))
 
 
+def _nir_huge_input(tmp):
+    """A small file declaring an Input of 10^9 neurons (nothing of that size is in it)."""
+    import nir
+    nir.write("g.nir", nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([10 ** 9])),
+                                           "output": nir.Output(output_type=np.array([10 ** 9]))},
+                                    edges=[("input", "output")], type_check=False))
+
+
+def _nir_long_delay(tmp):
+    """A 2-neuron graph with a Delay of 10^6 s."""
+    import nir
+    nir.write("g.nir", nir.NIRGraph.from_list(nir.Delay(delay=np.array([1e6, 1e6])), type_check=False))
+
+
+def _nir_external_link(tmp):
+    """A NIR file whose node group links to another file."""
+    import h5py
+    with h5py.File("other.h5", "w") as f:
+        f.create_group("node")
+    with h5py.File("g.nir", "w") as f:
+        f["node"] = h5py.ExternalLink("other.h5", "/node")
+
+
 def _trained(**change):
     """A results file ``r.h5`` of a (never run) 10-neuron SpikeDyn with ``change`` applied:
     config keys (None: removed) or arrays (None: removed)."""
@@ -244,6 +267,13 @@ CASES = [
      "node 'nirgraph' (NIRGraph): nested graphs are not supported (flatten the subgraph into the parent); "
      "supported: Input, Output, Affine, Linear, Scale, Flatten, Conv1d, Conv2d, SumPool2d, AvgPool2d, Delay, "
      "Threshold, LIF, CubaLIF, IF, LI, CubaLI, I"),
+    ("nir run: an Input of 10^9 neurons declared in a small file", ["nir", "run", "g.nir", "--random", "0.1"],
+     _nir_huge_input, "node 'input' (Input): 1,000,000,000 inputs declared, more than 10,000,000 per node"),
+    ("nir run: a Delay of 10^6 s", ["nir", "run", "g.nir", "--random", "0.1", "--dt", "0.001"], _nir_long_delay,
+     "…: a delay of 1e+06 s is 1,000,000,000 steps of dt = 0.001 s, more than 1,000,000 (the spike queue would "
+     "hold every step)"),
+    ("nir run: an HDF5 external link in the NIR file", ["nir", "run", "g.nir", "--random", "0.1"], _nir_external_link,
+     "g.nir: HDF5 external link /node -> other.h5:/node refused (a results or NIR file must hold its own data)"),
     ("nir run: misspelled --target", ["nir", "run", "g.nir", "--random", "0.1", "--target", "jetson-nan"], None,
      "unknown target 'jetson-nan'; did you mean 'jetson-nano'? …"),
     # -- issue 29: inputs that gave a traceback

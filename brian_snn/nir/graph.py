@@ -48,11 +48,15 @@ def load_graph(graph_or_path):
         raise NirError(f"{path}: not a NIR file (no HDF5 signature: truncated or another format?)")
     import h5py
     from nir.serialization import hdf2dict
+    from ..files import FileError, check_hdf5
     try:
         with h5py.File(path, "r") as f:
             if "node" not in f:
                 raise NirError(f"{path}: not a NIR file (no 'node' group)")
+            check_hdf5(f, path)
             d = hdf2dict(f["node"])
+    except FileError as e:
+        raise NirError(str(e)) from None
     except NirError:
         raise
     except Exception as e:            # h5py: truncated file, bad superblock, unreadable dataset, ...
@@ -166,11 +170,17 @@ def _shape(node, name, kind):
     return tuple(int(v) for v in np.asarray(t).reshape(-1))
 
 
+MAX_NEURONS = 10_000_000     # per node: a declared size is checked before anything is allocated
+
+
 def _population(name, node) -> Population:
     kind = type(node).__name__
     if kind == "Input":
         shape = _shape(node, name, kind)
-        return Population(name, kind, int(np.prod(shape)), shape)
+        n = math.prod(shape)
+        if n > MAX_NEURONS:
+            raise NirError(f"node {name!r} ({kind}): {n:,} inputs declared, more than {MAX_NEURONS:,} per node")
+        return Population(name, kind, n, shape)
     keys = NEURONS[kind] + {"LIF": ("v_reset",), "CubaLIF": ("v_reset", "w_in"), "IF": ("v_reset",),
                             "CubaLI": ("w_in",)}.get(kind, ())
     sizes = [np.asarray(getattr(node, k)).size for k in keys]

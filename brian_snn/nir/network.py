@@ -43,6 +43,7 @@ METHOD = {"IF": "euler", "I": "euler"}
 TIME = ("tau", "tau_syn", "tau_mem")
 RESOLUTION = 1e-9    # relative |tau_syn - tau_mem| below which a Cuba node counts as tau_syn = tau_mem
 NUDGE = 1e-5        # relative move of such tau_syn in a node where the others differ
+MAX_DELAY_STEPS = 1_000_000   # a longer delay is refused before its spike queue is allocated
 
 
 @dataclass
@@ -106,6 +107,9 @@ class NirNetwork:
         if delay is None:
             return None
         k = delay / self.dt
+        if k.size and float(np.max(k)) > MAX_DELAY_STEPS:
+            raise NirError(f"{what}: a delay of {float(np.max(delay)):g} s is {float(np.max(k)):,.0f} steps of dt = "
+                           f"{self.dt:g} s, more than {MAX_DELAY_STEPS:,} (the spike queue would hold every step)")
         if np.any(np.abs(k - np.rint(k)) > 1e-6 * np.maximum(1, k)):
             bad = float(delay[np.argmax(np.abs(k - np.rint(k)))])
             raise NirError(f"{what}: a delay of {bad:g} s is not a whole number of steps of dt = {self.dt:g} s")
