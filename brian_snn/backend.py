@@ -76,13 +76,17 @@ def check_compiler():
                            "install g++ (Debian/Ubuntu: apt install g++) or use --backend runtime")
 
 
+MAX_MAKE_JOBS = 1024
+
+
 def make_jobs(limit=None) -> int:
     """Parallel compiler jobs: ``$BRIAN_SNN_MAKE_JOBS``, else the cores this process may run on
     (at most ``limit``).  Brian2's default ``make -j`` starts every compiler at once."""
     env = os.environ.get("BRIAN_SNN_MAKE_JOBS", "").strip()
     if env:
-        if not env.isdigit() or int(env) < 1:
-            raise BackendError(f"BRIAN_SNN_MAKE_JOBS must be a positive integer, got {env!r}")
+        if not env.isdigit() or not 1 <= int(env) <= MAX_MAKE_JOBS:
+            shown = env if len(env) <= 20 else env[:17] + "..."
+            raise BackendError(f"BRIAN_SNN_MAKE_JOBS must be an integer in [1, {MAX_MAKE_JOBS}], got {shown!r}")
         return int(env)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return max(1, min(cores, limit or cores))

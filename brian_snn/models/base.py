@@ -4,6 +4,9 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 
+MAX_DELAY_MS = 10_000.0
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """Parameters of a network; the structural ones decide what gets compiled.
@@ -31,6 +34,9 @@ class ModelSpec:
                     raise ValueError(f"{self.NAME}: parameter {f.name} must be {bound}, got {v!r}")
         if self.n_exc < 1 or self.n_input < 1:
             raise ValueError(f"{self.NAME}: n_exc and n_input must be >= 1")
+        if self.max_delay_ms > MAX_DELAY_MS:           # the spike queue holds a slot per step of it
+            raise ValueError(f"{self.NAME}: parameter max_delay_ms must be <= {MAX_DELAY_MS:g} (a presentation is "
+                             f"a few hundred ms), got {self.max_delay_ms!r}")
 
     def structure(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in self.RUNTIME}
