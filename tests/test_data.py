@@ -577,3 +577,16 @@ def test_data_layer_does_not_import_brian2():
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             assert not any(n.split(".")[0] == "brian2" for n in names), path
+
+
+def test_a_gzip_bomb_is_refused_before_it_is_unpacked(tmp_path, monkeypatch):
+    """Unpacking stops as soon as the output passes the limit (set low here: 1 MiB), one line."""
+    from brian_snn.data import idx
+    monkeypatch.setattr(idx, "MAX_IDX_BYTES", 1 << 20)
+    bomb = tmp_path / "x.gz"
+    bomb.write_bytes(gzip.compress(bytes(3 << 20)))                # 3 MiB of zeros, a few kB packed
+    with pytest.raises(DataError, match=r"x.gz: unpacks to more than 1 MiB .* refused"):
+        idx.read_bytes(bomb)
+    ok = tmp_path / "y.gz"
+    ok.write_bytes(gzip.compress(bytes(1 << 19)))                  # under the limit: read as before
+    assert idx.read_bytes(ok) == bytes(1 << 19)

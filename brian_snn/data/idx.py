@@ -50,12 +50,32 @@ def read_bytes(path) -> bytes:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if data[:2] == GZIP_MAGIC:
         try:
-            data = gzip.decompress(data)
+            data = _gunzip(data, path)
         except EOFError:
             raise DataError(f"{path}: truncated gzip stream (file ends before the end-of-stream marker)") from None
         except (gzip.BadGzipFile, zlib.error, OSError) as exc:
             raise DataError(f"{path}: corrupt gzip data ({exc})") from None
     return data
+
+
+MAX_IDX_BYTES = 1 << 30          # 1 GiB unpacked: 20x the 60,000 MNIST images; a gzip bomb stops here
+
+
+def _gunzip(data: bytes, path) -> bytes:
+    """Gunzip in pieces, refusing more than MAX_IDX_BYTES of output before it is allocated."""
+    d, out, size = zlib.decompressobj(16 + zlib.MAX_WBITS), [], 0
+    chunk = data
+    while chunk:
+        piece = d.decompress(chunk, 1 << 24)
+        size += len(piece)
+        if size > MAX_IDX_BYTES:
+            raise DataError(f"{path}: unpacks to more than {MAX_IDX_BYTES >> 20:,} MiB (not an image data set, or a "
+                            "gzip bomb); refused")
+        out.append(piece)
+        chunk = d.unconsumed_tail
+    if not d.eof:
+        raise EOFError
+    return b"".join(out)
 
 
 def _describe(dims, type_name: str) -> str:
