@@ -255,7 +255,8 @@ class _ChunkedBackend:
             t_end = real * presentation.slot_ms * 1e-3
             steps = real * presentation.steps_per_slot
             if getattr(presentation, "adaptive", False):     # slots of varying length: read the slot log
-                t_end, steps = adaptive_end(slot_t[slots], real, float(st["ctrl_t_in"]), presentation.dt_ms * 1e-3)
+                t_end, steps = adaptive_end(slot_t[slots], real, float(np.ravel(st["ctrl_t_in"])[0]),
+                                             presentation.dt_ms * 1e-3)
             counts = asm.counter.counts(phase, samples=0, steps=steps,
                                         dt_s=presentation.dt_ms * 1e-3, t_end=t_end,
                                         copy=(k, copies) if copies else None,
