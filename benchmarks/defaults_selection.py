@@ -46,6 +46,15 @@ seed 0): train 5,000 / validation 1,000 / test 2,000.  Only train and validation
   the paired (by network) 95 % t-interval of its difference from ``mid`` excludes 0; otherwise
   ``mid`` is kept.
 
+**3. SpikeDyn's ``x_tar``** (added after parts 1-2: the static study had chosen it with one seed).
+
+* Candidates: ``x_tar`` ∈ {0.05, 0.1, 0.2} (the static study's grid); the code default is 0.1.
+* Runs: as part 1 (SpikeDyn, N = 100, one epoch, seeds 0, 1, 2, every other parameter at its
+  default, train / validation only; ``x_tar`` is a run-time parameter: one compiled network).
+* Rule, fixed before any run: part 1's (best mean; it replaces 0.1 only if the paired-by-seed 95 %
+  t-interval of best − 0.1 excludes 0).  The static study's final runs used 0.05 (its one-seed
+  choice); the result says whether three seeds support that choice.
+
 Runs and their job cache live in ``--work`` (default ``out/defaults_selection``): a killed run
 started again loses only the job in flight.
 """
@@ -130,6 +139,34 @@ def spikedyn_stage(cfg, work, log, finished_only=False):
         log(f"chosen: {out['chosen']} (best mean: {out['best_mean']})")
     else:
         out["missing"] = [c["name"] for c in cands if c["name"] not in summaries]
+    return out
+
+
+XTAR, XTAR_DEFAULT = (0.05, 0.1, 0.2), 0.1
+
+
+def xtar_stage(cfg, work, log, finished_only=False):
+    """Part 3 of the plan: SpikeDyn's x_tar over three seeds, with part 1's rule."""
+    fp = provenance(source_files())["code_fingerprint"]
+    jobs = {(x, s): _job(cfg, "spikedyn", NEURONS, EPOCHS, s, {"x_tar": x}, False, work, fp) for x in XTAR for s in SEEDS}
+    order = [jobs[(x, s)] for s in SEEDS for x in XTAR]
+    describe = lambda j, r: f"x_tar={j['params']['x_tar']:g} seed {j['seed']}: val {100 * r['val_accuracy']:.1f} %"  # noqa: E731
+    found = (cached_results(order, work / "jobs") if finished_only
+             else run_jobs(order, static_run, work / "jobs", None, 1, log, describe))
+    name = lambda x: f"x_tar={x:g}"  # noqa: E731
+    per_seed = {name(x): [found[jobs[(x, s)]["key"]]["val_accuracy"] for s in SEEDS] for x in XTAR
+                if all(jobs[(x, s)]["key"] in found for s in SEEDS)}
+    out = {"parameters": ["x_tar"], "model": "spikedyn", "neurons": NEURONS, "epochs": EPOCHS, "seeds": list(SEEDS),
+           "candidates": [{"name": name(x), "x_tar": x, "default": x == XTAR_DEFAULT} for x in XTAR],
+           "default_before": name(XTAR_DEFAULT), "val_accuracy_per_seed": per_seed,
+           "summary": {k: summarise(v) for k, v in per_seed.items()},
+           "rule": "as part 1: highest mean; it replaces x_tar=0.1 only if the paired-by-seed 95 % t-interval "
+                   "of (best - default) excludes 0"}
+    if len(per_seed) == len(XTAR):
+        out.update(choose(out["summary"], per_seed, name(XTAR_DEFAULT)))
+        log(f"x_tar chosen: {out['chosen']} (best mean: {out['best_mean']})")
+    else:
+        out["missing"] = [name(x) for x in XTAR if name(x) not in per_seed]
     return out
 
 
@@ -254,7 +291,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data-dir", default=None, metavar="DIR",
                    help="folder with the 8,000-image MNIST pool; default: built once from the checksummed MNIST download")
-    p.add_argument("--stage", choices=("spikedyn", "nir", "all"), default="all")
+    p.add_argument("--stage", choices=("spikedyn", "nir", "xtar", "all"), default="all")
     p.add_argument("--reference", action="store_true",
                    help="NIR stage: also run the original conductance network on the same spikes (Brian2 runtime, "
                         "~0.4 s per image; cached in --work/nir)")
@@ -262,13 +299,8 @@ def main(argv=None):
     p.add_argument("--work", default=str(HERE.parent / "out" / "defaults_selection"))
     p.add_argument("--out", default=str(OUT))
     a = p.parse_args(argv)
-    from brian_snn.data import DataError
-    from brian_snn.data.pool import ensure_pool
-    try:
-        a.data_dir = str(ensure_pool(a.data_dir, f"benchmarks/{Path(__file__).name}"))
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    from brian_snn.data.pool import pool_for_script
+    a.data_dir = pool_for_script(a.data_dir, __file__)
     log = lambda *m: print(*m, flush=True)  # noqa: E731
     work = Path(a.work)
     (work / "runs").mkdir(parents=True, exist_ok=True)
@@ -302,6 +334,9 @@ def main(argv=None):
         nir["provenance"] = provenance(source_files() + [Path(__file__), Path(snn_export.__file__),
                                                           Path(snn_export.__file__).parent / "network.py"])
         record["nir_v_ref"] = nir
+    if a.stage in ("xtar", "all"):
+        record["x_tar"] = xtar_stage(cfg, work, log, a.finished_only)
+        record["x_tar"]["provenance"] = provenance(source_files() + [Path(__file__)])
     if "spikedyn" in record:                      # local paths are not part of the record: file names in --work/runs
         record["spikedyn"]["run_paths"] = {k: [Path(x).name for x in v] for k, v in record["spikedyn"]["run_paths"].items()}
     out_path.parent.mkdir(parents=True, exist_ok=True)
