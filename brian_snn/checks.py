@@ -49,7 +49,7 @@ def check_out(path, directory=False):
     FIFO or socket, not ``name/`` for a file, and its nearest existing ancestor a writable folder
     (missing folders are created when the run starts).  What an existing file holds is checked
     under the lock (:func:`claim`).  The rule is :func:`hwmodel.files.check_output`'s."""
-    from .files import check_output
+    from .files import check_output, check_parent
     if not directory:
         return check_output(path, what="--out", exists_ok=True)
     p = Path(path)
@@ -57,13 +57,7 @@ def check_out(path, directory=False):
         raise ValueError("--out is empty")
     if p.exists() and not p.is_dir():
         raise ValueError(f"--out {path}: is a file; expected a folder")
-    parent = Path(os.path.abspath(p))
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise ValueError(f"--out {path}: {parent} is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"--out {path}: folder {parent} is not writable")
+    check_parent(Path(os.path.abspath(p)), f"--out {path}")
 
 
 def check_run(models=(), params=None, targets=(), out=None, out_is_dir=False, backend=None, own=OWN_OPTIONS):

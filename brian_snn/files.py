@@ -5,8 +5,8 @@ One rule for every file every command reads or writes: it lives in :mod:`hwmodel
 (stdlib only, so ``hwmodel`` uses it too) and is re-exported here; ``LockedError`` is also a
 ``BrianSnnError``."""
 from hwmodel import files as _files
-from hwmodel.files import (PLOT_SUFFIXES, FileError, check_hdf5, check_input, check_output, check_plot, decode,  # noqa: F401
-                           lock_path, parse_json, parse_toml, pid_alive, read_bytes, read_text,
+from hwmodel.files import (PLOT_SUFFIXES, FileError, check_hdf5, check_input, check_output, check_parent,  # noqa: F401
+                           check_plot, decode, lock_path, parse_json, parse_toml, pid_alive, read_bytes, read_text,
                            remove_stale, replacing, save_figure, temporary, write_text)
 
 from .errors import BrianSnnError

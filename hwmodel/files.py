@@ -141,6 +141,16 @@ def _same(a, b) -> bool:
         return os.path.abspath(a) == os.path.abspath(b)
 
 
+def check_parent(parent: Path, shown: str) -> None:
+    """The nearest existing ancestor of ``parent`` is a writable folder (missing ones are made later)."""
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise FileError(f"{shown}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise FileError(f"{shown}: folder {parent} is not writable")
+
+
 def check_output(path, force: bool = False, what: str = "--out", suffixes=None, inputs=(),
                  exists_ok: bool = False) -> None:
     """Refuse up front an output that cannot or must not be written (see the module's rule).
@@ -169,13 +179,7 @@ def check_output(path, force: bool = False, what: str = "--out", suffixes=None, 
         if other is not None and _same(text, other):
             raise FileError(f"{shown}: is also {other if isinstance(other, str) else os.fspath(other)}, "
                             "which this command reads or writes; choose another name")
-    parent = Path(os.path.abspath(text)).parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise FileError(f"{shown}: {parent} is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise FileError(f"{shown}: folder {parent} is not writable")
+    check_parent(Path(os.path.abspath(text)).parent, shown)
     if st is not None and not force and not exists_ok:
         raise FileError(f"{text} exists; pass --force to overwrite it, or choose another {what or 'name'}")
 
