@@ -60,9 +60,11 @@ def check_out(path, directory=False):
     check_parent(Path(os.path.abspath(p)), f"--out {path}")
 
 
-def check_run(models=(), params=None, targets=(), out=None, out_is_dir=False, backend=None, own=OWN_OPTIONS):
+def check_run(models=(), params=None, targets=(), out=None, out_is_dir=False, backend=None, own=OWN_OPTIONS,
+              scheduler=None):
     """The checks of a run command that need no data: ``--param`` names of each model, hwmodel
-    targets, the output path and, for compiled backends, ``BRIAN_SNN_MAKE_JOBS``."""
+    targets, the output path, for compiled backends ``BRIAN_SNN_MAKE_JOBS``, and a ``--scheduler``
+    (a Dask scheduler must answer there, within a bounded time: :func:`brian_snn.jobs.check_scheduler`)."""
     for m in models:
         check_params(m, params or {}, own)
     check_targets(targets)
@@ -71,6 +73,9 @@ def check_run(models=(), params=None, targets=(), out=None, out_is_dir=False, ba
     if backend in ("cpp", "cuda"):
         from .backend import make_jobs
         make_jobs()
+    if scheduler:
+        from .jobs import check_scheduler
+        check_scheduler(scheduler)
 
 
 def check_overwrite(path, held, same_config, resume, force, complete_is_kept=False):

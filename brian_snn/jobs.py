@@ -19,6 +19,7 @@ again loses only the jobs that were running.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import BrianSnnError
 from .files import replacing
 
 
@@ -122,12 +124,80 @@ def groups_in_order(jobs) -> list:
     return ordered
 
 
+#: seconds a ``--scheduler`` address has to answer as a Dask scheduler (connection and handshake)
+SCHEDULER_TIMEOUT_S = 10
+
+
+class SchedulerError(BrianSnnError, ValueError):
+    """A ``--scheduler`` address with no Dask scheduler answering there in time."""
+
+
+def _failed(address, exc, timeout=None) -> str:
+    """One line naming the address and what went wrong (the exception and its cause, shortened)."""
+    parts, e = [], exc
+    while e is not None and len(parts) < 2:
+        if isinstance(e, asyncio.CancelledError):
+            break
+        text = " ".join(str(e).split())
+        if isinstance(e, TimeoutError) and not text:
+            text = "no answer"
+        parts.append(f"{type(e).__name__}: {text}" if text else type(e).__name__)
+        e = e.__cause__
+    reason = "; ".join(parts)
+    reason = reason if len(reason) <= 160 else reason[:157] + "..."
+    timeout = SCHEDULER_TIMEOUT_S if timeout is None else timeout
+    return f"--scheduler {address}: no Dask scheduler answered within {timeout:g} s ({reason})"
+
+
+def check_scheduler(address, timeout=None):
+    """Connect to the Dask scheduler at ``address`` and hang up, all within ``timeout`` seconds
+    (default :data:`SCHEDULER_TIMEOUT_S`); its address form first
+    (:func:`brian_snn.options.check_scheduler_address`).
+
+    Dask's own timeout does not bound the handshake (a server that accepts and stays silent hangs
+    a client for ever), so the whole connection runs in an event loop of its own under one
+    deadline.  Whatever goes wrong (refused, silent, or bytes that are not Dask's protocol, whose
+    deserialiser may then ask for exabytes: MemoryError, OverflowError, ValueError, OSError,
+    TimeoutError, ...) becomes one :class:`SchedulerError` naming the address."""
+    from concurrent.futures import ThreadPoolExecutor
+    from .options import check_scheduler_address
+    try:
+        check_scheduler_address(address)
+    except ValueError as e:
+        raise SchedulerError(f"--scheduler: {e}") from None
+    timeout = SCHEDULER_TIMEOUT_S if timeout is None else timeout
+
+    async def connect():
+        from dask.distributed import Client
+        client = None
+        try:
+            client = Client(address, asynchronous=True, timeout=timeout)
+            await asyncio.wait_for(client, timeout + 1)     # Dask's own error first, where it has one
+        finally:
+            if client is not None:
+                try:
+                    await client.close(timeout=1)
+                except Exception:        # noqa: BLE001 (a failed connection has little to close)
+                    pass
+
+    with ThreadPoolExecutor(1, thread_name_prefix="scheduler-check") as pool:   # also inside a running loop
+        try:
+            pool.submit(asyncio.run, connect()).result()
+        except Exception as e:         # noqa: BLE001 (any failure of an untrusted peer: one line)
+            raise SchedulerError(_failed(address, e, timeout)) from None
+
+
 def open_client(scheduler=None, workers=2):
-    """A Dask client: to ``scheduler`` when given, else a LocalCluster of ``workers`` processes
-    (one thread each: Brian2 simulations are single-threaded and keep per-process state)."""
+    """A Dask client: to ``scheduler`` when given (checked first by :func:`check_scheduler`),
+    else a LocalCluster of ``workers`` processes (one thread each: Brian2 simulations are
+    single-threaded and keep per-process state)."""
     from dask.distributed import Client, LocalCluster
     if scheduler:
-        return Client(scheduler, timeout="30s"), None
+        check_scheduler(scheduler)
+        try:
+            return Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S}s"), None
+        except Exception as e:         # noqa: BLE001 (it answered the check a moment ago)
+            raise SchedulerError(_failed(scheduler, e)) from None
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,

@@ -275,11 +275,35 @@ def add_quiet_argument(p):
     p.add_argument("--quiet", action="store_true", help="no progress output on stderr")
 
 
+SCHEDULER_SCHEMES = ("tcp", "tls", "inproc")
+_HOST_PORT = re.compile(r"(?:\[(?P<ip6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9_.-]+)):(?P<port>[0-9]{1,5})")
+
+
+def check_scheduler_address(text) -> str:
+    """A Dask scheduler address by its form alone (nothing is contacted): ``tcp://HOST:PORT``,
+    ``tls://HOST:PORT``, ``inproc://...`` or ``HOST:PORT``, a port in 1..65535 (ValueError)."""
+    address = str(text)
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme == "inproc":                          # inproc://HOST/PID/N: this process only
+        ok = re.fullmatch(r"\S+", rest) is not None
+    else:
+        m = _HOST_PORT.fullmatch(rest)
+        ok = scheme in SCHEDULER_SCHEMES and m is not None and 1 <= int(m["port"]) <= 65535
+    if not ok:
+        raise ValueError(f"expected a Dask scheduler address tcp://HOST:PORT, tls://HOST:PORT, inproc://... or "
+                         f"HOST:PORT (a port in 1..65535), got {_short(address)}")
+    return address
+
+
 def add_dask_arguments(p, workers=2):
     p.add_argument("--workers", type=_positive_int, default=workers, metavar="N",
                    help=f"worker processes of a Dask LocalCluster; 1 runs the jobs one by one here (default {workers})")
-    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                   help="use a running Dask scheduler, e.g. tcp://host:8786 (default: a LocalCluster here)")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None, type=checked_by(check_scheduler_address),
+                   help="use a running Dask scheduler, e.g. tcp://host:8786 (default: a LocalCluster here); it is "
+                        "contacted before anything is written, and it runs this command's code: give only one "
+                        "you control")
 
 
 def parse_params(items):

@@ -5,8 +5,11 @@ they agree.  Also: the output lock (two writers, stale locks), per-process tempo
 build files of dead processes, bounded ``make -j`` and the memory estimate."""
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import h5py
@@ -182,6 +185,50 @@ def _locked(tmp):
     return _hold_lock("x.h5")
 
 
+class _GarbageServer:
+    """A TCP server on a free local port that answers every connection with random bytes (not
+    Dask's protocol; ``silent``: it accepts and sends nothing).  ``communicate()`` stops it, as
+    :func:`_hold_lock`'s process is stopped; a case's ``PORT`` is its port."""
+
+    def __init__(self, silent=False):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port, self.silent, self.conns, self.stop = self.sock.getsockname()[1], silent, [], threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.conns.append(conn)
+            if not self.silent:
+                threading.Thread(target=self._babble, args=(conn,), daemon=True).start()
+
+    def _babble(self, conn):
+        conn.settimeout(0.1)
+        while not self.stop.is_set():
+            try:
+                conn.sendall(os.urandom(4096))
+            except socket.timeout:
+                continue
+            except OSError:             # the client hung up
+                return
+
+    def communicate(self, _=None):
+        self.stop.set()
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+def _garbage_server(tmp):
+    return _GarbageServer()
+
+
 def _memory(avail):
     def patch(tmp, monkeypatch):
         monkeypatch.setattr(checks, "available_memory", lambda: avail)
@@ -346,6 +393,16 @@ CASES = [
      "--out /dev/null: is a device, not a file; it is never replaced (choose a file name)"),
     ("evaluate: an HDF5 external link", ["evaluate", "r.h5"], _external_link,
      "r.h5: HDF5 external link /x -> other.h5:/ refused (a results or NIR file must hold its own data)"),
+    # -- issue 29: --scheduler (PORT: a local server that sends random bytes)
+    ("search: --scheduler not a Dask address (left an empty folder)", ["search", "--scheduler", "not-an-address"],
+     None, "argument --scheduler: expected a Dask scheduler address tcp://HOST:PORT, tls://HOST:PORT, inproc://... "
+           "or HOST:PORT (a port in 1..65535), got 'not-an-address'"),
+    ("search: --scheduler port 0", ["search", "--scheduler", "tcp://127.0.0.1:0"], None,
+     "argument --scheduler: expected a Dask scheduler address … (a port in 1..65535), got 'tcp://127.0.0.1:0'"),
+    ("search: --scheduler answers random bytes (a 3 EiB allocation)", ["search", "--scheduler", "tcp://127.0.0.1:PORT"],
+     _garbage_server, "--scheduler tcp://127.0.0.1:…: no Dask scheduler answered within 10 s (…)"),
+    ("compare: --scheduler answers random bytes", ["compare", "--scheduler", "127.0.0.1:PORT"], _garbage_server,
+     "--scheduler 127.0.0.1:…: no Dask scheduler answered within 10 s (…)"),
 ]
 
 
@@ -382,6 +439,8 @@ def test_bad_input_is_refused_up_front(case, argv, setup, message, tmp_path, mon
     held = None
     if setup is not None:
         held = setup(tmp_path, monkeypatch) if setup.__code__.co_argcount == 2 else setup(tmp_path)
+    if isinstance(held, _GarbageServer):
+        argv = [a.replace("PORT", str(held.port)) for a in argv]
     try:
         before = _snapshot(tmp_path)
         rc = main(argv)
@@ -415,6 +474,53 @@ def test_force_passes_the_overwrite_check(tmp_path, monkeypatch, capsys):
     with pytest.raises(Reached):
         main(["train", "--out", "x.h5", "--force", "--neurons", "10", "--train-samples", "5", "--test-samples", "5"])
     assert not Path("x.h5.lock").exists()           # released on the way out
+
+
+# -- --scheduler ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("address, ok", [
+    ("tcp://host:8786", True), ("tls://10.0.0.1:1", True), ("host.example:65535", True), ("tcp://[::1]:8786", True),
+    ("inproc://10.0.0.1/123/1", True), ("not-an-address", False), ("tcp://host", False), ("tcp://host:0", False),
+    ("tcp://host:65536", False), ("udp://host:8786", False), ("tcp://:8786", False), ("", False),
+    ("inproc://", False), ("tcp://host:8786/path", False)])
+def test_scheduler_address_form(address, ok):
+    from brian_snn.options import check_scheduler_address
+    if ok:
+        assert check_scheduler_address(address) == address
+    else:
+        with pytest.raises(ValueError, match="expected a Dask scheduler address"):
+            check_scheduler_address(address)
+
+
+def test_a_silent_scheduler_is_given_up_after_the_timeout(tmp_path, monkeypatch, capsys):
+    """A server that accepts and never answers: Dask's handshake alone would wait for ever."""
+    from brian_snn import jobs
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(jobs, "SCHEDULER_TIMEOUT_S", 1)
+    server = _GarbageServer(silent=True)
+    try:
+        t0 = time.monotonic()
+        rc = main(["search", "--scheduler", f"tcp://127.0.0.1:{server.port}", "--out", "s"])
+        took = time.monotonic() - t0
+    finally:
+        server.communicate()
+    err = capsys.readouterr().err
+    assert rc == 2 and took < 6, (took, err)
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"brian-snn: error: --scheduler tcp://127.0.0.1:{server.port}: no Dask scheduler "
+                          "answered within 1 s (TimeoutError: no answer)"), err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_scheduler_that_answers_passes_the_check():
+    from distributed import LocalCluster
+    from brian_snn.jobs import check_scheduler, open_client
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as cluster:
+        check_scheduler(cluster.scheduler_address, timeout=5)
+        client, _ = open_client(cluster.scheduler_address)
+        try:
+            assert client.scheduler_info()["address"] == cluster.scheduler_address
+        finally:
+            client.close()
 
 
 # -- the output lock ------------------------------------------------------------------------------

@@ -262,7 +262,7 @@ def cmd_compare(args) -> int:
     base = _base_config(args)
     check_compared(base.params, args.model)
     check_own(base.params)
-    check_run(out=args.out, out_is_dir=True, backend=base.backend)
+    check_run(out=args.out, out_is_dir=True, backend=base.backend, scheduler=args.scheduler)
     for m in args.model:                   # fail fast on bad values
         model_spec(m, 10, 784, 0, **{k: v for k, v in base.params.items() if k in model_fields(m)})
     ds = _load_data(args)
@@ -287,7 +287,8 @@ def cmd_search(args) -> int:
     from ..experiments.search import candidate_grid, format_search, plot_pareto, run_search
     tgt = check_targets(args.target)[0]
     base = _base_config(args, args.model)
-    check_run([args.model], base.params, out=args.out, out_is_dir=True, backend=base.backend, own=OWN)
+    check_run([args.model], base.params, out=args.out, out_is_dir=True, backend=base.backend, own=OWN,
+              scheduler=args.scheduler)
     cands = candidate_grid(args.neurons, args.weight_bits, (args.model,))
     ds = _load_data(args)                    # fail fast on bad data options (workers load it again)
     check_memory(_specs([args.model], args.neurons, ds, args), _images(ds), base.chunk_slots)

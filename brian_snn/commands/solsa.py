@@ -141,6 +141,9 @@ def _run(args) -> int:
     exp.validate()
     from ..files import check_plot
     check_plot(args.plot, args.force, inputs=[args.out])
+    if args.scheduler and not args.memory_only:       # a Dask scheduler answers there, before any file
+        from ..jobs import check_scheduler
+        check_scheduler(args.scheduler)
     if not args.out or args.memory_only:
         return _run_checked(args, exp)
     from ..checks import check_out, claim

@@ -272,7 +272,8 @@ def _run(args) -> int:
         raise ValueError("--on-top goes with --sensitivity train")
     if args.sensitivity and len(args.sensitivity_window) != 1:
         raise ValueError("--sensitivity-window takes one value")
-    check_run(args.model, {}, args.target, args.out, out_is_dir=True, backend=args.backend)
+    check_run(args.model, {}, args.target, args.out, out_is_dir=True, backend=args.backend,
+              scheduler=None if args.serial else args.scheduler)
     from ..files import check_plot
     check_plot(args.plot, args.force)
     ds = dataset_from_args(args)            # fail early (and download if needed) in this process
