@@ -387,12 +387,13 @@ def _gpu(c, L, bits, sbits, mode, ops, scope=None):
             "rows marked fit" + (f"; this device's own rows: {', '.join(own_runs)}" if own_runs else
                                  f"; no row of this device: {family}-family parameters moved by its bandwidth and L2"))
     w = _gpu_workload(c, L, bits)
-    units = {"sync": "s", "launch": "s", "host_copy": "s", "kernel_latency": "s", "fp64_update_factor": "1",
+    units = {"sync": "s", "launch": "s", "host_copy": "s", "kernel_latency": "s", "row_walk": "s", "fp64_update_factor": "1",
              "bytes_per_event_sparse": "B",
              "bytes_per_event_dense": "B", "bytes_per_update": "B", "l2_speedup": "1", "overlap": "1"}
     used = {"bytes_per_event_sparse": any(not s.dense and s.events for s in w.pathways),
             "bytes_per_event_dense": any(s.dense and s.events for s in w.pathways),
-            "fp64_update_factor": w.float64, "l2_speedup": any(s.events for s in w.pathways)}
+            "fp64_update_factor": w.float64, "l2_speedup": any(s.events for s in w.pathways),
+            "row_walk": any(s.rows for s in w.pathways)}
     q = {}
     for k, v in gpu.device_prices(gpu.fitted(), family, w.simulator).items():
         if L.t.has_value(f"gpu.{k}"):
@@ -448,8 +449,9 @@ def _gpu_workload(c, L, bits) -> gpu.Workload:
     paths = []
     for s in c.pathways:
         dense = s.n_synapses >= sizes[s.pre] * sizes[s.post]
+        rows = s.synaptic_events * sizes[s.pre] / s.n_synapses if s.n_synapses else 0.0   # presynaptic spikes
         paths.append(gpu.Pathway(float(s.synaptic_events + s.plasticity_updates),
-                                 s.n_synapses * (bits[s.name] / 8 + (0 if dense else 4)), dense))
+                                 s.n_synapses * (bits[s.name] / 8 + (0 if dense else 4)), dense, float(rows)))
     return gpu.Workload(float(c.steps) / batch, kernels, copies, float(c.neuron_updates), tuple(paths),
                         gpu.simulator_kind(sim), float64=ex.get("float_bits") == 64)
 

@@ -6,13 +6,20 @@ kernels are short costs the launch floor; one whose kernels are long costs their
 device-to-host copies per step wait for both (docs/targets.md §3.3):
 
     floor  = h_family · (s_simulator + K · t_launch)                         host, per step
-    work   = f_sim · [Σ_pathways (E+W) · b_pattern · m(F) + b_update · U] / (bandwidth · steps)
+    work   = Σ_pathways R · t_row_sim
+             + f_sim · [Σ_pathways (E+W) · b_pattern · m(F) + b_update · U] / (bandwidth · steps)
     m(F)   = hit / r_l2 + (1 − hit),   hit = min(1, L2 / F)                  cache vs DRAM
     t      = steps · ( C · t_copy_family + smax_p(floor, work) ),   smax_p(a, b) = (a^p + b^p)^(1/p)
 
 b_pattern is the achieved DRAM bytes per synaptic event for dense or sparse connectivity; F is a
 pathway's footprint (synapses × bytes per synapse): a pathway that fits the device's L2 pays 1/r_l2
-of the DRAM price.  p is fitted: p → ∞ is a hard max, p = 1 the sum of both streams.
+of the DRAM price, r_l2 bounded by 4 (microbenchmarks measure L2 at about 2.9x the DRAM throughput
+on Pascal and Volta: Jia et al. 2018, arXiv 1804.06826).  R is the presynaptic spikes whose
+synapse rows a pathway's kernel walks (events / fan-out): GeNN's kernels loop over the step's
+spikes inside each thread block, so a spike costs t_row_genn of latency however short its row;
+Brian2CUDA gives each spike its own blocks (t_row_brian2cuda, fitted, comes out ~0); on a Jetson
+t_row scales like the kernel latency (tau_jetson / tau_desktop).  p is fitted: p → ∞ is a hard
+max, p = 1 the sum of both streams.
 
 Power is per device and per **scope** (wall: developer kit at the socket; module: the module's
 input rail, tegrastats VDD_IN; soc: CPU/GPU/SoC rails, VDD_CPU_GPU_CV + VDD_SOC), from published
@@ -45,15 +52,16 @@ SIMULATORS = ("genn", "brian2cuda")
 SCOPES = ("wall", "module", "soc")
 REGIMES = ("launch-bound", "transition", "bandwidth-bound")
 TIME_PARAMS = ("h_jetson", "s_genn", "s_brian2cuda", "t_launch", "t_copy_desktop", "t_copy_jetson",
-               "tau_desktop", "tau_jetson", "b_sparse", "b_dense", "r_l2", "b_update", "f_fp64", "f_genn3", "p")
+               "tau_desktop", "tau_jetson", "t_row_genn", "t_row_brian2cuda", "b_sparse", "b_dense", "r_l2",
+               "b_update", "f_fp64", "f_genn3", "p")
 _UNITS = {"h_jetson": "1", "s_genn": "s", "s_brian2cuda": "s", "t_launch": "s", "t_copy_desktop": "s",
-          "t_copy_jetson": "s", "tau_desktop": "s", "tau_jetson": "s", "b_sparse": "B", "b_dense": "B", "r_l2": "1", "b_update": "B", "f_fp64": "1", "f_genn3": "1",
+          "t_copy_jetson": "s", "tau_desktop": "s", "tau_jetson": "s", "t_row_genn": "s", "t_row_brian2cuda": "s", "b_sparse": "B", "b_dense": "B", "r_l2": "1", "b_update": "B", "f_fp64": "1", "f_genn3": "1",
           "p": "1"}
 _X0 = {"h_jetson": 2.0, "s_genn": 4e-6, "s_brian2cuda": 8e-6, "t_launch": 3e-6, "t_copy_desktop": 10e-6,
-       "t_copy_jetson": 4e-6, "tau_desktop": 3e-6, "tau_jetson": 6e-6, "b_sparse": 60.0, "b_dense": 10.0, "r_l2": 3.0, "b_update": 100.0, "f_fp64": 3.0, "f_genn3": 1.0,
+       "t_copy_jetson": 4e-6, "tau_desktop": 3e-6, "tau_jetson": 6e-6, "t_row_genn": 2e-7, "t_row_brian2cuda": 2e-8, "b_sparse": 60.0, "b_dense": 10.0, "r_l2": 3.0, "b_update": 100.0, "f_fp64": 3.0, "f_genn3": 1.0,
        "p": 4.0}
 _BOUNDS = {"s": (1e-9, 1e-2), "B": (1e-2, 1e5), "1": (1e-2, 1e3)}
-_BOUNDS_OF = {"r_l2": (1.0, 100.0), "p": (1.0, 50.0), "h_jetson": (0.2, 20.0)}
+_BOUNDS_OF = {"r_l2": (1.0, 4.0), "p": (1.0, 50.0), "h_jetson": (0.2, 20.0)}
 SLOW_FP64 = 1 / 16                            # FP64/FP32 throughput at or below which float64 updates pay f_fp64
 LAUNCH_BOUND, BANDWIDTH_BOUND = 0.5, 2.0      # work / floor of a step at the regimes' edges
 
@@ -69,6 +77,7 @@ class Pathway:
     events: float             # synaptic events + plasticity updates (each touches one synapse)
     footprint: float          # bytes of its weights and indices
     dense: bool
+    rows: float = 0.0         # presynaptic spikes whose rows the kernel walks (events / fan-out)
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,7 @@ def device_prices(p: dict, family: str, simulator: str, generation: str = "") ->
     f = p["f_genn3"] if generation == "genn3" else 1.0
     return {"sync": h * p[f"s_{simulator}"], "launch": h * p["t_launch"], "host_copy": p[f"t_copy_{family}"],
             "kernel_latency": p[f"tau_{family}"],
+            "row_walk": p[f"t_row_{simulator}"] * p[f"tau_{family}"] / p["tau_desktop"],
             "bytes_per_event_sparse": f * p["b_sparse"], "bytes_per_event_dense": f * p["b_dense"],
             "bytes_per_update": f * p["b_update"], "fp64_update_factor": p["f_fp64"], "l2_speedup": p["r_l2"],
             "overlap": p["p"]}
@@ -113,15 +123,16 @@ def work_s(q: dict, bandwidth: float, l2_bytes: float, w: Workload, synapses=Tru
     """Kernel work of the whole run (optionally only its synaptic or its neuron kernels); float64
     neuron updates on a device with slow FP64 (``fp64_ratio`` <= SLOW_FP64) are compute-bound and
     cost fp64_update_factor times as much."""
-    b = 0.0
+    b, t = 0.0, 0.0
     if synapses:
         for s in w.pathways:
             per = q["bytes_per_event_dense" if s.dense else "bytes_per_event_sparse"]
             b += s.events * per * l2_factor(s.footprint, l2_bytes, q["l2_speedup"])
+            t += s.rows * q["row_walk"]
     if neurons:
         slow = w.float64 and fp64_ratio <= SLOW_FP64
         b += q["bytes_per_update"] * w.updates * (q["fp64_update_factor"] if slow else 1.0)
-    return b / bandwidth
+    return t + b / bandwidth
 
 
 def smax(a: float, b: float, p: float) -> float:
@@ -175,8 +186,10 @@ def workload_of(run: dict) -> Workload:
     syn = run.get("synapses")
     fp = syn * bytes_per_synapse(run) if syn else math.inf
     updates = run.get("neuron_updates", float(n) * steps)       # a row may say fewer (groups without ODEs)
+    fanout = run.get("fanout") or (syn / n if syn else 1.0)
+    rows = (run.get("synaptic_events") or 0.0) / fanout
     return Workload(steps, run["kernels_per_step"], run["host_copies_per_step"], updates,
-                    (Pathway(events, fp, run.get("connectivity") == "dense"),), simulator_kind(run["simulator"]),
+                    (Pathway(events, fp, run.get("connectivity") == "dense", rows),), simulator_kind(run["simulator"]),
                     "genn3" if run["simulator"].startswith("genn-3") else "", run.get("precision") == "float64")
 
 
@@ -275,6 +288,8 @@ def _identifiable(name: str, runs) -> bool:
         return any(r.get("host_copies_per_step") and devices[r["device"]]["family"] == name[7:] for r in timed)
     if name.startswith("s_"):
         return name[2:] in sims
+    if name.startswith("t_row_"):
+        return any(simulator_kind(r["simulator"]) == name[6:] for r in evented)
     if name == "f_genn3":
         return any(r["simulator"].startswith("genn-3") for r in timed)
     if name == "f_fp64":

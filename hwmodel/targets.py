@@ -54,7 +54,7 @@ KEYS = {
                  "latency.plasticity_update", "latency.tick", "latency.sync", "latency.sync_1", "latency.sync_max",
                  "capacity.memory",
                  "gpu.tdp", "gpu.max_clock", "gpu.peak_fp32", "gpu.peak_fp16", "gpu.peak_int8", "gpu.mem_bandwidth",
-                 "gpu.l2_cache", "gpu.fp64_ratio", "gpu.sync", "gpu.launch", "gpu.host_copy", "gpu.kernel_latency",
+                 "gpu.l2_cache", "gpu.fp64_ratio", "gpu.sync", "gpu.launch", "gpu.host_copy", "gpu.kernel_latency", "gpu.row_walk",
                  "gpu.fp64_update_factor", "gpu.bytes_per_event_sparse",
                  "gpu.bytes_per_event_dense", "gpu.bytes_per_update", "gpu.l2_speedup", "gpu.overlap",
                  "power.idle", "power.light", "power.heavy", "power_modes[].power", "power_modes[].gpu_clock"),

@@ -31,14 +31,15 @@ def counts(kernels=None, simulator=None, copies=None, steps=1000, events=800_000
 
 
 def by_hand(p, steps, K, C, events, updates, footprint, dense=False, float64=False, family="jetson",
-            bw=NANO_BW, l2=NANO_L2, fp64_ratio=1 / 32, sim="brian2cuda"):
-    """The time model written out from docs/targets.md §3.3."""
+            bw=NANO_BW, l2=NANO_L2, fp64_ratio=1 / 32, sim="brian2cuda", rows=0.0):
+    """The time model written out from docs/targets.md §3.3 (rows: presynaptic spikes walked)."""
     h = p["h_jetson"] if family == "jetson" else 1.0
     floor = h * (p[f"s_{sim}"] + K * p["t_launch"])
     hit = min(1.0, l2 / footprint)
     per_event = (p["b_dense"] if dense else p["b_sparse"]) * (hit / p["r_l2"] + 1 - hit)
     upd = p["b_update"] * (p["f_fp64"] if float64 and fp64_ratio <= 1 / 16 else 1.0)
-    work = (events * per_event + updates * upd) / bw / steps
+    t_row = p[f"t_row_{sim}"] * p[f"tau_{family}"] / p["tau_desktop"]
+    work = (rows * t_row + (events * per_event + updates * upd) / bw) / steps
     stream = K * p[f"tau_{family}"] + work
     step = C * p[f"t_copy_{family}"] + (floor ** p["p"] + stream ** p["p"]) ** (1 / p["p"])
     return steps * step, steps * floor, steps * work
@@ -48,19 +49,21 @@ def test_time_formula_by_hand():
     p = gpu.fitted()
     U = (784 + 400) * 1000
     e = estimate(counts(kernels=12, copies=1), "jetson-nano")
-    t, floor, work = by_hand(p, 1000, 12, 1, 800_000, U, 313_600 // 2 * 8)
+    rows = 800_000 * 784 / (313_600 // 2)            # events x n_pre / synapses: the input spikes
+    t, floor, work = by_hand(p, 1000, 12, 1, 800_000, U, 313_600 // 2 * 8, rows=rows)
     assert e.latency_s == pytest.approx(t, rel=1e-12)
     assert e.time_split_s["launch_floor"] == pytest.approx(floor, rel=1e-12)
     assert e.time_split_s["kernel_work"] == pytest.approx(work, rel=1e-12)
     assert e.per_sample["latency_s"] == pytest.approx(t / 2)
     # a GeNN record: GeNN's own per-step cost; plasticity updates cost an event each
     g = estimate(counts(kernels=12, copies=0, simulator="genn-4", plast=50_000, phase="training"), "jetson-nano")
-    assert g.latency_s == pytest.approx(by_hand(p, 1000, 12, 0, 850_000, U, 313_600 // 2 * 8, sim="genn")[0],
+    assert g.latency_s == pytest.approx(by_hand(p, 1000, 12, 0, 850_000, U, 313_600 // 2 * 8, sim="genn",
+                                                        rows=rows)[0],
                                         rel=1e-12)
     # all-to-all (784 x 400 synapses): dense, 4 B per synapse; float64 updates on a slow-FP64 device
     d = estimate(counts(kernels=12, copies=1, n_syn=313_600, float_bits=64), "jetson-nano")
     assert d.latency_s == pytest.approx(by_hand(p, 1000, 12, 1, 800_000, U, 313_600 * 4, dense=True,
-                                                float64=True)[0], rel=1e-12)
+                                                float64=True, rows=800_000 * 784 / 313_600)[0], rel=1e-12)
 
 
 def test_launch_bound_time_is_flat_and_bandwidth_bound_time_grows_with_events():
@@ -73,6 +76,7 @@ def test_launch_bound_time_is_flat_and_bandwidth_bound_time_grows_with_events():
     # linear: each further event costs its bytes over the bandwidth (part of them from L2), nothing hides it
     hit = NANO_L2 / (313_600 // 2 * 8)
     per_event = p["b_sparse"] * (hit / p["r_l2"] + 1 - hit) / NANO_BW
+    per_event += 784 / (313_600 // 2) * p["t_row_brian2cuda"] * p["tau_jetson"] / p["tau_desktop"]   # its row walk
     assert big[1].latency_s - big[0].latency_s == pytest.approx(2e12 * per_event, rel=1e-3)
 
 
@@ -92,10 +96,13 @@ def test_a_pathway_that_fits_l2_pays_the_l2_price():
     steps = 10**7
     big = estimate(counts(kernels=14, events=1e10, n_syn=100_000, steps=steps), "orin-nano-8gb")   # 800 kB < 2 MB L2
     huge = estimate(counts(kernels=14, events=1e10, n_syn=300_000, steps=steps), "orin-nano-8gb")  # 2.4 MB > 2 MB
-    syn_work = lambda e: e.time_split_s["kernel_work"] - p["b_update"] * 1184 * steps / 68e9   # noqa: E731
-    assert syn_work(big) == pytest.approx(1e10 * p["b_sparse"] / p["r_l2"] / 68e9, rel=1e-9)
+    t_row = p["t_row_brian2cuda"] * p["tau_jetson"] / p["tau_desktop"]
+    syn_work = lambda e, n_syn: (e.time_split_s["kernel_work"] - p["b_update"] * 1184 * steps / 68e9  # noqa: E731
+                                 - 1e10 * 784 / n_syn * t_row)                                       # row walk
+    assert syn_work(big, 100_000) == pytest.approx(1e10 * p["b_sparse"] / p["r_l2"] / 68e9, rel=1e-9)
     hit = 2097152 / 2.4e6
-    assert syn_work(huge) == pytest.approx(1e10 * p["b_sparse"] * (hit / p["r_l2"] + 1 - hit) / 68e9, rel=1e-9)
+    assert syn_work(huge, 300_000) == pytest.approx(1e10 * p["b_sparse"] * (hit / p["r_l2"] + 1 - hit) / 68e9,
+                                                    rel=1e-9)
 
 
 def _geo(xs):
