@@ -465,6 +465,66 @@ def topspark(res) -> str:
     return marks.resolve("\n".join(out) + "\n")
 
 
+def _adaptive_cpu_ms(run, phase):
+    """Measured CPU time of an adaptive-study run per sample of ``phase`` (ms)."""
+    return 1e3 * run["cpu_s"][phase] / run["samples"][phase]
+
+
+def topspark_adaptive(res) -> str:
+    """TopSpark's adaptive window (issue 26): per model, the full fixed window, the protocol study's
+    short fixed window (where it differs) and the adaptive candidate the cost-aware policy chose on
+    validation, each tested once; ratios are how many times less than the full window, per seed."""
+    cfg, sp, sel = res["config"], res["split"], res["selection"]
+    groups = by_seed(res["adaptive"], lambda r: (r["model"], r["candidate"]))
+    seeds = sorted({r["seed"] for r in res["adaptive"]})
+    out = [f"Scale: {'reduced' if str(res.get('scale', '')).startswith('reduced') else res.get('scale')}: train "
+           f"{sp['train']['n']:,} / validation {sp['val']['n']:,} / test {sp['test']['n']:,} images "
+           f"(split seed {sp['split_seed']}), N = {cfg['n_exc']}, one epoch, seeds {', '.join(map(str, seeds))}, "
+           f"mean ± 95 % t-interval; neurons labelled on {cfg['label_samples']:,} train images.  Grid: stop when the "
+           f"leading neuron has k spikes (k ∈ {{{', '.join(map(str, cfg['ks']))}}}) and leads the runner-up by m "
+           f"(m ∈ {{{', '.join(map(str, cfg['ms']))}}}), at most T_max (the full {cfg['full_window_ms']:g} ms or the "
+           f"protocol study's short window).  Rule: {res['rule']}.  {code_line(res)}.", ""]
+    head = ["model", "candidate", "validation %", "**test %**", "Δ test vs full (pp)", "steps / test sample",
+            "CPU time × training", "CPU time × inference", "Jetson latency ×",
+            *(f"training energy × {t}" for t in TARGETS.values()), *(f"inference energy × {t}" for t in TARGETS.values())]
+    out += ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    marks = Marks()
+    for model in cfg["models"]:
+        base = groups[model, "fixed full"]
+        for (m, cand), rs in groups.items():
+            if m != model:
+                continue
+            steps = [r["test_steps_per_sample"] for r in rs]
+            cells = [m, cand + (" ◀" if cand == sel[m]["chosen"] else ""),
+                     pm(summarise([r["val_accuracy"] for r in rs]), 100, 1),
+                     f"**{pm(summarise([r['test_accuracy'] for r in rs]), 100, 1)}**"]
+            if rs is base:
+                cells += ["—", f"{sum(s['mean'] for s in steps) / len(steps):,.0f} "
+                                f"[{min(s['min'] for s in steps):,}–{max(s['max'] for s in steps):,}]"]
+                cells += ["ref."] * (3 + 2 * len(TARGETS))
+            else:
+                d = paired([r["test_accuracy"] for r in rs], [r["test_accuracy"] for r in base])
+                cells += [pm(d, 100, 1) + marks(d),
+                          f"{sum(s['mean'] for s in steps) / len(steps):,.0f} "
+                          f"[{min(s['min'] for s in steps):,}–{max(s['max'] for s in steps):,}]",
+                          ratio_cell(base, rs, lambda r: _adaptive_cpu_ms(r, "training")),
+                          ratio_cell(base, rs, lambda r: _adaptive_cpu_ms(r, "inference")),
+                          ratio_cell(base, rs, lambda r: _latency_ms(r)[0])]
+                cells += [energy_ratio_cell(base, rs, ph, t) for ph in PHASES for t in TARGETS]
+            out.append("| " + " | ".join(cells) + " |")
+    p = TOPSPARK_PAPER
+    out.append(f"| TopSpark (abstract) | adaptive | | | within {p['accuracy_pp']:g} % | | | | {p['latency']:g}× | "
+               f"{p['energy_train']:g}× (device not stated) | | | {p['energy_inference']:g}× | | |")
+    feas = {m: len(s["feasible"]) for m, s in sel.items()}
+    out += ["", marks.note(), "",
+            "Policy on validation: " + "; ".join(
+                f"{m}: {feas[m]} of {len(s['candidates'])} candidates within {cfg['tolerance_pp']:g} points of the full "
+                f"window's {100 * s['reference_val_accuracy']:.1f} %, the cheapest on {cfg['target']} chosen"
+                for m, s in sel.items()) + ".",
+            "", loihi_note(res["adaptive"])]
+    return marks.resolve("\n".join(out) + "\n")
+
+
 SOLSA_METHODS = {"solsa": "SOLSA", "online-simple": "simplified", "bptt": "BPTT"}
 SOLSA_BASES = {"online-simple": "vs_non_bptt_points", "bptt": "vs_bptt_points"}
 
@@ -780,7 +840,7 @@ def defaults_selection(res) -> str:
 
 RENDERERS = {"static_mnist": static_mnist, "gpu_validation": gpu_validation, "continual_mnist": continual_mnist,
              "spikedyn_ablation": spikedyn_ablation,
-             "topspark": topspark, "nir_agreement": nir_agreement,
+             "topspark": topspark, "topspark_adaptive": topspark_adaptive, "nir_agreement": nir_agreement,
              "solsa": solsa, "commands": commands, "main_job": main_job,
              "nir_snn_agreement": nir_snn_agreement,
              "throughput": throughput, "defaults_selection": defaults_selection}
@@ -788,7 +848,8 @@ RENDERERS = {"static_mnist": static_mnist, "gpu_validation": gpu_validation, "co
 
 #: Every section the README must carry: --check fails when a marker pair is missing (issue 25).
 REQUIRED = ("commands", "main_job", "nir_snn_agreement", "nir_agreement", "gpu_validation", "static_mnist",
-            "throughput", "continual_mnist", "spikedyn_ablation", "topspark", "solsa", "defaults_selection")
+            "throughput", "continual_mnist", "spikedyn_ablation", "topspark", "topspark_adaptive", "solsa",
+            "defaults_selection")
 
 
 def render(name, results=HERE / "results") -> str:

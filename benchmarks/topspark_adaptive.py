@@ -6,8 +6,9 @@
 Runs ``brian_snn.experiments.timestep.adaptive`` (the cost-aware policy of docs/topspark.md, chosen on
 validation; the chosen candidate and the two fixed references tested once) and writes
 ``benchmarks/results/topspark_adaptive.json`` (per-seed rows with ``"selected_on": "validation"``, the
-steps each test sample took, prices on Jetson Nano / Loihi 1 / 45 nm ASIC).  The README section is
-not generated from it yet (benchmarks/report.py).
+steps each test sample took, prices on Jetson Nano / Loihi 1 / 45 nm ASIC); the README section
+``topspark_adaptive`` is generated from it by benchmarks/report.py, which re-prices the counts with
+the present hwmodel.
 """
 import argparse
 import json

@@ -14,7 +14,8 @@ import report  # noqa: E402
 
 #: The full list of generated sections; a section removed from the README (or from this list) fails.
 SECTIONS = {"commands", "main_job", "nir_snn_agreement", "nir_agreement", "gpu_validation", "static_mnist",
-            "throughput", "continual_mnist", "spikedyn_ablation", "topspark", "solsa", "defaults_selection"}
+            "throughput", "continual_mnist", "spikedyn_ablation", "topspark", "topspark_adaptive", "solsa",
+            "defaults_selection"}
 
 
 def _check(readme, results=ROOT / "benchmarks" / "results"):
@@ -162,3 +163,24 @@ def test_every_result_file_carries_commit_dirty_flag_and_fingerprint():
         assert (pv["dirty"] is True) == str(pv["git_commit"]).endswith("+dirty"), f.name
     assert missing == []
     assert "Code 319ba55b34+dirty (dirty: yes)" in _readme()
+
+
+def test_adaptive_topspark_ratios_are_the_per_seed_ratios_of_its_record():
+    """The adaptive section's steps and CPU ratios recomputed by hand from the record's own fields."""
+    res = report.json.loads((ROOT / "benchmarks" / "results" / "topspark_adaptive.json").read_text())
+    text = report.render("topspark_adaptive")
+    for model, chosen in ((m, s["chosen"]) for m, s in res["selection"].items()):
+        base = sorted((r for r in res["adaptive"] if r["model"] == model and r["candidate"] == "fixed full"),
+                      key=lambda r: r["seed"])
+        new = sorted((r for r in res["adaptive"] if r["model"] == model and r["candidate"] == chosen),
+                     key=lambda r: r["seed"])
+        assert [r["seed"] for r in base] == [r["seed"] for r in new] == [0, 1, 2]
+        ratios = [(b["cpu_s"]["inference"] / b["samples"]["inference"]) / (n["cpu_s"]["inference"] / n["samples"]["inference"])
+                  for b, n in zip(base, new)]
+        mean = sum(ratios) / 3
+        half = 4.302652729911275 * (sum((x - mean) ** 2 for x in ratios) / 2) ** 0.5 / 3 ** 0.5   # t(0.975, 2)
+        steps = sum(r["test_steps_per_sample"]["mean"] for r in new) / 3
+        row = next(line for line in text.splitlines() if line.startswith(f"| {model} | {chosen} ◀"))
+        cells = [c.strip() for c in row.split("|")[1:-1]]
+        assert cells[5].startswith(f"{steps:,.0f} [")
+        assert cells[7] == f"{mean:.2f} ± {half:.2f}×"
