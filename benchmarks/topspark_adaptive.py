@@ -36,10 +36,12 @@ def main(argv=None):
     p.add_argument("--data-dir", default=None)
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--reduced", action="store_true", help="the reduced scale (see REDUCED)")
+    p.add_argument("--models", default="spikedyn,diehl-cook", help="comma-separated (full scale; default both)")
     p.add_argument("--work", default="out/topspark_adaptive", help="runs and their job cache")
     p.add_argument("--out", default=str(HERE / "results" / "topspark_adaptive.json"))
     a = p.parse_args(argv)
-    cfg = AdaptiveConfig(**REDUCED) if a.reduced else AdaptiveConfig(data={"dataset": "mnist", "data_dir": a.data_dir})
+    cfg = (AdaptiveConfig(**REDUCED) if a.reduced else
+           AdaptiveConfig(data={"dataset": "mnist", "data_dir": a.data_dir}, models=tuple(a.models.split(","))))
     rec = run_adaptive(cfg, workers=a.workers, out_dir=a.work, log=lambda *x: print(*x, file=sys.stderr, flush=True))
     rec["scale"] = ("reduced: " + json.dumps(REDUCED)) if a.reduced else "full protocol"
     out = Path(a.out)
