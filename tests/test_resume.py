@@ -2,10 +2,16 @@
 a checkpoint write, at an epoch boundary, inside the final write) and re-run with the same command
 ends with exactly the arrays, counts and accuracy of the uninterrupted run.
 
-Each run is a separate ``brian-snn train`` process; the faults are injected from outside the
-package by a small driver (``_DRIVER``) that wraps the backend and ``os.replace``.
+The same kill at the moment a results file is written, for the other writers: ``nir run --out``
+and ``hwmodel calibrate --out`` (no compiler needed): what was there before is whole or absent,
+no empty or partial file is left to make a rerun refuse, and the same command then succeeds.
+
+Each run is a separate ``brian-snn train`` (or ``hwmodel``) process; the faults are injected from
+outside the package by a small driver (``_DRIVER``) that wraps the backend and ``os.replace``.
 """
+import itertools
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,16 +30,17 @@ ARGS = ["train", "--model", "spikedyn", "--neurons", "10", "--chunk", "12", "--s
 # reaches the caller; {"replace": R} SIGKILLs the process just before an atomic rename of the
 # results file (the file on disk is then the previous version and a complete temporary file lies
 # beside it): R = N (the N-th rename), "boundary" (the checkpoint that starts epoch 2) or "final"
-# (the finished results).
+# (the finished results); with "torn": true the temporary file is first cut to half its size, as a
+# kill in the middle of writing it leaves it.  "files": the names whose renames count (default the
+# name of argv[2]); "cli": "hwmodel.cli" runs hwmodel instead of brian-snn.
 _DRIVER = r"""
-import json, os, signal, sys
+import importlib, json, os, signal, sys
 import h5py
-from brian_snn import backend, cli
 plan, out = json.loads(sys.argv[1]), sys.argv[2]
 # Ctrl-C as in a terminal, even when this test runs in a background job (which ignores SIGINT)
 signal.signal(signal.SIGINT, signal.default_int_handler)
 seen = {"chunk": 0, "replace": 0}
-real_run, real_replace = backend.CppBackend.run_chunk, os.replace
+real_replace = os.replace
 
 def run_chunk(self, *a, **kw):
     res = real_run(self, *a, **kw)
@@ -51,14 +58,21 @@ def what(path):
         return "boundary" if (meta["epoch"], meta["position"]) == (1, 0) else None
 
 def replace(src, dst, *a, **kw):
-    if "replace" in plan and os.path.basename(str(dst)) == os.path.basename(out):
+    if "replace" in plan and os.path.basename(str(dst)) in plan.get("files", [os.path.basename(out)]):
         seen["replace"] += 1
-        if plan.get("replace") in (seen["replace"], what(src)):
+        at = plan["replace"]
+        if at == seen["replace"] or (isinstance(at, str) and at == what(src)):
+            if plan.get("torn") and os.path.isfile(src):
+                os.truncate(src, os.path.getsize(src) // 2)
             os.kill(os.getpid(), signal.SIGKILL)
     return real_replace(src, dst, *a, **kw)
 
-backend.CppBackend.run_chunk, os.replace = run_chunk, replace
-sys.exit(cli.main(sys.argv[3:]))
+os.replace = replace
+if "chunk" in plan:
+    from brian_snn import backend
+    real_run = backend.CppBackend.run_chunk
+    backend.CppBackend.run_chunk = run_chunk
+sys.exit(importlib.import_module(plan.get("cli", "brian_snn.cli")).main(sys.argv[3:]))
 """
 
 
@@ -130,13 +144,28 @@ def test_evaluate_reproduces_the_stored_test_predictions(uninterrupted):
     assert again["scalars"]["reproduced"] and "20 of 500 test" in again["scalars"]["data"]
 
 
-def test_batched_copies_resume_bit_identical(uninterrupted, tmp_path):
-    """--copies 2: the batch checkpoints into --out (both copies' positions, counts and states);
-    killed inside a chunk and in a checkpoint write, it resumes to the uninterrupted copies."""
-    ref, out = tmp_path / "ref" / "r.h5", tmp_path / "r.h5"
-    ref.parent.mkdir()
+@pytest.fixture(scope="module")
+def batched_reference(uninterrupted, tmp_path_factory):
+    """The folder of an uninterrupted --copies 2 run (r-seed3.h5, r-seed4.h5)."""
+    ref = tmp_path_factory.mktemp("batched") / "r.h5"
     p = _train(ref, extra=["--copies", "2"])
     assert p.returncode == 0, p.stderr
+    return ref.parent
+
+
+def _same_copies(folder, reference):
+    for seed in (3, 4):
+        arrays, counts, scalars, _ = _snapshot(folder / f"r-seed{seed}.h5")
+        ref_arrays, ref_counts, ref_scalars, _ = _snapshot(reference / f"r-seed{seed}.h5")
+        for name, value in ref_arrays.items():
+            np.testing.assert_array_equal(arrays[name], value, err_msg=f"seed {seed} {name}")
+        assert counts == ref_counts and scalars == ref_scalars
+
+
+def test_batched_copies_resume_bit_identical(uninterrupted, batched_reference, tmp_path):
+    """--copies 2: the batch checkpoints into --out (both copies' positions, counts and states);
+    killed inside a chunk and in a checkpoint write, it resumes to the uninterrupted copies."""
+    out = tmp_path / "r.h5"
     for plan in ({"chunk": 2, "how": "kill"}, {"replace": 3}):
         p = _train(out, plan, extra=["--copies", "2"])
         assert p.returncode == -signal.SIGKILL, (plan, p.stderr)
@@ -144,13 +173,141 @@ def test_batched_copies_resume_bit_identical(uninterrupted, tmp_path):
     p = _train(out, extra=["--copies", "2"])
     assert p.returncode == 0, p.stderr
     assert "resuming" in p.stderr and not out.exists()      # the batch's checkpoint is gone
-    for seed in (3, 4):
-        arrays, counts, scalars, _ = _snapshot(tmp_path / f"r-seed{seed}.h5")
-        ref_arrays, ref_counts, ref_scalars, _ = _snapshot(tmp_path / "ref" / f"r-seed{seed}.h5")
-        for name, value in ref_arrays.items():
-            np.testing.assert_array_equal(arrays[name], value, err_msg=f"seed {seed} {name}")
-        assert counts == ref_counts and scalars == ref_scalars
+    _same_copies(tmp_path, batched_reference)
     # the copies differ from each other, and from the single network with seed 3 (other input noise)
     a3, a4 = (_snapshot(tmp_path / f"r-seed{s}.h5")[0] for s in (3, 4))
     assert not np.array_equal(a3["weights"], a4["weights"])
     assert not np.array_equal(a3["weights"], uninterrupted[0]["weights"])
+
+
+def test_batched_copies_killed_while_their_files_are_written(batched_reference, tmp_path):
+    """--copies 2 killed while the first copy's file is written (its temporary cut in half), then
+    right after that file is in place: the batch's checkpoint stays, no partial or empty file is
+    left, and the same command resumes to the uninterrupted copies (three compiled runs)."""
+    out, copy_files = tmp_path / "r.h5", ["r-seed3.h5", "r-seed4.h5"]
+    for k in (1, 2):                  # at the rename of copy 3's file, then of copy 4's
+        p = _train(out, {"replace": k, "files": copy_files, "torn": True}, extra=["--copies", "2"])
+        assert p.returncode == -signal.SIGKILL, (k, p.stderr)
+        assert out.exists() and sorted(f.name for f in tmp_path.glob("r-seed*.h5")) == copy_files[:k - 1]
+    p = _train(out, extra=["--copies", "2"])
+    assert p.returncode == 0, p.stderr
+    assert "resuming" in p.stderr and not out.exists()
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob("*.lock"))
+    _same_copies(tmp_path, batched_reference)
+
+
+# -- the other writers: a kill at the moment their results are written (no compiler needed) --------
+def _killed_at_each_rename(folder, args, files, check, cli="brian_snn.cli"):
+    """Run ``args`` in ``folder`` killed at its 1st, 2nd, ... rename onto one of ``files`` (its
+    temporary first cut in half, as a kill while writing it leaves it), ``check()`` after each kill,
+    until a run finds no such rename left and finishes: the same command run again succeeds.
+    Returns the number of kills."""
+    for k in itertools.count(1):
+        plan = {"replace": k, "files": files, "torn": True, "cli": cli}
+        p = subprocess.run([sys.executable, "-c", _DRIVER, json.dumps(plan), "-", *args], cwd=folder,
+                           capture_output=True, text=True, timeout=300)
+        if p.returncode == 0:
+            break
+        assert p.returncode == -signal.SIGKILL, (plan, p.returncode, p.stderr)
+        check()
+    assert not list(folder.glob("*.tmp")) and not list(folder.glob("*.lock"))     # nothing left behind
+    return k - 1
+
+
+def _nir_graph(folder):
+    import nir
+    rng = np.random.default_rng(8)
+    lif = nir.LIF(tau=np.full(4, 5e-3), r=np.full(4, 5.0), v_leak=np.zeros(4), v_threshold=np.full(4, 0.3))
+    nir.write(folder / "g.nir", nir.NIRGraph.from_list(nir.Affine(weight=rng.normal(1, 0.5, (4, 3)),
+                                                                  bias=np.zeros(4)), lif))
+
+
+NIR_RUN = ["nir", "run", "g.nir", "--random", "0.3", "--samples", "2", "--steps", "20", "--target", "loihi1",
+           "--out", "o"]
+NIR_FILES = ["o", "outputs.npz", "counts.json", "estimates.json"]     # the folder, or its files one by one
+
+
+def _nir_outputs(folder):
+    """What ``nir run --out`` wrote, file by file (a file that is not whole fails to load)."""
+    with np.load(folder / "outputs.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    return {"outputs.npz": arrays, **{n: json.loads((folder / n).read_text()) for n in NIR_FILES[2:]}}
+
+
+def _same_file(name, a, b):
+    if name == "outputs.npz":
+        return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    return a == b
+
+
+@pytest.fixture
+def nir_runs(tmp_path, monkeypatch):
+    """The uninterrupted outputs of NIR_RUN (``new``) and of the same with another --seed (``old``),
+    and a folder ``work`` holding the graph."""
+    from brian_snn.cli import main
+    runs = {}
+    for name, extra in (("new", []), ("old", ["--seed", "1"])):
+        (tmp_path / name).mkdir()
+        _nir_graph(tmp_path / name)
+        monkeypatch.chdir(tmp_path / name)
+        assert main(NIR_RUN + extra) == 0
+        runs[name] = _nir_outputs(tmp_path / name / "o")
+    monkeypatch.chdir(tmp_path)
+    assert not any(_same_file(n, runs["new"][n], runs["old"][n]) for n in runs["new"])
+    (tmp_path / "work").mkdir()
+    _nir_graph(tmp_path / "work")
+    return tmp_path / "work", runs
+
+
+@pytest.mark.parametrize("before", ["nothing", "an empty folder", "a previous run's files (--force)"])
+def test_nir_run_killed_while_writing_its_outputs(nir_runs, before):
+    """Killed at each rename of its outputs in turn: --out as it was (a new or empty folder is
+    renamed in whole), or with --force each file whole, the previous run's or the new one; then the
+    same command succeeds."""
+    work, runs = nir_runs
+    o, args = work / "o", NIR_RUN
+    if before == "an empty folder":
+        o.mkdir()
+    elif before != "nothing":
+        shutil.copytree(work.parent / "old" / "o", o)
+        args = NIR_RUN + ["--force"]
+
+    def check():
+        if before == "nothing":
+            assert not o.exists()
+        elif before == "an empty folder":
+            assert o.is_dir() and not list(o.iterdir())
+        else:
+            now = _nir_outputs(o)
+            assert all(_same_file(n, now[n], runs["old"][n]) or _same_file(n, now[n], runs["new"][n]) for n in now)
+    kills = _killed_at_each_rename(work, args, NIR_FILES, check)
+    assert kills >= (1 if before in ("nothing", "an empty folder") else 3)     # with --force: between files too
+    assert all(_same_file(n, v, runs["new"][n]) for n, v in _nir_outputs(o).items())
+
+
+@pytest.mark.parametrize("before", ["nothing", "a previous file (--force)"])
+def test_hwmodel_calibrate_killed_while_writing_its_out(tmp_path, monkeypatch, before):
+    """Killed while writing cal.toml (its temporary cut in half, before the rename): the previous
+    file whole or none; then the same command succeeds."""
+    from hwmodel.cli import main as hw_main
+    from test_cuda_calibrate import synthetic
+    for folder in (tmp_path / "ref", tmp_path / "work"):
+        folder.mkdir()
+        (folder / "m.json").write_text(json.dumps(synthetic()))
+    args = ["calibrate", "m.json", "--out", "cal.toml"]
+    monkeypatch.chdir(tmp_path / "ref")
+    assert hw_main(args) == 0
+    expected = (tmp_path / "ref" / "cal.toml").read_bytes()
+    work, previous = tmp_path / "work", b"# an earlier calibration\n"
+    if before != "nothing":
+        (work / "cal.toml").write_bytes(previous)
+        args = args + ["--force"]
+
+    def check():
+        if before == "nothing":
+            assert not (work / "cal.toml").exists()
+        else:
+            assert (work / "cal.toml").read_bytes() == previous
+    assert _killed_at_each_rename(work, args, ["cal.toml"], check, cli="hwmodel.cli") == 1
+    assert (work / "cal.toml").read_bytes() == expected
+

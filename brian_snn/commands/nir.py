@@ -118,8 +118,9 @@ def _check_empty(out, force):
 
 def _write_outputs(out, force, res, counts, hardware):
     """The three files under the one writer rule: the folder's lock, all written into a temporary
-    folder of this process, then moved in (a new folder: renamed whole), so a kill leaves no
-    partial output and a second run at once is refused."""
+    folder of this process, then moved in (a new or empty folder: renamed whole, so a kill leaves
+    it as it was and the same command runs again; with --force into a folder holding files: file
+    by file, each one old or new and whole), and a second run at once is refused."""
     import os
     import shutil
     from ..files import output_lock, temporary
@@ -131,10 +132,10 @@ def _write_outputs(out, force, res, counts, hardware):
             np.savez_compressed(tmp / "outputs.npz", **dict(res.outputs, dt_s=np.array(res.dt_s)))
             counts.to_json(tmp / "counts.json")
             (tmp / "estimates.json").write_text(json.dumps(hardware, indent=1) + "\n")
-            if out.is_dir():
+            if out.is_symlink() or (out.is_dir() and any(out.iterdir())):
                 for name in OUTPUT_FILES:
                     os.replace(tmp / name, out / name)
-            else:
+            else:                                 # rename(2) replaces an empty folder too
                 os.replace(tmp, out)
         except OSError as e:
             raise ValueError(f"--out {out}: cannot write ({e.strerror or e}); nothing was changed") from None
