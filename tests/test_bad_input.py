@@ -568,6 +568,35 @@ def test_lock_of_a_live_process_is_respected_and_released(tmp_path):
         pass
 
 
+def test_copies_hold_the_locks_of_their_files_while_they_train(tmp_path, monkeypatch, capsys):
+    """``train --copies 2 --out t.h5`` holds the locks of t-seed0.h5 and t-seed1.h5 while it
+    trains: ``train --seed 0 --out t-seed0.h5`` started beside it is refused (the other order,
+    the copies started second, is a case of CASES)."""
+    from brian_snn.experiments import train_eval
+    monkeypatch.chdir(tmp_path)
+    small = ["--neurons", "10", "--train-samples", "5", "--test-samples", "5"]
+    beside, started = {}, []
+
+    def training(*a, **kw):               # the copies' run, at the moment it trains
+        if started:
+            raise Reached("a run beside the copies got past the lock of its --out")
+        started.append(True)
+        capsys.readouterr()                 # (its first progress line)
+        for seed in (0, 1):
+            rc = main(["train", "--seed", str(seed), "--out", f"t-seed{seed}.h5", *small])
+            beside[seed] = rc, capsys.readouterr().err
+        raise Reached("the copies trained")
+    monkeypatch.setattr(train_eval, "train_and_evaluate", training)
+    with pytest.raises(Reached, match="the copies trained"):
+        main(["train", "--copies", "2", "--out", "t.h5", *small])
+    assert sorted(beside) == [0, 1]
+    for seed, (rc, err) in beside.items():
+        assert rc == 2 and err.count("\n") == 1, err
+        assert _pattern(f"t-seed{seed}.h5 is being written by another run (process {os.getpid()} on …, lock "
+                        f"…/t-seed{seed}.h5.lock); wait for it to finish or choose another --out").match(err.strip())
+    assert sorted(p.name for p in tmp_path.iterdir()) == []          # locks released, nothing written
+
+
 # -- temporary and stale files --------------------------------------------------------------------
 def test_temporary_files_are_per_process_and_removed_on_failure(tmp_path, monkeypatch):
     seen = []
