@@ -11,6 +11,7 @@ outside the package by a small driver (``_DRIVER``) that wraps the backend and `
 """
 import itertools
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -311,3 +312,80 @@ def test_hwmodel_calibrate_killed_while_writing_its_out(tmp_path, monkeypatch, b
     assert _killed_at_each_rename(work, args, ["cal.toml"], check, cli="hwmodel.cli") == 1
     assert (work / "cal.toml").read_bytes() == expected
 
+
+
+# -- the checkpoint check (no compiler): a tampered checkpoint is refused, naming what -------------
+def _checkpoint_file(path, config, n_train=30, meta=None, state=None, drop=()):
+    """A checkpoint of ``config`` as ``train --out`` writes it, mid-epoch 1, with ``meta`` and
+    ``state`` entries changed and the state entries ``drop`` removed; returns (file, fresh state)."""
+    from brian_snn.experiments.train_eval import CHECKPOINT_FORMAT, _config_dict, initial_state
+    from brian_snn.models import get_model_spec
+    from brian_snn.store import write_results
+    spec = get_model_spec(config.model, n_exc=config.n_exc, n_input=784)
+    fresh = initial_state(spec, config.seed)
+    st = dict(fresh, v=np.full(config.n_exc, -0.065))
+    st.update(state or {})
+    for k in drop:
+        st.pop(k)
+    m = {"config_key": config.key(), "format": CHECKPOINT_FORMAT, "data_sha256": "ab" * 32, "epoch": 0,
+         "position": 12, "chunk": 1, "counts": None, "sim_s": 0.5, "counts_before": None, "timings": {}}
+    m.update(meta or {})
+    write_results(path, {"config": _config_dict(config), "checkpoint": {"meta": m, "state": st}})
+    return path, fresh
+
+
+TAMPERED = {
+    "untouched": ({}, None),
+    "written before data fingerprints": ({"meta": {"data_sha256": None}}, None),
+    "other data": ({"meta": {"data_sha256": "cd" * 32}}, "its checkpoint was trained on other data"),
+    "position 10^9": ({"meta": {"position": 10 ** 9}}, "position 1000000000 is not in [0, 30]"),
+    "position -50": ({"meta": {"position": -50}}, "position -50 is not in [0, 30]"),
+    "position a float": ({"meta": {"position": 1.5}}, "position 1.5 is not in [0, 30]"),
+    "epoch past the run": ({"meta": {"epoch": 3}}, "epoch 3 is not in [0, 2]"),
+    "chunk not a count": ({"meta": {"chunk": "x"}}, "chunk 'x' is not a count"),
+    "NaN weights": ({"state": {"w": np.full(7840, np.nan)}}, "state 'w' holds non-finite values"),
+    "no theta": ({"drop": ["theta"]}, "state 'theta' is missing"),
+    "transposed-size weights": ({"state": {"w": np.zeros(100)}}, "state 'w' has shape (100,), expected (7840,)"),
+    "text in the state": ({"state": {"v": np.array([b"ab"] * 10)}}, "state 'v' holds |S2 values"),
+}
+
+
+@pytest.mark.parametrize("change, refused", TAMPERED.values(), ids=TAMPERED.keys())
+def test_checkpoint_check_refuses_a_tampered_checkpoint(tmp_path, change, refused):
+    from brian_snn.experiments.train_eval import TrainConfig, _has_checkpoint, check_checkpoint
+    config = TrainConfig(n_exc=10, epochs=2, seed=3)
+    path, fresh = _checkpoint_file(tmp_path / "r.h5", config, **change)
+    assert _has_checkpoint(path, config)
+    ck = read_results(path)["checkpoint"]
+    if refused is None:
+        check_checkpoint(ck, path, config, fresh, 30, "ab" * 32)
+        return
+    with pytest.raises(ValueError, match=re.escape(refused)) as e:
+        check_checkpoint(ck, path, config, fresh, 30, "ab" * 32)
+    assert str(e.value).startswith(f"{path}: its checkpoint") and "--no-resume" in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_checkpoint_of_batched_copies_needs_a_position_per_copy(tmp_path):
+    from brian_snn.experiments.train_eval import TrainConfig, check_checkpoint
+    config = TrainConfig(n_exc=10, epochs=1, seed=3, copies=2)
+    for positions, ok in (([12, 30], True), ([12], False), ([12, -1], False), (12, False)):
+        path, fresh = _checkpoint_file(tmp_path / "r.h5", config, meta={"position": positions})
+        ck = read_results(path)["checkpoint"]
+        if ok:
+            check_checkpoint(ck, path, config, fresh, 30, "ab" * 32)
+        else:
+            with pytest.raises(ValueError, match=r"position .* is not in \[0, 30\]"):
+                check_checkpoint(ck, path, config, fresh, 30, "ab" * 32)
+
+
+def test_checkpoint_of_another_configuration_or_format_is_not_resumed(tmp_path):
+    """Another configuration (its key): not this run's checkpoint (the output check refuses to
+    overwrite it without --force); an older checkpoint format: refused in one line."""
+    from brian_snn.experiments.train_eval import TrainConfig, _has_checkpoint
+    config = TrainConfig(n_exc=10, epochs=2, seed=3)
+    path, _ = _checkpoint_file(tmp_path / "r.h5", config, meta={"config_key": TrainConfig(n_exc=10, seed=4).key()})
+    assert not _has_checkpoint(path, config)
+    path, _ = _checkpoint_file(tmp_path / "r.h5", config, meta={"format": 1})
+    with pytest.raises(ValueError, match="written by an older brian-snn"):
+        _has_checkpoint(path, config)
