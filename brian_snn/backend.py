@@ -36,13 +36,14 @@ from .activity import ActivityCounter
 from .encoding import add_end_of_run
 from .errors import BrianSnnError
 from .files import remove_stale, replacing
+from .standalone_templates import install as install_own_templates
 
 # name -> "module:class"; a backend module is imported when first asked for (CUDA pulls in
 # brian2cuda), and no backend module imports another one's users
 REGISTRY = {"runtime": "brian_snn.backend:RuntimeBackend", "cpp": "brian_snn.backend:CppBackend",
             "cuda": "brian_snn.cuda:CudaBackend"}
 BACKENDS = tuple(REGISTRY)
-CODE_VERSION = "7"        # bump when generated code changes in a way the hash cannot see
+CODE_VERSION = "8"        # bump when generated code changes in a way the hash cannot see
 CONTROLLER_VARS = ("t_in", "count", "repeats", "intensity", "started", "t_end_on")
 
 
@@ -451,6 +452,8 @@ class CppBackend(_ChunkedBackend):
         defaultclock.dt = presentation.dt_ms * ms
         images = self.blank_table(images, getattr(spec, "copies", None) or 1)
         asm = self._assemble(spec, images, self.blank_order(spec, images), presentation)
+        if not self.threads:        # our code-object templates (same results; serial code only)
+            asm.own_templates = install_own_templates(asm.net.objects)
         device.insert_code("before_network_run", SEED_FROM_ENV)
         asm.net.run(self.run_ms(presentation) * ms, profile=self.profile)
         t0 = time.perf_counter()

@@ -1,0 +1,117 @@
+"""Our code-object templates (brian_snn/standalone_templates.py, brian_snn/cpp/templates/) give the
+same bits as Brian2's own (issue 28): a pathway whose events reach all its synapses walks them in
+memory order."""
+import re
+
+import numpy as np
+
+from brian_snn import standalone_templates as st
+from brian_snn.backend import check_compiler
+
+# Diehl & Cook's normalisation with its change count (models/diehl_cook.py: NORMALISE, counting_changes)
+NORMALISE = """w_new = w * norm_post / (wsum_post + 1e-12)
+nchanged_post += real_post * int(w_new != w)
+w = w_new
+"""
+# order-sensitive: another order of the same events gives other bits
+ON_PRE = """x_post = x_post * 1.0001 + w
+w = clip(w - 0.01 * x_post, 0, 1)
+"""
+TARGET = """x : 1
+wsum : 1
+nchanged : 1
+real : 1
+xthr : 1
+norm : 1 (shared)
+plastic : 1 (shared)
+boundary : 1 (linked)
+"""
+
+
+def _run(directory, ours):
+    from brian2 import (Network, NeuronGroup, SpikeMonitor, Synapses, defaultclock, device, linked_var, ms,
+                        seed, set_device, Hz)
+    set_device("cpp_standalone", build_on_run=False, directory=str(directory))
+    device.reinit()
+    device.activate(build_on_run=False, directory=str(directory))
+    defaultclock.dt = 0.5 * ms
+    seed(11)                                   # the same draws in both builds
+    rng = np.random.default_rng(7)
+    n_in, n_tgt = 24, 9
+    # two controllers (as two copies): the input is on 6 steps in 10, a boundary every 25 steps
+    ctrl = NeuronGroup(2, "k : integer\non : 1\nboundary : 1", name="ctrl")
+    ctrl.run_regularly("k += 1\non = int((k + 3 * i) % 10 < 6)\nboundary = int((k + 5 * i) % 25 == 0)", when="start")
+    copy_of = {n: np.repeat([0, 1], [n // 2, n - n // 2]) for n in (24, 9)}
+    # an input as the models' (a linked 'on', zero rates skipped before the draw)
+    inp = NeuronGroup(n_in, "rate : Hz\non : 1 (linked)", threshold="on > 0.5 and rate > 0*Hz and rand() < rate*dt",
+                      name="inp")
+    inp.on = linked_var(ctrl, "on", index=copy_of[n_in])
+    inp.rate = np.where(rng.random(n_in) < 0.3, 0, rng.uniform(100, 400, n_in)) * Hz
+    groups, synapses = [], []
+    # 'all': every neuron renormalises at a boundary (memory order); 'some': those with large x (queue order)
+    for name, extra in (("all", ""), ("some", " and x > xthr")):
+        tgt = NeuronGroup(n_tgt, TARGET, events={"renorm": "plastic > 0.5 and boundary > 0.5" + extra},
+                          name=f"tgt_{name}")
+        # 'all' reads one controller, 'some' two
+        tgt.boundary = linked_var(ctrl, "boundary", index=copy_of[n_tgt] if name == "some" else np.zeros(n_tgt, dtype=int))
+        tgt.plastic, tgt.norm, tgt.real = 1, 3.0, 1
+        tgt.wsum = rng.uniform(2, 4, n_tgt)
+        tgt.xthr = rng.uniform(0, 40, n_tgt)
+        s = Synapses(inp, tgt, "w : 1", on_pre={"pre": ON_PRE}, on_post={"normalise": NORMALISE},
+                     on_event={"pre": "spike", "normalise": "renorm"}, name=f"syn_{name}")
+        s.connect()
+        s.w = rng.random(n_in * n_tgt) * 0.3
+        s.delay = rng.integers(0, 5, n_in * n_tgt) * 0.5 * ms
+        groups.append(tgt)
+        synapses.append(s)
+    mon = SpikeMonitor(inp)
+    net = Network(ctrl, inp, *groups, *synapses, mon)
+    changed = st.install(net.objects) if ours else []
+    net.run(60 * ms)
+    device.build(directory=str(directory), compile=True, run=True)
+    state = [np.array(mon.i[:]), np.array(mon.t[:] / ms)]
+    for tgt, s in zip(groups, synapses):
+        state += [np.array(tgt.x[:]), np.array(tgt.nchanged[:]), np.array(s.w[:])]
+    # (a second build in one process numbers its code objects: name_codeobject_1.cpp)
+    code = {re.sub(r"_\d+\.cpp$", ".cpp", p.name): p.read_text() for p in (directory / "code_objects").glob("*.cpp")}
+    return state, sorted(changed), code
+
+
+def test_own_templates_are_installed_and_bit_identical(tmp_path):
+    check_compiler()
+    theirs, _, their_code = _run(tmp_path / "brian", ours=False)
+    mine, changed, my_code = _run(tmp_path / "ours", ours=True)
+    assert changed == ["syn_all_normalise", "syn_some_normalise"]
+    assert "in memory order (brian_snn" in my_code["syn_all_normalise_codeobject.cpp"]
+    assert "in memory order (brian_snn" not in their_code["syn_all_normalise_codeobject.cpp"]
+    assert len(theirs[0]) > 20 and all(np.abs(a).sum() > 0 for a in theirs[2:])   # spikes, events, changes
+    assert theirs[6].min() < theirs[6].max()      # 'some': boundaries where only some neurons renormalised
+    for a, b in zip(theirs, mine):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_what_each_model_gets():
+    """Installed where they are exact: Diehl & Cook's and SpikeDyn's normalisation (a count of changes
+    only), not a pathway that sums weight changes (ASP's leak, SpikeDyn's relaxation) or draws random
+    numbers (quantised weights)."""
+    from brian2 import device, set_device
+    from brian_snn.backend import CppBackend
+    from brian_snn.data import load_embedded
+    from brian_snn.encoding import Presentation
+    from brian_snn.experiments.train_eval import image_table
+    from brian_snn.models import get_model_spec
+    set_device("cpp_standalone", build_on_run=False)
+    device.reinit()
+    device.activate(build_on_run=False)
+    expect = {("diehl-cook", ()): ["input_exc_normalise"],
+              ("spikedyn", ()): ["input_exc_normalise"],
+              ("spikedyn", (("decay", 0.1),)): ["input_exc_normalise"],
+              ("asp", ()): ["input_exc_normalise"],
+              ("diehl-cook", (("weight_bits", 4),)): []}
+    table = image_table(load_embedded())
+    for (model, kw), names in expect.items():
+        spec = get_model_spec(model, n_exc=10, **dict(kw))
+        be = CppBackend(chunk_slots=2)
+        images = be.blank_table(table)
+        asm = be._assemble(spec, images, be.blank_order(spec, images), Presentation())
+        assert sorted(st.install(asm.net.objects)) == sorted(names), (model, kw)
