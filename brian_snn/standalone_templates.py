@@ -9,6 +9,10 @@ loop iterations where the result is provably the same bits:
   synapses in memory order instead of queue order (784 weights with a stride of 400, neuron after
   neuron).  Installed only where each synapse's update is independent of the others'
   (:func:`order_free_pathway`).
+* ``threshold_guarded``: a condition whose leading conjuncts read only shared variables and linked
+  variables (``plastic > 0.5 and boundary > 0.5``; the input's ``on > 0.5``) tests them once per
+  step when all neurons read the same linked element, and skips the per-neuron loop when they are
+  false (:func:`threshold_guard`).
 
 :func:`install` sets them on a network's objects before its code objects are generated."""
 import ast
@@ -17,6 +21,7 @@ import re
 from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
 
 MEMORY_ORDER = "synapses_memory_order"
+GUARDED = "threshold_guarded"
 
 # Functions a pathway's code may call and stay order-free: deterministic, no state.
 _PURE = {"int", "clip", "exp", "log", "sqrt", "abs", "floor", "ceil", "sign", "minimum", "maximum",
@@ -91,11 +96,74 @@ def order_free_pathway(pathway) -> bool:
     return True
 
 
+def _simple_conjunct(node, group):
+    """The variable names of ``node`` if it is ``name``, ``name <op> number`` or ``number <op> name``
+    with ``name`` a shared or linked variable of ``group``; else None."""
+    def var_name(n):
+        return n.id if isinstance(n, ast.Name) else None
+
+    def number(n):
+        return isinstance(n, ast.Constant) and isinstance(n.value, (int, float)) and not isinstance(n.value, bool)
+
+    if isinstance(node, ast.Name):
+        names = [node.id]
+    elif isinstance(node, ast.Compare) and len(node.ops) == 1:
+        left, right = node.left, node.comparators[0]
+        if var_name(left) and number(right):
+            names = [left.id]
+        elif number(left) and var_name(right):
+            names = [right.id]
+        else:
+            return None
+    else:
+        return None
+    from brian2.core.variables import ArrayVariable
+    for name in names:
+        var = group.variables.get(name)
+        if not isinstance(var, ArrayVariable):
+            return None
+        index = group.variables.indices.get(name, "_idx")
+        if var.scalar:
+            continue
+        if index in ("_idx", "0") or not isinstance(group.variables.get(index), ArrayVariable):
+            return None
+    return names
+
+
+def threshold_guard(thresholder):
+    """For a thresholder (no refractoriness) whose condition starts with conjuncts of shared and
+    linked variables: ``{"text", "cpp", "names", "linked"}`` for the template; else None."""
+    from brian2.parsing.rendering import CPPNodeRenderer
+    if thresholder.template != "threshold" or thresholder.template_kwds.get("_uses_refractory", True):
+        return None
+    group = thresholder.group
+    cond = group.events.get(thresholder.event)
+    if not isinstance(cond, str):
+        return None
+    try:
+        tree = ast.parse(cond.strip(), mode="eval").body
+    except SyntaxError:
+        return None
+    parts = tree.values if isinstance(tree, ast.BoolOp) and isinstance(tree.op, ast.And) else [tree]
+    guard, names = [], []
+    for part in parts:
+        found = _simple_conjunct(part, group)
+        if found is None:
+            break
+        guard.append(ast.unparse(part))
+        names += [n for n in found if n not in names]
+    linked = [n for n in names if not group.variables[n].scalar]
+    if not guard or not linked:          # shared-only conditions: Brian2 already hoists them
+        return None
+    text = " and ".join(guard)
+    return {"text": text, "cpp": CPPNodeRenderer().render_expr(text), "names": names, "linked": linked}
+
+
 def install(objects) -> list:
     """Give the code runners of ``objects`` (a network's) our templates where they apply; returns
     the names of the code runners changed.  Call before the network's code objects are generated
     (its first ``run``), on the cpp_standalone device, without OpenMP."""
-    from brian2 import Synapses
+    from brian2 import NeuronGroup, Synapses
     changed = []
     for obj in objects:
         if isinstance(obj, Synapses):
@@ -103,4 +171,11 @@ def install(objects) -> list:
                 if pathway.template == "synapses" and order_free_pathway(pathway):
                     pathway.codeobj_class, pathway.template = OwnTemplatesCodeObject, MEMORY_ORDER
                     changed.append(pathway.name)
+        elif isinstance(obj, NeuronGroup):
+            for th in obj.thresholder.values():
+                guard = threshold_guard(th)
+                if guard:
+                    th.codeobj_class, th.template = OwnTemplatesCodeObject, GUARDED
+                    th.template_kwds = dict(th.template_kwds, brian_snn_guard=guard)
+                    changed.append(th.name)
     return changed

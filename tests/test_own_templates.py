@@ -1,6 +1,6 @@
 """Our code-object templates (brian_snn/standalone_templates.py, brian_snn/cpp/templates/) give the
 same bits as Brian2's own (issue 28): a pathway whose events reach all its synapses walks them in
-memory order."""
+memory order, and a condition's leading shared/linked conjuncts are tested once per step."""
 import re
 
 import numpy as np
@@ -81,9 +81,12 @@ def test_own_templates_are_installed_and_bit_identical(tmp_path):
     check_compiler()
     theirs, _, their_code = _run(tmp_path / "brian", ours=False)
     mine, changed, my_code = _run(tmp_path / "ours", ours=True)
-    assert changed == ["syn_all_normalise", "syn_some_normalise"]
+    assert changed == ["inp_spike_thresholder", "syn_all_normalise", "syn_some_normalise",
+                       "tgt_all_renorm_thresholder", "tgt_some_renorm_thresholder"]
     assert "in memory order (brian_snn" in my_code["syn_all_normalise_codeobject.cpp"]
     assert "in memory order (brian_snn" not in their_code["syn_all_normalise_codeobject.cpp"]
+    assert "on > 0.5, tested once" in my_code["inp_spike_thresholder_codeobject.cpp"]
+    assert "plastic > 0.5 and boundary > 0.5, tested once" in my_code["tgt_some_renorm_thresholder_codeobject.cpp"]
     assert len(theirs[0]) > 20 and all(np.abs(a).sum() > 0 for a in theirs[2:])   # spikes, events, changes
     assert theirs[6].min() < theirs[6].max()      # 'some': boundaries where only some neurons renormalised
     for a, b in zip(theirs, mine):
@@ -93,7 +96,7 @@ def test_own_templates_are_installed_and_bit_identical(tmp_path):
 def test_what_each_model_gets():
     """Installed where they are exact: Diehl & Cook's and SpikeDyn's normalisation (a count of changes
     only), not a pathway that sums weight changes (ASP's leak, SpikeDyn's relaxation) or draws random
-    numbers (quantised weights)."""
+    numbers (quantised weights); guards only on shared/linked conjuncts."""
     from brian2 import device, set_device
     from brian_snn.backend import CppBackend
     from brian_snn.data import load_embedded
@@ -103,11 +106,12 @@ def test_what_each_model_gets():
     set_device("cpp_standalone", build_on_run=False)
     device.reinit()
     device.activate(build_on_run=False)
-    expect = {("diehl-cook", ()): ["input_exc_normalise"],
-              ("spikedyn", ()): ["input_exc_normalise"],
-              ("spikedyn", (("decay", 0.1),)): ["input_exc_normalise"],
-              ("asp", ()): ["input_exc_normalise"],
-              ("diehl-cook", (("weight_bits", 4),)): []}
+    common = ["exc_renorm_thresholder", "input_spike_thresholder"]
+    expect = {("diehl-cook", ()): common + ["input_exc_normalise"],
+              ("spikedyn", ()): common + ["input_exc_normalise"],
+              ("spikedyn", (("decay", 0.1),)): common + ["exc_unused_thresholder", "input_exc_normalise"],
+              ("asp", ()): common + ["input_exc_normalise"],
+              ("diehl-cook", (("weight_bits", 4),)): common}
     table = image_table(load_embedded())
     for (model, kw), names in expect.items():
         spec = get_model_spec(model, n_exc=10, **dict(kw))
@@ -115,3 +119,5 @@ def test_what_each_model_gets():
         images = be.blank_table(table)
         asm = be._assemble(spec, images, be.blank_order(spec, images), Presentation())
         assert sorted(st.install(asm.net.objects)) == sorted(names), (model, kw)
+        guard = asm.model.exc.thresholder["renorm"].template_kwds["brian_snn_guard"]
+        assert guard["cpp"] == "(plastic > 0.5) && (boundary > 0.5)" and guard["linked"] == ["boundary"]
