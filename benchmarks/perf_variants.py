@@ -1,9 +1,10 @@
 """Before/after timing of the standalone changes of issue 28, interleaved in one job.
 
 Every variant's binary of one model structure (Brian's own code, + FTZ/DAZ, + our spike queue,
-+ one clock read per run) reads the same run arguments, so the binaries built at those commits
-(kept in their build folders: ``--dirs code=folder ...``) are run by the current backend in
-turn, ``--reps`` times, on the same chunk of training and of labelling (learning off) samples.
++ one clock read per run, + the normalisation in memory order, + shared/linked conditions tested
+once per step) reads the same run arguments, so the binaries built at those commits (kept in their
+build folders: ``--dirs code=folder ...``) are run by the current backend in turn, ``--reps``
+times, on the same chunk of training and of labelling (learning off) samples.
 The best of the repeats counts (the machine is shared; noise only adds time).  Each variant's
 learned state and responses are hashed: bit-identical results have equal hashes.
 
