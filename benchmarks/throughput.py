@@ -40,6 +40,8 @@ from brian_snn.data import load_embedded  # noqa: E402
 from brian_snn.encoding import Presentation  # noqa: E402
 from brian_snn.experiments.train_eval import image_table, initial_state  # noqa: E402
 from brian_snn.models import get_model_spec  # noqa: E402
+from brian_snn.experiments.static import source_files  # noqa: E402
+from brian_snn.protocol import provenance  # noqa: E402
 from brian_snn.runner import learned_state, present  # noqa: E402
 
 OUT = Path(__file__).parent / "results"
@@ -203,6 +205,9 @@ def main():
     if a.only_train:
         compiled(a.only_train, a.neurons, a.samples, label=False)
         return
+    pkg = Path(__file__).resolve().parent.parent / "brian_snn"
+    prov = provenance([*source_files(), pkg / "standalone_templates.py", *sorted((pkg / "cpp").rglob("*.*")),
+                       Path(__file__), Path(__file__).parent / "bound" / "tight_loop.cpp"])   # as the run starts
     out = {"machine": {"cpu": platform.processor() or platform.machine(), "python": platform.python_version(),
                        "cores": os.cpu_count(), "date": time.strftime("%Y-%m-%d")},
            "setup": {"n_exc": a.neurons, "dt_ms": 0.5, "t_on_ms": 350, "t_rest_ms": 150, "threads": 1,
@@ -237,6 +242,7 @@ def main():
                   f"{comp['labelling_samples_per_s']:.1f}), bound {r['bound']['samples_per_s']:.1f} "
                   f"({100 * r['fraction_of_bound']:.0f} %), runtime loop {r['runtime_loop']['samples_per_s']:.2f} "
                   f"samples/s, speed-up {r['speedup']:.0f}x", flush=True)
+    out["provenance"] = prov
     OUT.mkdir(exist_ok=True)
     (OUT / "throughput.json").write_text(json.dumps(out, indent=1))
     plot(out)
