@@ -79,7 +79,10 @@ def main():
         for k in ("train", "label"):
             r[f"{k}_samples_per_s_best"] = a.samples / min(r[f"{k}_wall_s"])
             r[f"{k}_samples_per_cpu_s_best"] = a.samples / min(r[f"{k}_cpu_s"])
-    out = {"model": a.model, "n_exc": 400, "samples": a.samples, "reps": a.reps, "variants": res}
+    from brian_snn.protocol import provenance
+    out = {"model": a.model, "n_exc": 400, "samples": a.samples, "reps": a.reps, "variants": res,
+           "provenance": dict(provenance([Path(__file__)]),
+                              note="the variants' binaries are the build folders given by --dirs, built at other commits")}
     if a.out:
         Path(a.out).write_text(json.dumps(out, indent=1))
     print(json.dumps({v: {k: round(x, 1) for k, x in r.items() if k.endswith("best")} for v, r in res.items()}))

@@ -408,6 +408,24 @@ def _topspark_rows(res):
     return {m: dict(sorted(ws.items(), reverse=True)) for m, ws in out.items()}
 
 
+def _saving_cells(base, runs, cpu_ms):
+    """How many times less than ``base``, per seed: measured CPU time per training and per test sample
+    (``cpu_ms(run, phase)``), the Jetson's modelled latency, the energy per sample on every target."""
+    return ([ratio_cell(base, runs, lambda r: cpu_ms(r, ph)) for ph in PHASES]
+            + [ratio_cell(base, runs, lambda r: _latency_ms(r)[0])]
+            + [energy_ratio_cell(base, runs, ph, t) for ph in PHASES for t in TARGETS])
+
+
+def _topspark_paper_row(before, after):
+    """The abstract's row of a TopSpark table: ``before`` empty cells, its accuracy claim, ``after`` empty
+    cells, then its latency and energy savings under the Jetson latency and energy columns."""
+    p = TOPSPARK_PAPER
+    cells = ["TopSpark (abstract)", "adaptive", *[""] * before, f"within {p['accuracy_pp']:g} %", *[""] * after,
+             f"{p['latency']:g}×", f"{p['energy_train']:g}× (device not stated)", "", "", f"{p['energy_inference']:g}×",
+             "", ""]
+    return "|" + "|".join(f" {c} " if c else " " for c in cells) + "|"
+
+
 def topspark(res) -> str:
     cfg, sp, sel = res["config"], res["split"], res["selection"]
     rows = _topspark_rows(res)
@@ -433,14 +451,9 @@ def topspark(res) -> str:
         base, rs = ws[w0], ws[w]
         d = paired([r["test_accuracy"] for r in rs], [r["test_accuracy"] for r in base])
         cells = [m, f"{w:g} ms ({rs[0]['candidate']})", pm(d, 100, 1) + marks(d),
-                 ratio_cell(base, rs, lambda r: _per_sample_ms(r, "training")),
-                 ratio_cell(base, rs, lambda r: _per_sample_ms(r, "inference")),
-                 ratio_cell(base, rs, lambda r: _latency_ms(r)[0])]
-        cells += [energy_ratio_cell(base, rs, ph, t) for ph in PHASES for t in TARGETS]
+                 *_saving_cells(base, rs, _per_sample_ms)]
         out.append("| " + " | ".join(cells) + " |")
-    p = TOPSPARK_PAPER
-    out.append(f"| TopSpark (abstract) | adaptive | within {p['accuracy_pp']:g} % | | | {p['latency']:g}× | "
-               f"{p['energy_train']:g}× (device not stated) | | | {p['energy_inference']:g}× | | |")
+    out.append(_topspark_paper_row(0, 2))
     out += ["", marks.note(), "", loihi_note(res["runs"])]
     out += ["", "Every window (kept candidate; ×: how many times less than the full window, per seed):", "",
             "| model | window | kept (validation % of each candidate) | validation % | **test %** | CPU ms / training sample "
@@ -477,7 +490,7 @@ def topspark_adaptive(res) -> str:
     cfg, sp, sel = res["config"], res["split"], res["selection"]
     groups = by_seed(res["adaptive"], lambda r: (r["model"], r["candidate"]))
     seeds = sorted({r["seed"] for r in res["adaptive"]})
-    out = [f"Scale: {'reduced' if str(res.get('scale', '')).startswith('reduced') else res.get('scale')}: train "
+    out = [f"{'Reduced scale' if str(res.get('scale', '')).startswith('reduced') else 'Protocol scale'}: train "
            f"{sp['train']['n']:,} / validation {sp['val']['n']:,} / test {sp['test']['n']:,} images "
            f"(split seed {sp['split_seed']}), N = {cfg['n_exc']}, one epoch, seeds {', '.join(map(str, seeds))}, "
            f"mean ± 95 % t-interval; neurons labelled on {cfg['label_samples']:,} train images.  Grid: stop when the "
@@ -498,23 +511,15 @@ def topspark_adaptive(res) -> str:
             cells = [m, cand + (" ◀" if cand == sel[m]["chosen"] else ""),
                      pm(summarise([r["val_accuracy"] for r in rs]), 100, 1),
                      f"**{pm(summarise([r['test_accuracy'] for r in rs]), 100, 1)}**"]
+            steps_cell = (f"{sum(s['mean'] for s in steps) / len(steps):,.0f} "
+                          f"[{min(s['min'] for s in steps):,}–{max(s['max'] for s in steps):,}]")
             if rs is base:
-                cells += ["—", f"{sum(s['mean'] for s in steps) / len(steps):,.0f} "
-                                f"[{min(s['min'] for s in steps):,}–{max(s['max'] for s in steps):,}]"]
-                cells += ["ref."] * (3 + 2 * len(TARGETS))
+                cells += ["—", steps_cell] + ["ref."] * (3 + 2 * len(TARGETS))
             else:
                 d = paired([r["test_accuracy"] for r in rs], [r["test_accuracy"] for r in base])
-                cells += [pm(d, 100, 1) + marks(d),
-                          f"{sum(s['mean'] for s in steps) / len(steps):,.0f} "
-                          f"[{min(s['min'] for s in steps):,}–{max(s['max'] for s in steps):,}]",
-                          ratio_cell(base, rs, lambda r: _adaptive_cpu_ms(r, "training")),
-                          ratio_cell(base, rs, lambda r: _adaptive_cpu_ms(r, "inference")),
-                          ratio_cell(base, rs, lambda r: _latency_ms(r)[0])]
-                cells += [energy_ratio_cell(base, rs, ph, t) for ph in PHASES for t in TARGETS]
+                cells += [pm(d, 100, 1) + marks(d), steps_cell, *_saving_cells(base, rs, _adaptive_cpu_ms)]
             out.append("| " + " | ".join(cells) + " |")
-    p = TOPSPARK_PAPER
-    out.append(f"| TopSpark (abstract) | adaptive | | | within {p['accuracy_pp']:g} % | | | | {p['latency']:g}× | "
-               f"{p['energy_train']:g}× (device not stated) | | | {p['energy_inference']:g}× | | |")
+    out.append(_topspark_paper_row(2, 3))
     feas = {m: len(s["feasible"]) for m, s in sel.items()}
     out += ["", marks.note(), "",
             "Policy on validation: " + "; ".join(
@@ -523,6 +528,44 @@ def topspark_adaptive(res) -> str:
                 for m, s in sel.items()) + ".",
             "", loihi_note(res["adaptive"])]
     return marks.resolve("\n".join(out) + "\n")
+
+
+def _search_priced(run, target=JETSON):
+    """A model-search run's training energy per sample (J) and memory (bytes) re-priced from its counts
+    at its weight bits, as the search prices them (brian_snn.experiments.search.price)."""
+    from brian_snn.experiments.search import price
+    e = price(hwmodel.Counts.from_dict(run["counts"]["training"]), run["weight_bits"], target)
+    return e["energy_j_per_sample"], e["memory_bytes"]
+
+
+def model_search(res) -> str:
+    """The memory/energy-constrained model search over 3 seeds (benchmarks/model_search.py)."""
+    cfg = res["config"]
+    out = [f"SpikeDyn candidates N × weight bits, the short continual protocol ({cfg['samples_per_task']} training "
+           f"samples per task, {cfg['label_per_class']} labelling and {cfg['test_per_class']} tested samples per "
+           f"class), compared on {res['n_val']:,} validation images (20 % of the {res['n_train']:,} training images, "
+           f"split seed {res['split_seed']}), seeds {', '.join(map(str, res['seeds']))}, mean ± 95 % t-interval.  "
+           f"Budgets: memory {res['max_memory_bytes'] / 1000:g} KB, training energy {res['max_energy_j']:g} J per "
+           f"sample on the Jetson Nano (module power).  Rule: {res['rule']}.  {code_line(res)}.", "",
+           "| candidate | validation accuracy % | training energy mJ / sample, Jetson Nano | memory KiB | feasible | "
+           "Pareto |", "|---|---|---|---|---|---|"]
+    for m in res["means"]:
+        rs = sorted((r for r in res["runs"] if r["name"] == m["name"]), key=lambda r: r["seed"])
+        priced = [_search_priced(r) for r in rs]
+        mark = " **selected**" if m["name"] == res["selected"] else ""
+        out.append(f"| {m['name']}{mark} | {pm(summarise([r['accuracy'] for r in rs]), 100, 1)} | "
+                   f"{pm(summarise([e for e, _ in priced]), 1e3)} | {priced[0][1] / 1024:.0f} | "
+                   f"{'yes' if m['feasible'] else 'no'} | {'yes' if m['pareto'] else ''} |")
+    for d in res["screened_out"]:
+        out.append(f"| {d['name']} | – | – | {d['memory_bytes'] / 1024:.0f} | screened out: {d['reason']} | |")
+    if res["test"]:
+        ts = sorted(res["test"], key=lambda r: r["seed"])
+        out += ["", f"Selected on validation: **{res['selected']}**; its test accuracy (test split touched once per "
+                    f"seed): **{pm(summarise([r['accuracy'] for r in ts]), 100, 1)} %** "
+                    "(seeds: " + ", ".join(f"{100 * r['accuracy']:.1f}" for r in ts) + ")."]
+    else:
+        out += ["", "No candidate meets the budgets."]
+    return "\n".join(out) + "\n"
 
 
 SOLSA_METHODS = {"solsa": "SOLSA", "online-simple": "simplified", "bptt": "BPTT"}
@@ -841,6 +884,7 @@ def defaults_selection(res) -> str:
 RENDERERS = {"static_mnist": static_mnist, "gpu_validation": gpu_validation, "continual_mnist": continual_mnist,
              "spikedyn_ablation": spikedyn_ablation,
              "topspark": topspark, "topspark_adaptive": topspark_adaptive, "nir_agreement": nir_agreement,
+             "model_search": model_search,
              "solsa": solsa, "commands": commands, "main_job": main_job,
              "nir_snn_agreement": nir_snn_agreement,
              "throughput": throughput, "defaults_selection": defaults_selection}
@@ -849,7 +893,7 @@ RENDERERS = {"static_mnist": static_mnist, "gpu_validation": gpu_validation, "co
 #: Every section the README must carry: --check fails when a marker pair is missing (issue 25).
 REQUIRED = ("commands", "main_job", "nir_snn_agreement", "nir_agreement", "gpu_validation", "static_mnist",
             "throughput", "continual_mnist", "spikedyn_ablation", "topspark", "topspark_adaptive", "solsa",
-            "defaults_selection")
+            "defaults_selection", "model_search")
 
 
 def render(name, results=HERE / "results") -> str:
