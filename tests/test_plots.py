@@ -117,7 +117,10 @@ def test_compare_chart_values_units_phase_and_na(tmp_path):
     assert ax_e.get_title() == "energy per sample" and ax_l.get_title() == "latency per sample"
     # energy per sample by hand: total / samples, in the prefix a reader expects
     e_texts = [_value(t) for t in ax_e.texts]
-    assert "93.6 mJ (32.7 mJ – 134 mJ)" in [t.get_text().strip() for t in ax_e.texts]   # a GPU: its range too
+    gpu = rows[2][1]                                                    # a GPU: its range too, per sample
+    lo, hi = gpu.per_sample["energy_interval_j"]
+    label = f"{si(gpu.energy_j['total'] / HAND['samples'], 'J')} ({si(lo, 'J')} – {si(hi, 'J')})"
+    assert label in [t.get_text().strip() for t in ax_e.texts]
     for ref, est, _ in rows[:-1]:
         per = est.energy_j["total"] / HAND["samples"]
         assert si(per, "J") in e_texts
