@@ -733,13 +733,19 @@ def _seconds(x):
 
 
 def commands(res) -> str:
-    """The wall time of every README command (benchmarks/results/commands.json)."""
-    out = [f"Every command of this README, timed on a fresh clone ({res['machine']}, nothing beside the clone, "
-           f"empty build cache; {res['date']}; `benchmarks/results/commands.json`, each row with the commit that "
-           f"recorded it):", "", "| command | wall time |", "|---|---|"]
+    """The wall time of every README command (benchmarks/results/commands.json, written by
+    benchmarks/command_times.py)."""
+    out = [f"Every command above and under \"Using it\", run as written in README order on a fresh clone of "
+           f"{res['commit'][:10]} ({res['machine']}, nothing beside the clone; build cache: {res['build_cache']}; "
+           f"{res['date']}; `benchmarks/command_times.py` → `benchmarks/results/commands.json`):", "",
+           "| command | wall time |", "|---|---|"]
     for r in res["rows"]:
-        w = r["wall_s"] if isinstance(r["wall_s"], list) else [r["wall_s"]]
-        out.append(f"| {r['command']} | {' / '.join(_seconds(x) for x in w)} |")
+        cell = _seconds(round(r["wall_s"]) if r["wall_s"] >= 10 else r["wall_s"])
+        if "tests_passed" in r:
+            cell += f" ({r['tests_passed']} tests passed)"
+        if r["rc"]:
+            cell += f" **failed (exit {r['rc']})**"
+        out.append(f"| `{r['command']}` | {cell} |")
     return "\n".join(out) + "\n"
 
 
