@@ -26,9 +26,9 @@ from brian_snn.data import load_described  # noqa: E402
 from brian_snn.experiments.continual import ContinualConfig  # noqa: E402
 from brian_snn.experiments import search  # noqa: E402
 from brian_snn.experiments.search import (Candidate, candidate_grid, code_fingerprint, evaluate_candidate,  # noqa: E402
-                                          point_from, screen, select, structure_key)
+                                          evaluation_job, point_from, screen, select)
 from brian_snn.files import replacing  # noqa: E402
-from brian_snn.jobs import job_key, run_jobs  # noqa: E402
+from brian_snn.jobs import run_jobs  # noqa: E402
 from brian_snn.protocol import provenance  # noqa: E402
 
 NEURONS, BITS = (100, 200, 400), (4, 8, 16, 32)
@@ -56,11 +56,7 @@ def main(argv=None):
     fingerprint = code_fingerprint()
 
     def job(c: Candidate, seed: int, evaluate: str) -> dict:
-        b = replace(base, seed=seed)
-        j = {"candidate": asdict(c), "base": asdict(b), "group": list(structure_key(c, b)), "out_dir": None,
-             "split": {"n_val": n_val, "seed": 0, "evaluate": evaluate}}
-        j["key"] = job_key(j, fingerprint)
-        return j
+        return evaluation_job(c, replace(base, seed=seed), fingerprint, None, n_val, 0, evaluate)
 
     cache = Path(a.work) / "jobs"
     val_jobs = [job(k["candidate"], s, "val") for k in kept for s in SEEDS]

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import command_times  # noqa: E402
 BIN = Path(sys.executable).parent
 TRAIN = ["--neurons", "10", "--train-samples", "20", "--test-samples", "10", "--chunk", "12", "--quiet"]
 
@@ -66,16 +68,9 @@ SMALL = {
 
 
 def readme_lines():
-    """The command lines of the README's set-up and usage blocks (```bash) as written, comments stripped."""
-    text = (ROOT / "README.md").read_text()
-    blocks = re.findall(r"```bash\n(.*?)```", text, flags=re.S)
-    lines = []
-    for block in blocks:
-        for line in block.splitlines():
-            line = line.split("  #")[0].strip()
-            if line and not line.startswith("#"):
-                lines.append(line)
-    return lines
+    """The command lines of the README's set-up and usage blocks (```bash) as written, comments
+    stripped: the same lines benchmarks/command_times.py times."""
+    return command_times.readme_lines(ROOT / "README.md")
 
 
 def readme_commands():

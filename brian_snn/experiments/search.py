@@ -209,6 +209,18 @@ def code_fingerprint() -> str:
     return jobs_fingerprint([*root.glob("models/*.py"), *root.glob("*.py"), *Path(__file__).parent.glob("*.py")])
 
 
+def evaluation_job(cand: Candidate, base: ContinualConfig, fingerprint: str, out_dir=None, n_val=None,
+                   split_seed=0, evaluate="val") -> dict:
+    """The job (for :func:`brian_snn.jobs.run_jobs`) that evaluates ``cand`` with ``base``'s protocol:
+    on the ``evaluate`` part ("val" or "test") of a protocol split when ``n_val`` is given.
+    Candidates of one structure form one group (they share a binary)."""
+    job = {"candidate": asdict(cand), "base": asdict(base), "group": list(structure_key(cand, base)),
+           "out_dir": None if out_dir is None else str(out_dir),
+           **({"split": {"n_val": int(n_val), "seed": int(split_seed), "evaluate": evaluate}} if n_val else {})}
+    job["key"] = job_key(job, fingerprint)
+    return job
+
+
 def run_search(candidates, base: ContinualConfig, max_memory=None, max_energy=None,
                energy_phase="training", target=JETSON, scheduler=None, workers=2,
                out_dir=None, log=print, n_val=None, split_seed=0):
@@ -227,15 +239,11 @@ def run_search(candidates, base: ContinualConfig, max_memory=None, max_energy=No
         log(f"screened out {d['candidate'].name}: {d['reason']}")
     if out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
-    base_dict, fingerprint = asdict(base), code_fingerprint()
+    fingerprint = code_fingerprint()
     cache = None if out_dir is None else Path(out_dir) / "jobs"
 
-    def job_of(c, evaluate):        # candidates of one structure share a binary: one group
-        job = {"candidate": asdict(c), "base": base_dict, "group": list(structure_key(c, base)),
-               "out_dir": None if out_dir is None else str(out_dir),
-               **({"split": {"n_val": int(n_val), "seed": int(split_seed), "evaluate": evaluate}} if n_val else {})}
-        job["key"] = job_key(job, fingerprint)
-        return job
+    def job_of(c, evaluate):
+        return evaluation_job(c, base, fingerprint, out_dir, n_val, split_seed, evaluate)
     jobs = [job_of(k["candidate"], "val") for k in kept]
     results = run_jobs(jobs, evaluate_candidate, cache, scheduler, workers, log,
                        lambda job, ev: _progress(point_from(ev, energy_phase, target)))
