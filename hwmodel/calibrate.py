@@ -287,7 +287,7 @@ def calibrate(measurements: dict, base: str | None = None, power_mode: str | Non
         notes.append("no energy measurements: the built-in power parameters are kept")
     tid = target_id or f"{t.id}-calibrated"
     prices = {"launch": ("s", a), "sync": ("s", a), "host_copy": ("s", a), "kernel_latency": ("s", b), "row_walk": ("s", b),
-              "bytes_per_event_sparse": ("B", b), "bytes_per_event_dense": ("B", b), "bytes_per_update": ("B", b)}
+              "stream_factor": ("1", b), "bytes_per_target_update": ("B", b), "bytes_per_update": ("B", b)}
     gpu_over = {k: _base_price(t, base_est, k) * f for k, (u, f) in prices.items()}
     power = {"idle": idle, "light": light, "heavy": heavy} if er else {}
     if not er and idle is not None:

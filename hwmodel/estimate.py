@@ -387,18 +387,17 @@ def _gpu(c, L, bits, sbits, mode, ops, scope=None):
             "rows marked fit" + (f"; this device's own rows: {', '.join(own_runs)}" if own_runs else
                                  f"; no row of this device: {family}-family parameters moved by its bandwidth and L2"))
     w = _gpu_workload(c, L, bits)
-    units = {"sync": "s", "launch": "s", "host_copy": "s", "kernel_latency": "s", "row_walk": "s", "fp64_update_factor": "1",
-             "bytes_per_event_sparse": "B",
-             "bytes_per_event_dense": "B", "bytes_per_update": "B", "l2_speedup": "1", "overlap": "1"}
-    used = {"bytes_per_event_sparse": any(not s.dense and s.events for s in w.pathways),
-            "bytes_per_event_dense": any(s.dense and s.events for s in w.pathways),
-            "fp64_update_factor": w.float64, "l2_speedup": any(s.events for s in w.pathways),
-            "row_walk": any(s.rows for s in w.pathways)}
+    units = {"sync": "s", "launch": "s", "host_copy": "s", "kernel_latency": "s", "row_walk": "s",
+             "fp64_update_factor": "1", "stream_factor": "1", "bytes_per_target_update": "B", "bytes_per_update": "B",
+             "l2_speedup": "1", "l2_rmw_speedup": "1", "overlap": "1"}
+    evented = any(s.events for s in w.pathways)
+    used = {"bytes_per_target_update": evented, "fp64_update_factor": w.float64, "l2_speedup": evented,
+            "l2_rmw_speedup": evented, "row_walk": any(s.rows for s in w.pathways)}
     q = {}
     for k, v in gpu.device_prices(gpu.fitted(), family, w.simulator).items():
         if L.t.has_value(f"gpu.{k}"):
             q[k] = L.need(f"gpu.{k}", units[k])
-        elif used.get(k, True):
+        elif used.get(k, True) and k != "stream_factor":       # the model's own 1 is not a fitted price
             q[k] = L.fitted(f"gpu.{k}", v, units[k], grade, "gpu_calibration", cite)
         else:
             q[k] = v                          # a price no term of this run uses is not listed
@@ -430,7 +429,9 @@ def _gpu(c, L, bits, sbits, mode, ops, scope=None):
 def _gpu_workload(c, L, bits) -> gpu.Workload:
     """K kernels and C host copies per step from the counts (the simulator's own structure);
     a record without them gets brian2cuda's structure, noted.  Each pathway's footprint is its
-    synapses x (weight bytes + a 4-byte target index unless all-to-all)."""
+    synapses x (weight bytes + a 4-byte target index unless all-to-all); each event streams one
+    synapse's bytes and updates one postsynaptic input variable (float32, or float64 when the run
+    is), so a pathway's target array is its postsynaptic population's variable."""
     ex = c.extra
     sim = ex.get("simulator")
     kernels = ex.get("kernels_per_step")
@@ -446,14 +447,16 @@ def _gpu_workload(c, L, bits) -> gpu.Workload:
     if batch != 1:
         L.notes.append(f"one copy of a batch of {batch}: it pays 1/{batch} of each step's launches and copies")
     sizes = {p.name: p.n for p in c.populations}
+    float64 = ex.get("float_bits") == 64
     paths = []
     for s in c.pathways:
         dense = s.n_synapses >= sizes[s.pre] * sizes[s.post]
         rows = s.synaptic_events * sizes[s.pre] / s.n_synapses if s.n_synapses else 0.0   # presynaptic spikes
-        paths.append(gpu.Pathway(float(s.synaptic_events + s.plasticity_updates),
-                                 s.n_synapses * (bits[s.name] / 8 + (0 if dense else 4)), dense, float(rows)))
+        per_synapse = bits[s.name] / 8 + (0 if dense else 4)
+        paths.append(gpu.Pathway(float(s.synaptic_events + s.plasticity_updates), s.n_synapses * per_synapse, dense,
+                                 float(rows), per_synapse, sizes[s.post] * (8 if float64 else 4)))
     return gpu.Workload(float(c.steps) / batch, kernels, copies, float(c.neuron_updates), tuple(paths),
-                        gpu.simulator_kind(sim), float64=ex.get("float_bits") == 64)
+                        gpu.simulator_kind(sim), float64=float64)
 
 
 def _mode_clock_factor(L, idx, m) -> float:

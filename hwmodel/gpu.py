@@ -7,19 +7,26 @@ device-to-host copies per step wait for both (docs/targets.md §3.3):
 
     floor  = h_family · (s_simulator + K · t_launch)                         host, per step
     work   = Σ_pathways R · t_row_sim
-             + f_sim · [Σ_pathways (E+W) · b_pattern · m(F) + b_update · U] / (bandwidth · steps)
-    m(F)   = hit / r_l2 + (1 − hit),   hit = min(1, L2 / F)                  cache vs DRAM
+             + [Σ_pathways E · (b_syn · m(F, r_l2) + f_sim · b_target · m(T, r_rmw)) + f_sim · b_update · U]
+               / (bandwidth · steps)
+    m(X, r) = hit / r + (1 − hit),   hit = min(1, L2 / X)                    cache vs DRAM
     t      = steps · ( C · t_copy_family + smax_p(floor, work) ),   smax_p(a, b) = (a^p + b^p)^(1/p)
 
-b_pattern is the achieved DRAM bytes per synaptic event for dense or sparse connectivity; F is a
-pathway's footprint (synapses × bytes per synapse): a pathway that fits the device's L2 pays 1/r_l2
-of the DRAM price, r_l2 bounded by 4 (microbenchmarks measure L2 at about 2.9x the DRAM throughput
-on Pascal and Volta: Jia et al. 2018, arXiv 1804.06826).  R is the presynaptic spikes whose
+A synaptic event streams its synapse's stored bytes b_syn (weight, index, plastic variables: the
+row is read contiguously) and read-modify-writes one postsynaptic target (an atomic add into the
+target population's input or, with dendritic delays, into a delay ring buffer).  F is a pathway's
+synapse footprint, T the bytes of the target array its events land in (all slots of a ring
+buffer): each pays 1/r of its DRAM price for the share that fits the device's L2.  Streaming from
+L2 is bounded by r_l2 ≤ 4 (microbenchmarks measure L2 at about 2.9x the DRAM throughput on Pascal
+and Volta: Jia et al. 2018, arXiv 1804.06826); a target update that hits L2 saves a DRAM round
+trip of a whole sector, so r_rmw is fitted (≤ 100).  b_target is the fitted DRAM price of one
+target update (in bytes of DRAM time).  R is the presynaptic spikes whose
 synapse rows a pathway's kernel walks (events / fan-out): GeNN's kernels loop over the step's
 spikes inside each thread block, so a spike costs t_row_genn of latency however short its row;
 Brian2CUDA gives each spike its own blocks (t_row_brian2cuda, fitted, comes out ~0); on a Jetson
-t_row scales like the kernel latency (tau_jetson / tau_desktop).  p is fitted: p → ∞ is a hard
-max, p = 1 the sum of both streams.
+t_row scales like the kernel latency (tau_jetson / tau_desktop).  A Jetson's host is no faster
+than a desktop's (h_jetson ≥ 1).  p is fitted: p → ∞ is a hard max, p = 1 the sum of both
+streams.
 
 Power is per device and per **scope** (wall: developer kit at the socket; module: the module's
 input rail, tegrastats VDD_IN; soc: CPU/GPU/SoC rails, VDD_CPU_GPU_CV + VDD_SOC), from published
@@ -51,17 +58,19 @@ FAMILIES = ("desktop", "jetson")
 SIMULATORS = ("genn", "brian2cuda")
 SCOPES = ("wall", "module", "soc")
 REGIMES = ("launch-bound", "transition", "bandwidth-bound")
-TIME_PARAMS = ("h_jetson", "s_genn", "s_brian2cuda", "t_launch", "t_copy_desktop", "t_copy_jetson",
-               "tau_desktop", "tau_jetson", "t_row_genn", "t_row_brian2cuda", "b_sparse", "b_dense", "r_l2",
-               "b_update", "f_fp64", "f_genn3", "p")
-_UNITS = {"h_jetson": "1", "s_genn": "s", "s_brian2cuda": "s", "t_launch": "s", "t_copy_desktop": "s",
-          "t_copy_jetson": "s", "tau_desktop": "s", "tau_jetson": "s", "t_row_genn": "s", "t_row_brian2cuda": "s", "b_sparse": "B", "b_dense": "B", "r_l2": "1", "b_update": "B", "f_fp64": "1", "f_genn3": "1",
-          "p": "1"}
-_X0 = {"h_jetson": 2.0, "s_genn": 4e-6, "s_brian2cuda": 8e-6, "t_launch": 3e-6, "t_copy_desktop": 10e-6,
-       "t_copy_jetson": 4e-6, "tau_desktop": 3e-6, "tau_jetson": 6e-6, "t_row_genn": 2e-7, "t_row_brian2cuda": 2e-8, "b_sparse": 60.0, "b_dense": 10.0, "r_l2": 3.0, "b_update": 100.0, "f_fp64": 3.0, "f_genn3": 1.0,
-       "p": 4.0}
+TIME_PARAMS = ("h_jetson", "s_genn", "s_brian2cuda", "t_launch", "t_copy_desktop",
+               "t_copy_jetson", "tau_desktop", "tau_jetson", "t_row_genn", "t_row_brian2cuda", "b_target", "r_l2",
+               "r_rmw", "b_update", "f_fp64", "f_genn3", "p")
+_UNITS = {"h_jetson": "1", "s_genn": "s", "s_brian2cuda": "s", "t_launch": "s",
+          "t_copy_desktop": "s", "t_copy_jetson": "s", "tau_desktop": "s", "tau_jetson": "s", "t_row_genn": "s",
+          "t_row_brian2cuda": "s", "b_target": "B", "r_l2": "1", "r_rmw": "1", "b_update": "B", "f_fp64": "1",
+          "f_genn3": "1", "p": "1"}
+_X0 = {"h_jetson": 2.0, "s_genn": 4e-6, "s_brian2cuda": 8e-6, "t_launch": 3e-6,
+       "t_copy_desktop": 10e-6, "t_copy_jetson": 4e-6, "tau_desktop": 3e-6, "tau_jetson": 6e-6, "t_row_genn": 2e-7,
+       "t_row_brian2cuda": 2e-8, "b_target": 64.0, "r_l2": 3.0, "r_rmw": 4.0, "b_update": 100.0, "f_fp64": 3.0,
+       "f_genn3": 1.0, "p": 4.0}
 _BOUNDS = {"s": (1e-9, 1e-2), "B": (1e-2, 1e5), "1": (1e-2, 1e3)}
-_BOUNDS_OF = {"r_l2": (1.0, 4.0), "p": (1.0, 50.0), "h_jetson": (0.2, 20.0)}
+_BOUNDS_OF = {"r_l2": (1.0, 4.0), "r_rmw": (1.0, 100.0), "p": (1.0, 50.0), "h_jetson": (1.0, 20.0)}
 SLOW_FP64 = 1 / 16                            # FP64/FP32 throughput at or below which float64 updates pay f_fp64
 LAUNCH_BOUND, BANDWIDTH_BOUND = 0.5, 2.0      # work / floor of a step at the regimes' edges
 
@@ -78,6 +87,8 @@ class Pathway:
     footprint: float          # bytes of its weights and indices
     dense: bool
     rows: float = 0.0         # presynaptic spikes whose rows the kernel walks (events / fan-out)
+    synapse_bytes: float = 8.0    # bytes an event streams: the synapse's stored variables and index
+    target_bytes: float = 0.0     # bytes of the array its events' target updates land in
 
 
 @dataclass(frozen=True)
@@ -95,20 +106,22 @@ class Workload:
 
 def device_prices(p: dict, family: str, simulator: str, generation: str = "") -> dict:
     """The fitted parameters as one device's prices (the names a target file may override):
-    sync, launch, host_copy in s; bytes_per_event_sparse / _dense, bytes_per_update in B;
-    l2_speedup and overlap (the smooth max's exponent) dimensionless."""
+    sync, launch, host_copy, kernel_latency, row_walk in s; bytes_per_target_update,
+    bytes_per_update in B; fp64_update_factor, l2_speedup, l2_rmw_speedup and overlap (the smooth
+    max's exponent) dimensionless; stream_factor (achieved / stored bytes of a synapse row read) is
+    1 in the model itself and exists so that a calibration can scale every byte of kernel work."""
     h = p["h_jetson"] if family == "jetson" else 1.0
     f = p["f_genn3"] if generation == "genn3" else 1.0
-    return {"sync": h * p[f"s_{simulator}"], "launch": h * p["t_launch"], "host_copy": p[f"t_copy_{family}"],
-            "kernel_latency": p[f"tau_{family}"],
+    return {"sync": h * p[f"s_{simulator}"], "launch": h * p["t_launch"],
+            "host_copy": p[f"t_copy_{family}"], "kernel_latency": p[f"tau_{family}"],
             "row_walk": p[f"t_row_{simulator}"] * p[f"tau_{family}"] / p["tau_desktop"],
-            "bytes_per_event_sparse": f * p["b_sparse"], "bytes_per_event_dense": f * p["b_dense"],
-            "bytes_per_update": f * p["b_update"], "fp64_update_factor": p["f_fp64"], "l2_speedup": p["r_l2"],
+            "stream_factor": 1.0, "bytes_per_target_update": f * p["b_target"], "bytes_per_update": f * p["b_update"],
+            "fp64_update_factor": p["f_fp64"], "l2_speedup": p["r_l2"], "l2_rmw_speedup": p["r_rmw"],
             "overlap": p["p"]}
 
 
 def l2_factor(footprint: float, l2_bytes: float, speedup: float) -> float:
-    """m(F): the share of a DRAM event's time an event costs when part of the footprint fits in L2."""
+    """m(X): the share of its DRAM time an access costs when part of the footprint X fits in L2."""
     hit = 1.0 if footprint <= 0 else min(1.0, (l2_bytes or 0.0) / footprint)
     return hit / speedup + (1.0 - hit)
 
@@ -126,8 +139,8 @@ def work_s(q: dict, bandwidth: float, l2_bytes: float, w: Workload, synapses=Tru
     b, t = 0.0, 0.0
     if synapses:
         for s in w.pathways:
-            per = q["bytes_per_event_dense" if s.dense else "bytes_per_event_sparse"]
-            b += s.events * per * l2_factor(s.footprint, l2_bytes, q["l2_speedup"])
+            b += s.events * (q["stream_factor"] * s.synapse_bytes * l2_factor(s.footprint, l2_bytes, q["l2_speedup"])
+                             + q["bytes_per_target_update"] * l2_factor(s.target_bytes, l2_bytes, q["l2_rmw_speedup"]))
             t += s.rows * q["row_walk"]
     if neurons:
         slow = w.float64 and fp64_ratio <= SLOW_FP64
@@ -188,9 +201,11 @@ def workload_of(run: dict) -> Workload:
     updates = run.get("neuron_updates", float(n) * steps)       # a row may say fewer (groups without ODEs)
     fanout = run.get("fanout") or (syn / n if syn else 1.0)
     rows = (run.get("synaptic_events") or 0.0) / fanout
-    return Workload(steps, run["kernels_per_step"], run["host_copies_per_step"], updates,
-                    (Pathway(events, fp, run.get("connectivity") == "dense", rows),), simulator_kind(run["simulator"]),
-                    "genn3" if run["simulator"].startswith("genn-3") else "", run.get("precision") == "float64")
+    f64 = run.get("precision") == "float64"
+    target = run.get("target_bytes") or n * (8 if f64 else 4)     # else: one input variable per neuron
+    path = Pathway(events, fp, run.get("connectivity") == "dense", rows, bytes_per_synapse(run), target)
+    return Workload(steps, run["kernels_per_step"], run["host_copies_per_step"], updates, (path,),
+                    simulator_kind(run["simulator"]), "genn3" if run["simulator"].startswith("genn-3") else "", f64)
 
 
 def _group(run: dict) -> str:
@@ -265,10 +280,9 @@ def fit(runs: list[dict] | None = None) -> dict:
     x0 = [min(max(math.log(_X0[k]), a + 1e-9), b - 1e-9) for k, a, b in zip(free, lo, hi)]
     sol = least_squares(resid, x0, bounds=(lo, hi))
     out = params(sol.x)
-    if "b_dense" not in free:        # no dense row: a dense pathway is priced as a sparse one
-        out["b_dense"] = out["b_sparse"]
-    if "r_l2" not in free:           # no row that fits its L2: no cache discount
-        out["r_l2"] = 1.0
+    for k in ("r_l2", "r_rmw"):      # no row whose synapses / targets fit its L2: no cache discount
+        if k not in free:
+            out[k] = 1.0
     return out
 
 
@@ -295,12 +309,13 @@ def _identifiable(name: str, runs) -> bool:
     if name == "f_fp64":
         return any(r.get("precision") == "float64" and (devices[r["device"]].get("fp64_ratio") or 1) <= SLOW_FP64
                    for r in timed)
-    if name == "b_dense":
-        return any(r.get("connectivity") == "dense" for r in evented)
-    if name == "b_sparse":
-        return any(r.get("connectivity") != "dense" for r in evented)
+    if name == "b_target":
+        return bool(evented)
     if name == "r_l2":
         return any(r.get("synapses") and devices[r["device"]].get("l2_bytes", 0) >= r["synapses"] * bytes_per_synapse(r)
+                   for r in evented)
+    if name == "r_rmw":
+        return any(devices[r["device"]].get("l2_bytes", 0) >= workload_of(r).pathways[0].target_bytes
                    for r in evented)
     return True
 

@@ -139,7 +139,7 @@ def test_compare_chart_values_units_phase_and_na(tmp_path):
     assert si(lat["loihi1"], "s") in l_texts and si(lat["jetson-nano"], "s") in l_texts
     assert l_texts.count("n/a: this target has no latency model") == 1            # asic-45nm
     assert any(t.startswith("n/a: cannot price") for t in l_texts)               # truenorth
-    # latencies 4.5 vs 49.6 ms: within LOG_SPAN -> linear axis from 0
+    # latencies 4.5 vs 39.7 ms: within LOG_SPAN -> linear axis from 0
     assert ax_l.get_xscale() == "linear" and ax_l.get_xlabel() == "latency per sample (s)"
     assert min(t.get_fontsize() for t in ax_e.texts) >= 8.5
     path = tmp_path / "cmp.png"
