@@ -12,11 +12,7 @@ loop iterations where the result is provably the same bits:
 * ``threshold_guarded``: a condition whose leading conjuncts read only shared variables and linked
   variables (``plastic > 0.5 and boundary > 0.5``; the input's ``on > 0.5``) tests them once per
   step when all neurons read the same linked element, and skips the per-neuron loop when they are
-  false (:func:`threshold_guard`).  When the next conjunct is ``x > 0`` for a neuron's own variable
-  (the input's ``rate > 0*Hz``), the loop visits only the neurons whose ``x`` is positive, in index
-  order: the others fail that conjunct before any random number is drawn, so the draws and the
-  events are those of Brian2's loop.  The list is rebuilt on the steps where ``x`` changed (a
-  comparison with a copy kept from the last build: the rates change once per sample).
+  false (:func:`threshold_guard`).
 
 :func:`install` sets them on a network's objects before its code objects are generated."""
 import ast
@@ -134,30 +130,9 @@ def _simple_conjunct(node, group):
     return names
 
 
-def _positive_test(node, group):
-    """The name ``x`` if ``node`` is ``x > 0`` (or ``x > 0*unit``) for a per-neuron variable ``x``
-    of ``group`` (one value per neuron, its own index); else None."""
-    from brian2.core.variables import ArrayVariable
-
-    def zero(n):
-        if isinstance(n, ast.Constant):
-            return n.value == 0 and not isinstance(n.value, bool)
-        return (isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mult)
-                and any(isinstance(x, ast.Constant) and x.value == 0 for x in (n.left, n.right)))
-    if not (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Gt)
-            and isinstance(node.left, ast.Name) and zero(node.comparators[0])):
-        return None
-    var = group.variables.get(node.left.id)
-    if (not isinstance(var, ArrayVariable) or var.scalar or var.size != group.N
-            or group.variables.indices.get(node.left.id, "_idx") != "_idx"):
-        return None
-    return node.left.id
-
-
 def threshold_guard(thresholder):
     """For a thresholder (no refractoriness) whose condition starts with conjuncts of shared and
-    linked variables: ``{"text", "cpp", "names", "linked", "positive"}`` for the template
-    (``positive``: the variable of a following ``x > 0`` conjunct, or None); else None."""
+    linked variables: ``{"text", "cpp", "names", "linked"}`` for the template; else None."""
     from brian2.parsing.rendering import CPPNodeRenderer
     if thresholder.template != "threshold" or thresholder.template_kwds.get("_uses_refractory", True):
         return None
@@ -181,9 +156,7 @@ def threshold_guard(thresholder):
     if not guard or not linked:          # shared-only conditions: Brian2 already hoists them
         return None
     text = " and ".join(guard)
-    positive = _positive_test(parts[len(guard)], group) if len(parts) > len(guard) else None
-    return {"text": text, "cpp": CPPNodeRenderer().render_expr(text), "names": names, "linked": linked,
-            "positive": positive}
+    return {"text": text, "cpp": CPPNodeRenderer().render_expr(text), "names": names, "linked": linked}
 
 
 def install(objects) -> list:

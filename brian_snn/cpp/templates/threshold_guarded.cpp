@@ -5,10 +5,7 @@
    false for each, no neuron meets the condition, and the per-neuron loop (which would evaluate only
    those conjuncts: && stops there, so no random number is drawn either) is skipped.  Otherwise
    Brian2's loop runs as generated.  The neurons that stand for the distinct elements are found on
-   the first call: linked-variable indices are read-only in Brian2 (set when the link is made).
-   When the guard holds and the next conjunct is `x > 0` for a neuron's own variable, only the
-   neurons with a positive x are visited (index order, so the same random draws); their list is
-   rebuilt on a step where x differs from the copy kept at the last build. #}
+   the first call: linked-variable indices are read-only in Brian2 (set when the link is made). #}
 {# USES_VARIABLES { N } #}
 {% extends 'threshold.cpp' %}
 
@@ -52,40 +49,6 @@
     }
     else
     {
-    {% if brian_snn_guard.positive %}
-    {% set _pos = variables[brian_snn_guard.positive] %}
-    {% set _pos_array = get_array_name(_pos) %}
-    {% set _eventspace = get_array_name(eventspace_variable) %}
-        // brian_snn (issue 28): only the neurons with {{brian_snn_guard.positive}} > 0 can meet the
-        // condition (the others stop at that conjunct, before any random draw): visit them in index order
-        static std::vector<size_t> _brian_snn_positive;
-        static std::vector<{{c_data_type(_pos.dtype)}}> _brian_snn_seen;
-        bool _brian_snn_changed = _brian_snn_seen.size() != (size_t)N;
-        for(size_t _i=0; _i<(size_t)N && !_brian_snn_changed; _i++)
-            _brian_snn_changed = _brian_snn_seen[_i] != {{_pos_array}}[_i];
-        if(_brian_snn_changed)
-        {
-            _brian_snn_seen.assign({{_pos_array}}, {{_pos_array}} + N);
-            _brian_snn_positive.clear();
-            for(size_t _i=0; _i<(size_t)N; _i++)
-                if({{_pos_array}}[_i] > 0)
-                    _brian_snn_positive.push_back(_i);
-        }
-        const int _vectorisation_idx = -1;
-        {{scalar_code|autoindent}}
-        long _count = 0;
-        for(size_t _k=0; _k<_brian_snn_positive.size(); _k++)
-        {
-            const size_t _idx = _brian_snn_positive[_k];
-            const size_t _vectorisation_idx = _idx;
-            {{vector_code|autoindent}}
-            if(_cond) {
-                {{_eventspace}}[_count++] = _idx;
-            }
-        }
-        {{_eventspace}}[N] = _count;
-    {% else %}
     {{ super() }}
-    {% endif %}
     }
 {% endblock %}
