@@ -47,6 +47,8 @@ def _run(directory, ours):
                       name="inp")
     inp.on = linked_var(ctrl, "on", index=copy_of[n_in])
     inp.rate = np.where(rng.random(n_in) < 0.3, 0, rng.uniform(100, 400, n_in)) * Hz
+    # new rates (some zero) every 7 ms, as a new sample's
+    inp.run_regularly("u = rand()\nrate = int(u > 0.3) * (100 + 400 * (u - 0.3)) * Hz", dt=7 * ms, when="start")
     groups, synapses = [], []
     # 'all': every neuron renormalises at a boundary (memory order); 'some': those with large x (queue order)
     for name, extra in (("all", ""), ("some", " and x > xthr")):
