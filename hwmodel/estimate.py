@@ -453,7 +453,7 @@ def _gpu_workload(c, L, bits) -> gpu.Workload:
         dense = s.n_synapses >= sizes[s.pre] * sizes[s.post]
         rows = s.synaptic_events * sizes[s.pre] / s.n_synapses if s.n_synapses else 0.0   # presynaptic spikes
         per_synapse = bits[s.name] / 8 + (0 if dense else 4)
-        paths.append(gpu.Pathway(float(s.synaptic_events + s.plasticity_updates), s.n_synapses * per_synapse, dense,
+        paths.append(gpu.Pathway(float(s.synaptic_events + s.plasticity_updates), s.n_synapses * per_synapse,
                                  float(rows), per_synapse, sizes[s.post] * (8 if float64 else 4)))
     return gpu.Workload(float(c.steps) / batch, kernels, copies, float(c.neuron_updates), tuple(paths),
                         gpu.simulator_kind(sim), float64=float64)

@@ -85,7 +85,6 @@ class Pathway:
     """One synaptic pathway as the kernels see it."""
     events: float             # synaptic events + plasticity updates (each touches one synapse)
     footprint: float          # bytes of its weights and indices
-    dense: bool
     rows: float = 0.0         # presynaptic spikes whose rows the kernel walks (events / fan-out)
     synapse_bytes: float = 8.0    # bytes an event streams: the synapse's stored variables and index
     target_bytes: float = 0.0     # bytes of the array its events' target updates land in
@@ -203,7 +202,7 @@ def workload_of(run: dict) -> Workload:
     rows = (run.get("synaptic_events") or 0.0) / fanout
     f64 = run.get("precision") == "float64"
     target = run.get("target_bytes") or n * (8 if f64 else 4)     # else: one input variable per neuron
-    path = Pathway(events, fp, run.get("connectivity") == "dense", rows, bytes_per_synapse(run), target)
+    path = Pathway(events, fp, rows, bytes_per_synapse(run), target)
     return Workload(steps, run["kernels_per_step"], run["host_copies_per_step"], updates, (path,),
                     simulator_kind(run["simulator"]), "genn3" if run["simulator"].startswith("genn-3") else "", f64)
 
