@@ -64,6 +64,9 @@ KEYS = {
                 "precision.weight_bits_max", "precision.state_bits", "gpu.cuda_cores", "gpu.sm_count"),
 }
 KIND = {key: kind for kind, keys in KEYS.items() for key in keys}
+# prices of an earlier GPU model that a calibrated file may still carry: refused with what replaced them
+RETIRED = {"gpu.bytes_per_event_sparse": "gpu.bytes_per_target_update", "gpu.bytes_per_event_dense":
+           "gpu.bytes_per_target_update"}
 TABLES = {key[:i] for key in KIND for i, c in enumerate(key) if c in ".["} | {"sources"}
 BOUNDS = ("min", "max", "typical")
 LATENCY_MODES = ("per_event", "tick", "real_time")
@@ -268,6 +271,10 @@ def _known(node, where, shown):
         path, key = (f"{where}.{k}", f"{table}.{k}") if where else (k, k)
         if key in KIND or k == "note" or table == "sources":
             continue
+        if key in RETIRED:
+            raise TargetError(f"{shown}: field {path!r} is a price of an earlier GPU model (one price per "
+                              f"synaptic event); this one prices an event as its synapse's bytes plus "
+                              f"{RETIRED[key]!r}: run hwmodel calibrate on your measurements again")
         if f"{key}[]" in TABLES and not isinstance(v, list):
             raise TargetError(f"{shown}: field {path!r} must be an array of tables: write [[{path}]]")
         if key not in TABLES:

@@ -113,3 +113,13 @@ def test_extends_overrides_only_given_fields(tmp_path):
     assert t.id == "nano-cal" and t.need("power.idle", "W").value == 1.25
     assert t.need("gpu.mem_bandwidth", "B/s").value == 25.6e9          # inherited from jetson-nano
     assert "devicequery" in t.sources and "me" in t.sources
+
+
+def test_a_calibrated_file_of_the_earlier_gpu_model_is_refused_with_what_replaced_its_price(tmp_path):
+    path = _write(tmp_path, 'extends = "jetson-nano"\nid = "nano-old"\n[sources]\nme = "my fit"\n[gpu]\n'
+                            'bytes_per_event_sparse = { value = 170, unit = "B", evidence = "calibrated", source = "me" }\n')
+    with pytest.raises(TargetError) as e:
+        load_target(path)
+    msg = str(e.value)
+    assert msg.count("\n") == 0 and "mine.toml" in msg and "'gpu.bytes_per_event_sparse'" in msg
+    assert "'gpu.bytes_per_target_update'" in msg and "hwmodel calibrate" in msg
