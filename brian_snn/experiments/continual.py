@@ -312,8 +312,10 @@ def ready_backend(backend, spec, presentation, images):
 
 
 def run_continual(config: ContinualConfig, dataset, out=None, resume=True, progress=True,
-                  log=print, backend=None):
-    """Run the protocol; returns the results dict (also written to ``out`` when given)."""
+                  log=print, backend=None, on_task=None):
+    """Run the protocol; returns the results dict (also written to ``out`` when given).
+    ``on_task(t, state, assignments)``, when given, sees the learned state (a copy) and the neuron
+    labels after each task (diagnostics; not called for tasks restored from ``out``)."""
     tasks = config.task_list()
     spec = model_spec(config.model, config.n_exc, dataset.x_train.shape[1], config.weight_bits,
                       **config.params)
@@ -393,6 +395,8 @@ def run_continual(config: ContinualConfig, dataset, out=None, resume=True, progr
             res["arrays"]["assignments"] = assignments
         if out is not None:
             write_continual(out, res)
+        if on_task is not None:
+            on_task(t, {k: np.array(v) for k, v in state.items()}, np.array(assignments))
         old = "" if t == 0 else f", old tasks {100 * np.nanmean(row[:t]):.1f} %"
         log(f"task {t + 1}/{T} (class {'+'.join(map(str, classes))}): new task {100 * row[t]:.1f} %{old}")
     tm["train_samples_per_s"] = (res["counts"]["training"].samples / tm["train_sim_s"]) if tm["train_sim_s"] else None
