@@ -177,7 +177,15 @@ def test_tiny_network_three_tasks(tiny, tmp_path, monkeypatch):
     assert stored["checkpoint"] is None
 
     # 2. the same run without interruption gives the same results, bit for bit (resume is exact)
-    fresh = C.run_continual(cfg, tiny, out=tmp_path / "fresh.h5", progress=False, log=lambda *a: None)
+    seen = []                                     # the on_task hook sees every task's state and labels
+    fresh = C.run_continual(cfg, tiny, out=tmp_path / "fresh.h5", progress=False, log=lambda *a: None,
+                            on_task=lambda t, st, lab: seen.append((t, st, lab)))
+    assert [t for t, _, _ in seen] == [0, 1, 2]
+    for t, st, lab in seen:
+        np.testing.assert_array_equal(lab, fresh["tasks"][t]["assignments"])
+    assert all((seen[t + 1][1]["learned"] >= seen[t][1]["learned"]).all() for t in range(2))   # a count
+    assert seen[-1][1]["learned"].sum() > 0
+    np.testing.assert_array_equal(seen[-1][1]["w"].reshape(fresh["arrays"]["weights"].shape), fresh["arrays"]["weights"])
     A = stored["arrays"]["accuracy_matrix"]
     for name in ("accuracy_matrix", "weights", "thresholds_theta_V", "assignments"):
         np.testing.assert_array_equal(stored["arrays"][name], fresh["arrays"][name], err_msg=name)
