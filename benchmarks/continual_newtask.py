@@ -24,9 +24,10 @@ sys.path.insert(0, str(HERE.parent))
 
 from brian_snn.data.mnist import load_described  # noqa: E402
 from brian_snn.experiments.continual import ContinualConfig, run_continual  # noqa: E402
+from brian_snn.models.spikedyn import SpikeDyn  # noqa: E402
 from brian_snn.protocol import protocol_splits, provenance  # noqa: E402
 
-N_HALF = 200.0          # SpikeDyn's default n_half (models/spikedyn.py)
+N_HALF = SpikeDyn.n_half          # the default the diagnosed runs use
 
 
 def diagnose(cfg, dataset):

@@ -392,15 +392,16 @@ def _gpu(c, L, bits, sbits, mode, ops, scope=None):
              "l2_speedup": "1", "l2_rmw_speedup": "1", "overlap": "1"}
     evented = any(s.events for s in w.pathways)
     used = {"bytes_per_target_update": evented, "fp64_update_factor": w.float64, "l2_speedup": evented,
-            "l2_rmw_speedup": evented, "row_walk": any(s.rows for s in w.pathways)}
+            "l2_rmw_speedup": evented, "row_walk": any(s.rows for s in w.pathways),
+            "stream_factor": False}             # the model's own 1, not a fitted price: listed only when a file sets it
     q = {}
     for k, v in gpu.device_prices(gpu.fitted(), family, w.simulator).items():
         if L.t.has_value(f"gpu.{k}"):
             q[k] = L.need(f"gpu.{k}", units[k])
-        elif used.get(k, True) and k != "stream_factor":       # the model's own 1 is not a fitted price
+        elif used.get(k, True):
             q[k] = L.fitted(f"gpu.{k}", v, units[k], grade, "gpu_calibration", cite)
         else:
-            q[k] = v                          # a price no term of this run uses is not listed
+            q[k] = v                          # a price no term of this run uses (or not fitted) is not listed
     bw = L.need("gpu.mem_bandwidth", "B/s", "kernel time = achieved bytes / bandwidth")
     l2 = L.opt("gpu.l2_cache", "B", "no L2 size: every synaptic event priced at DRAM cost") or 0.0
     fp64 = L.opt("gpu.fp64_ratio", "1", "FP64/FP32 throughput not given: float64 updates priced as float32") or 1.0
