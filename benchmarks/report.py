@@ -3,6 +3,10 @@
     .venv/bin/python benchmarks/report.py            # rewrite every generated section of README.md
     .venv/bin/python benchmarks/report.py --check    # exit 1 when a README number differs from its file
 
+``--check`` also reads the prose around the sections: an interval (``a ± b``), a factor (``1.6×``,
+``×1.5``) or a percentage / number of points written there must be one a section prints (a factor
+may be rounded), so a measured figure is quoted from a result file or not at all.
+
 A generated section sits between ``<!-- report:NAME -->`` and ``<!-- /report:NAME -->``; NAME is a
 result file ``benchmarks/results/NAME.json`` and a renderer below.  Energies are priced here, from
 each run's exact counts, on three target families: the Jetson Nano (hwmodel's fitted GPU model, with
@@ -924,18 +928,57 @@ def rendered(name, results=HERE / "results") -> str:
 
 
 INTERVAL = re.compile(r"[−+-]?\d[\d.,]*\s*±\s*\d[\d.,]*")
+#: A measured figure in prose: a number followed by ×, % or points/pp, or ×N (a factor written first).
+FIGURE = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?=\s?(?:×|%|points?\b|pp\b))|(?<=×)\d[\d,]*(?:\.\d+)?")
+NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+
+
+def _prose_and_sections(text) -> tuple[str, str]:
+    """(the README without its generated sections, HTML tags and code, the sections' text)."""
+    spans = [(m.start(), m.end()) for m in BLOCK.finditer(text)]
+    inside = "\n".join(text[a:b] for a, b in spans).replace("−", "-")
+    prose = text
+    for a, b in reversed(spans):
+        prose = prose[:a] + "\n" + prose[b:]
+    prose = re.sub(r"```.*?```", "", prose, flags=re.S)
+    return re.sub(r"<[^>]*>|`[^`\n]*`", "", prose), inside
 
 
 def unquoted_intervals(text) -> list[str]:
     """Every ``mean ± half-width`` the README's prose writes outside the generated sections that no
     generated section contains (prose may quote an interval only as a section prints it)."""
-    spans = [(m.start(), m.end()) for m in BLOCK.finditer(text)]
-    inside = "\n".join(text[a:b] for a, b in spans).replace("−", "-")
-    prose = text
-    for a, b in reversed(spans):
-        prose = prose[:a] + prose[b:]
+    prose, inside = _prose_and_sections(text)
     return [m.group(0) for m in INTERVAL.finditer(prose)
             if m.group(0).replace("−", "-").lstrip("+") not in inside]
+
+
+def _factors(inside) -> list[float]:
+    """The factors a section prints: "1.64 ± 0.05×" (its mean), "3.9×", "×1.5"."""
+    after = re.findall(r"(\d[\d,]*(?:\.\d+)?)(?:\s*±\s*[\d.]+)?\s?×", inside)
+    return [float(x.replace(",", "")) for x in after + re.findall(r"×\s?(\d[\d,]*(?:\.\d+)?)", inside)]
+
+
+def unquoted_figures(text) -> list[str]:
+    """Every figure the prose quotes with ×, % or points (e.g. "1.6×", "−28 %", "×1.5", "14
+    points") that no generated section prints: a factor must be a factor a section prints, rounded
+    to the prose's decimals; a percentage or a number of points must be a number a section prints,
+    as written.  The published figures are in the sections' paper rows."""
+    prose, inside = _prose_and_sections(text)
+    printed, factors = set(NUMBER.findall(inside)), _factors(inside)
+    out = []
+    for line in prose.splitlines():
+        line = INTERVAL.sub(" ", line)           # intervals: unquoted_intervals checks them whole
+        for m in FIGURE.finditer(line):
+            x = m.group(0)
+            factor = line[m.end():m.end() + 1] == "×" or line[m.start() - 1:m.start()] == "×"
+            if factor:
+                d = len(x.split(".")[1]) if "." in x else 0
+                ok = any(round(f, d) == float(x.replace(",", "")) for f in factors)
+            else:
+                ok = x in printed
+            if not ok:
+                out.append(f"{x}{'×' if factor else ''} in: {line.strip()[:90]}")
+    return out
 
 
 def problems(text, results=HERE / "results") -> list[str]:
@@ -951,6 +994,7 @@ def problems(text, results=HERE / "results") -> list[str]:
             out.append(f"{name}: the README has no <!-- report:{name} --> ... <!-- /report:{name} --> section")
     out += [f"prose: {q!r} is quoted outside the generated sections but appears in none of them"
             for q in unquoted_intervals(text)]
+    out += [f"prose: figure {q!r} is printed by no generated section" for q in unquoted_figures(text)]
     opened = re.findall(r"<!-- report:([\w-]+) -->", text)
     closed = re.findall(r"<!-- /report:([\w-]+) -->", text)
     for name in sorted(set(opened) ^ set(closed) | {n for n in set(opened) if opened.count(n) != 1 or closed.count(n) != 1}):

@@ -184,3 +184,17 @@ def test_adaptive_topspark_ratios_are_the_per_seed_ratios_of_its_record():
         cells = [c.strip() for c in row.split("|")[1:-1]]
         assert cells[5].startswith(f"{steps:,.0f} [")
         assert cells[7] == f"{mean:.2f} ± {half:.2f}×"
+
+
+def test_prose_quotes_a_factor_or_percentage_only_as_a_section_prints_it():
+    text = _readme()
+    assert report.unquoted_figures(text) == []
+    after = text.index("<!-- /report:topspark -->")
+    for old, new in (("(0.98×)", "(0.97×)"), ("1.34× less *training*", "1.39× less *training*"),
+                     ("×1.5,", "×2.7,"), ("78.2 % on validation", "78.3 % on validation")):
+        i = text.index(old, after)
+        changed = text[:i] + new + text[i + len(old):]
+        assert any(p.startswith("prose: figure") for p in report.problems(changed)), old
+    # a factor written with fewer decimals than its section is the section's value rounded
+    assert report.unquoted_figures("a 1.6× saving\n<!-- report:x -->\n1.64 ± 0.05×\n<!-- /report:x -->") == []
+    assert report.unquoted_figures("a 1.7× saving\n<!-- report:x -->\n1.64 ± 0.05×\n<!-- /report:x -->") != []
