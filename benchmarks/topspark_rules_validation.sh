@@ -7,7 +7,8 @@
 #     (the test split is never read: sensitivity runs evaluate on validation only),
 #   - seeds 0, 1, 2 (the protocol's three) instead of 0, 1.
 # Written before any run.  Usage: DATA_DIR=<MNIST pool folder> benchmarks/topspark_rules_validation.sh
-# Results: benchmarks/results/topspark_rules_{round1,round2,round3,infer}.json
+# Results: benchmarks/results/topspark_rules_{round1,round2[,round3],infer}.json (round 3 only when
+# round 2 added a knob: a round that adds none ends the greedy selection)
 set -euo pipefail
 : "${DATA_DIR:?set DATA_DIR to the MNIST pool folder (python -m brian_snn.data.pool DIR builds it)}"
 BS=${BS:-.venv/bin/brian-snn}
@@ -29,12 +30,18 @@ run() { nice -n 10 "$@"; }
       --alphas=-0.25,0.25,0.5 "${COMMON[@]}" --out $OUT/round2 --force
   cp $OUT/round2/sensitivity.json $R/topspark_rules_round2.json; }
 R12=$R/topspark_rules_round1.json+$R/topspark_rules_round2.json
-[ -f $R/topspark_rules_round3.json ] || {
-  run $BS timestep --sensitivity --on-top --enhance from:$R12 --knobs $RUNTIME_KNOBS \
-      --alphas=-0.25,0.25,0.5 "${COMMON[@]}" --out $OUT/round3 --force
-  cp $OUT/round3/sensitivity.json $R/topspark_rules_round3.json; }
-# the inference knobs on the networks trained with rounds 1-3's rules
+# a round that adds no knob ends the greedy selection: the next round would repeat it exactly
+converged() { .venv/bin/python -c "import json,sys; from brian_snn.experiments.timestep import derived_rules as d
+a, b = (d(json.load(open(f))) for f in sys.argv[1:]); sys.exit(0 if a == b else 1)" "$@"; }
+RULES=$R12
+if ! converged $R/topspark_rules_round1.json $R/topspark_rules_round2.json; then
+  [ -f $R/topspark_rules_round3.json ] || {
+    run $BS timestep --sensitivity --on-top --enhance from:$R12 --knobs $RUNTIME_KNOBS \
+        --alphas=-0.25,0.25,0.5 "${COMMON[@]}" --out $OUT/round3 --force
+    cp $OUT/round3/sensitivity.json $R/topspark_rules_round3.json; }
+  RULES=$R12+$R/topspark_rules_round3.json
+fi
+# the inference knobs on the networks trained with the training rules
 [ -f $R/topspark_rules_infer.json ] || {
-  run $BS timestep --sensitivity infer --enhance from:$R12+$R/topspark_rules_round3.json "${COMMON[@]}" \
-      --out $OUT/infer --force
+  run $BS timestep --sensitivity infer --enhance from:$RULES "${COMMON[@]}" --out $OUT/infer --force
   cp $OUT/infer/inference_sensitivity.json $R/topspark_rules_infer.json; }

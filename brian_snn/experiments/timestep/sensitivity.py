@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from ...jobs import job_key
+from ...protocol import provenance
+from .study import source_files
 
 from .figures import plot_sensitivity
 from .rules import (Settings, _knob_alphas, _points, apply_factors, check_rules, enhance,
@@ -215,6 +217,8 @@ def run_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alphas=SENSITIVI
            "config": asdict(cfg), "window_ms": float(window_ms),
            "alphas": list(alphas), "extra_alphas": extra_alphas or {}, "rows": rows, "wall_s": time.perf_counter() - t0,
            "jobs": [_stored_job(j) for j in jobs], "code": code_fingerprint(), "git": _git_head(),
+           "selected_on": "validation" if cfg.n_val else "test",
+           "provenance": dict(provenance(source_files()), code_fingerprint=code_fingerprint()),
            "results": {k: {kk: vv for kk, vv in r.items() if kk not in ("train_counts", "infer_counts")}
                        for k, r in results.items()}}
     if out_dir is not None:
