@@ -25,10 +25,19 @@ from brian_snn.files import replacing  # noqa: E402
 # subset (its 1,000 training images: 800 train + 200 validation, stratified, split seed 0; its 500 test
 # images), SpikeDyn and Diehl & Cook, N = 100, one epoch, seeds 0, 1, 2, labels from 500 training images;
 # the policy's whole grid (k in {1, 2, 3, 5}, m in {0, 1, 2}, T_max in {350 ms, the protocol study's
-# chosen window: 50 ms for SpikeDyn, 350 ms for Diehl & Cook}).  The protocol study
+# chosen window}).  The protocol study
 # (benchmarks/topspark.py) uses 5,000 MNIST training images and 1,000 validation / 2,000 test images.
 REDUCED = dict(data={"dataset": "embedded"}, n_val=200, models=("spikedyn", "diehl-cook"), n_exc=100,
                seeds=(0, 1, 2), label_samples=500)
+
+
+def chosen_windows(path) -> dict:
+    """The short T_max of each model: the window the fixed-window protocol study chose (its record)."""
+    try:
+        return {m: float(w) for m, w in json.loads(Path(path).read_text())["selection"]["chosen_window_ms"].items()}
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise SystemExit(f"topspark_adaptive: cannot read the chosen windows from {path} ({e}): run "
+                         "benchmarks/topspark.py first or pass --protocol-record") from None
 
 
 def main(argv=None):
@@ -39,9 +48,13 @@ def main(argv=None):
     p.add_argument("--models", default="spikedyn,diehl-cook", help="comma-separated (full scale; default both)")
     p.add_argument("--work", default="out/topspark_adaptive", help="runs and their job cache")
     p.add_argument("--out", default=str(HERE / "results" / "topspark_adaptive.json"))
+    p.add_argument("--protocol-record", default=str(HERE / "results" / "topspark.json"),
+                   help="the fixed-window protocol study whose chosen windows are the short T_max")
     a = p.parse_args(argv)
-    cfg = (AdaptiveConfig(**REDUCED) if a.reduced else
-           AdaptiveConfig(data={"dataset": "mnist", "data_dir": a.data_dir}, models=tuple(a.models.split(","))))
+    short = chosen_windows(a.protocol_record)
+    cfg = (AdaptiveConfig(**REDUCED, short_window_ms=short) if a.reduced else
+           AdaptiveConfig(data={"dataset": "mnist", "data_dir": a.data_dir}, models=tuple(a.models.split(",")),
+                          short_window_ms=short))
     rec = run_adaptive(cfg, workers=a.workers, out_dir=a.work, log=lambda *x: print(*x, file=sys.stderr, flush=True))
     rec["scale"] = ("reduced: " + json.dumps(REDUCED)) if a.reduced else "full protocol"
     out = Path(a.out)
