@@ -276,8 +276,18 @@ def test_the_stored_fit_is_current_and_is_the_fit():
     stored = gpu.stored_fit()
     assert stored is not None, "hwmodel/data/gpu_fit.json is stale: run `hwmodel validate --refit`"
     fresh = gpu.fit()
-    for k, v in stored["parameters"].items():
-        assert fresh[k] == pytest.approx(v, rel=1e-6), k
+    # Compared by what the fit decides -- its residual and every row's predicted time -- not by each
+    # parameter: a direction the data leave flat (h_jetson, while every Jetson row's host floor hides
+    # under its kernels' latency) lands at machine-dependent values with identical predictions.
+    cal = gpu.calibration_set()
+    obs = gpu._observations(cal["runs"])
+
+    def ssr(p):
+        return sum((w * math.log(gpu.predict(p, r, q, cal["devices"]) / m)) ** 2 for r, q, m, w in obs)
+    assert ssr(fresh) == pytest.approx(ssr(stored["parameters"]), rel=1e-6)
+    for r in gpu.timed_runs():
+        assert gpu.predict(fresh, r, "time_s", cal["devices"]) == pytest.approx(
+            gpu.predict(stored["parameters"], r, "time_s", cal["devices"]), rel=1e-3), r["id"]
     assert set(stored["loo"]["sweep"]) == {r["id"] for r in gpu.timed_runs("fit")}
 
 

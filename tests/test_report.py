@@ -190,8 +190,8 @@ def test_prose_quotes_a_factor_or_percentage_only_as_a_section_prints_it():
     text = _readme()
     assert report.unquoted_figures(text) == []
     after = text.index("<!-- /report:topspark -->")
-    for old, new in (("(0.98×)", "(0.97×)"), ("1.34× less *training*", "1.39× less *training*"),
-                     ("×1.5,", "×2.7,"), ("78.2 % on validation", "78.3 % on validation")):
+    for old, new in (("saves 1.83× in", "saves 1.89× in"), ("12.17× less", "12.97× less"),
+                     ("(learning rate ×1.5,", "(learning rate ×2.7,"), ("78.2 % on validation", "78.3 % on validation")):
         i = text.index(old, after)
         changed = text[:i] + new + text[i + len(old):]
         assert any(p.startswith("prose: figure") for p in report.problems(changed)), old

@@ -6,7 +6,9 @@ from brian_snn.experiments.timestep import study
 from brian_snn.experiments.timestep.rules import Settings, base_params
 from brian_snn.experiments.timestep.study import StudyConfig, candidates, choose
 
-CFG = StudyConfig(data={"dataset": "embedded"}, n_val=200, windows_ms=(350.0, 100.0, 25.0), seeds=(0, 1))
+RULES = {m: {"theta_plus": 0.5, "infer:intensity": 1.0} for m in ("spikedyn", "diehl-cook")}   # not the defaults
+CFG = StudyConfig(data={"dataset": "embedded"}, n_val=200, windows_ms=(350.0, 100.0, 25.0), seeds=(0, 1),
+                  rules=RULES)
 
 
 def test_every_window_has_the_same_budget_and_the_full_window_tunes_only_its_learning_rate():
@@ -19,7 +21,7 @@ def test_every_window_has_the_same_budget_and_the_full_window_tunes_only_its_lea
             assert infer == Settings() and train.intensity0 == Settings().intensity0
             assert train.params.get("nu_post", base["nu_post"]) == pytest.approx(f * base["nu_post"])
             assert set(train.params) <= {"nu_pre", "nu_post"}
-        # strength 0 is the plain window; strength 1 the rules as derived: theta_plus x (350/25)^0.5
+        # strength 0 is the plain window; strength 1 the rules as given: theta_plus x (350/25)^0.5
         plain, _, strong = candidates(CFG, m, 25.0)
         assert plain[1] == Settings() and plain[2] == Settings()
         assert strong[1].params["theta_plus_mV"] == pytest.approx(base["theta_plus_mV"] * 14 ** 0.5)
