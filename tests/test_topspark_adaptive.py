@@ -4,14 +4,16 @@ import pytest
 
 from brian_snn.experiments.timestep.adaptive import AdaptiveConfig, candidates, choose
 
-CFG = AdaptiveConfig(models=("spikedyn",), ks=(2, 5), ms=(0, 1), tolerance_pp=2.0)
+SHORT = {"spikedyn": 50.0, "diehl-cook": 350.0}
+CFG = AdaptiveConfig(models=("spikedyn",), ks=(2, 5), ms=(0, 1), tolerance_pp=2.0, short_window_ms=SHORT)
 
 
 def test_candidates_are_the_two_references_and_the_grid_per_maximum_window():
     labels = [c[0] for c in candidates(CFG, "spikedyn")]
     assert labels[:2] == ["fixed full", "fixed short"]
     assert len(labels) == 2 + 2 * 2 * 2                       # k x m x T_max in {350, 50}
-    full = [c for c in candidates(AdaptiveConfig(models=("spikedyn",), ks=(2,), ms=(0,), t_max="full"), "spikedyn")]
+    full = candidates(AdaptiveConfig(models=("spikedyn",), ks=(2,), ms=(0,), t_max="full", short_window_ms=SHORT),
+                      "spikedyn")
     assert [c[:4] for c in full] == [("fixed full", 350.0, 0, 0), ("fixed short", 50.0, 0, 0),
                                      ("adaptive k=2 m=0 T_max=350", 350.0, 2, 0)]
     # a short T_max carries its window's enhancement rules, the full one none
