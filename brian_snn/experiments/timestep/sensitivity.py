@@ -219,13 +219,21 @@ def run_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alphas=SENSITIVI
            "jobs": [_stored_job(j) for j in jobs], "code": code_fingerprint(), "git": _git_head(),
            "selected_on": "validation" if cfg.n_val else "test",
            "provenance": dict(provenance(source_files()), code_fingerprint=code_fingerprint()),
-           "results": {k: {kk: vv for kk, vv in r.items() if kk not in ("train_counts", "infer_counts")}
-                       for k, r in results.items()}}
+           "results": {k: _stored_result(r) for k, r in results.items()}}
     if out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         (Path(out_dir) / f"{name}.json").write_text(json.dumps(res, indent=1, default=_json_default))
         plot_sensitivity(res, Path(out_dir) / f"{name}.png")
     return res
+
+
+def _stored_result(r) -> dict:
+    """A run's result as the record keeps it: no counts, the steps of each evaluated sample summarised."""
+    out = {k: v for k, v in r.items() if k not in ("train_counts", "infer_counts")}
+    steps = out.pop("steps_per_sample", None)
+    if steps:
+        out["steps_per_sample"] = {"mean": float(np.mean(steps)), "min": int(min(steps)), "max": int(max(steps))}
+    return out
 
 
 def derived_rules(res) -> dict:
