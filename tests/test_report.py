@@ -186,15 +186,30 @@ def test_adaptive_topspark_ratios_are_the_per_seed_ratios_of_its_record():
         assert cells[7] == f"{mean:.2f} ± {half:.2f}×"
 
 
+def _unprinted(x: str, sections: str, factor: bool) -> str:
+    """A number with x's decimals that no section prints (as a factor, rounded; else as written)."""
+    d = len(x.split(".")[1]) if "." in x else 0
+    factors, printed = report._factors(sections), set(report.NUMBER.findall(sections))
+    for k in range(1, 1000):
+        y = f"{float(x.replace(',', '')) + k * 10 ** -d:.{d}f}"
+        if not (any(round(f, d) == float(y) for f in factors) if factor else y in printed):
+            return y
+    raise AssertionError(f"no unprinted neighbour of {x}")
+
+
 def test_prose_quotes_a_factor_or_percentage_only_as_a_section_prints_it():
     text = _readme()
     assert report.unquoted_figures(text) == []
-    after = text.index("<!-- /report:topspark -->")
-    for old, new in (("saves 1.83× in", "saves 1.89× in"), ("12.17× less", "12.97× less"),
-                     ("(learning rate ×1.5,", "(learning rate ×2.7,"), ("78.2 % on validation", "78.3 % on validation")):
-        i = text.index(old, after)
-        changed = text[:i] + new + text[i + len(old):]
-        assert any(p.startswith("prose: figure") for p in report.problems(changed)), old
+    _, sections = report._prose_and_sections(text)
+    start = text.index("<!-- /report:topspark -->") + len("<!-- /report:topspark -->")
+    end = text.index("<!-- report:", start)
+    figures = list(report.FIGURE.finditer(text, start, end))
+    kinds = {("×" in text[m.start() - 1:m.end() + 1]) for m in figures}
+    assert len(figures) >= 4 and kinds == {True, False}      # factors and percentages / points both tried
+    for m in figures:
+        factor = "×" in text[m.start() - 1:m.end() + 1]
+        changed = text[:m.start()] + _unprinted(m.group(0), sections, factor) + text[m.end():]
+        assert any(p.startswith("prose:") for p in report.problems(changed)), m.group(0)   # figure or interval
     # a factor written with fewer decimals than its section is the section's value rounded
     assert report.unquoted_figures("a 1.6× saving\n<!-- report:x -->\n1.64 ± 0.05×\n<!-- /report:x -->") == []
     assert report.unquoted_figures("a 1.7× saving\n<!-- report:x -->\n1.64 ± 0.05×\n<!-- /report:x -->") != []
