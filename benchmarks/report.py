@@ -966,26 +966,32 @@ def _factors(inside) -> list[float]:
     return [float(x.replace(",", "")) for x in after + re.findall(r"×\s?(\d[\d,]*(?:\.\d+)?)", inside)]
 
 
+def is_factor(line, m) -> bool:
+    """Whether the FIGURE match ``m`` in ``line`` is a factor (written "1.6×", "1.6 ×" or "×1.6")."""
+    return line[m.end():m.end() + 2].lstrip()[:1] == "×" or line[m.start() - 1:m.start()] == "×"
+
+
+def printed(x: str, factor: bool, sections: str) -> bool:
+    """Whether the sections print the figure ``x``: a factor as one of theirs rounded to x's
+    decimals, any other number as written."""
+    if not factor:
+        return x in set(NUMBER.findall(sections))
+    d = len(x.split(".")[1]) if "." in x else 0
+    return any(round(f, d) == float(x.replace(",", "")) for f in _factors(sections))
+
+
 def unquoted_figures(text) -> list[str]:
     """Every figure the prose quotes with ×, % or points (e.g. "1.6×", "−28 %", "×1.5", "14
-    points") that no generated section prints: a factor must be a factor a section prints, rounded
-    to the prose's decimals; a percentage or a number of points must be a number a section prints,
-    as written.  The published figures are in the sections' paper rows."""
+    points") that no generated section prints (:func:`printed`).  The published figures are in the
+    sections' paper rows."""
     prose, inside = _prose_and_sections(text)
-    printed, factors = set(NUMBER.findall(inside)), _factors(inside)
     out = []
     for line in prose.splitlines():
         line = INTERVAL.sub(" ", line)           # intervals: unquoted_intervals checks them whole
         for m in FIGURE.finditer(line):
-            x = m.group(0)
-            factor = line[m.end():m.end() + 1] == "×" or line[m.start() - 1:m.start()] == "×"
-            if factor:
-                d = len(x.split(".")[1]) if "." in x else 0
-                ok = any(round(f, d) == float(x.replace(",", "")) for f in factors)
-            else:
-                ok = x in printed
-            if not ok:
-                out.append(f"{x}{'×' if factor else ''} in: {line.strip()[:90]}")
+            factor = is_factor(line, m)
+            if not printed(m.group(0), factor, inside):
+                out.append(f"{m.group(0)}{'×' if factor else ''} in: {line.strip()[:90]}")
     return out
 
 

@@ -187,12 +187,11 @@ def test_adaptive_topspark_ratios_are_the_per_seed_ratios_of_its_record():
 
 
 def _unprinted(x: str, sections: str, factor: bool) -> str:
-    """A number with x's decimals that no section prints (as a factor, rounded; else as written)."""
+    """A number with x's decimals that no section prints."""
     d = len(x.split(".")[1]) if "." in x else 0
-    factors, printed = report._factors(sections), set(report.NUMBER.findall(sections))
     for k in range(1, 1000):
         y = f"{float(x.replace(',', '')) + k * 10 ** -d:.{d}f}"
-        if not (any(round(f, d) == float(y) for f in factors) if factor else y in printed):
+        if not report.printed(y, factor, sections):
             return y
     raise AssertionError(f"no unprinted neighbour of {x}")
 
@@ -204,11 +203,10 @@ def test_prose_quotes_a_factor_or_percentage_only_as_a_section_prints_it():
     start = text.index("<!-- /report:topspark -->") + len("<!-- /report:topspark -->")
     end = text.index("<!-- report:", start)
     figures = list(report.FIGURE.finditer(text, start, end))
-    kinds = {("×" in text[m.start() - 1:m.end() + 1]) for m in figures}
+    kinds = {report.is_factor(text, m) for m in figures}
     assert len(figures) >= 4 and kinds == {True, False}      # factors and percentages / points both tried
     for m in figures:
-        factor = "×" in text[m.start() - 1:m.end() + 1]
-        changed = text[:m.start()] + _unprinted(m.group(0), sections, factor) + text[m.end():]
+        changed = text[:m.start()] + _unprinted(m.group(0), sections, report.is_factor(text, m)) + text[m.end():]
         assert any(p.startswith("prose:") for p in report.problems(changed)), m.group(0)   # figure or interval
     # a factor written with fewer decimals than its section is the section's value rounded
     assert report.unquoted_figures("a 1.6× saving\n<!-- report:x -->\n1.64 ± 0.05×\n<!-- /report:x -->") == []

@@ -218,7 +218,7 @@ def run_sensitivity(cfg: TimestepConfig, window_ms, knobs=None, alphas=SENSITIVI
            "alphas": list(alphas), "extra_alphas": extra_alphas or {}, "rows": rows, "wall_s": time.perf_counter() - t0,
            "jobs": [_stored_job(j) for j in jobs], "code": code_fingerprint(), "git": _git_head(),
            "selected_on": "validation" if cfg.n_val else "test",
-           "provenance": dict(provenance(source_files()), code_fingerprint=code_fingerprint()),
+           "provenance": provenance(source_files()),
            "results": {k: _stored_result(r) for k, r in results.items()}}
     if out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
