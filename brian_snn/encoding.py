@@ -136,6 +136,31 @@ t_in = t_in + dt
 """
 
 
+# Adaptive window, with learning-rule enhancements that follow the steps actually used (issue 26):
+# the controller also keeps the length of the current slot's input (t_used, final once the input
+# has ended; kept through the boundary step) and raises ``input_end`` on the first step after the
+# input is switched off; ``window_ratio`` = t_on / t_used is the factor by which that input was
+# shorter than the maximum window (build_exc_layer rescales the threshold growth with it).
+INPUT_END_EQS = """
+t_used : second               # input length of the current (or, on a boundary step, the last) slot
+was_on : 1
+input_end : 1                 # 1 on the first step after a slot's input ended
+window_ratio : 1              # t_on / t_used
+"""
+INPUT_END_AFTER = """
+input_end = int(was_on > 0.5 and on < 0.5)
+window_ratio = t_on / clip(t_used, dt, t_on)
+"""
+
+
+def _with_input_end(step: str) -> str:
+    """CONTROLLER_STEP plus the input-end lines: t_used before the boundary resets t_end_on,
+    was_on before ``on`` is recomputed, input_end and window_ratio right after."""
+    step = step.replace("\nsuccess = ", "\nt_used = boundary * t_used + (1 - boundary) * t_end_on\nsuccess = ", 1)
+    step = step.replace("\non = int(", "\nwas_on = on\non = int(", 1)
+    return step.replace("\nt_in = t_in + dt", "\n" + INPUT_END_AFTER.strip() + "\nt_in = t_in + dt", 1)
+
+
 def _end_run_python(stop):
     if np.any(np.asarray(stop) > 0):
         brian2.stop()        # the runtime loop ends after the current step
@@ -188,13 +213,14 @@ on : 1 (linked)
 PRE_TRACE = "exp((tspk_pre - t) / tau_pre)"
 
 
-def build_schedule(images, order, presentation: Presentation, name="input", builder=None):
+def build_schedule(images, order, presentation: Presentation, name="input", builder=None, input_end=False):
     """Create the controller and the Poisson input layer.
 
     ``images``: array [n_images, n_pixels] of pixel values 0..255; its last row should be blank
     (padding points there).  ``order``: array of image indices, one per sample (batched copies:
     [samples, copies], one column per copy).  ``builder``: how the objects are created
-    (:class:`~brian_snn.copies.Builder`; default: one plain network).
+    (:class:`~brian_snn.copies.Builder`; default: one plain network).  ``input_end``: the
+    controller also marks the end of each slot's input (:data:`INPUT_END_EQS`).
     Returns ``(controller, input_group, images_ta, order_ta, bookkeeping objects)``.
     """
     b = builder or Builder()
@@ -204,7 +230,10 @@ def build_schedule(images, order, presentation: Presentation, name="input", buil
     order_ta = TimedArray(np.asarray(order, dtype=np.float64), dt=1 * ms, name="presentation_order")
     step = CONTROLLER_STEP if not b.batched else CONTROLLER_STEP.replace(
         "presentation_order(ptr * ms)", "presentation_order(ptr * ms, i)")   # a column per copy
-    ctrl = b.neurons(1, CONTROLLER_EQS, "_controller", threshold="boundary > 0.5", reset="",
+    if input_end:
+        step = _with_input_end(step)
+    ctrl = b.neurons(1, CONTROLLER_EQS + (INPUT_END_EQS if input_end else ""), "_controller",
+                     threshold="boundary > 0.5", reset="",
                      namespace={"presentation_order": order_ta, "end_run": END_RUN})
     ctrl.run_regularly(step, when="start", order=-10, name="controller_step")
     for k, v in presentation.runtime_values().items():

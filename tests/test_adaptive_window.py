@@ -113,8 +113,52 @@ def test_cpp_and_runtime_agree(tmp_path):
                     ("cpp", CppBackend(chunk_slots=4, max_slot_ms=T_ON + T_REST, cache_dir=tmp_path))):
         runs[name] = [present(SPEC, b, pres(k, m), IMAGES, order, STATE, plastic=plastic, phase="training" if plastic else "inference", seed=3,
                               progress=False) for k, m, plastic in ((2, 1, 0), (3, 1, 1), (0, 0, 0))]
+        # the threshold growth at the steps used (its own build)
+        runs[name].append(present(SPEC.with_(theta_window_alpha=0.5), b, pres(3, 1), IMAGES, order, STATE, plastic=1,
+                                  phase="training", seed=3, progress=False))
     for r, c in zip(runs["runtime"], runs["cpp"]):
+        np.testing.assert_allclose(c.state["theta"], r.state["theta"], rtol=1e-12)
         np.testing.assert_array_equal(c.steps_per_sample, r.steps_per_sample)
         np.testing.assert_array_equal(c.responses, r.responses)
         assert c.counts.steps == r.counts.steps
         np.testing.assert_allclose(c.state["w"], r.state["w"], rtol=1e-9, atol=1e-12)
+
+
+def _theta_by_hand(res, theta0, alpha, theta_plus):
+    """Each spike's threshold growth from the run's own spikes and slot log: theta_plus x
+    (T_on / T_used)^alpha while its slot's input was on (slot steps 0..n_on, the boundary step
+    included), theta_plus after it ended."""
+    dt = DT * 1e-3
+    starts = np.round(np.asarray(res.slot_t) / dt)                            # steps
+    n_on = np.diff(np.append(starts, res.counts.steps)) - T_REST / DT          # input steps of each slot
+    slot = np.searchsorted(starts, np.round(np.asarray(res.exc_t) / dt), side="right") - 1
+    step = np.round(np.asarray(res.exc_t) / dt) - starts[slot]
+    gain = np.where(step <= n_on[slot], ((T_ON / DT) / n_on[slot]) ** alpha, 1.0)
+    return theta0 + theta_plus * np.bincount(res.exc_i, weights=gain, minlength=len(theta0)), n_on
+
+
+def test_threshold_growth_follows_the_steps_used():
+    """theta_window_alpha = a (issue 26): a slot's threshold growth from the spikes while its input was
+    on is theta_plus x (T_on / T_used)^a, computed here by hand from the spikes and the slot log."""
+    alpha = 0.5
+    spec = SPEC.with_(theta_window_alpha=alpha, tau_theta_ms=1e12)        # theta practically does not decay
+    res = runtime().run_chunk(spec, pres(3, 1), IMAGES, np.array([0, 1, 0, 1, 1]), STATE, plastic=1,
+                              phase="training", n_real=4, seed=2)
+    want, n_on = _theta_by_hand(res, STATE["theta"], alpha, spec.theta_plus_mV * 1e-3)
+    assert res.real_slots == len(res.slot_t) == 4 and (n_on < T_ON / DT).any()               # some slots stopped early: the rescaling acted
+    assert len(res.exc_i) > 10
+    np.testing.assert_allclose(res.state["theta"], want, rtol=0, atol=1e-11)    # (1e-11 V: 2e-7 of one spike's)
+    plain = runtime().run_chunk(SPEC.with_(tau_theta_ms=1e12), pres(3, 1), IMAGES, np.array([0, 1, 0, 1, 1]),
+                                STATE, plastic=1, phase="training", n_real=4, seed=2)
+    assert not np.allclose(plain.state["theta"], res.state["theta"], rtol=0, atol=1e-9)
+
+
+def test_threshold_rescaling_is_exact_with_fixed_windows():
+    """With fixed windows T_used = T_on: the build with the rescaling learns the same bits."""
+    args = (pres(), IMAGES, np.array([0, 1, 0, 1, 1]), STATE)
+    plain = runtime().run_chunk(SPEC, *args, plastic=1, phase="training", n_real=4, seed=2)
+    scaled = runtime().run_chunk(SPEC.with_(theta_window_alpha=0.5), *args, plastic=1, phase="training", n_real=4,
+                                 seed=2)
+    for k in plain.state:
+        np.testing.assert_array_equal(scaled.state[k], plain.state[k])
+    np.testing.assert_array_equal(scaled.exc_t, plain.exc_t)

@@ -16,9 +16,20 @@ def test_candidates_are_the_two_references_and_the_grid_per_maximum_window():
                       "spikedyn")
     assert [c[:4] for c in full] == [("fixed full", 350.0, 0, 0), ("fixed short", 50.0, 0, 0),
                                      ("adaptive k=2 m=0 T_max=350", 350.0, 2, 0)]
-    # a short T_max carries its window's enhancement rules, the full one none
-    short = {c[0]: c for c in candidates(CFG, "spikedyn")}["adaptive k=2 m=0 T_max=50"]
-    assert short[4].factors and not {c[0]: c for c in candidates(CFG, "spikedyn")}["adaptive k=2 m=0 T_max=350"][4].factors
+    # a short T_max carries its window's enhancement rules, the full one factors of 1; every adaptive
+    # candidate rescales the threshold growth to the steps used with the rule's exponent (0.25 for
+    # theta_plus, windows.DEFAULT_RULES), the fixed references do not
+    c = {c[0]: c for c in candidates(CFG, "spikedyn")}
+    assert c["adaptive k=2 m=0 T_max=50"][4].factors["theta_plus"] == pytest.approx((350 / 50) ** 0.25)
+    assert set(c["adaptive k=2 m=0 T_max=350"][4].factors.values()) == {1.0}
+    for lab in ("adaptive k=2 m=0 T_max=50", "adaptive k=5 m=1 T_max=350"):
+        assert c[lab][4].params["theta_window_alpha"] == 0.25
+        assert "theta_window_alpha" not in c[lab][5].params             # not in inference
+    for lab in ("fixed full", "fixed short"):
+        assert "theta_window_alpha" not in c[lab][4].params
+    off = {c[0]: c for c in candidates(AdaptiveConfig(models=("spikedyn",), ks=(2,), ms=(0,), steps_used=False,
+                                                      short_window_ms=SHORT), "spikedyn")}
+    assert "theta_window_alpha" not in off["adaptive k=2 m=0 T_max=50"][4].params
 
 
 def _val_cost(**over):

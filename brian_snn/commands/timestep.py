@@ -172,8 +172,10 @@ def register(subparsers):
     p.add_argument("--adaptive", type=_adaptive, default=None, metavar="K,M",
                    help="adaptive window (docs/topspark.md): a presentation ends as soon as the leading neuron "
                         "has K spikes and a margin of M over the runner-up (and at least the boost rule's 5 "
-                        "spikes in total), at the latest after the window; training and inference; cpp or "
-                        "runtime backend (default: fixed windows)")
+                        "spikes in total), at the latest after the window; training and inference; the "
+                        "threshold-increment enhancement (theta_plus) then follows the steps each presentation "
+                        "used, the other knobs keep the window's value; cpp or runtime backend (default: fixed "
+                        "windows)")
     p.add_argument("--val", type=_nonneg_int, default=ts.TimestepConfig().n_val, metavar="N",
                    help="validation images cut (stratified, --split-seed) from the training images: the policy "
                         "chooses on them, the test images are read once (default 200; 0: the old, unprotocolled "

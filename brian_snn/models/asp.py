@@ -77,7 +77,8 @@ class Asp(DiehlCook):
         from .diehl_cook import (NORMALISE, POST_TRACES, POST_TRACES_RESET, STDP_ON_PRE, build_exc_layer,
                                  build_inhibitory_layer, build_input_synapses, runtime_targets)
         b = builder or Builder()
-        ctrl, inp, images_ta, order_ta, book = build_schedule(images, order, presentation, builder=b)
+        ctrl, inp, images_ta, order_ta, book = build_schedule(images, order, presentation, builder=b,
+                                                              input_end=bool(self.theta_window_alpha))
         exc, book_exc = build_exc_layer(self, b, ctrl, extra_eqs=POST_TRACES, extra_reset=POST_TRACES_RESET)
         syn = build_input_synapses(self, b, inp, exc, STDP_ON_PRE, RECORD_CORRELATION + STDP_ON_POST, NORMALISE,
                                    extra_eqs=ASP_SYN_EQS, on_events={"leak": ("renorm", LEAK)})

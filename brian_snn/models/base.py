@@ -22,6 +22,7 @@ class ModelSpec:
     RUNTIME = ()
     NAME = "base"
     POSITIVE = ()                    # parameters that divide (time constants, scales): > 0, not just >= 0
+    SIGNED = ()                      # parameters that may be negative (exponents)
 
     def __post_init__(self):
         for f in fields(self):
@@ -29,7 +30,7 @@ class ModelSpec:
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 if not np.isfinite(v):
                     raise ValueError(f"{self.NAME}: parameter {f.name} must be finite, got {v!r}")
-                if v < 0 or (v == 0 and f.name in self.POSITIVE):
+                if (v < 0 and f.name not in self.SIGNED) or (v == 0 and f.name in self.POSITIVE):
                     bound = "> 0" if f.name in self.POSITIVE else ">= 0"
                     raise ValueError(f"{self.NAME}: parameter {f.name} must be {bound}, got {v!r}")
         if self.n_exc < 1 or self.n_input < 1:

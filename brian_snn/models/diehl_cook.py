@@ -52,6 +52,20 @@ dge/dt = -ge / tau_ge : 1
 dgi/dt = -gi / tau_gi : 1
 """
 
+# TopSpark's adaptive window with the threshold enhancement at the steps actually used (issue 26;
+# spec.theta_window_alpha = the rule's exponent a of theta_plus x (T0/T)^a): theta_plus is enhanced
+# for the maximum window T_max while the input is on; when it ends, after T_used, the threshold
+# gained from this slot's spikes is rescaled by (T_max / T_used)^a, so that it is the growth the
+# enhancement at T_used would have given.  Spikes after the input ended (the rest) keep T_max's.
+WINDOW_THETA_EQS = """
+theta_slot : volt             # threshold gained from this slot's spikes while its input was on
+input_end : 1 (linked)
+window_ratio : 1 (linked)
+"""
+WINDOW_THETA_RESET = "theta_slot += theta_plus * plastic\n"
+WINDOW_THETA_RESCALE = """theta += theta_slot * (window_ratio ** {alpha} - 1)
+theta_slot = 0*mV"""
+
 # Input -> excitatory synapses: triplet-like STDP (depression at presynaptic spikes from the
 # fast postsynaptic trace; potentiation at postsynaptic spikes from the presynaptic trace times
 # the slow postsynaptic trace read before its reset).
@@ -187,8 +201,10 @@ class DiehlCook(QuantisedWeights, ModelSpec):
     w_ie: float = 17.0               # inh -> exc, all but self
     tau_pre_ms: float = 20.0
     weight_bits: int = 0             # > 0: input weights held at this many bits in the simulation
+    theta_window_alpha: float = 0.0  # adaptive window: theta growth follows the steps used (WINDOW_THETA_EQS)
 
     POSITIVE = ("norm", "tau_theta_ms", "tau_pre_ms")
+    SIGNED = ("theta_window_alpha",)
 
     def sizes(self) -> dict:
         n, m = self.n_exc, self.n_input
@@ -197,7 +213,8 @@ class DiehlCook(QuantisedWeights, ModelSpec):
 
     def build(self, images, order, presentation: Presentation, builder=None) -> BuiltModel:
         b = builder or Builder()
-        ctrl, inp, images_ta, order_ta, book = build_schedule(images, order, presentation, builder=b)
+        ctrl, inp, images_ta, order_ta, book = build_schedule(images, order, presentation, builder=b,
+                                                              input_end=bool(self.theta_window_alpha))
         exc, book_exc = build_exc_layer(self, b, ctrl, extra_eqs=POST_TRACES, extra_reset=POST_TRACES_RESET)
         syn = build_input_synapses(self, b, inp, exc, STDP_ON_PRE, STDP_ON_POST, self.NORMALISE_CODE,
                                    extra_eqs=self.SYN_EQS_EXTRA)
@@ -237,12 +254,24 @@ def common_synapses(spec) -> dict:
 
 def build_exc_layer(spec, b, ctrl, renorm=RENORM_ALL, extra_eqs="", extra_reset="",
                     at_boundary=EXC_AT_BOUNDARY, events=None):
-    """The excitatory layer and its sample-boundary bookkeeping; ``events``: more custom events."""
+    """The excitatory layer and its sample-boundary bookkeeping; ``events``: more custom events.
+    With ``spec.theta_window_alpha`` the threshold growth follows the steps a slot's input really
+    lasted (:data:`WINDOW_THETA_EQS`; the controller must mark input ends: ``build_schedule(...,
+    input_end=True)``)."""
     ns = NEURON_CONSTANTS
+    alpha = float(getattr(spec, "theta_window_alpha", 0.0))
+    if alpha:
+        extra_eqs, extra_reset = extra_eqs + WINDOW_THETA_EQS, extra_reset + WINDOW_THETA_RESET
+        events, at_boundary = dict(events or {}, input_end="input_end > 0.5"), at_boundary + "theta_slot_post = 0*mV\n"
     exc = b.neurons(spec.n_exc, EXC_EQS + extra_eqs, "exc", threshold=EXC_THRESHOLD,
                     reset=EXC_RESET + extra_reset, refractory=5 * ms, method=METHOD,
                     events={"renorm": renorm, **(events or {})}, namespace=ns)
     b.link(exc, "boundary", ctrl, np.zeros(spec.n_exc, dtype=int))
+    if alpha:
+        for var in ("input_end", "window_ratio"):
+            b.link(exc, var, ctrl, np.zeros(spec.n_exc, dtype=int))
+        # before the synapses: on a boundary step (no rest) the bookkeeping would zero theta_slot first
+        exc.run_on_event("input_end", WINDOW_THETA_RESCALE.format(alpha=repr(alpha)), when="before_synapses")
     exc.v = NEURON_CONSTANTS["v_rest_e"] - 40 * mV
     exc.theta = 20 * mV
     # (Brian cannot read a linked variable from synapse code, so ``real`` is copied, first thing)

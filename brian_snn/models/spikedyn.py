@@ -97,8 +97,10 @@ class SpikeDyn(QuantisedWeights, ModelSpec):
     decay: float = 0.0               # explicit weight decay per sample of neurons that did not learn (0: off)
     w_ei: float = 10.4               # inhibitory_layer = 1 only: exc -> inh, one-to-one
     w_ie: float = 17.0               # inhibitory_layer = 1 only: inh -> exc, all but self
+    theta_window_alpha: float = 0.0  # adaptive window: theta growth follows the steps used (diehl_cook.WINDOW_THETA_EQS)
 
     POSITIVE = ("norm", "tau_theta_ms", "tau_pre_ms", "n_half")
+    SIGNED = ("theta_window_alpha",)
 
     def __post_init__(self):
         super().__post_init__()
@@ -129,7 +131,8 @@ class SpikeDyn(QuantisedWeights, ModelSpec):
 
     def build(self, images, order, presentation: Presentation, builder=None) -> BuiltModel:
         b = builder or Builder()
-        ctrl, inp, images_ta, order_ta, book = build_schedule(images, order, presentation, builder=b)
+        ctrl, inp, images_ta, order_ta, book = build_schedule(images, order, presentation, builder=b,
+                                                              input_end=bool(self.theta_window_alpha))
         decaying = bool(self.decay)
         exc, book_exc = build_exc_layer(self, b, ctrl, RENORM_ACTIVE, LEARNED_EQS, at_boundary=EXC_AT_BOUNDARY,
                                         events={"unused": UNUSED} if decaying else None)

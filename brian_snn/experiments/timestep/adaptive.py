@@ -49,6 +49,9 @@ class AdaptiveConfig:
     ks: tuple = (1, 2, 3, 5)
     ms: tuple = (0, 1, 2)
     t_max: str = "both"              # adaptive candidates' maximum windows: "both" (full and short) or "full"
+    # adaptive candidates: the threshold enhancement follows the steps each presentation used
+    # (rules.enhance(at_steps_used=True)); False: the maximum window's (the study's first runs)
+    steps_used: bool = True
     seeds: tuple = (0, 1, 2)
     label_samples: int = 1000
     tolerance_pp: float = 2.0
@@ -79,14 +82,19 @@ class AdaptiveConfig:
 def candidates(cfg: AdaptiveConfig, model: str) -> list:
     """``[(label, T_max, k, m, training Settings, inference Settings)]``; k = 0: a fixed reference."""
     w0, ws = cfg.full_window_ms, cfg.short_window_ms[model]
-    enh = {w: (Settings(), Settings()) if w == w0 else
-           (enhance(model, w, w0, cfg.dt_ms, cfg.rules, phase="train"),
-            enhance(model, w, w0, cfg.dt_ms, cfg.rules, phase="infer")) for w in {w0, ws}}
-    out = [("fixed full", w0, 0, 0, *enh[w0])]
+
+    def settings(w, adaptive):
+        if w == w0 and not adaptive:
+            return Settings(), Settings()
+        return (enhance(model, w, w0, cfg.dt_ms, cfg.rules, phase="train", at_steps_used=adaptive and cfg.steps_used),
+                enhance(model, w, w0, cfg.dt_ms, cfg.rules, phase="infer"))
+
+    out = [("fixed full", w0, 0, 0, *settings(w0, False))]
     if ws != w0:
-        out.append(("fixed short", ws, 0, 0, *enh[ws]))
+        out.append(("fixed short", ws, 0, 0, *settings(ws, False)))
     for w in sorted({w0, ws} if cfg.t_max == "both" else {w0}, reverse=True):
-        out += [(f"adaptive k={k} m={m} T_max={w:g}", w, k, m, *enh[w]) for k in cfg.ks for m in cfg.ms]
+        enh = settings(w, True)
+        out += [(f"adaptive k={k} m={m} T_max={w:g}", w, k, m, *enh) for k in cfg.ks for m in cfg.ms]
     return out
 
 

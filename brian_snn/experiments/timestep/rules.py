@@ -1,7 +1,7 @@
 """Parameter enhancement (pure): knobs scaled with the window, ``value(T) = value(T0) * (T0/T)**alpha``."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 from .models import BASE_RESET_GAP_MV, BASE_TAU_E_MS, BASE_THRESHOLD_GAP_MV
@@ -181,12 +181,19 @@ def apply_factors(model, factors, dt_ms=0.5, params=None, intensity0=BASE_INTENS
 
 
 def enhance(model, window_ms, base_window_ms=BASE_WINDOW_MS, dt_ms=0.5, rules=None, params=None,
-            intensity0=BASE_INTENSITY, phase="train") -> Settings:
+            intensity0=BASE_INTENSITY, phase="train", at_steps_used=False) -> Settings:
     """Enhanced settings for a window: every knob ``k`` of ``rules`` scaled by
     ``(base_window / window) ** rules[k]`` (a pure function of the window).
 
     ``phase``: ``"train"`` (training), ``"infer"`` (inference of the network trained with these
-    rules) or ``"infer-only"`` (inference of a network trained at the full window)."""
+    rules) or ``"infer-only"`` (inference of a network trained at the full window).
+
+    ``at_steps_used`` (adaptive windows; ``window_ms`` is then the maximum window): in training the
+    threshold increment's enhancement follows the steps each slot's input really lasted -- the
+    model rescales a slot's threshold growth by ``(window / used) ** alpha`` when its input ends
+    (``theta_window_alpha``, models/diehl_cook.py).  The other knobs keep the maximum window's
+    value: they act before the length of a presentation is known (the input rate is set when it
+    starts) or through learned weights."""
     dt = check_dt(dt_ms)
     w, w0 = check_window(window_ms, dt), check_window(base_window_ms, dt)
     if w > w0:
@@ -196,7 +203,10 @@ def enhance(model, window_ms, base_window_ms=BASE_WINDOW_MS, dt_ms=0.5, rules=No
     if knobs is None:
         raise ValueError(f"phase must be train, infer or infer-only, got {phase!r}")
     r = w0 / w
-    return apply_factors(model, {k: r ** a for k, a in knobs.items()}, dt, params, intensity0)
+    out = apply_factors(model, {k: r ** a for k, a in knobs.items()}, dt, params, intensity0)
+    if at_steps_used and phase == "train" and knobs.get("theta_plus"):
+        out = replace(out, params=dict(out.params, theta_window_alpha=float(knobs["theta_plus"])))
+    return out
 
 
 def inference_part(settings: Settings, model, dt_ms=0.5, params=None, intensity0=BASE_INTENSITY) -> Settings:

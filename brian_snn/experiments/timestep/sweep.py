@@ -183,7 +183,7 @@ def plan_jobs(cfg: TimestepConfig) -> list:
                 j0["key"] = job_key(j0)
                 jobs.append(j0)
                 for w in cfg.windows_ms[1:]:
-                    enh = enhance(model, w, w0, cfg.dt_ms, cfg.rules, phase="train")
+                    enh = enhance(model, w, w0, cfg.dt_ms, cfg.rules, phase="train", at_steps_used=cfg.stop_lead > 0)
                     enh_inf = enhance(model, w, w0, cfg.dt_ms, cfg.rules, phase="infer")
                     inf_enh = enhance(model, w, w0, cfg.dt_ms, cfg.rules, phase="infer-only")
                     specs = {"baseline": (w, base, w, base, None),
