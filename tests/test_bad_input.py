@@ -247,7 +247,7 @@ CASES = [
     ("unknown --param name", ["train", "--param", "bogus=1"], None,
      "--param bogus: spikedyn has no parameter 'bogus'; valid: max_delay_ms, structure_seed, nu_post, x_tar, "
      "norm, theta_plus_mV, tau_theta_ms, w_lat, n_half, tau_pre_ms, weight_bits, inhibitory_layer, lr_adaptation, "
-     "min_response, decay, w_ei, w_ie, theta_window_alpha"),
+     "lr_forget, min_response, decay, w_ei, w_ie, theta_window_alpha"),
     ("--param of a structural option", ["train", "--param", "n_exc=5"], None,
      "--param n_exc: not a --param; use --neurons"),
     ("--param without a name", ["train", "--param", "=3"], None, "--param expects NAME=VALUE, got '=3'"),

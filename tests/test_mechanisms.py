@@ -211,3 +211,22 @@ def test_explicit_decay_relaxes_the_columns_of_neurons_that_did_not_learn():
     assert list(np.asarray(m.exc.nchanged[:])) == [P, P, P]
     with pytest.raises(ValueError, match="decay is a fraction"):
         get_model_spec("spikedyn", decay=2.0)
+
+
+@pytest.mark.parametrize("plastic", [1.0, 0.0])
+def test_recency_keyed_learning_rate_forgets_the_count_at_a_boundary(plastic):
+    """lr_forget = f: at a training sample boundary every neuron's learned count is multiplied by
+    1 - f, then the neurons that learned from the sample (nspikes > 0) add one; frozen: unchanged."""
+    spec = get_model_spec("spikedyn", n_exc=3, n_input=P, lr_forget=0.25)
+
+    def after_a_sample(m):
+        m.exc.learned = [8.0, 40.0, 0.0]
+        m.exc.nspikes = [0, 2, 1]
+
+    m = one_step(spec, after_a_sample, plastic)        # the first step is a slot boundary
+    want = [8.0 * 0.75, 40.0 * 0.75 + 1, 0.0 + 1] if plastic else [8.0, 40.0, 0.0]
+    np.testing.assert_allclose(np.asarray(m.exc.learned[:]), want, rtol=1e-12, atol=0)
+    off = one_step(get_model_spec("spikedyn", n_exc=3, n_input=P), after_a_sample, plastic)   # lr_forget = 0
+    assert list(np.asarray(off.exc.learned[:])) == ([8.0, 41.0, 1.0] if plastic else [8.0, 40.0, 0.0])
+    with pytest.raises(ValueError, match="lr_forget is a fraction"):
+        get_model_spec("spikedyn", lr_forget=1.5)

@@ -4,8 +4,9 @@ ablated one at a time (issue 15).
 Three stages on the job runner (one job = one run, cached as it lands, resumable):
 
 1. **Selection, on validation only.**  The continual protocol of :mod:`.continual` is run with the
-   protocol's validation split as its test pool; ASP's fast leak time constant (models/asp.py) and SpikeDyn's
-   ``x_tar`` are each chosen from a grid by the mean of new-task and old-task accuracy
+   protocol's validation split as its test pool; ASP's fast leak time constant (models/asp.py), SpikeDyn's
+   ``x_tar`` and its adaptive rate's forgetting ``lr_forget`` (0: off) are each chosen from a grid
+   (the others at their defaults) by the mean of new-task and old-task accuracy
    (``select_neurons``, ``select_seeds``).  Diehl & Cook keeps its published parameters.
 2. **Continual comparison.**  Every (model, N, seed) learns the class stream from the train split
    and is tested, after each task, on test images of the classes learned so far (test touched once
@@ -60,7 +61,9 @@ class StudyConfig:
     test_per_class: int = 60
     chunk: int = 250
     grids: dict = field(default_factory=lambda: {"asp": {"tau_fast_samples": (1e3, 3e3, 1e4)},
-                                                 "spikedyn": {"x_tar": (0.025, 0.05, 0.1)}})
+                                                 "spikedyn": {"x_tar": (0.025, 0.05, 0.1),
+                                                              # recency-keyed adaptive rate (issue 26): 0 = off
+                                                              "lr_forget": (0.0, 1 / 3000, 1 / 1000, 1 / 300)}})
     select_neurons: int = 200
     select_seeds: tuple = (0, 1, 2)          # the protocol's three seeds (issue 25)
     ablation_neurons: int = 200

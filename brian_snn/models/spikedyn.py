@@ -13,7 +13,10 @@ in docs/methods.md; none of these formulas is the authors'):
   by normalisation;
 * adaptive learning rate: ``eta_j = eta / (1 + learned_j / n_half)``, where ``learned_j``
   counts the samples neuron j has learned from; well-trained neurons consolidate, fresh ones
-  stay plastic (what continual learning needs);
+  stay plastic (what continual learning needs).  ``lr_forget = f`` (ours, issue 26) makes the
+  count recency-keyed: after every training sample it is multiplied by ``1 - f`` before the
+  sample's own count is added, so a neuron that stopped winning regains plasticity with a time
+  constant of about 1/f samples (0: the lifetime count, the default);
 * adaptive threshold: the Diehl & Cook theta mechanism with its own increment and time
   constant.
 
@@ -40,6 +43,7 @@ from .diehl_cook import (NORMALISE, W_HIGH, W_LOW, QuantisedWeights, build_exc_l
 LEARNED_EQS = """
 learned : 1                   # samples this neuron has learned from (adaptive learning rate)
 n_half : 1 (shared)
+lr_forget : 1 (shared)        # fraction of the count forgotten per training sample (0: lifetime count)
 lr_adaptation : 1 (shared)    # 1: the adaptive learning rate; 0: a fixed one
 min_response : 1 (shared)     # spikes in a sample before a neuron's spikes potentiate
 """
@@ -61,7 +65,7 @@ wsum_post += w_new - w
 w = w_new
 """
 EXC_AT_BOUNDARY = f"""
-learned_post = learned_post + plastic_post * int({LEARNED.format(s='_post')})
+learned_post = learned_post * (1 - plastic_post * lr_forget_post) + plastic_post * int({LEARNED.format(s='_post')})
 wsum_post = wsum_post + plastic_post * int({LEARNED.format(s='_post')}) * int(wsum_post > 0) * (norm_post - wsum_post)
 nspikes_post = 0
 """
@@ -72,6 +76,7 @@ def learning_targets(exc, syn):
     targets = runtime_targets(exc, syn)
     del targets["nu_pre"]
     targets.update(x_tar=(syn, "x_tar", 1), n_half=(exc, "n_half", 1), lr_adaptation=(exc, "lr_adaptation", 1),
+                   lr_forget=(exc, "lr_forget", 1),
                    min_response=(exc, "min_response", 1))
     return targets
 
@@ -80,7 +85,7 @@ def learning_targets(exc, syn):
 class SpikeDyn(QuantisedWeights, ModelSpec):
     NAME = "spikedyn"
     RUNTIME = ("nu_post", "x_tar", "norm", "theta_plus_mV", "tau_theta_ms", "w_lat", "n_half", "weight_bits",
-               "lr_adaptation", "min_response", "w_ei", "w_ie", "decay")
+               "lr_adaptation", "min_response", "w_ei", "w_ie", "decay", "lr_forget")
     nu_post: float = 2e-3            # re-chosen on validation and kept: benchmarks/results/defaults_selection.json
     x_tar: float = 0.1               # decay target: inputs with a smaller trace lose weight
     norm: float = 78.0
@@ -93,6 +98,7 @@ class SpikeDyn(QuantisedWeights, ModelSpec):
     weight_bits: int = 0             # > 0: input weights held at this many bits in the simulation
     inhibitory_layer: int = 0        # 1: D&C's inhibitory layer instead of direct lateral inhibition (ablation)
     lr_adaptation: float = 1.0       # 0: a fixed learning rate (ablation)
+    lr_forget: float = 0.0           # > 0: the adaptive rate's count forgets this fraction per training sample
     min_response: float = 0.0        # spurious-update criterion (see the module docstring)
     decay: float = 0.0               # explicit weight decay per sample of neurons that did not learn (0: off)
     w_ei: float = 10.4               # inhibitory_layer = 1 only: exc -> inh, one-to-one
@@ -108,6 +114,8 @@ class SpikeDyn(QuantisedWeights, ModelSpec):
             raise ValueError(f"{self.NAME}: inhibitory_layer must be 0 (direct lateral inhibition) or 1, "
                              f"got {self.inhibitory_layer!r}")
         object.__setattr__(self, "inhibitory_layer", int(self.inhibitory_layer))   # (--param gives 1.0)
+        if self.lr_forget > 1:
+            raise ValueError(f"{self.NAME}: lr_forget is a fraction per sample in [0, 1], got {self.lr_forget!r}")
         if self.decay > 1:
             raise ValueError(f"{self.NAME}: decay is a fraction per sample in [0, 1], got {self.decay!r}")
 
