@@ -9,6 +9,7 @@ unchanged model -- or a sweep over run-time parameters, data or window lengths -
 recompiles.  The binary's duration is that of ``chunk_slots`` slots of ``max_slot_ms``; a run
 with shorter slots ends itself after its last slot (:func:`~brian_snn.encoding.add_end_of_run`).
 """
+import gc
 import hashlib
 import importlib
 import json
@@ -441,6 +442,12 @@ class CppBackend(_ChunkedBackend):
         if self._built and self._built[0] == key and device_holds(self._built[1].model.exc):
             return self._built[1]
         check_compiler()
+        # Brian names code objects uniquely among the objects alive: with an earlier build still
+        # alive a rebuild would get new names (``..._codeobject_2``), so new sources, and recompile
+        # everything when a process switches between two structures (a training build and its
+        # frozen one).  Free the earlier build first: the names, sources and object files repeat.
+        self._built = None
+        gc.collect()
         directory = self.cache_dir / f"{spec.NAME}-{key}"
         directory.mkdir(parents=True, exist_ok=True)
         clean_build_dir(directory)
