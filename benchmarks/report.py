@@ -350,7 +350,7 @@ def spikedyn_ablation(res) -> str:
     n = runs[0]["n_exc"] if runs else "?"
     epochs = res["config"]["ablation_epochs"]
     out = [f"SpikeDyn at N = {n}, each mechanism removed (−) or added (+) in turn, with the parameters chosen on "
-           f"validation above ({', '.join(f'{k} = {v}' for k, v in res['selection']['chosen'].get('spikedyn', {}).items())}); "
+           f"validation above ({', '.join(f'{k} = {v:g}' for k, v in res['selection']['chosen'].get('spikedyn', {}).items())}); "
            f"the added decay relaxes at {decay_rate(runs)} per sample (our ASP-style `asp-decay`'s rate, chosen on "
            f"validation), the spurious-update criterion a minimum of 3 "
            f"spikes fixed before any run.  Continual: the stream above; static: train {epochs} epoch on the train split, "

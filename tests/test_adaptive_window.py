@@ -116,6 +116,13 @@ def test_cpp_and_runtime_agree(tmp_path):
         # the threshold growth at the steps used (its own build)
         runs[name].append(present(SPEC.with_(theta_window_alpha=0.5), b, pres(3, 1), IMAGES, order, STATE, plastic=1,
                                   phase="training", seed=3, progress=False))
+    # switching back to the first structure regenerates the same sources (Brian's code-object names
+    # repeat once the other build is freed), so nothing is recompiled
+    first = next(d for d in tmp_path.iterdir() if (d / "build.json").exists()
+                 and '"theta_window_alpha": 0.0' in (d / "build.json").read_text())
+    sources = {p.name: p.stat().st_mtime_ns for p in (first / "code_objects").glob("*.cpp")}
+    present(SPEC, b, pres(2, 1), IMAGES, order, STATE, plastic=0, phase="inference", seed=3, progress=False)
+    assert {p.name: p.stat().st_mtime_ns for p in (first / "code_objects").glob("*.cpp")} == sources
     for r, c in zip(runs["runtime"], runs["cpp"]):
         np.testing.assert_allclose(c.state["theta"], r.state["theta"], rtol=1e-12)
         np.testing.assert_array_equal(c.steps_per_sample, r.steps_per_sample)

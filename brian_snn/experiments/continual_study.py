@@ -39,6 +39,7 @@ VARIANTS = (
     ("SpikeDyn", {}, "all default mechanisms"),
     ("- direct lateral inhibition", {"inhibitory_layer": 1}, "Diehl & Cook's inhibitory layer instead"),
     ("- adaptive learning rate", {"lr_adaptation": 0.0}, "fixed learning rate"),
+    ("- recency of the learning rate", {"lr_forget": 0.0}, "the adaptive rate from the lifetime count (lr_forget = 0)"),
     ("- adaptive threshold", {"theta_plus_mV": 0.0}, "no threshold increment (Diehl & Cook's mechanism)"),
     ("- depression of silent inputs", {"x_tar": 0.0}, "potentiation only (x_tar is Diehl & Cook's target)"),
     ("+ spurious-update criterion", {"min_response": 3}, "a neuron learns from its 3rd and later spikes in a sample"),
