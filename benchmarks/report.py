@@ -275,10 +275,10 @@ def static_mnist(res) -> str:
 def _selection_line(res):
     sel = res["selection"]
     scores = by_seed(sel["runs"], lambda r: (r["model"], json.dumps(r["params"])))
-    parts = [f"{m} {', '.join(f'{k}={v}' for k, v in json.loads(p).items())}: "
+    parts = [f"{m} {', '.join(f'{k}={v:g}' for k, v in json.loads(p).items())}: "
              f"{100 * sum(r['acc_new'] for r in rs) / len(rs):.1f} / {100 * sum(r['acc_old'] for r in rs) / len(rs):.1f} %"
              for (m, p), rs in scores.items()]
-    chosen = "; ".join(f"{m} {', '.join(f'{k} = {v}' for k, v in c.items())}" for m, c in sel["chosen"].items())
+    chosen = "; ".join(f"{m} {', '.join(f'{k} = {v:g}' for k, v in c.items())}" for m, c in sel["chosen"].items())
     return (f"Chosen on **validation** (N = {sel['neurons']}, seed(s) {', '.join(map(str, sel['seeds']))}; "
             f"new / old-task accuracy: {'; '.join(parts)}) → **{chosen}**; SpikeDyn's η and adaptive learning rate "
             f"(0.002, on), first set on test images, were re-chosen on **validation** afterwards and kept "
