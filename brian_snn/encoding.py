@@ -147,18 +147,14 @@ was_on : 1
 input_end : 1                 # 1 on the first step after a slot's input ended
 window_ratio : 1              # t_on / t_used
 """
-INPUT_END_AFTER = """
+# Added around CONTROLLER_STEP: ``on`` is kept before the step recomputes it; after it, t_used
+# follows t_end_on except on a boundary step (which has already reset t_end_on: the last slot's
+# value is kept).
+INPUT_END_BEFORE = "was_on = on\n"
+INPUT_END_AFTER = """t_used = boundary * t_used + (1 - boundary) * t_end_on
 input_end = int(was_on > 0.5 and on < 0.5)
 window_ratio = t_on / clip(t_used, dt, t_on)
 """
-
-
-def _with_input_end(step: str) -> str:
-    """CONTROLLER_STEP plus the input-end lines: t_used before the boundary resets t_end_on,
-    was_on before ``on`` is recomputed, input_end and window_ratio right after."""
-    step = step.replace("\nsuccess = ", "\nt_used = boundary * t_used + (1 - boundary) * t_end_on\nsuccess = ", 1)
-    step = step.replace("\non = int(", "\nwas_on = on\non = int(", 1)
-    return step.replace("\nt_in = t_in + dt", "\n" + INPUT_END_AFTER.strip() + "\nt_in = t_in + dt", 1)
 
 
 def _end_run_python(stop):
@@ -231,7 +227,7 @@ def build_schedule(images, order, presentation: Presentation, name="input", buil
     step = CONTROLLER_STEP if not b.batched else CONTROLLER_STEP.replace(
         "presentation_order(ptr * ms)", "presentation_order(ptr * ms, i)")   # a column per copy
     if input_end:
-        step = _with_input_end(step)
+        step = INPUT_END_BEFORE + step + INPUT_END_AFTER
     ctrl = b.neurons(1, CONTROLLER_EQS + (INPUT_END_EQS if input_end else ""), "_controller",
                      threshold="boundary > 0.5", reset="",
                      namespace={"presentation_order": order_ta, "end_run": END_RUN})

@@ -30,7 +30,7 @@ from ..energy import JETSON
 from .rules import Settings, check_model, check_rules, enhance
 from .study import _job, source_files, topspark_run
 from .table import price
-from .windows import DEFAULT_RULES
+from .windows import DEFAULT_RULES, steps_summary
 
 FAMILIES = ("jetson-nano", "loihi1", "asic-45nm")
 
@@ -183,8 +183,7 @@ def run_adaptive(cfg: AdaptiveConfig, workers=1, scheduler=None, log=print, out_
                      "t_max_ms": t["window_ms"], "stop_lead": t["stop_lead"], "stop_margin": t["stop_margin"],
                      "val_accuracy": s["val_accuracy"], "test_accuracy": r["test_accuracy"],
                      "train_steps_per_sample": s["train_steps_per_sample"],
-                     "test_steps_per_sample": {"mean": float(np.mean(steps)), "min": int(min(steps)),
-                                               "max": int(max(steps)), "per_sample": steps},
+                     "test_steps_per_sample": dict(steps_summary(steps), per_sample=steps),
                      "cpu_s": {"training": s["train_sim_s"], "inference": r["test_sim_s"]},
                      "samples": {"training": s["train_samples"], "inference": r["test_samples"]},
                      "counts": counts, "prices": prices})

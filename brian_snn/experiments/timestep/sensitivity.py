@@ -17,7 +17,7 @@ from .rules import (Settings, _knob_alphas, _points, apply_factors, check_rules,
                     rules_from_sensitivity, sensitivity_candidates)
 from .sweep import (TimestepConfig, _cfg_dict, _git_head, _json_default, _stored_job, code_fingerprint,
                     read_results_json, run_jobs)
-from .windows import COMPILED_KNOBS, INFERENCE_KNOBS, KNOBS, SENSITIVITY_ALPHAS, _number, check_window
+from .windows import COMPILED_KNOBS, INFERENCE_KNOBS, KNOBS, SENSITIVITY_ALPHAS, _number, check_window, steps_summary
 
 
 # ------------------------------------------------------------------------------------------
@@ -232,7 +232,7 @@ def _stored_result(r) -> dict:
     out = {k: v for k, v in r.items() if k not in ("train_counts", "infer_counts")}
     steps = out.pop("steps_per_sample", None)
     if steps:
-        out["steps_per_sample"] = {"mean": float(np.mean(steps)), "min": int(min(steps)), "max": int(max(steps))}
+        out["steps_per_sample"] = steps_summary(steps)
     return out
 
 

@@ -108,3 +108,8 @@ def presentation(window_ms, dt_ms=0.5, rest_ratio=REST_RATIO, intensity0=BASE_IN
                         dt_ms=dt_ms, intensity0=intensity0,
                         min_spikes=BASE_MIN_SPIKES if min_spikes is None else int(min_spikes),
                         stop_lead=int(stop_lead), stop_margin=int(stop_margin))
+
+
+def steps_summary(steps) -> dict:
+    """The steps each evaluated sample took (adaptive windows), as records keep them: mean, min, max."""
+    return {"mean": float(sum(steps) / len(steps)), "min": int(min(steps)), "max": int(max(steps))}
