@@ -463,12 +463,17 @@ def _delta_ratio(a: str, b: str, state: str, device: str) -> tuple[float, list] 
 
 
 def _busy_ratio(scope: str, state: str) -> tuple[float, float, float, list] | None:
-    """P(state) / P(idle) in ``scope`` over devices that publish both: (geo mean, min, max, ids)."""
+    """P(state) / P(idle) in ``scope`` over devices with their own idle readings in that scope and
+    a busy power there of their own (read, or derived from their own readings in another scope):
+    (geo mean, min, max, ids)."""
     vals, ids = [], []
-    for dev in power_set()["devices"]:
-        idle, busy = _readings(dev, scope, "idle"), _readings(dev, scope, state)
-        if idle and busy:
-            vals.append(_geo([r["watts"] for r in busy]) / _geo([r["watts"] for r in idle]))
+    for dev, d in power_set()["devices"].items():
+        if scope == "soc" and not d.get("soc_rails_complete", True):
+            continue
+        idle = _own(dev, scope, "idle")
+        busy = idle and _busy_within(dev, scope, state, idle, d.get("tdp_w"))
+        if busy:
+            vals.append(busy[0] / idle[0])
             ids.append(dev)
     return (_geo(vals), min(vals), max(vals), ids) if vals else None
 
@@ -523,7 +528,9 @@ def _idle_power(device, scope, tdp_w):
     return None
 
 
-def _busy_power(device, scope, state, idle, tdp_w):
+def _busy_within(device, scope, state, idle, tdp_w):
+    """A device's busy power in ``scope`` from its own readings: read there, else its idle there plus
+    its dynamic power read in another scope times the scopes' dynamic-power ratio."""
     own = _own(device, scope, state)
     if own or idle is None:
         return own
@@ -534,6 +541,15 @@ def _busy_power(device, scope, state, idle, tdp_w):
             v = [idle[0] + x * ratio[0] for x in d]
             return (_geo(v), min(v), max(v), "transferred", f"idle {idle[0]:.3g} W + {device}'s {other} dynamic "
                     f"{_geo(d):.3g} W x {scope}/{other} dynamic ratio {ratio[0]:.3g} ({', '.join(ratio[1])})")
+    return None
+
+
+def _busy_power(device, scope, state, idle, tdp_w):
+    """The device's own busy power (``_busy_within``), else its idle times the busy/idle ratio of the
+    Jetsons that have one in that scope."""
+    own = _busy_within(device, scope, state, idle, tdp_w)
+    if own or idle is None:
+        return own
     r = _busy_ratio(scope, state)
     if r:
         return (idle[0] * r[0], idle[1] * r[1], idle[2] * r[2], "transferred",
