@@ -13,6 +13,11 @@ loop iterations where the result is provably the same bits:
   variables (``plastic > 0.5 and boundary > 0.5``; the input's ``on > 0.5``) tests them once per
   step when all neurons read the same linked element, and skips the per-neuron loop when they are
   false (:func:`threshold_guard`).
+* ``synapses_frozen_transmit``: a pathway whose model declared that, while a shared learning flag
+  is 0, its code changes nothing but one transmission ``target_post += w``
+  (:func:`declare_frozen_transmission`; Diehl & Cook's and ASP's depression at input spikes) runs
+  that addition alone in frozen passes (labelling, testing), in the same queue order
+  (:func:`frozen_transmission`).
 
 :func:`install` sets them on a network's objects before its code objects are generated."""
 import ast
@@ -22,6 +27,8 @@ from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
 
 MEMORY_ORDER = "synapses_memory_order"
 GUARDED = "threshold_guarded"
+FROZEN = "synapses_frozen_transmit"
+_DECLARED = "_brian_snn_frozen_transmission"
 
 # Functions a pathway's code may call and stay order-free: deterministic, no state.
 _PURE = {"int", "clip", "exp", "log", "sqrt", "abs", "floor", "ceil", "sign", "minimum", "maximum",
@@ -159,6 +166,37 @@ def threshold_guard(thresholder):
     return {"text": text, "cpp": CPPNodeRenderer().render_expr(text), "names": names, "linked": linked}
 
 
+def declare_frozen_transmission(pathway, target: str, weight: str, flag: str):
+    """The model's word that, while the shared ``flag`` is 0, ``pathway``'s code leaves every
+    variable as it is except ``target += weight`` (its first statement); checked by
+    :func:`frozen_transmission`, relied on by the template."""
+    setattr(pathway, _DECLARED, (target, weight, flag))
+
+
+def frozen_transmission(pathway):
+    """``{"target", "post", "weight", "flag"}`` (C++ expressions) for a pathway declared by
+    :func:`declare_frozen_transmission` whose code starts with that transmission and names the
+    flag, with the target a postsynaptic array written only there, the weight a per-synapse one
+    and the flag shared; else None."""
+    from brian2 import get_device
+    declared = getattr(pathway, _DECLARED, None)
+    stmts = _statements(pathway.code or "")
+    if not declared or not stmts:
+        return None
+    target, weight, flag = declared
+    syn = pathway.synapses
+    names = set().union(*(_calls_and_names(e)[1] or set() for _, _, e in stmts))
+    if (stmts[0] != (target, "+=", weight) or [t for t, _, _ in stmts].count(target) != 1 or target in names
+            or flag not in names or any(n not in syn.variables for n in (target, weight, flag))):
+        return None
+    v = syn.variables
+    if (v.indices[target] != "_postsynaptic_idx" or v[target].scalar or v.indices[weight] != "_idx"
+            or v[weight].scalar or not v[flag].scalar):
+        return None
+    ptr = lambda name: "_ptr" + get_device().get_array_name(v[name])     # noqa: E731 (the generated code's names)
+    return {"target": ptr(target), "post": ptr("_synaptic_post"), "weight": ptr(weight), "flag": ptr(flag) + "[0]"}
+
+
 def install(objects) -> list:
     """Give the code runners of ``objects`` (a network's) our templates where they apply; returns
     the names of the code runners changed.  Call before the network's code objects are generated
@@ -168,9 +206,17 @@ def install(objects) -> list:
     for obj in objects:
         if isinstance(obj, Synapses):
             for pathway in obj._pathways:
-                if pathway.template == "synapses" and order_free_pathway(pathway):
+                if pathway.template != "synapses":
+                    continue
+                frozen = frozen_transmission(pathway)
+                if order_free_pathway(pathway):
                     pathway.codeobj_class, pathway.template = OwnTemplatesCodeObject, MEMORY_ORDER
-                    changed.append(pathway.name)
+                elif frozen:
+                    pathway.codeobj_class, pathway.template = OwnTemplatesCodeObject, FROZEN
+                    pathway.template_kwds = dict(pathway.template_kwds or {}, brian_snn_transmit=frozen)
+                else:
+                    continue
+                changed.append(pathway.name)
         elif isinstance(obj, NeuronGroup):
             for th in obj.thresholder.values():
                 guard = threshold_guard(th)

@@ -1,12 +1,14 @@
 """Our code-object templates (brian_snn/standalone_templates.py, brian_snn/cpp/templates/) give the
 same bits as Brian2's own (issue 28): a pathway whose events reach all its synapses walks them in
-memory order, and a condition's leading shared/linked conjuncts are tested once per step."""
+memory order, a condition's leading shared/linked conjuncts are tested once per step, and a
+pathway declared frozen-inert runs only its transmission while its learning flag is 0."""
 import re
 
 import numpy as np
 
 from brian_snn import standalone_templates as st
 from brian_snn.backend import check_compiler
+from brian_snn.models.diehl_cook import STDP_ON_PRE, counting_changes
 
 # Diehl & Cook's normalisation with its change count (models/diehl_cook.py: NORMALISE, counting_changes)
 NORMALISE = """w_new = w * norm_post / (wsum_post + 1e-12)
@@ -66,6 +68,22 @@ def _run(directory, ours):
         s.delay = rng.integers(0, 5, n_in * n_tgt) * 0.5 * ms
         groups.append(tgt)
         synapses.append(s)
+    # Diehl & Cook's depression at input spikes, declared inert while 'plastic' is 0; the flag
+    # alternates every 10 ms, so both the frozen path and Brian2's loop run; some weights start
+    # above wmax (as normalisation can leave them), which clip() pulls back only while learning
+    stdp = NeuronGroup(n_tgt, "ge : 1\nxpost1 : 1\nwsum : 1\nnchanged : 1\nreal : 1\nplastic : 1 (shared)",
+                       name="tgt_stdp")
+    stdp.run_regularly("plastic = int(t / (10*ms)) % 2\nxpost1 = xpost1 * 0.9 + 0.5 * rand()", when="start")
+    stdp.real, stdp.wsum = 1, rng.uniform(2, 4, n_tgt)
+    s = Synapses(inp, stdp, "w : 1\neta_depress : 1 (shared)", on_pre={"pre": counting_changes(STDP_ON_PRE)},
+                 namespace={"wmax": 1.0}, name="syn_stdp")
+    s.connect()
+    s.w = rng.uniform(0, 1.2, n_in * n_tgt)
+    s.eta_depress = 0.01
+    s.delay = rng.integers(0, 5, n_in * n_tgt) * 0.5 * ms
+    st.declare_frozen_transmission(s.pre, "ge_post", "w", "plastic_post")
+    groups.append(stdp)
+    synapses.append(s)
     mon = SpikeMonitor(inp)
     net = Network(ctrl, inp, *groups, *synapses, mon)
     changed = st.install(net.objects) if ours else []
@@ -73,7 +91,8 @@ def _run(directory, ours):
     device.build(directory=str(directory), compile=True, run=True)
     state = [np.array(mon.i[:]), np.array(mon.t[:] / ms)]
     for tgt, s in zip(groups, synapses):
-        state += [np.array(tgt.x[:]), np.array(tgt.nchanged[:]), np.array(s.w[:])]
+        state += [np.array(tgt.ge[:] if "ge" in tgt.variables else tgt.x[:]), np.array(tgt.nchanged[:]),
+                  np.array(s.w[:]), np.array(tgt.wsum[:])]
     # (a second build in one process numbers its code objects: name_codeobject_1.cpp)
     code = {re.sub(r"_\d+\.cpp$", ".cpp", p.name): p.read_text() for p in (directory / "code_objects").glob("*.cpp")}
     return state, sorted(changed), code
@@ -83,22 +102,31 @@ def test_own_templates_are_installed_and_bit_identical(tmp_path):
     check_compiler()
     theirs, _, their_code = _run(tmp_path / "brian", ours=False)
     mine, changed, my_code = _run(tmp_path / "ours", ours=True)
-    assert changed == ["inp_spike_thresholder", "syn_all_normalise", "syn_some_normalise",
+    assert changed == ["inp_spike_thresholder", "syn_all_normalise", "syn_some_normalise", "syn_stdp_pre",
                        "tgt_all_renorm_thresholder", "tgt_some_renorm_thresholder"]
+    assert "frozen: the transmission alone" in my_code["syn_stdp_pre_codeobject.cpp"]
+    assert "frozen: the transmission alone" not in their_code["syn_stdp_pre_codeobject.cpp"]
     assert "in memory order (brian_snn" in my_code["syn_all_normalise_codeobject.cpp"]
     assert "in memory order (brian_snn" not in their_code["syn_all_normalise_codeobject.cpp"]
     assert "on > 0.5, tested once" in my_code["inp_spike_thresholder_codeobject.cpp"]
     assert "plastic > 0.5 and boundary > 0.5, tested once" in my_code["tgt_some_renorm_thresholder_codeobject.cpp"]
     assert len(theirs[0]) > 20 and all(np.abs(a).sum() > 0 for a in theirs[2:])   # spikes, events, changes
-    assert theirs[6].min() < theirs[6].max()      # 'some': boundaries where only some neurons renormalised
-    for a, b in zip(theirs, mine):
+    assert theirs[7].min() < theirs[7].max()      # 'some': boundaries where only some neurons renormalised
+    assert theirs[11].sum() > 0                   # stdp: learning changed weights between the frozen stretches
+    # stdp's wsum (the last array) is the one exception: frozen, Brian2's loop still computes
+    # wsum += w_new - w with w_new == w, which -ffast-math may reassociate into (wsum + w_new) - w
+    # and round; the frozen path leaves wsum exactly as it was.  Everything else: the same bits.
+    for a, b in zip(theirs[:-1], mine[:-1]):
         np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(mine[-1], theirs[-1], rtol=1e-12, atol=0)
 
 
 def test_what_each_model_gets():
     """Installed where they are exact: Diehl & Cook's and SpikeDyn's normalisation (a count of changes
     only), not a pathway that sums weight changes (ASP's leak, SpikeDyn's relaxation) or draws random
-    numbers (quantised weights); guards only on shared/linked conjuncts."""
+    numbers (quantised weights); guards only on shared/linked conjuncts; the frozen transmission on
+    Diehl & Cook's and ASP's depressing input pathway, not on SpikeDyn's (nothing to skip) or a
+    quantised one (its rounding draws a random number even when frozen)."""
     from brian2 import device, set_device
     from brian_snn.backend import CppBackend
     from brian_snn.data import load_embedded
@@ -109,10 +137,10 @@ def test_what_each_model_gets():
     device.reinit()
     device.activate(build_on_run=False)
     common = ["exc_renorm_thresholder", "input_spike_thresholder"]
-    expect = {("diehl-cook", ()): common + ["input_exc_normalise"],
+    expect = {("diehl-cook", ()): common + ["input_exc_normalise", "input_exc_pre"],
               ("spikedyn", ()): common + ["input_exc_normalise"],
               ("spikedyn", (("decay", 0.1),)): common + ["exc_unused_thresholder", "input_exc_normalise"],
-              ("asp", ()): common + ["input_exc_normalise"],
+              ("asp", ()): common + ["input_exc_normalise", "input_exc_pre"],
               ("diehl-cook", (("weight_bits", 4),)): common}
     table = image_table(load_embedded())
     for (model, kw), names in expect.items():

@@ -11,6 +11,7 @@ from brian2 import ms, mV
 from ..encoding import PRE_TRACE, Presentation, build_schedule, spike_counter
 from .base import BuiltModel, ModelSpec
 from ..copies import Builder
+from ..standalone_templates import declare_frozen_transmission
 
 # Excitatory neuron: conductance-based LIF with an adaptive threshold theta (it grows by
 # theta_plus at every spike while learning and decays with tau_theta).  xpost1/xpost2 are
@@ -297,6 +298,9 @@ def build_inhibitory_layer(spec, b, exc):
 
 def build_input_synapses(spec, b, inp, exc, on_pre, on_post, normalise, extra_eqs="", on_events=None):
     """Input -> excitatory synapses; ``on_events``: more pathways, {name: (exc event, code)}."""
+    # Frozen (plastic = 0), STDP_ON_PRE changes nothing but ge: its depression is scaled by the flag
+    # and its bounds open up.  Quantised, its rounding still draws a random number: no declaration.
+    frozen_ge_only = on_pre == STDP_ON_PRE and not getattr(spec, "weight_bits", 0)
     if getattr(spec, "weight_bits", 0):
         on_pre, on_post = quantised(on_pre), quantised(on_post)
         normalise, extra_eqs = quantised_normalise(normalise), extra_eqs + QUANT_EQS
@@ -310,6 +314,8 @@ def build_input_synapses(spec, b, inp, exc, on_pre, on_post, normalise, extra_eq
                      namespace=dict(wmax=NEURON_CONSTANTS["wmax"], tau_pre=spec.tau_pre_ms * ms),
                      name="input_exc")
     b.connect(syn)
+    if frozen_ge_only:
+        declare_frozen_transmission(syn.pre, "ge_post", "w", "plastic_post")
     # Order within the synapses slot of a boundary step: normalise (1), then the boundary
     # bookkeeping that sets wsum = norm (2), then the potentiation of a spike on that very step (3),
     # whose change must count against the new wsum.
