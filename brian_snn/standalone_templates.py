@@ -14,10 +14,10 @@ loop iterations where the result is provably the same bits:
   step when all neurons read the same linked element, and skips the per-neuron loop when they are
   false (:func:`threshold_guard`).
 * ``synapses_frozen_transmit``: a pathway whose model declared that, while a shared learning flag
-  is 0, its code changes nothing but one transmission ``target_post += w``
-  (:func:`declare_frozen_transmission`; Diehl & Cook's and ASP's depression at input spikes) runs
-  that addition alone in frozen passes (labelling, testing), in the same queue order
-  (:func:`frozen_transmission`).
+  is 0, its code changes nothing but one transmission ``target_post += w`` (Diehl & Cook's and
+  ASP's depression at input spikes), or nothing at all (Diehl & Cook's potentiation at its
+  neurons' spikes), runs that addition alone, or nothing, in frozen passes (labelling, testing),
+  in the same queue order (:func:`declare_frozen_transmission`, :func:`frozen_transmission`).
 
 :func:`install` sets them on a network's objects before its code objects are generated."""
 import ast
@@ -166,35 +166,36 @@ def threshold_guard(thresholder):
     return {"text": text, "cpp": CPPNodeRenderer().render_expr(text), "names": names, "linked": linked}
 
 
-def declare_frozen_transmission(pathway, target: str, weight: str, flag: str):
+def declare_frozen_transmission(pathway, flag: str, target: str | None = None, weight: str | None = None):
     """The model's word that, while the shared ``flag`` is 0, ``pathway``'s code leaves every
-    variable as it is except ``target += weight`` (its first statement); checked by
-    :func:`frozen_transmission`, relied on by the template."""
-    setattr(pathway, _DECLARED, (target, weight, flag))
+    variable as it is except ``target += weight`` (its first statement), or every variable when
+    there is no ``target``; checked by :func:`frozen_transmission`, relied on by the template."""
+    setattr(pathway, _DECLARED, (flag, target, weight))
 
 
 def frozen_transmission(pathway):
-    """``{"target", "post", "weight", "flag"}`` (C++ expressions) for a pathway declared by
-    :func:`declare_frozen_transmission` whose code starts with that transmission and names the
-    flag, with the target a postsynaptic array written only there, the weight a per-synapse one
-    and the flag shared; else None."""
+    """``{"flag", "target", "post", "weight"}`` (C++ expressions; no target: the frozen pass skips
+    the pathway) for a pathway declared by :func:`declare_frozen_transmission` whose code names
+    the shared flag and starts with the declared transmission, its target a postsynaptic array
+    written only there and its weight a per-synapse one; else None."""
     from brian2 import get_device
     declared = getattr(pathway, _DECLARED, None)
     stmts = _statements(pathway.code or "")
     if not declared or not stmts:
         return None
-    target, weight, flag = declared
-    syn = pathway.synapses
+    flag, target, weight = declared
+    v = pathway.synapses.variables
     names = set().union(*(_calls_and_names(e)[1] or set() for _, _, e in stmts))
-    if (stmts[0] != (target, "+=", weight) or [t for t, _, _ in stmts].count(target) != 1 or target in names
-            or flag not in names or any(n not in syn.variables for n in (target, weight, flag))):
-        return None
-    v = syn.variables
-    if (v.indices[target] != "_postsynaptic_idx" or v[target].scalar or v.indices[weight] != "_idx"
-            or v[weight].scalar or not v[flag].scalar):
+    if flag not in names or flag not in v or not v[flag].scalar:
         return None
     ptr = lambda name: "_ptr" + get_device().get_array_name(v[name])     # noqa: E731 (the generated code's names)
-    return {"target": ptr(target), "post": ptr("_synaptic_post"), "weight": ptr(weight), "flag": ptr(flag) + "[0]"}
+    if target is None:
+        return {"flag": ptr(flag) + "[0]", "target": None}
+    if (stmts[0] != (target, "+=", weight) or [t for t, _, _ in stmts].count(target) != 1 or target in names
+            or target not in v or weight not in v or v.indices[target] != "_postsynaptic_idx" or v[target].scalar
+            or v.indices[weight] != "_idx" or v[weight].scalar):
+        return None
+    return {"flag": ptr(flag) + "[0]", "target": ptr(target), "post": ptr("_synaptic_post"), "weight": ptr(weight)}
 
 
 def install(objects) -> list:

@@ -8,7 +8,7 @@ import numpy as np
 
 from brian_snn import standalone_templates as st
 from brian_snn.backend import check_compiler
-from brian_snn.models.diehl_cook import STDP_ON_PRE, counting_changes
+from brian_snn.models.diehl_cook import STDP_ON_PRE, W_HIGH, W_LOW, counting_changes
 
 # Diehl & Cook's normalisation with its change count (models/diehl_cook.py: NORMALISE, counting_changes)
 NORMALISE = """w_new = w * norm_post / (wsum_post + 1e-12)
@@ -72,16 +72,19 @@ def _run(directory, ours):
     # alternates every 10 ms, so both the frozen path and Brian2's loop run; some weights start
     # above wmax (as normalisation can leave them), which clip() pulls back only while learning
     stdp = NeuronGroup(n_tgt, "ge : 1\nxpost1 : 1\nwsum : 1\nnchanged : 1\nreal : 1\nplastic : 1 (shared)",
-                       name="tgt_stdp")
+                       threshold="ge > 4", reset="ge = 0", name="tgt_stdp")
     stdp.run_regularly("plastic = int(t / (10*ms)) % 2\nxpost1 = xpost1 * 0.9 + 0.5 * rand()", when="start")
     stdp.real, stdp.wsum = 1, rng.uniform(2, 4, n_tgt)
+    # ... and a potentiation at the target's spikes, declared inert while frozen (no transmission)
+    potentiate = f"w_new = clip(w + 0.02 * xpost1_post * plastic_post, {W_LOW}, {W_HIGH})\nwsum_post += w_new - w\nw = w_new"
     s = Synapses(inp, stdp, "w : 1\neta_depress : 1 (shared)", on_pre={"pre": counting_changes(STDP_ON_PRE)},
-                 namespace={"wmax": 1.0}, name="syn_stdp")
+                 on_post={"post": counting_changes(potentiate)}, namespace={"wmax": 1.0}, name="syn_stdp")
     s.connect()
     s.w = rng.uniform(0, 1.2, n_in * n_tgt)
     s.eta_depress = 0.01
     s.delay = rng.integers(0, 5, n_in * n_tgt) * 0.5 * ms
-    st.declare_frozen_transmission(s.pre, "ge_post", "w", "plastic_post")
+    st.declare_frozen_transmission(s.pre, "plastic_post", "ge_post", "w")
+    st.declare_frozen_transmission(s.post, "plastic_post")
     groups.append(stdp)
     synapses.append(s)
     mon = SpikeMonitor(inp)
@@ -102,10 +105,11 @@ def test_own_templates_are_installed_and_bit_identical(tmp_path):
     check_compiler()
     theirs, _, their_code = _run(tmp_path / "brian", ours=False)
     mine, changed, my_code = _run(tmp_path / "ours", ours=True)
-    assert changed == ["inp_spike_thresholder", "syn_all_normalise", "syn_some_normalise", "syn_stdp_pre",
-                       "tgt_all_renorm_thresholder", "tgt_some_renorm_thresholder"]
+    assert changed == ["inp_spike_thresholder", "syn_all_normalise", "syn_some_normalise", "syn_stdp_post",
+                       "syn_stdp_pre", "tgt_all_renorm_thresholder", "tgt_some_renorm_thresholder"]
     assert "frozen: the transmission alone" in my_code["syn_stdp_pre_codeobject.cpp"]
-    assert "frozen: the transmission alone" not in their_code["syn_stdp_pre_codeobject.cpp"]
+    assert "frozen: nothing to do" in my_code["syn_stdp_post_codeobject.cpp"]
+    assert "frozen:" not in their_code["syn_stdp_pre_codeobject.cpp"] + their_code["syn_stdp_post_codeobject.cpp"]
     assert "in memory order (brian_snn" in my_code["syn_all_normalise_codeobject.cpp"]
     assert "in memory order (brian_snn" not in their_code["syn_all_normalise_codeobject.cpp"]
     assert "on > 0.5, tested once" in my_code["inp_spike_thresholder_codeobject.cpp"]
@@ -113,6 +117,7 @@ def test_own_templates_are_installed_and_bit_identical(tmp_path):
     assert len(theirs[0]) > 20 and all(np.abs(a).sum() > 0 for a in theirs[2:])   # spikes, events, changes
     assert theirs[7].min() < theirs[7].max()      # 'some': boundaries where only some neurons renormalised
     assert theirs[11].sum() > 0                   # stdp: learning changed weights between the frozen stretches
+    assert (theirs[10] == 0).any()                # the targets spiked (ge reset to 0): the potentiation ran
     # stdp's wsum (the last array) is the one exception: frozen, Brian2's loop still computes
     # wsum += w_new - w with w_new == w, which -ffast-math may reassociate into (wsum + w_new) - w
     # and round; the frozen path leaves wsum exactly as it was.  Everything else: the same bits.
@@ -137,7 +142,7 @@ def test_what_each_model_gets():
     device.reinit()
     device.activate(build_on_run=False)
     common = ["exc_renorm_thresholder", "input_spike_thresholder"]
-    expect = {("diehl-cook", ()): common + ["input_exc_normalise", "input_exc_pre"],
+    expect = {("diehl-cook", ()): common + ["input_exc_normalise", "input_exc_post", "input_exc_pre"],
               ("spikedyn", ()): common + ["input_exc_normalise"],
               ("spikedyn", (("decay", 0.1),)): common + ["exc_unused_thresholder", "input_exc_normalise"],
               ("asp", ()): common + ["input_exc_normalise", "input_exc_pre"],

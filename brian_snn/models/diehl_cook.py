@@ -298,9 +298,11 @@ def build_inhibitory_layer(spec, b, exc):
 
 def build_input_synapses(spec, b, inp, exc, on_pre, on_post, normalise, extra_eqs="", on_events=None):
     """Input -> excitatory synapses; ``on_events``: more pathways, {name: (exc event, code)}."""
-    # Frozen (plastic = 0), STDP_ON_PRE changes nothing but ge: its depression is scaled by the flag
-    # and its bounds open up.  Quantised, its rounding still draws a random number: no declaration.
-    frozen_ge_only = on_pre == STDP_ON_PRE and not getattr(spec, "weight_bits", 0)
+    # Frozen (plastic = 0), STDP_ON_PRE changes nothing but ge and STDP_ON_POST nothing at all: their
+    # updates are scaled by the flag and their bounds open up.  Quantised, the rounding still draws
+    # a random number: no declaration.
+    frozen_inert = {"pre": on_pre == STDP_ON_PRE, "post": on_post == STDP_ON_POST}
+    frozen_inert = {k: v and not getattr(spec, "weight_bits", 0) for k, v in frozen_inert.items()}
     if getattr(spec, "weight_bits", 0):
         on_pre, on_post = quantised(on_pre), quantised(on_post)
         normalise, extra_eqs = quantised_normalise(normalise), extra_eqs + QUANT_EQS
@@ -314,8 +316,10 @@ def build_input_synapses(spec, b, inp, exc, on_pre, on_post, normalise, extra_eq
                      namespace=dict(wmax=NEURON_CONSTANTS["wmax"], tau_pre=spec.tau_pre_ms * ms),
                      name="input_exc")
     b.connect(syn)
-    if frozen_ge_only:
-        declare_frozen_transmission(syn.pre, "ge_post", "w", "plastic_post")
+    if frozen_inert["pre"]:
+        declare_frozen_transmission(syn.pre, "plastic_post", "ge_post", "w")
+    if frozen_inert["post"]:
+        declare_frozen_transmission(syn.post, "plastic_post")
     # Order within the synapses slot of a boundary step: normalise (1), then the boundary
     # bookkeeping that sets wsum = norm (2), then the potentiation of a spike on that very step (3),
     # whose change must count against the new wsum.
