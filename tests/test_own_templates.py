@@ -129,9 +129,9 @@ def test_own_templates_are_installed_and_bit_identical(tmp_path):
 def test_what_each_model_gets():
     """Installed where they are exact: Diehl & Cook's and SpikeDyn's normalisation (a count of changes
     only), not a pathway that sums weight changes (ASP's leak, SpikeDyn's relaxation) or draws random
-    numbers (quantised weights); guards only on shared/linked conjuncts; the frozen transmission on
-    Diehl & Cook's and ASP's depressing input pathway, not on SpikeDyn's (nothing to skip) or a
-    quantised one (its rounding draws a random number even when frozen)."""
+    numbers (quantised weights); guards only on shared/linked conjuncts; the frozen paths on Diehl &
+    Cook's and ASP's input pathways and SpikeDyn's potentiation (its input transmission has nothing
+    to skip), not with quantised weights (their rounding draws a random number even when frozen)."""
     from brian2 import device, set_device
     from brian_snn.backend import CppBackend
     from brian_snn.data import load_embedded
@@ -143,9 +143,10 @@ def test_what_each_model_gets():
     device.activate(build_on_run=False)
     common = ["exc_renorm_thresholder", "input_spike_thresholder"]
     expect = {("diehl-cook", ()): common + ["input_exc_normalise", "input_exc_post", "input_exc_pre"],
-              ("spikedyn", ()): common + ["input_exc_normalise"],
-              ("spikedyn", (("decay", 0.1),)): common + ["exc_unused_thresholder", "input_exc_normalise"],
-              ("asp", ()): common + ["input_exc_normalise", "input_exc_pre"],
+              ("spikedyn", ()): common + ["input_exc_normalise", "input_exc_post"],
+              ("spikedyn", (("decay", 0.1),)): common + ["exc_unused_thresholder", "input_exc_normalise",
+                                                         "input_exc_post"],
+              ("asp", ()): common + ["input_exc_normalise", "input_exc_post", "input_exc_pre"],
               ("diehl-cook", (("weight_bits", 4),)): common}
     table = image_table(load_embedded())
     for (model, kw), names in expect.items():

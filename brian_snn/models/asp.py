@@ -81,7 +81,8 @@ class Asp(DiehlCook):
                                                               input_end=bool(self.theta_window_alpha))
         exc, book_exc = build_exc_layer(self, b, ctrl, extra_eqs=POST_TRACES, extra_reset=POST_TRACES_RESET)
         syn = build_input_synapses(self, b, inp, exc, STDP_ON_PRE, RECORD_CORRELATION + STDP_ON_POST, NORMALISE,
-                                   extra_eqs=ASP_SYN_EQS, on_events={"leak": ("renorm", LEAK)})
+                                   extra_eqs=ASP_SYN_EQS, on_events={"leak": ("renorm", LEAK)},
+                                   frozen={"pre": "ge_post", "post": None})
         # order within a boundary step: copy 'real' (-1), leak (0), normalise (1), bookkeeping (2), potentiation (3)
         syn.normalise.order = 1
         inh, (e2i, i2e), layer_targets = build_inhibitory_layer(self, b, exc)

@@ -218,7 +218,7 @@ class DiehlCook(QuantisedWeights, ModelSpec):
                                                               input_end=bool(self.theta_window_alpha))
         exc, book_exc = build_exc_layer(self, b, ctrl, extra_eqs=POST_TRACES, extra_reset=POST_TRACES_RESET)
         syn = build_input_synapses(self, b, inp, exc, STDP_ON_PRE, STDP_ON_POST, self.NORMALISE_CODE,
-                                   extra_eqs=self.SYN_EQS_EXTRA)
+                                   extra_eqs=self.SYN_EQS_EXTRA, frozen={"pre": "ge_post", "post": None})
         inh, (e2i, i2e), layer_targets = build_inhibitory_layer(self, b, exc)
         targets = dict(runtime_targets(exc, syn), **layer_targets)
         objs = [ctrl, inp, exc, inh, syn, e2i, i2e, spike_counter(exc, ctrl, b), book_exc] + book
@@ -296,13 +296,13 @@ def build_inhibitory_layer(spec, b, exc):
     return inh, [e2i, i2e], {"w_ei": (e2i, "w_ei", 1), "w_ie": (i2e, "w_ie", 1)}
 
 
-def build_input_synapses(spec, b, inp, exc, on_pre, on_post, normalise, extra_eqs="", on_events=None):
-    """Input -> excitatory synapses; ``on_events``: more pathways, {name: (exc event, code)}."""
-    # Frozen (plastic = 0), STDP_ON_PRE changes nothing but ge and STDP_ON_POST nothing at all: their
-    # updates are scaled by the flag and their bounds open up.  Quantised, the rounding still draws
-    # a random number: no declaration.
-    frozen_inert = {"pre": on_pre == STDP_ON_PRE, "post": on_post == STDP_ON_POST}
-    frozen_inert = {k: v and not getattr(spec, "weight_bits", 0) for k, v in frozen_inert.items()}
+def build_input_synapses(spec, b, inp, exc, on_pre, on_post, normalise, extra_eqs="", on_events=None, frozen=None):
+    """Input -> excitatory synapses; ``on_events``: more pathways, {name: (exc event, code)};
+    ``frozen``: {"pre" or "post": target or None}, the caller's word that while ``plastic`` is 0
+    that pathway's code changes nothing but ``target += w`` (None: nothing) -- its updates are
+    scaled by the flag and its bounds open up -- so frozen passes may run only that
+    (standalone_templates.declare_frozen_transmission).  Not with quantised weights: their
+    rounding draws a random number even when frozen."""
     if getattr(spec, "weight_bits", 0):
         on_pre, on_post = quantised(on_pre), quantised(on_post)
         normalise, extra_eqs = quantised_normalise(normalise), extra_eqs + QUANT_EQS
@@ -316,10 +316,8 @@ def build_input_synapses(spec, b, inp, exc, on_pre, on_post, normalise, extra_eq
                      namespace=dict(wmax=NEURON_CONSTANTS["wmax"], tau_pre=spec.tau_pre_ms * ms),
                      name="input_exc")
     b.connect(syn)
-    if frozen_inert["pre"]:
-        declare_frozen_transmission(syn.pre, "plastic_post", "ge_post", "w")
-    if frozen_inert["post"]:
-        declare_frozen_transmission(syn.post, "plastic_post")
+    for name, target in ({} if getattr(spec, "weight_bits", 0) else frozen or {}).items():
+        declare_frozen_transmission(getattr(syn, name), "plastic_post", target, target and "w")
     # Order within the synapses slot of a boundary step: normalise (1), then the boundary
     # bookkeeping that sets wsum = norm (2), then the potentiation of a spike on that very step (3),
     # whose change must count against the new wsum.

@@ -146,7 +146,8 @@ class SpikeDyn(QuantisedWeights, ModelSpec):
                                         events={"unused": UNUSED} if decaying else None)
         syn = build_input_synapses(self, b, inp, exc, "ge_post += w", POTENTIATE, NORMALISE,
                                    extra_eqs="x_tar : 1 (shared)\n" + ("decay : 1 (shared)\n" if decaying else ""),
-                                   on_events={"relax": ("unused", RELAX)} if decaying else None)
+                                   on_events={"relax": ("unused", RELAX)} if decaying else None,
+                                   frozen={"post": None})
         targets = learning_targets(exc, syn)
         if self.inhibitory_layer:
             inh, lateral, layer_targets = build_inhibitory_layer(self, b, exc)
