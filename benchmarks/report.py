@@ -826,6 +826,23 @@ def throughput(res) -> str:
     return "\n".join(out) + "\n"
 
 
+def speedup_vs_commit(res) -> str:
+    """This tree against an earlier commit, in one job (benchmarks/speedup_vs_commit.py; issue 28)."""
+    s = res["setup"]
+    out = [f"`brian-snn train --backend cpp --neurons {s['neurons']}` on {s['train_samples']:,} training and "
+           f"{s['test_samples']:,} test MNIST images, this tree ({code_line(res)}) against commit "
+           f"`{res['earlier_commit']}` in one job, alternating, best of {s['reps']} runs each; \"frozen passes\" = "
+           "labelling the training images, then testing (learning off).", "",
+           "| model | training, earlier (samples/s) | training, now | speed-up | frozen passes, earlier | "
+           "frozen passes, now | speed-up | same accuracy |", "|---|---|---|---|---|---|---|---|"]
+    for m, r in res["models"].items():
+        e, n, x = r["best"]["earlier"], r["best"]["this"], r["speedup"]
+        out.append(f"| {m} | {e['train_samples_per_s']:.1f} | {n['train_samples_per_s']:.1f} | "
+                   f"{x['train_samples_per_s']:.2f}× | {e['test_samples_per_s']:.1f} | {n['test_samples_per_s']:.1f} | "
+                   f"{x['test_samples_per_s']:.2f}× | {'yes' if r['same_accuracy'] else '**no**'} |")
+    return "\n".join(out) + "\n"
+
+
 def defaults_selection(res) -> str:
     """SpikeDyn's nu_post x adaptive learning rate, its x_tar and the NIR export's v_ref, chosen on validation
     (benchmarks/defaults_selection.py; issue 25)."""
@@ -905,12 +922,13 @@ RENDERERS = {"static_mnist": static_mnist, "gpu_validation": gpu_validation, "co
              "model_search": model_search,
              "solsa": solsa, "commands": commands, "main_job": main_job,
              "nir_snn_agreement": nir_snn_agreement,
-             "throughput": throughput, "defaults_selection": defaults_selection}
+             "throughput": throughput, "defaults_selection": defaults_selection,
+             "speedup_vs_commit": speedup_vs_commit}
 
 
 #: Every section the README must carry: --check fails when a marker pair is missing (issue 25).
 REQUIRED = ("commands", "main_job", "nir_snn_agreement", "nir_agreement", "gpu_validation", "static_mnist",
-            "throughput", "continual_mnist", "spikedyn_ablation", "topspark", "topspark_adaptive", "solsa",
+            "throughput", "speedup_vs_commit", "continual_mnist", "spikedyn_ablation", "topspark", "topspark_adaptive", "solsa",
             "defaults_selection", "model_search")
 
 

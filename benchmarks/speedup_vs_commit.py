@@ -7,7 +7,7 @@ own package first on the path, its own build cache); both run ``brian-snn train 
 on the same MNIST images, alternating, ``--reps`` times.  The CLI's "test" rate covers the frozen
 passes (labelling the training images, then testing).  Both must print the same accuracy (the
 changes in between keep training bit-identical); the best repeat of each counts (noise only adds
-time).  Writes benchmarks/results/speedup_vs_<commit>.json.
+time).  Writes benchmarks/results/speedup_vs_commit.json (the README section of that name).
 """
 import argparse
 import json
@@ -69,7 +69,7 @@ def main():
     out = {"earlier_commit": a.commit, "setup": {"neurons": 400, "train_samples": a.train_samples,
                                                 "test_samples": a.test_samples, "reps": a.reps, "backend": "cpp"},
            "models": rows, "provenance": provenance([Path(__file__)])}
-    path = HERE / "results" / f"speedup_vs_{a.commit}.json"
+    path = HERE / "results" / "speedup_vs_commit.json"
     path.write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {path}")
 
