@@ -15,9 +15,9 @@ loop iterations where the result is provably the same bits:
   false (:func:`threshold_guard`).
 * ``synapses_frozen_transmit``: a pathway whose model declared that, while a shared learning flag
   is 0, its code changes nothing but one transmission ``target_post += w`` (Diehl & Cook's and
-  ASP's depression at input spikes), or nothing at all (Diehl & Cook's potentiation at its
-  neurons' spikes), runs that addition alone, or nothing, in frozen passes (labelling, testing),
-  in the same queue order (:func:`declare_frozen_transmission`, :func:`frozen_transmission`).
+  ASP's depression at input spikes), or nothing at all (the potentiation at a neuron's spikes),
+  runs that addition alone, or nothing, in frozen passes (labelling, testing), in the same queue
+  order (:func:`declare_frozen_transmission`, :func:`frozen_transmission`).
 
 :func:`install` sets them on a network's objects before its code objects are generated."""
 import ast
@@ -209,10 +209,9 @@ def install(objects) -> list:
             for pathway in obj._pathways:
                 if pathway.template != "synapses":
                     continue
-                frozen = frozen_transmission(pathway)
                 if order_free_pathway(pathway):
                     pathway.codeobj_class, pathway.template = OwnTemplatesCodeObject, MEMORY_ORDER
-                elif frozen:
+                elif frozen := frozen_transmission(pathway):
                     pathway.codeobj_class, pathway.template = OwnTemplatesCodeObject, FROZEN
                     pathway.template_kwds = dict(pathway.template_kwds or {}, brian_snn_transmit=frozen)
                 else:

@@ -15,7 +15,7 @@ import report  # noqa: E402
 #: The full list of generated sections; a section removed from the README (or from this list) fails.
 SECTIONS = {"commands", "main_job", "nir_snn_agreement", "nir_agreement", "gpu_validation", "static_mnist",
             "throughput", "continual_mnist", "spikedyn_ablation", "topspark", "topspark_adaptive", "solsa",
-            "defaults_selection", "model_search"}
+            "defaults_selection", "model_search", "speedup_vs_commit"}
 
 
 def _check(readme, results=ROOT / "benchmarks" / "results"):
