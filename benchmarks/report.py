@@ -928,8 +928,8 @@ RENDERERS = {"static_mnist": static_mnist, "gpu_validation": gpu_validation, "co
 
 #: Every section the README must carry: --check fails when a marker pair is missing (issue 25).
 REQUIRED = ("commands", "main_job", "nir_snn_agreement", "nir_agreement", "gpu_validation", "static_mnist",
-            "throughput", "speedup_vs_commit", "continual_mnist", "spikedyn_ablation", "topspark", "topspark_adaptive", "solsa",
-            "defaults_selection", "model_search")
+            "throughput", "speedup_vs_commit", "continual_mnist", "spikedyn_ablation", "topspark",
+            "topspark_adaptive", "solsa", "defaults_selection", "model_search")
 
 
 def render(name, results=HERE / "results") -> str:

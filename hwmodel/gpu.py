@@ -485,8 +485,8 @@ def jetson_power(device: str, scope: str, tdp_w: float | None = None) -> dict:
     the two scopes read together; else the Jetsons' idle power as a fraction of their TDP.
     Busy (light = launch-bound, heavy = bandwidth-bound): the device's readings in that scope; else
     idle + its dynamic power (busy − idle) read in another scope, times the ratio of dynamic power
-    between the scopes; else idle × the busy/idle ratio of Jetsons that publish both in that scope;
-    else the other busy state.  Anything borrowed from another device or scope is ``transferred``."""
+    between the scopes; else idle × the busy/idle ratio of the Jetsons whose busy power in that
+    scope is their own in one of those two ways; else the other busy state.  Anything borrowed from another device or scope is ``transferred``."""
     idle = _idle_power(device, scope, tdp_w)
     out = {"idle": idle, "light": _busy_power(device, scope, "light", idle, tdp_w),
            "heavy": _busy_power(device, scope, "heavy", idle, tdp_w)}
