@@ -303,7 +303,8 @@ def build_input_synapses(spec, b, inp, exc, on_pre, on_post, normalise, extra_eq
     scaled by the flag and its bounds open up -- so frozen passes may run only that
     (standalone_templates.declare_frozen_transmission).  Not with quantised weights: their
     rounding draws a random number even when frozen."""
-    if getattr(spec, "weight_bits", 0):
+    quantised_weights = bool(getattr(spec, "weight_bits", 0))
+    if quantised_weights:
         on_pre, on_post = quantised(on_pre), quantised(on_post)
         normalise, extra_eqs = quantised_normalise(normalise), extra_eqs + QUANT_EQS
     on_pre, on_post, normalise = (counting_changes(c) for c in (on_pre, on_post, normalise))
@@ -316,8 +317,9 @@ def build_input_synapses(spec, b, inp, exc, on_pre, on_post, normalise, extra_eq
                      namespace=dict(wmax=NEURON_CONSTANTS["wmax"], tau_pre=spec.tau_pre_ms * ms),
                      name="input_exc")
     b.connect(syn)
-    for name, target in ({} if getattr(spec, "weight_bits", 0) else frozen or {}).items():
-        declare_frozen_transmission(getattr(syn, name), "plastic_post", target, target and "w")
+    if not quantised_weights:
+        for name, target in (frozen or {}).items():
+            declare_frozen_transmission(getattr(syn, name), "plastic_post", target, target and "w")
     # Order within the synapses slot of a boundary step: normalise (1), then the boundary
     # bookkeeping that sets wsum = norm (2), then the potentiation of a spike on that very step (3),
     # whose change must count against the new wsum.
