@@ -9,6 +9,7 @@ unchanged model -- or a sweep over run-time parameters, data or window lengths -
 recompiles.  The binary's duration is that of ``chunk_slots`` slots of ``max_slot_ms``; a run
 with shorter slots ends itself after its last slot (:func:`~brian_snn.encoding.add_end_of_run`).
 """
+import functools
 import gc
 import hashlib
 import importlib
@@ -16,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -44,7 +46,7 @@ from .standalone_templates import install as install_own_templates
 REGISTRY = {"runtime": "brian_snn.backend:RuntimeBackend", "cpp": "brian_snn.backend:CppBackend",
             "cuda": "brian_snn.cuda:CudaBackend"}
 BACKENDS = tuple(REGISTRY)
-CODE_VERSION = "9"        # bump when generated code changes in a way the hash cannot see
+CODE_VERSION = "10"       # bump when generated code changes in a way the hash cannot see
 CONTROLLER_VARS = ("t_in", "count", "repeats", "intensity", "started", "t_end_on")
 
 
@@ -412,6 +414,34 @@ def flush_denormals():
     device.insert_code("before_start", FLUSH_DENORMALS)
 
 
+# Brian2's generated loops read their arrays through local ``__restrict`` pointers, which GCC does
+# not use for alias analysis (only parameters' restrict counts), so a neuron group's state
+# updater, which reads and writes 5-8 arrays, needs more run-time overlap tests than GCC's default
+# of 10 and stays scalar.  With a higher limit GCC versions the loop (one overlap test before it)
+# and vectorises it: the same arithmetic per element, the same bits (element-wise loops have no
+# reductions to reorder).  GCC only (a clang/icx build keeps Brian's flags).  docs/performance.md.
+GCC_ALIAS_CHECKS = "--param=vect-max-version-for-alias-checks=400"
+BRIAN_GCC_ARGS = tuple(prefs.codegen.cpp.extra_compile_args_gcc)
+
+
+def compiler_is_gcc() -> bool:
+    return _is_gcc(os.environ.get("CXX", "g++"))
+
+
+@functools.lru_cache(maxsize=None)
+def _is_gcc(cxx) -> bool:
+    try:
+        out = subprocess.run([cxx, "--version"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "Free Software Foundation" in out and "clang" not in out.lower()
+
+
+def cpp_compile_args():
+    """The C++ flags of our cpp_standalone builds: Brian2's, plus :data:`GCC_ALIAS_CHECKS` for GCC."""
+    return list(BRIAN_GCC_ARGS) + ([GCC_ALIAS_CHECKS] if compiler_is_gcc() else [])
+
+
 class CppBackend(_ChunkedBackend):
     """cpp_standalone: one compiled binary per model structure, re-run with ``run_args``."""
     name = "cpp"
@@ -434,6 +464,7 @@ class CppBackend(_ChunkedBackend):
         prefs.devices.cpp_standalone.openmp_threads = self.threads
         # not part of the build key: -j does not change the binary
         prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{make_jobs()}"]
+        prefs.codegen.cpp.extra_compile_args_gcc = cpp_compile_args()
         flush_denormals()
 
     def _ensure_built(self, spec, presentation, images):

@@ -54,7 +54,8 @@ import numpy as np
 import brian2
 from brian2 import defaultclock, device, ms, prefs, set_device
 
-from .backend import BackendError, CppBackend, _locked, clean_build_dir, device_holds, make_jobs, flush_denormals
+from .backend import (BRIAN_GCC_ARGS, BackendError, CppBackend, _locked, clean_build_dir, device_holds, make_jobs,
+                      flush_denormals)
 
 DEFAULT_TOOLKITS = ("/usr/local/cuda",)
 MIN_CC = 5.0                       # brian2cuda 1.0a7's minimal_compute_capability
@@ -542,6 +543,7 @@ class CudaBackend(CppBackend):
 
     def _configure_device(self, directory):
         configure_prefs(self.options(), directory)
+        prefs.codegen.cpp.extra_compile_args_gcc = list(BRIAN_GCC_ARGS)   # not the cpp backend's
         flush_denormals()              # the host code's arithmetic (docs/performance.md)
 
     # -- build -------------------------------------------------------------------------------
