@@ -13,6 +13,9 @@ loop iterations where the result is provably the same bits:
   variables (``plastic > 0.5 and boundary > 0.5``; the input's ``on > 0.5``) tests them once per
   step when all neurons read the same linked element, and skips the per-neuron loop when they are
   false (:func:`threshold_guard`).
+* ``threshold_two_pass``: a condition that calls no random-number or other stateful function
+  (a neuron's ``v > v_thresh + theta``) is evaluated for every neuron first, in a loop GCC
+  vectorises, and the events are then collected from those values (:func:`deterministic_condition`).
 * ``synapses_frozen_transmit``: a pathway whose model declared that, while a shared learning flag
   is 0, its code changes nothing but one transmission ``target_post += w`` (Diehl & Cook's and
   ASP's depression at input spikes), or nothing at all (the potentiation at a neuron's spikes),
@@ -27,6 +30,7 @@ from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
 
 MEMORY_ORDER = "synapses_memory_order"
 GUARDED = "threshold_guarded"
+TWO_PASS = "threshold_two_pass"
 FROZEN = "synapses_frozen_transmit"
 _DECLARED = "_brian_snn_frozen_transmission"
 
@@ -166,6 +170,31 @@ def threshold_guard(thresholder):
     return {"text": text, "cpp": CPPNodeRenderer().render_expr(text), "names": names, "linked": linked}
 
 
+def deterministic_condition(thresholder) -> bool:
+    """Does ``thresholder``'s condition call only deterministic functions (:data:`_PURE`), also
+    through the subexpressions it reads?  Then evaluating it for all neurons before any event
+    is written changes nothing (it reads no variable the events write but ``not_refractory``,
+    which Brian2's loop writes only for the neuron just tested)."""
+    from brian2.core.variables import Subexpression
+    if thresholder.template != "threshold":
+        return False
+    group = thresholder.group
+    pending, seen = [group.events.get(thresholder.event)], set()
+    while pending:
+        expr = pending.pop()
+        if not isinstance(expr, str):
+            return False
+        calls, names = _calls_and_names(expr.strip())
+        if calls is None or not calls <= _PURE:
+            return False
+        for name in names - seen:
+            seen.add(name)
+            var = group.variables.get(name)
+            if isinstance(var, Subexpression):
+                pending.append(var.expr)
+    return True
+
+
 def declare_frozen_transmission(pathway, flag: str, target: str | None = None, weight: str | None = None):
     """The model's word that, while the shared ``flag`` is 0, ``pathway``'s code leaves every
     variable as it is except ``target += weight`` (its first statement), or every variable when
@@ -223,5 +252,9 @@ def install(objects) -> list:
                 if guard:
                     th.codeobj_class, th.template = OwnTemplatesCodeObject, GUARDED
                     th.template_kwds = dict(th.template_kwds, brian_snn_guard=guard)
-                    changed.append(th.name)
+                elif deterministic_condition(th):
+                    th.codeobj_class, th.template = OwnTemplatesCodeObject, TWO_PASS
+                else:
+                    continue
+                changed.append(th.name)
     return changed

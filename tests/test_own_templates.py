@@ -1,6 +1,7 @@
 """Our code-object templates (brian_snn/standalone_templates.py, brian_snn/cpp/templates/) give the
 same bits as Brian2's own (issue 28): a pathway whose events reach all its synapses walks them in
-memory order, a condition's leading shared/linked conjuncts are tested once per step, and a
+memory order, a condition's leading shared/linked conjuncts are tested once per step, a
+deterministic condition is evaluated for all neurons before the events are collected, and a
 pathway declared frozen-inert runs only its transmission while its learning flag is 0."""
 import re
 
@@ -72,7 +73,7 @@ def _run(directory, ours):
     # alternates every 10 ms, so both the frozen path and Brian2's loop run; some weights start
     # above wmax (as normalisation can leave them), which clip() pulls back only while learning
     stdp = NeuronGroup(n_tgt, "ge : 1\nxpost1 : 1\nwsum : 1\nnchanged : 1\nreal : 1\nplastic : 1 (shared)",
-                       threshold="ge > 4", reset="ge = 0", name="tgt_stdp")
+                       threshold="ge > 4", reset="ge = 0", refractory=1 * ms, name="tgt_stdp")
     stdp.run_regularly("plastic = int(t / (10*ms)) % 2\nxpost1 = xpost1 * 0.9 + 0.5 * rand()", when="start")
     stdp.real, stdp.wsum = 1, rng.uniform(2, 4, n_tgt)
     # ... and a potentiation at the target's spikes, declared inert while frozen (no transmission)
@@ -106,7 +107,9 @@ def test_own_templates_are_installed_and_bit_identical(tmp_path):
     theirs, _, their_code = _run(tmp_path / "brian", ours=False)
     mine, changed, my_code = _run(tmp_path / "ours", ours=True)
     assert changed == ["inp_spike_thresholder", "syn_all_normalise", "syn_some_normalise", "syn_stdp_post",
-                       "syn_stdp_pre", "tgt_all_renorm_thresholder", "tgt_some_renorm_thresholder"]
+                       "syn_stdp_pre", "tgt_all_renorm_thresholder", "tgt_some_renorm_thresholder",
+                       "tgt_stdp_spike_thresholder"]
+    assert "the conditions first" in my_code["tgt_stdp_spike_thresholder_codeobject.cpp"]
     assert "frozen: the transmission alone" in my_code["syn_stdp_pre_codeobject.cpp"]
     assert "frozen: nothing to do" in my_code["syn_stdp_post_codeobject.cpp"]
     assert "frozen:" not in their_code["syn_stdp_pre_codeobject.cpp"] + their_code["syn_stdp_post_codeobject.cpp"]
@@ -141,13 +144,16 @@ def test_what_each_model_gets():
     set_device("cpp_standalone", build_on_run=False)
     device.reinit()
     device.activate(build_on_run=False)
-    common = ["exc_renorm_thresholder", "input_spike_thresholder"]
-    expect = {("diehl-cook", ()): common + ["input_exc_normalise", "input_exc_post", "input_exc_pre"],
+    common = ["_controller_spike_thresholder", "exc_renorm_thresholder", "exc_spike_thresholder",
+              "input_spike_thresholder"]
+    expect = {("diehl-cook", ()): common + ["inh_spike_thresholder", "input_exc_normalise", "input_exc_post",
+                                            "input_exc_pre"],
               ("spikedyn", ()): common + ["input_exc_normalise", "input_exc_post"],
               ("spikedyn", (("decay", 0.1),)): common + ["exc_unused_thresholder", "input_exc_normalise",
                                                          "input_exc_post"],
-              ("asp", ()): common + ["input_exc_normalise", "input_exc_post", "input_exc_pre"],
-              ("diehl-cook", (("weight_bits", 4),)): common}
+              ("asp", ()): common + ["inh_spike_thresholder", "input_exc_normalise", "input_exc_post",
+                                     "input_exc_pre"],
+              ("diehl-cook", (("weight_bits", 4),)): common + ["inh_spike_thresholder"]}
     table = image_table(load_embedded())
     for (model, kw), names in expect.items():
         spec = get_model_spec(model, n_exc=10, **dict(kw))
@@ -157,3 +163,22 @@ def test_what_each_model_gets():
         assert sorted(st.install(asm.net.objects)) == sorted(names), (model, kw)
         guard = asm.model.exc.thresholder["renorm"].template_kwds["brian_snn_guard"]
         assert guard["cpp"] == "(plastic > 0.5) && (boundary > 0.5)" and guard["linked"] == ["boundary"]
+
+
+def test_two_pass_only_for_deterministic_conditions():
+    """A condition that draws random numbers, directly or through a subexpression, keeps Brian2's
+    single loop (the draws must stay interleaved with the tests); a deterministic one, also through
+    a subexpression, gets the two passes."""
+    from brian2 import NeuronGroup, ms
+    eqs = "v : 1\nu : 1\nvt = v - 0.1 * u : 1\nrate : Hz"
+    cases = {"v > 1": True, "vt > 1 and abs(v) < 3": True, "v > rand()": False,
+             "rand() < rate*dt": False, "v > 1 and rand() < 0.5": False}
+    for cond, expected in cases.items():
+        g = NeuronGroup(3, eqs, threshold=cond, reset="v = 0", refractory=1 * ms)
+        assert st.deterministic_condition(g.thresholder["spike"]) is expected, cond
+    noisy = NeuronGroup(3, "v : 1\nnoisy = v + 0.1 * rand() : 1", threshold="noisy > 1", reset="")
+    assert st.deterministic_condition(noisy.thresholder["spike"]) is False
+    # drawn once per step by the state updater and stored: the condition reads a stored value
+    stored = NeuronGroup(3, "v : 1\nnoisy = v + 0.1 * rand() : 1 (constant over dt)", threshold="noisy > 1",
+                         reset="")
+    assert st.deterministic_condition(stored.thresholder["spike"]) is True

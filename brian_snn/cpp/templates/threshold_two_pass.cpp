@@ -1,0 +1,52 @@
+{# brian_snn (issue 28): Brian2's threshold template in two passes, for a condition that calls no
+   random-number or other stateful function.  The first pass evaluates the condition of every
+   neuron into a buffer (no stores but the buffer's, so GCC vectorises it); the second walks the
+   buffer eight neurons at a time and, for the few that crossed, does what Brian2's loop does, in
+   the same order: the same events, the same refractoriness and last-spike times. #}
+{# USES_VARIABLES { N } #}
+{% extends 'threshold.cpp' %}
+
+{% block extra_headers %}
+#include<cstring>
+#include<vector>
+{% endblock %}
+
+{% block maincode %}
+    //// MAIN CODE ////////////
+    // scalar code
+    const int _vectorisation_idx = -1;
+    {{scalar_code|autoindent}}
+
+    {% set _eventspace = get_array_name(eventspace_variable) %}
+    // brian_snn: the conditions first (a vectorisable loop), then the events
+    static std::vector<char> _brian_snn_conds;
+    const size_t _brian_snn_padded = ((size_t)N + 7) / 8 * 8;
+    if(_brian_snn_conds.size() != _brian_snn_padded)
+        _brian_snn_conds.assign(_brian_snn_padded, 0);      // the padding stays 0
+    char* __restrict _brian_snn_c = _brian_snn_conds.data();
+    for(size_t _idx=0; _idx<(size_t)N; _idx++)
+    {
+        const size_t _vectorisation_idx = _idx;
+        {{vector_code|autoindent}}
+        _brian_snn_c[_idx] = _cond;
+    }
+    long _count = 0;
+    for(size_t _word=0; _word<_brian_snn_padded; _word+=8)
+    {
+        uint64_t _eight;
+        std::memcpy(&_eight, _brian_snn_c + _word, 8);
+        if(!_eight)
+            continue;
+        for(size_t _idx=_word; _idx<_word+8; _idx++)
+        {
+            if(_brian_snn_c[_idx]) {
+                {{_eventspace}}[_count++] = _idx;
+                {% if _uses_refractory %}
+                {{not_refractory}}[_idx] = false;
+                {{lastspike}}[_idx] = {{t}};
+                {% endif %}
+            }
+        }
+    }
+    {{_eventspace}}[N] = _count;
+{% endblock %}
