@@ -24,7 +24,10 @@ loop iterations where the result is provably the same bits:
 
 :func:`install` sets them on a network's objects before its code objects are generated."""
 import ast
+import math
 import re
+
+import numpy as np
 
 from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
 
@@ -166,8 +169,41 @@ def threshold_guard(thresholder):
     linked = [n for n in names if not group.variables[n].scalar]
     if not guard or not linked:          # shared-only conditions: Brian2 already hoists them
         return None
+    prefilter = []
+    for part in parts[len(guard):-1]:    # a last conjunct is the loop's own test: nothing to skip
+        found = _own_bound(part, group)
+        if found is None:
+            break
+        prefilter.append(found)
     text = " and ".join(guard)
-    return {"text": text, "cpp": CPPNodeRenderer().render_expr(text), "names": names, "linked": linked}
+    return {"text": text, "cpp": CPPNodeRenderer().render_expr(text), "names": names, "linked": linked,
+            "prefilter": " && ".join(f"({name} {op} {value!r})" for name, op, value in prefilter),
+            "prefilter_names": sorted({name for name, _, _ in prefilter}),
+            "prefilter_text": " and ".join(ast.unparse(p) for p in parts[len(guard):len(guard) + len(prefilter)])}
+
+
+_CMP = {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!="}
+
+
+def _own_bound(node, group):
+    """``(name, op, value)`` if ``node`` is ``name <op> constant`` with ``name`` a per-neuron
+    floating-point variable of ``group`` (not linked, not shared) and the constant a number or a
+    quantity (``0*Hz``), ``value`` its SI value as the generated code holds it; else None."""
+    import brian2
+    from brian2.core.variables import ArrayVariable
+    if not (isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _CMP
+            and isinstance(node.left, ast.Name)):
+        return None
+    var = group.variables.get(node.left.id)
+    if (not isinstance(var, ArrayVariable) or var.scalar or np.dtype(var.dtype).kind != "f"
+            or group.variables.indices.get(node.left.id, "_idx") != "_idx"):
+        return None
+    try:                                 # (Brian2 has checked the units)
+        value = float(brian2.Quantity(eval(compile(ast.Expression(node.comparators[0]), "<bound>", "eval"),
+                                           {"__builtins__": {}}, vars(brian2.units))))
+    except Exception:                    # a variable, a function call, a malformed constant
+        return None
+    return (node.left.id, _CMP[type(node.ops[0])], value) if math.isfinite(value) else None
 
 
 def deterministic_condition(thresholder) -> bool:

@@ -116,6 +116,7 @@ def test_own_templates_are_installed_and_bit_identical(tmp_path):
     assert "in memory order (brian_snn" in my_code["syn_all_normalise_codeobject.cpp"]
     assert "in memory order (brian_snn" not in their_code["syn_all_normalise_codeobject.cpp"]
     assert "on > 0.5, tested once" in my_code["inp_spike_thresholder_codeobject.cpp"]
+    assert "rate > 0 * Hz for every neuron first" in my_code["inp_spike_thresholder_codeobject.cpp"]
     assert "plastic > 0.5 and boundary > 0.5, tested once" in my_code["tgt_some_renorm_thresholder_codeobject.cpp"]
     assert len(theirs[0]) > 20 and all(np.abs(a).sum() > 0 for a in theirs[2:])   # spikes, events, changes
     assert theirs[7].min() < theirs[7].max()      # 'some': boundaries where only some neurons renormalised
@@ -163,6 +164,8 @@ def test_what_each_model_gets():
         assert sorted(st.install(asm.net.objects)) == sorted(names), (model, kw)
         guard = asm.model.exc.thresholder["renorm"].template_kwds["brian_snn_guard"]
         assert guard["cpp"] == "(plastic > 0.5) && (boundary > 0.5)" and guard["linked"] == ["boundary"]
+        pixels = asm.model.input_group.thresholder["spike"].template_kwds["brian_snn_guard"]
+        assert pixels["prefilter"] == "(rate > 0.0)" and pixels["prefilter_names"] == ["rate"]
 
 
 def test_two_pass_only_for_deterministic_conditions():

@@ -5,7 +5,11 @@
    false for each, no neuron meets the condition, and the per-neuron loop (which would evaluate only
    those conjuncts: && stops there, so no random number is drawn either) is skipped.  Otherwise
    Brian2's loop runs as generated.  The neurons that stand for the distinct elements are found on
-   the first call: linked-variable indices are read-only in Brian2 (set when the link is made). #}
+   the first call: linked-variable indices are read-only in Brian2 (set when the link is made).
+   When the next conjuncts compare the neuron's own variables with constants (the input's
+   rate > 0*Hz, brian_snn_guard.prefilter), they are evaluated for all neurons first, and the
+   whole condition (with its random draw) only where they hold, in index order: the neurons, and
+   the draws, of Brian2's loop, whose && stops at the same conjunct. #}
 {# USES_VARIABLES { N } #}
 {% extends 'threshold.cpp' %}
 
@@ -49,6 +53,49 @@
     }
     else
     {
-    {{ super() }}
+    {% if brian_snn_guard.prefilter %}
+    // brian_snn: {{brian_snn_guard.prefilter_text}} for every neuron first (a vectorisable loop);
+    // the whole condition, with its random draws, then only where it holds, in index order
+    const int _vectorisation_idx = -1;
+    {{scalar_code|autoindent}}
+    static std::vector<char> _brian_snn_conds;
+    const size_t _brian_snn_padded = ((size_t)N + 7) / 8 * 8;
+    if(_brian_snn_conds.size() != _brian_snn_padded)
+        _brian_snn_conds.assign(_brian_snn_padded, 0);      // the padding stays 0
+    char* __restrict _brian_snn_c = _brian_snn_conds.data();
+    for(size_t _i=0; _i<(size_t)N; _i++)
+    {
+        {% for name in brian_snn_guard.prefilter_names %}
+        const {{c_data_type(variables[name].dtype)}} {{name}} = {{get_array_name(variables[name])}}[_i];
+        {% endfor %}
+        _brian_snn_c[_i] = {{brian_snn_guard.prefilter}};
     }
+    long _count = 0;
+    for(size_t _word=0; _word<_brian_snn_padded; _word+=8)
+    {
+        uint64_t _eight;
+        std::memcpy(&_eight, _brian_snn_c + _word, 8);
+        if(!_eight)
+            continue;
+        for(size_t _idx=_word; _idx<_word+8; _idx++)
+        {
+            if(!_brian_snn_c[_idx])
+                continue;
+            const size_t _vectorisation_idx = _idx;
+            {{vector_code|autoindent}}
+            if(_cond) {
+                {{get_array_name(eventspace_variable)}}[_count++] = _idx;     // (no refractoriness: guarded)
+            }
+        }
+    }
+    {{get_array_name(eventspace_variable)}}[N] = _count;
+    {% else %}
+    {{ super() }}
+    {% endif %}
+    }
+{% endblock %}
+
+{% block extra_headers %}
+#include<cstring>
+#include<vector>
 {% endblock %}
