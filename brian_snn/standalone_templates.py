@@ -16,6 +16,9 @@ loop iterations where the result is provably the same bits:
 * ``threshold_two_pass``: a condition that calls no random-number or other stateful function
   (a neuron's ``v > v_thresh + theta``) is evaluated for every neuron first, in a loop GCC
   vectorises, and the events are then collected from those values (:func:`deterministic_condition`).
+* ``synapses_dense_rows``: a pure transmission ``target_post += w`` over all-to-all synapses
+  with one delay (SpikeDyn's input pathway) adds each spike's whole row of weights in one
+  vectorised loop, the rows in queue order (:func:`dense_transmission`).
 * ``synapses_frozen_transmit``: a pathway whose model declared that, while a shared learning flag
   is 0, its code changes nothing but one transmission ``target_post += w`` (Diehl & Cook's and
   ASP's depression at input spikes), or nothing at all (the potentiation at a neuron's spikes),
@@ -35,6 +38,7 @@ MEMORY_ORDER = "synapses_memory_order"
 GUARDED = "threshold_guarded"
 TWO_PASS = "threshold_two_pass"
 FROZEN = "synapses_frozen_transmit"
+DENSE = "synapses_dense_rows"
 _DECLARED = "_brian_snn_frozen_transmission"
 
 # Functions a pathway's code may call and stay order-free: deterministic, no state.
@@ -263,6 +267,28 @@ def frozen_transmission(pathway):
     return {"flag": ptr(flag) + "[0]", "target": ptr(target), "post": ptr("_synaptic_post"), "weight": ptr(weight)}
 
 
+def dense_transmission(pathway):
+    """``{"target", "weight", "pre", "post", "n_pre", "n_post"}`` (C++ names) for a pathway
+    whose whole code is ``target_post += w``: ``target`` a postsynaptic array, ``w`` per synapse,
+    both of one floating-point type, between whole groups (no subgroups).  Whether its synapses
+    are all-to-all row by row is checked in the binary (they exist only there)."""
+    from brian2 import NeuronGroup, get_device
+    stmts = _statements(pathway.code or "")
+    if not stmts or len(stmts) != 1 or stmts[0][1] != "+=":
+        return None
+    target, _, weight = stmts[0]
+    syn = pathway.synapses
+    v = syn.variables
+    if (target not in v or weight not in v or v.indices[target] != "_postsynaptic_idx" or v[target].scalar
+            or v.indices[weight] != "_idx" or v[weight].scalar
+            or np.dtype(v[target].dtype) != np.dtype(v[weight].dtype) or np.dtype(v[weight].dtype).kind != "f"
+            or type(syn.source) is not NeuronGroup or type(syn.target) is not NeuronGroup):
+        return None
+    ptr = lambda name: "_ptr" + get_device().get_array_name(v[name])     # noqa: E731
+    return {"target": ptr(target), "weight": ptr(weight), "pre": ptr("_synaptic_pre"),
+            "post": ptr("_synaptic_post"), "n_pre": len(syn.source), "n_post": len(syn.target)}
+
+
 def install(objects) -> list:
     """Give the code runners of ``objects`` (a network's) our templates where they apply; returns
     the names of the code runners changed.  Call before the network's code objects are generated
@@ -279,6 +305,9 @@ def install(objects) -> list:
                 elif frozen := frozen_transmission(pathway):
                     pathway.codeobj_class, pathway.template = OwnTemplatesCodeObject, FROZEN
                     pathway.template_kwds = dict(pathway.template_kwds or {}, brian_snn_transmit=frozen)
+                elif dense := dense_transmission(pathway):
+                    pathway.codeobj_class, pathway.template = OwnTemplatesCodeObject, DENSE
+                    pathway.template_kwds = dict(pathway.template_kwds or {}, brian_snn_dense=dense)
                 else:
                     continue
                 changed.append(pathway.name)

@@ -2,7 +2,8 @@
 same bits as Brian2's own (issue 28): a pathway whose events reach all its synapses walks them in
 memory order, a condition's leading shared/linked conjuncts are tested once per step, a
 deterministic condition is evaluated for all neurons before the events are collected, and a
-pathway declared frozen-inert runs only its transmission while its learning flag is 0."""
+pathway declared frozen-inert runs only its transmission while its learning flag is 0, and a pure
+transmission adds whole rows of all-to-all weights in one loop."""
 import re
 
 import numpy as np
@@ -88,12 +89,24 @@ def _run(directory, ours):
     st.declare_frozen_transmission(s.post, "plastic_post")
     groups.append(stdp)
     synapses.append(s)
+    # pure transmissions onto one target: all-to-all with one delay (whole rows, added row by row),
+    # with heterogeneous delays and sparse (Brian2's loop); weights over six decades, so that
+    # another order of the additions would give other bits
+    dense = NeuronGroup(n_tgt, "ge : 1", name="tgt_dense")
+    rows = []
+    for name, p in (("rows", 1.0), ("rows_delayed", 1.0), ("sparse", 0.5)):
+        r = Synapses(inp, dense, "w : 1", on_pre="ge_post += w", name=f"syn_{name}")
+        r.connect(p=p)
+        r.w = "10**(6 * rand() - 3)"
+        if name == "rows_delayed":
+            r.delay = "int(3 * rand()) * 0.5*ms"
+        rows.append(r)
     mon = SpikeMonitor(inp)
-    net = Network(ctrl, inp, *groups, *synapses, mon)
+    net = Network(ctrl, inp, *groups, *synapses, dense, *rows, mon)
     changed = st.install(net.objects) if ours else []
     net.run(60 * ms)
     device.build(directory=str(directory), compile=True, run=True)
-    state = [np.array(mon.i[:]), np.array(mon.t[:] / ms)]
+    state = [np.array(mon.i[:]), np.array(mon.t[:] / ms), np.array(dense.ge[:])]
     for tgt, s in zip(groups, synapses):
         state += [np.array(tgt.ge[:] if "ge" in tgt.variables else tgt.x[:]), np.array(tgt.nchanged[:]),
                   np.array(s.w[:]), np.array(tgt.wsum[:])]
@@ -106,9 +119,10 @@ def test_own_templates_are_installed_and_bit_identical(tmp_path):
     check_compiler()
     theirs, _, their_code = _run(tmp_path / "brian", ours=False)
     mine, changed, my_code = _run(tmp_path / "ours", ours=True)
-    assert changed == ["inp_spike_thresholder", "syn_all_normalise", "syn_some_normalise", "syn_stdp_post",
-                       "syn_stdp_pre", "tgt_all_renorm_thresholder", "tgt_some_renorm_thresholder",
-                       "tgt_stdp_spike_thresholder"]
+    assert changed == ["inp_spike_thresholder", "syn_all_normalise", "syn_rows_delayed_pre", "syn_rows_pre",
+                       "syn_some_normalise", "syn_sparse_pre", "syn_stdp_post", "syn_stdp_pre",
+                       "tgt_all_renorm_thresholder", "tgt_some_renorm_thresholder", "tgt_stdp_spike_thresholder"]
+    assert "whole rows added in one loop" in my_code["syn_rows_pre_codeobject.cpp"]
     assert "the conditions first" in my_code["tgt_stdp_spike_thresholder_codeobject.cpp"]
     assert "frozen: the transmission alone" in my_code["syn_stdp_pre_codeobject.cpp"]
     assert "frozen: nothing to do" in my_code["syn_stdp_post_codeobject.cpp"]
@@ -119,9 +133,9 @@ def test_own_templates_are_installed_and_bit_identical(tmp_path):
     assert "rate > 0 * Hz for every neuron first" in my_code["inp_spike_thresholder_codeobject.cpp"]
     assert "plastic > 0.5 and boundary > 0.5, tested once" in my_code["tgt_some_renorm_thresholder_codeobject.cpp"]
     assert len(theirs[0]) > 20 and all(np.abs(a).sum() > 0 for a in theirs[2:])   # spikes, events, changes
-    assert theirs[7].min() < theirs[7].max()      # 'some': boundaries where only some neurons renormalised
-    assert theirs[11].sum() > 0                   # stdp: learning changed weights between the frozen stretches
-    assert (theirs[10] == 0).any()                # the targets spiked (ge reset to 0): the potentiation ran
+    assert theirs[8].min() < theirs[8].max()      # 'some': boundaries where only some neurons renormalised
+    assert theirs[12].sum() > 0                   # stdp: learning changed weights between the frozen stretches
+    assert (theirs[11] == 0).any()                # the targets spiked (ge reset to 0): the potentiation ran
     # stdp's wsum (the last array) is the one exception: frozen, Brian2's loop still computes
     # wsum += w_new - w with w_new == w, which -ffast-math may reassociate into (wsum + w_new) - w
     # and round; the frozen path leaves wsum exactly as it was.  Everything else: the same bits.
@@ -149,9 +163,9 @@ def test_what_each_model_gets():
               "input_spike_thresholder"]
     expect = {("diehl-cook", ()): common + ["inh_spike_thresholder", "input_exc_normalise", "input_exc_post",
                                             "input_exc_pre"],
-              ("spikedyn", ()): common + ["input_exc_normalise", "input_exc_post"],
+              ("spikedyn", ()): common + ["input_exc_normalise", "input_exc_post", "input_exc_pre"],
               ("spikedyn", (("decay", 0.1),)): common + ["exc_unused_thresholder", "input_exc_normalise",
-                                                         "input_exc_post"],
+                                                         "input_exc_post", "input_exc_pre"],
               ("asp", ()): common + ["inh_spike_thresholder", "input_exc_normalise", "input_exc_post",
                                      "input_exc_pre"],
               ("diehl-cook", (("weight_bits", 4),)): common + ["inh_spike_thresholder"]}
