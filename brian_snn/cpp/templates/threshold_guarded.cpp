@@ -12,6 +12,7 @@
    the draws, of Brian2's loop, whose && stops at the same conjunct. #}
 {# USES_VARIABLES { N } #}
 {% extends 'threshold.cpp' %}
+{% import 'brian_snn_buffered.cpp' as buffered %}
 
 {% block maincode %}
     // brian_snn (issue 28): {{brian_snn_guard.text}}, tested once per distinct linked element
@@ -58,11 +59,7 @@
     // the whole condition, with its random draws, then only where it holds, in index order
     const int _vectorisation_idx = -1;
     {{scalar_code|autoindent}}
-    static std::vector<char> _brian_snn_conds;
-    const size_t _brian_snn_padded = ((size_t)N + 7) / 8 * 8;
-    if(_brian_snn_conds.size() != _brian_snn_padded)
-        _brian_snn_conds.assign(_brian_snn_padded, 0);      // the padding stays 0
-    char* __restrict _brian_snn_c = _brian_snn_conds.data();
+    {{ buffered.condition_buffer()|autoindent }}
     for(size_t _i=0; _i<(size_t)N; _i++)
     {
         {% for name in brian_snn_guard.prefilter_names %}
@@ -71,23 +68,12 @@
         _brian_snn_c[_i] = {{brian_snn_guard.prefilter}};
     }
     long _count = 0;
-    for(size_t _word=0; _word<_brian_snn_padded; _word+=8)
-    {
-        uint64_t _eight;
-        std::memcpy(&_eight, _brian_snn_c + _word, 8);
-        if(!_eight)
-            continue;
-        for(size_t _idx=_word; _idx<_word+8; _idx++)
-        {
-            if(!_brian_snn_c[_idx])
-                continue;
-            const size_t _vectorisation_idx = _idx;
-            {{vector_code|autoindent}}
-            if(_cond) {
-                {{get_array_name(eventspace_variable)}}[_count++] = _idx;     // (no refractoriness: guarded)
-            }
-        }
-    }
+    {% call buffered.for_each_set() %}
+    const size_t _vectorisation_idx = _idx;
+    {{vector_code|autoindent}}
+    if(_cond)
+        {{get_array_name(eventspace_variable)}}[_count++] = _idx;     // (no refractoriness: guarded)
+    {% endcall %}
     {{get_array_name(eventspace_variable)}}[N] = _count;
     {% else %}
     {{ super() }}
@@ -96,6 +82,5 @@
 {% endblock %}
 
 {% block extra_headers %}
-#include<cstring>
-#include<vector>
+{{ buffered.headers() }}
 {% endblock %}

@@ -5,10 +5,10 @@
    the same order: the same events, the same refractoriness and last-spike times. #}
 {# USES_VARIABLES { N } #}
 {% extends 'threshold.cpp' %}
+{% import 'brian_snn_buffered.cpp' as buffered %}
 
 {% block extra_headers %}
-#include<cstring>
-#include<vector>
+{{ buffered.headers() }}
 {% endblock %}
 
 {% block maincode %}
@@ -19,11 +19,7 @@
 
     {% set _eventspace = get_array_name(eventspace_variable) %}
     // brian_snn: the conditions first (a vectorisable loop), then the events
-    static std::vector<char> _brian_snn_conds;
-    const size_t _brian_snn_padded = ((size_t)N + 7) / 8 * 8;
-    if(_brian_snn_conds.size() != _brian_snn_padded)
-        _brian_snn_conds.assign(_brian_snn_padded, 0);      // the padding stays 0
-    char* __restrict _brian_snn_c = _brian_snn_conds.data();
+    {{ buffered.condition_buffer()|autoindent }}
     for(size_t _idx=0; _idx<(size_t)N; _idx++)
     {
         const size_t _vectorisation_idx = _idx;
@@ -31,22 +27,12 @@
         _brian_snn_c[_idx] = _cond;
     }
     long _count = 0;
-    for(size_t _word=0; _word<_brian_snn_padded; _word+=8)
-    {
-        uint64_t _eight;
-        std::memcpy(&_eight, _brian_snn_c + _word, 8);
-        if(!_eight)
-            continue;
-        for(size_t _idx=_word; _idx<_word+8; _idx++)
-        {
-            if(_brian_snn_c[_idx]) {
-                {{_eventspace}}[_count++] = _idx;
-                {% if _uses_refractory %}
-                {{not_refractory}}[_idx] = false;
-                {{lastspike}}[_idx] = {{t}};
-                {% endif %}
-            }
-        }
-    }
+    {% call buffered.for_each_set() %}
+    {{_eventspace}}[_count++] = _idx;
+    {% if _uses_refractory %}
+    {{not_refractory}}[_idx] = false;
+    {{lastspike}}[_idx] = {{t}};
+    {% endif %}
+    {% endcall %}
     {{_eventspace}}[N] = _count;
 {% endblock %}
