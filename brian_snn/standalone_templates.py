@@ -212,9 +212,10 @@ def _own_bound(node, group):
 
 def deterministic_condition(thresholder) -> bool:
     """Does ``thresholder``'s condition call only deterministic functions (:data:`_PURE`), also
-    through the subexpressions it reads?  Then evaluating it for all neurons before any event
-    is written changes nothing (it reads no variable the events write but ``not_refractory``,
-    which Brian2's loop writes only for the neuron just tested)."""
+    through the subexpressions it reads, and read the refractoriness variables the events write
+    (``not_refractory``, ``lastspike``) only as the neuron's own?  Then evaluating it for all
+    neurons before any event is written changes nothing: Brian2's loop writes them only for the
+    neuron just tested."""
     from brian2.core.variables import Subexpression
     if thresholder.template != "threshold":
         return False
@@ -232,6 +233,9 @@ def deterministic_condition(thresholder) -> bool:
             var = group.variables.get(name)
             if isinstance(var, Subexpression):
                 pending.append(var.expr)
+            elif (getattr(var, "name", None) in ("not_refractory", "lastspike")
+                  and group.variables.indices.get(name, "_idx") != "_idx"):
+                return False             # another neuron's: its event may come first
     return True
 
 

@@ -195,6 +195,12 @@ def test_two_pass_only_for_deterministic_conditions():
         assert st.deterministic_condition(g.thresholder["spike"]) is expected, cond
     noisy = NeuronGroup(3, "v : 1\nnoisy = v + 0.1 * rand() : 1", threshold="noisy > 1", reset="")
     assert st.deterministic_condition(noisy.thresholder["spike"]) is False
+    # another neuron's refractoriness, which an earlier neuron's event writes in Brian2's loop
+    from brian2 import linked_var
+    peer = NeuronGroup(3, "v : 1\npeer_ok : boolean (linked)", threshold="v > 1 and peer_ok", reset="",
+                       refractory=1 * ms)
+    peer.peer_ok = linked_var(peer, "not_refractory", index=[1, 2, 0])
+    assert st.deterministic_condition(peer.thresholder["spike"]) is False
     # drawn once per step by the state updater and stored: the condition reads a stored value
     stored = NeuronGroup(3, "v : 1\nnoisy = v + 0.1 * rand() : 1 (constant over dt)", threshold="noisy > 1",
                          reset="")
