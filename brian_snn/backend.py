@@ -46,7 +46,7 @@ from .standalone_templates import install as install_own_templates
 REGISTRY = {"runtime": "brian_snn.backend:RuntimeBackend", "cpp": "brian_snn.backend:CppBackend",
             "cuda": "brian_snn.cuda:CudaBackend"}
 BACKENDS = tuple(REGISTRY)
-CODE_VERSION = "13"       # bump when generated code changes in a way the hash cannot see
+CODE_VERSION = "14"       # bump when generated code changes in a way the hash cannot see
 CONTROLLER_VARS = ("t_in", "count", "repeats", "intensity", "started", "t_end_on")
 
 

@@ -251,7 +251,6 @@ def frozen_transmission(pathway):
     the pathway) for a pathway declared by :func:`declare_frozen_transmission` whose code names
     the shared flag and starts with the declared transmission, its target a postsynaptic array
     written only there and its weight a per-synapse one; else None."""
-    from brian2 import get_device
     declared = getattr(pathway, _DECLARED, None)
     stmts = _statements(pathway.code or "")
     if not declared or not stmts:
@@ -261,7 +260,7 @@ def frozen_transmission(pathway):
     names = set().union(*(_calls_and_names(e)[1] or set() for _, _, e in stmts))
     if flag not in names or flag not in v or not v[flag].scalar:
         return None
-    ptr = lambda name: "_ptr" + get_device().get_array_name(v[name])     # noqa: E731 (the generated code's names)
+    ptr = lambda name: _ptr(pathway.synapses, name)     # noqa: E731
     if target is None:
         return {"flag": ptr(flag) + "[0]", "target": None}
     if (stmts[0] != (target, "+=", weight) or [t for t, _, _ in stmts].count(target) != 1 or target in names
@@ -271,26 +270,42 @@ def frozen_transmission(pathway):
     return {"flag": ptr(flag) + "[0]", "target": ptr(target), "post": ptr("_synaptic_post"), "weight": ptr(weight)}
 
 
+def _ptr(synapses, name):
+    """The generated code's pointer to a variable of ``synapses``."""
+    from brian2 import get_device
+    return "_ptr" + get_device().get_array_name(synapses.variables[name])
+
+
+def row_layout(pathway):
+    """``{"pre", "post", "n_pre", "n_post", "post_load"}`` for a pathway between whole groups (no
+    subgroups): what a template needs to check in the binary that its synapses are all-to-all and
+    stored row by row (synapse k: source k / n_post, target k % n_post; the ``brian_snn_rows.cpp``
+    macro), and ``post_load``, the generated statement that reads a synapse's target index; else
+    None."""
+    from brian2 import NeuronGroup
+    syn = pathway.synapses
+    if type(syn.source) is not NeuronGroup or type(syn.target) is not NeuronGroup:
+        return None
+    post = _ptr(syn, "_synaptic_post")
+    return {"pre": _ptr(syn, "_synaptic_pre"), "post": post, "n_pre": len(syn.source), "n_post": len(syn.target),
+            "post_load": f"const int32_t _postsynaptic_idx = {post}[_idx];"}
+
+
 def dense_transmission(pathway):
-    """``{"target", "weight", "pre", "post", "n_pre", "n_post"}`` (C++ names) for a pathway
-    whose whole code is ``target_post += w``: ``target`` a postsynaptic array, ``w`` per synapse,
-    both of one floating-point type, between whole groups (no subgroups).  Whether its synapses
-    are all-to-all row by row is checked in the binary (they exist only there)."""
-    from brian2 import NeuronGroup, get_device
+    """:func:`row_layout` with ``target`` and ``weight`` (C++ names) for a pathway whose whole code
+    is ``target_post += w``: ``target`` a postsynaptic array, ``w`` per synapse, both of one
+    floating-point type.  Whether its synapses are all-to-all row by row is checked in the binary."""
     stmts = _statements(pathway.code or "")
     if not stmts or len(stmts) != 1 or stmts[0][1] != "+=":
         return None
     target, _, weight = stmts[0]
-    syn = pathway.synapses
-    v = syn.variables
-    if (target not in v or weight not in v or v.indices[target] != "_postsynaptic_idx" or v[target].scalar
-            or v.indices[weight] != "_idx" or v[weight].scalar
-            or np.dtype(v[target].dtype) != np.dtype(v[weight].dtype) or np.dtype(v[weight].dtype).kind != "f"
-            or type(syn.source) is not NeuronGroup or type(syn.target) is not NeuronGroup):
+    v = pathway.synapses.variables
+    layout = row_layout(pathway)
+    if (layout is None or target not in v or weight not in v or v.indices[target] != "_postsynaptic_idx"
+            or v[target].scalar or v.indices[weight] != "_idx" or v[weight].scalar
+            or np.dtype(v[target].dtype) != np.dtype(v[weight].dtype) or np.dtype(v[weight].dtype).kind != "f"):
         return None
-    ptr = lambda name: "_ptr" + get_device().get_array_name(v[name])     # noqa: E731
-    return {"target": ptr(target), "weight": ptr(weight), "pre": ptr("_synaptic_pre"),
-            "post": ptr("_synaptic_post"), "n_pre": len(syn.source), "n_post": len(syn.target)}
+    return dict(layout, target=_ptr(pathway.synapses, target), weight=_ptr(pathway.synapses, weight))
 
 
 def install(objects) -> list:
@@ -306,6 +321,7 @@ def install(objects) -> list:
                     continue
                 if order_free_pathway(pathway):
                     pathway.codeobj_class, pathway.template = OwnTemplatesCodeObject, MEMORY_ORDER
+                    pathway.template_kwds = dict(pathway.template_kwds or {}, brian_snn_rows=row_layout(pathway))
                 elif frozen := frozen_transmission(pathway):
                     pathway.codeobj_class, pathway.template = OwnTemplatesCodeObject, FROZEN
                     pathway.template_kwds = dict(pathway.template_kwds or {}, brian_snn_transmit=frozen)

@@ -129,6 +129,7 @@ def test_own_templates_are_installed_and_bit_identical(tmp_path):
     assert "frozen:" not in their_code["syn_stdp_pre_codeobject.cpp"] + their_code["syn_stdp_post_codeobject.cpp"]
     assert "in memory order (brian_snn" in my_code["syn_all_normalise_codeobject.cpp"]
     assert "in memory order (brian_snn" not in their_code["syn_all_normalise_codeobject.cpp"]
+    assert "stored row by row" in my_code["syn_all_normalise_codeobject.cpp"]     # all-to-all: rows
     assert "on > 0.5, tested once" in my_code["inp_spike_thresholder_codeobject.cpp"]
     assert "rate > 0 * Hz for every neuron first" in my_code["inp_spike_thresholder_codeobject.cpp"]
     assert "plastic > 0.5 and boundary > 0.5, tested once" in my_code["tgt_some_renorm_thresholder_codeobject.cpp"]

@@ -7,23 +7,14 @@
    whole row (heterogeneous delays, other structures) runs Brian2's loop, from there on. #}
 {# USES_VARIABLES { _synaptic_pre } #}
 {% extends 'synapses.cpp' %}
+{% import 'brian_snn_rows.cpp' as rows %}
 
 {% block maincode %}
     // brian_snn: whole rows added in one loop each (issue 28)
     const size_t _vectorisation_idx = -1;
     {{scalar_code|autoindent}}
-    const size_t _brian_snn_npost = {{brian_snn_dense.n_post}};
     const size_t _brian_snn_nsyn = {{_dynamic__synaptic_pre}}.size();
-    static size_t _brian_snn_checked = (size_t)-1;    // the number of synapses last checked
-    static bool _brian_snn_rows = false;
-    if(_brian_snn_checked != _brian_snn_nsyn)
-    {
-        _brian_snn_rows = _brian_snn_nsyn == (size_t){{brian_snn_dense.n_pre}} * _brian_snn_npost;
-        for(size_t _k=0; _k<_brian_snn_nsyn && _brian_snn_rows; _k++)
-            _brian_snn_rows = (size_t){{brian_snn_dense.pre}}[_k] == _k / _brian_snn_npost
-                              && (size_t){{brian_snn_dense.post}}[_k] == _k % _brian_snn_npost;
-        _brian_snn_checked = _brian_snn_nsyn;
-    }
+    {{ rows.is_row_major(brian_snn_dense, '_brian_snn_nsyn')|autoindent }}
     std::vector<int> *_spiking_synapses = {{pathway.name}}.peek();
     const size_t _num_spiking_synapses = _spiking_synapses->size();
     const int* _brian_snn_queue = _num_spiking_synapses ? &(*_spiking_synapses)[0] : 0;
