@@ -27,6 +27,7 @@ loop iterations where the result is provably the same bits:
 
 :func:`install` sets them on a network's objects before its code objects are generated."""
 import ast
+import functools
 import math
 import re
 
@@ -260,14 +261,20 @@ def frozen_transmission(pathway):
     names = set().union(*(_calls_and_names(e)[1] or set() for _, _, e in stmts))
     if flag not in names or flag not in v or not v[flag].scalar:
         return None
-    ptr = lambda name: _ptr(pathway.synapses, name)     # noqa: E731
+    ptr = functools.partial(_ptr, pathway.synapses)
     if target is None:
         return {"flag": ptr(flag) + "[0]", "target": None}
     if (stmts[0] != (target, "+=", weight) or [t for t, _, _ in stmts].count(target) != 1 or target in names
-            or target not in v or weight not in v or v.indices[target] != "_postsynaptic_idx" or v[target].scalar
-            or v.indices[weight] != "_idx" or v[weight].scalar):
+            or not _adds_weight_to_target(v, target, weight)):
         return None
     return {"flag": ptr(flag) + "[0]", "target": ptr(target), "post": ptr("_synaptic_post"), "weight": ptr(weight)}
+
+
+def _adds_weight_to_target(v, target, weight) -> bool:
+    """Is ``target += weight`` a transmission: ``target`` a postsynaptic array, ``weight`` a
+    per-synapse one (``v``: the synapses' variables)?"""
+    return (target in v and weight in v and v.indices[target] == "_postsynaptic_idx" and not v[target].scalar
+            and v.indices[weight] == "_idx" and not v[weight].scalar)
 
 
 def _ptr(synapses, name):
@@ -301,8 +308,7 @@ def dense_transmission(pathway):
     target, _, weight = stmts[0]
     v = pathway.synapses.variables
     layout = row_layout(pathway)
-    if (layout is None or target not in v or weight not in v or v.indices[target] != "_postsynaptic_idx"
-            or v[target].scalar or v.indices[weight] != "_idx" or v[weight].scalar
+    if (layout is None or not _adds_weight_to_target(v, target, weight)
             or np.dtype(v[target].dtype) != np.dtype(v[weight].dtype) or np.dtype(v[weight].dtype).kind != "f"):
         return None
     return dict(layout, target=_ptr(pathway.synapses, target), weight=_ptr(pathway.synapses, weight))
