@@ -803,13 +803,15 @@ def throughput(res) -> str:
            f"{s['data']}; one job on this {mach['cores']}-core {mach['cpu']} machine ({mach['date']}); bound compiled "
            f"with `{res['bound_compiler']}`.", "",
            "| model | compiled training (samples/s) | labelling, learning off (samples/s) | tight-loop bound (samples/s) "
-           "| fraction of the bound | runtime per-sample loop (samples/s) | speed-up | synaptic events / sample "
-           "| plasticity updates / sample |",
-           "|---|---|---|---|---|---|---|---|---|"]
+           "| fraction of the bound | bound with the model's input delays (samples/s) | fraction of it "
+           "| runtime per-sample loop (samples/s) | speed-up | synaptic events / sample | plasticity updates / sample |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
     for m, r in res["models"].items():
         c, rt = r["compiled"], r["runtime_loop"]
+        delayed = (f"{r['bound_with_delays']['samples_per_s']:.0f} | {100 * r['fraction_of_bound_with_delays']:.0f} %"
+                   if "bound_with_delays" in r else "no delays | --")
         out.append(f"| {m} | {c['samples_per_s']:.1f} | {c['labelling_samples_per_s']:.1f} | "
-                   f"{r['bound']['samples_per_s']:.0f} | {100 * r['fraction_of_bound']:.0f} % | "
+                   f"{r['bound']['samples_per_s']:.0f} | {100 * r['fraction_of_bound']:.0f} % | {delayed} | "
                    f"{rt['samples_per_s']:.2f} ({rt['samples']} samples) | {r['speedup']:.0f}× | "
                    f"{c['synaptic_events_per_sample']:,.0f} | {c['plasticity_updates_per_sample']:,.0f} |")
     copies = [(m, r["copies"]) for m, r in res["models"].items() if r.get("copies")]

@@ -6,7 +6,9 @@ project's tight-loop bound and the naive runtime loop, all in one job (issue 28)
 * bound: benchmarks/bound/tight_loop.cpp -- exactly the counted work of one training sample
   (Poisson draws, synaptic events, neuron updates, plasticity updates; counts taken from the
   compiled run) in plain C++ loops -- compiled here with Brian2's own compiler flags and FTZ/DAZ
-  on, as our binaries; ``fraction_of_bound`` = compiled / bound;
+  on, as our binaries; ``fraction_of_bound`` = compiled / bound; for a model with input delays
+  (D&C) also ``bound_with_delays``: the same program with each input spike's events done at their
+  arrival steps from a queue (``fraction_of_bound_with_delays``);
 * runtime loop: the same Brian2 network in runtime mode (Cython), one ``net.run(500 ms)`` per
   sample from Python -- how D&C is usually run in Brian2 (``--baseline-samples``, >= 50);
 * profile: where the binary's time goes, per code object (``perf record -e cpu-clock`` of the
@@ -91,7 +93,13 @@ def bound_args(model, spec, pres, r):
     return {"samples": 0, "steps": pres.steps_per_slot * rep, "steps_on": pres.t_on_ms / pres.dt_ms * rep,
             "n_in": n_in, "n_exc": n, "n_inh": n_inh, "draws": r["poisson_draws_per_sample"],
             "in_spikes": sp["input"], "exc_spikes": sp["exc"], "inh_spikes": sp.get("inh", 0.0),
-            "pre_stdp": pre_stdp, "norm_updates": max(norm, 0.0), "lateral_per_exc_spike": lateral}
+            "pre_stdp": pre_stdp, "norm_updates": max(norm, 0.0), "lateral_per_exc_spike": lateral,
+            "delay_slots": 0}
+
+
+def delay_slots(spec, pres) -> int:
+    """Slots of the input delays (0 ... max_delay in steps), 0 for a model without delays."""
+    return int(round(spec.max_delay_ms / pres.dt_ms)) + 1 if spec.max_delay_ms > 0 else 0
 
 
 def brian_flags():
@@ -109,10 +117,10 @@ def build_bound(directory):
 
 def run_bound(exe, args, samples, reps=3):
     order = ["samples", "steps", "steps_on", "n_in", "n_exc", "n_inh", "draws", "in_spikes", "exc_spikes",
-             "inh_spikes", "pre_stdp", "norm_updates", "lateral_per_exc_spike"]
+             "inh_spikes", "pre_stdp", "norm_updates", "lateral_per_exc_spike", "delay_slots"]
     a = dict(args, samples=samples)
     cmd = [str(exe)] + [str(int(round(a[k]))) if k in ("samples", "steps", "steps_on", "n_in", "n_exc", "n_inh",
-                                                       "pre_stdp") else repr(float(a[k])) for k in order]
+                                                       "pre_stdp", "delay_slots") else repr(float(a[k])) for k in order]
     rates = [float(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.split()[0])
              for _ in range(reps)]
     return {"samples": samples, "reps": reps, "samples_per_s": max(rates), "all_samples_per_s": rates,
@@ -219,11 +227,14 @@ def main():
         for model in MODELS:
             # compiled runs and the bound alternate, best of --reps each (the machine is shared:
             # other jobs only add time), so both see the same load
-            runs, bounds = [], []
+            runs, bounds, delayed = [], [], []
             for _ in range(a.reps):
                 comp, spec, pres = compiled(model, a.neurons, a.samples)
                 runs.append(comp)
-                bounds.append(run_bound(exe, bound_args(model, spec, pres, comp), samples=200, reps=1))
+                args = bound_args(model, spec, pres, comp)
+                bounds.append(run_bound(exe, args, samples=200, reps=1))
+                if delay_slots(spec, pres):
+                    delayed.append(run_bound(exe, dict(args, delay_slots=delay_slots(spec, pres)), samples=200, reps=1))
             comp = max(runs, key=lambda c: c["samples_per_s"])
             comp["labelling_samples_per_s"] = max(c["labelling_samples_per_s"] for c in runs)
             comp["all_samples_per_s"] = [c["samples_per_s"] for c in runs]
@@ -232,6 +243,10 @@ def main():
             r["bound"] = max(bounds, key=lambda b: b["samples_per_s"])
             r["bound"]["all_samples_per_s"] = [b["samples_per_s"] for b in bounds]
             r["fraction_of_bound"] = comp["samples_per_s"] / r["bound"]["samples_per_s"]
+            if delayed:
+                r["bound_with_delays"] = max(delayed, key=lambda b: b["samples_per_s"])
+                r["bound_with_delays"]["all_samples_per_s"] = [b["samples_per_s"] for b in delayed]
+                r["fraction_of_bound_with_delays"] = comp["samples_per_s"] / r["bound_with_delays"]["samples_per_s"]
             r["runtime_loop"] = runtime_loop(model, a.neurons, a.baseline_samples)
             r["speedup"] = comp["samples_per_s"] / r["runtime_loop"]["samples_per_s"]
             r["profile"] = perf_profile(model, a.neurons, a.profile_samples)

@@ -5,10 +5,15 @@
 // and the sample's normalisation updates -- in plain C++ loops, structure-of-arrays, no
 // framework.  The counts per sample are arguments (from the compiled run's exact counts), so the
 // bound does the same amount of each kind of work as the simulation it is compared with.
+// DELAY_SLOTS (optional, default 0): with D > 0 every input synapse has a fixed delay of 0 ... D-1
+// steps (uniform over [0, D-1] ms-steps, rounded, as Diehl & Cook's input delays), and each input
+// spike's events -- transmission and depression -- happen at their arrival steps, one by one from a
+// queue of synapse indices per slot: the same counted work, done when the model says it happens.
+// Without it the events of a spike run at once, contiguously (what the bound measures).
 // benchmarks/throughput.py compiles it with Brian2's own flags and FTZ/DAZ on (as our binaries).
 //
 //   tight_loop SAMPLES STEPS STEPS_ON N_IN N_EXC N_INH DRAWS IN_SPIKES EXC_SPIKES INH_SPIKES
-//              PRE_STDP NORM_UPDATES LATERAL_PER_EXC_SPIKE
+//              PRE_STDP NORM_UPDATES LATERAL_PER_EXC_SPIKE [DELAY_SLOTS]
 //
 // prints: samples/s and a checksum (so that nothing is optimised away).
 #include <chrono>
@@ -38,9 +43,9 @@ static inline long share(double total, long s, long steps) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 14) {
+    if (argc != 14 && argc != 15) {
         std::fprintf(stderr, "usage: %s SAMPLES STEPS STEPS_ON N_IN N_EXC N_INH DRAWS IN_SPIKES EXC_SPIKES "
-                             "INH_SPIKES PRE_STDP NORM_UPDATES LATERAL_PER_EXC_SPIKE\n", argv[0]);
+                             "INH_SPIKES PRE_STDP NORM_UPDATES LATERAL_PER_EXC_SPIKE [DELAY_SLOTS]\n", argv[0]);
         return 2;
     }
     flush_denormals();
@@ -50,6 +55,7 @@ int main(int argc, char **argv) {
                  inh_spikes = std::atof(argv[10]);
     const int pre_stdp = std::atoi(argv[11]);
     const double norm_updates = std::atof(argv[12]), lateral = std::atof(argv[13]);
+    const int delay_slots = argc == 15 ? std::atoi(argv[14]) : 0;
 
     const double dt = 0.5e-3, tau_e = 0.1, tau_i = 0.01, wmax = 1.0, eta_pre = 1e-4, eta_post = 1e-2;
     const double dge = std::exp(-dt / 1e-3), dgi = std::exp(-dt / 2e-3), dx1 = std::exp(-dt / 20e-3),
@@ -61,6 +67,26 @@ int main(int argc, char **argv) {
     std::uniform_real_distribution<double> uni(0.0, 1.0);
     for (size_t k = 0; k < w.size(); k++) w[k] = (uni(gen) + 0.01) * 0.3;
     for (size_t k = 0; k < w.size(); k++) wsum[k % n_exc] += w[k];
+    // delayed events: each synapse's target, each source's synapse indices grouped by delay (steps;
+    // by_delay[first[i * D + d] ... first[i * D + d + 1]) have delay d), a queue of indices per slot
+    const int D = delay_slots;
+    std::vector<int> target(D ? w.size() : 0), by_delay(target.size()), first(D ? (size_t)n_in * D + 1 : 0);
+    if (D) {
+        std::vector<int> delay(w.size());
+        for (size_t k = 0; k < w.size(); k++) {
+            delay[k] = (int)std::lround(uni(gen) * (D - 1));
+            target[k] = (int)(k % n_exc);
+        }
+        for (int i = 0, n = 0; i < n_in; i++)
+            for (int d = 0; d < D; d++) {
+                first[(size_t)i * D + d] = n;
+                for (int j = 0; j < n_exc; j++)
+                    if (delay[(size_t)i * n_exc + j] == d) by_delay[n++] = i * n_exc + j;
+            }
+        first[(size_t)n_in * D] = (int)w.size();
+    }
+    std::vector<std::vector<int>> queue(D);
+    int slot = 0;
     unsigned long hits = 0, src = 0, post = 0;
     double sink = 0.0;
     auto t0 = std::chrono::steady_clock::now();
@@ -79,7 +105,12 @@ int main(int argc, char **argv) {
                 src = (src + 337) % n_in;
                 tspk[src] = t;
                 double *wr = &w[src * (size_t)n_exc];
-                if (pre_stdp) {
+                if (D) {
+                    for (int d = 0; d < D; d++) {
+                        std::vector<int> &q = queue[slot + d < D ? slot + d : slot + d - D];
+                        q.insert(q.end(), by_delay.data() + first[src * D + d], by_delay.data() + first[src * D + d + 1]);
+                    }
+                } else if (pre_stdp) {
                     for (int j = 0; j < n_exc; j++) {
                         ge[j] += wr[j];
                         const double wn = std::min(std::max(wr[j] - eta_pre * x1[j], 0.0), wmax);
@@ -89,6 +120,21 @@ int main(int argc, char **argv) {
                 } else {
                     for (int j = 0; j < n_exc; j++) ge[j] += wr[j];
                 }
+            }
+            // the delayed events arriving now (those of spikes pushed this step with delay 0 too)
+            if (D) {
+                std::vector<int> &q = queue[slot];
+                for (size_t k = 0; k < q.size(); k++) {
+                    const int idx = q[k], j = target[idx];
+                    ge[j] += w[idx];
+                    if (pre_stdp) {
+                        const double wn = std::min(std::max(w[idx] - eta_pre * x1[j], 0.0), wmax);
+                        wsum[j] += wn - w[idx];
+                        w[idx] = wn;
+                    }
+                }
+                q.clear();
+                slot = slot + 1 < D ? slot + 1 : 0;
             }
             // neuron updates: every neuron of every layer, every step
             for (int j = 0; j < n_exc; j++) {
