@@ -15,7 +15,8 @@
 //   tight_loop SAMPLES STEPS STEPS_ON N_IN N_EXC N_INH DRAWS IN_SPIKES EXC_SPIKES INH_SPIKES
 //              PRE_STDP NORM_UPDATES LATERAL_PER_EXC_SPIKE [DELAY_SLOTS]
 //
-// prints: samples/s and a checksum (so that nothing is optimised away).
+// prints: samples/s, a checksum (so that nothing is optimised away), the Poisson hits and the
+// input synaptic events done (equal with and without delays: the same work, done at other steps).
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -73,8 +74,9 @@ int main(int argc, char **argv) {
     std::vector<int> target(D ? w.size() : 0), by_delay(target.size()), first(D ? (size_t)n_in * D + 1 : 0);
     if (D) {
         std::vector<int> delay(w.size());
+        std::mt19937 delay_gen(2);          // (its own stream: the Poisson draws stay those of D = 0)
         for (size_t k = 0; k < w.size(); k++) {
-            delay[k] = (int)std::lround(uni(gen) * (D - 1));
+            delay[k] = (int)std::lround(uni(delay_gen) * (D - 1));
             target[k] = (int)(k % n_exc);
         }
         for (int i = 0, n = 0; i < n_in; i++)
@@ -87,7 +89,7 @@ int main(int argc, char **argv) {
     }
     std::vector<std::vector<int>> queue(D);
     int slot = 0;
-    unsigned long hits = 0, src = 0, post = 0;
+    unsigned long hits = 0, src = 0, post = 0, events = 0;
     double sink = 0.0;
     auto t0 = std::chrono::steady_clock::now();
     for (long smp = 0; smp < samples; smp++) {
@@ -105,6 +107,7 @@ int main(int argc, char **argv) {
                 src = (src + 337) % n_in;
                 tspk[src] = t;
                 double *wr = &w[src * (size_t)n_exc];
+                events += D ? 0 : n_exc;
                 if (D) {
                     for (int d = 0; d < D; d++) {
                         std::vector<int> &q = queue[slot + d < D ? slot + d : slot + d - D];
@@ -124,6 +127,7 @@ int main(int argc, char **argv) {
             // the delayed events arriving now (those of spikes pushed this step with delay 0 too)
             if (D) {
                 std::vector<int> &q = queue[slot];
+                events += q.size();
                 for (size_t k = 0; k < q.size(); k++) {
                     const int idx = q[k], j = target[idx];
                     ge[j] += w[idx];
@@ -186,6 +190,6 @@ int main(int argc, char **argv) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     for (int j = 0; j < n_exc; j++) sink += v[j] + ge[j] + wsum[j] + theta[j];
     for (int j = 0; j < n_inh; j++) sink += vi[j];
-    std::printf("%.3f %.6g %lu\n", samples / secs, sink, hits);
+    std::printf("%.3f %.6g %lu %lu\n", samples / secs, sink, hits, events);
     return 0;
 }
