@@ -88,6 +88,16 @@ class Pathway:
     rows: float = 0.0         # presynaptic spikes whose rows the kernel walks (events / fan-out)
     synapse_bytes: float = 8.0    # bytes an event streams: the synapse's stored variables and index
     target_bytes: float = 0.0     # bytes of the array its events' target updates land in
+    target_writes: float | None = None   # read-modify-writes of that array; None: one per event
+
+
+def target_writes(simulator: str, dense: bool, events: float, steps: float, targets: float) -> float | None:
+    """Writes of a pathway's postsynaptic input array.  GeNN's postsynaptic-parallel kernel over a
+    dense matrix (its default span, no dendritic delays) gives each thread one target, which sums
+    the step's spikes' weights in a register and writes once (``PostSpan::shouldAccumulateInRegister``):
+    at most one write per target and step.  Otherwise (brian2cuda, sparse GeNN) every event
+    updates its target: None."""
+    return min(events, steps * targets) if simulator == "genn" and dense else None
 
 
 @dataclass(frozen=True)
@@ -138,8 +148,9 @@ def work_s(q: dict, bandwidth: float, l2_bytes: float, w: Workload, synapses=Tru
     b, t = 0.0, 0.0
     if synapses:
         for s in w.pathways:
-            b += s.events * (q["stream_factor"] * s.synapse_bytes * l2_factor(s.footprint, l2_bytes, q["l2_speedup"])
-                             + q["bytes_per_target_update"] * l2_factor(s.target_bytes, l2_bytes, q["l2_rmw_speedup"]))
+            writes = s.events if s.target_writes is None else s.target_writes
+            b += (s.events * q["stream_factor"] * s.synapse_bytes * l2_factor(s.footprint, l2_bytes, q["l2_speedup"])
+                  + writes * q["bytes_per_target_update"] * l2_factor(s.target_bytes, l2_bytes, q["l2_rmw_speedup"]))
             t += s.rows * q["row_walk"]
     if neurons:
         slow = w.float64 and fp64_ratio <= SLOW_FP64
@@ -202,9 +213,12 @@ def workload_of(run: dict) -> Workload:
     rows = (run.get("synaptic_events") or 0.0) / fanout
     f64 = run.get("precision") == "float64"
     target = run.get("target_bytes") or n * (8 if f64 else 4)     # else: one input variable per neuron
-    path = Pathway(events, fp, rows, bytes_per_synapse(run), target)
+    sim = simulator_kind(run["simulator"])
+    writes = target_writes(sim, run.get("connectivity") == "dense", events, steps * run.get("batch", 1),
+                           target / (8 if f64 else 4))
+    path = Pathway(events, fp, rows, bytes_per_synapse(run), target, writes)
     return Workload(steps, run["kernels_per_step"], run["host_copies_per_step"], updates, (path,),
-                    simulator_kind(run["simulator"]), "genn3" if run["simulator"].startswith("genn-3") else "", f64)
+                    sim, "genn3" if run["simulator"].startswith("genn-3") else "", f64)
 
 
 def _group(run: dict) -> str:

@@ -29,7 +29,8 @@ def time_rows() -> list[dict]:
         held = r.get("split", "fit") == "heldout"
         row = {"id": r["id"], "device": r["device"], "family": cal["devices"][r["device"]]["family"],
                "simulator": r["simulator"], "sweep": r.get("sweep"), "split": "heldout" if held else "fit",
-               "neurons": r["neurons"], "steps": r["steps"], "kernels_per_step": r["kernels_per_step"],
+               "neurons": r["neurons"], "steps": r["steps"], "batch": r.get("batch", 1),
+               "kernels_per_step": r["kernels_per_step"],
                "synaptic_events": r.get("synaptic_events"), "regime": reg, "measured_s": m, "predicted_s": pred,
                "source": r["source"], "where": r["where"]}
         if held:
@@ -44,7 +45,9 @@ def time_rows() -> list[dict]:
 
 def power_rows() -> list[dict]:
     """Measured mean power of every calibration row with a power reading vs the model's, in the
-    row's scope.  These readings are also the power model's data (in-sample)."""
+    row's scope (``power_scope``).  The fitted rows' readings are also the power model's data
+    (in-sample); a held-out row's are not.  A row with a time also gets its energy error (the
+    measured power over the measured time against the predicted power over the predicted time)."""
     cal, p = gpu.calibration_set(), gpu.fitted()
     out = []
     for r in cal["runs"]:
@@ -53,14 +56,19 @@ def power_rows() -> list[dict]:
         dev, bw, l2, fp64 = gpu.device_of(r, cal["devices"])
         w = gpu.workload_of(r)
         parts = gpu.time_parts(gpu.device_prices(p, dev["family"], w.simulator, w.generation), bw, l2, w, fp64)
+        scope = r.get("power_scope", "wall").split()[0]     # (a scope name, then its description)
         if dev["family"] == "jetson":
-            pw = {k: v[:3] for k, v in gpu.jetson_power(r["device"], "wall", dev.get("tdp_w")).items()}
+            pw = {k: v[:3] for k, v in gpu.jetson_power(r["device"], scope, dev.get("tdp_w")).items()}
         else:
             d = gpu.desktop_power(dev["tdp_w"])
             pw = {"idle": d["idle"][:3], "light": d["idle"][:3], "heavy": d["heavy"][:3]}
         pred = gpu.mean_power(pw, gpu.work_share(parts))
-        out.append({"id": r["id"], "device": r["device"], "scope": "wall", "measured_w": r["mean_power_w"],
-                    "predicted_w": pred, "error": pred / r["mean_power_w"] - 1, "in_sample": True})
+        row = {"id": r["id"], "device": r["device"], "scope": scope, "measured_w": r["mean_power_w"],
+               "predicted_w": pred, "error": pred / r["mean_power_w"] - 1,
+               "in_sample": r.get("split", "fit") != "heldout"}
+        if "time_s" in r and not r.get("exclude_total"):
+            row["energy_error"] = pred * parts["total"] / (r["mean_power_w"] * r["time_s"]) - 1
+        out.append(row)
     return out
 
 
@@ -72,6 +80,10 @@ def summary(rows: list[dict]) -> dict:
         groups = {"all": sel}
         groups |= {f"regime:{g}": [r for r in sel if r["regime"] == g] for g in gpu.REGIMES}
         groups |= {f"family:{f}": [r for r in sel if r["family"] == f] for f in gpu.FAMILIES}
+        if any(r["batch"] > 1 for r in sel):      # batched runs (copies in parallel) apart from batch 1
+            groups |= {"batch:1": [r for r in sel if r["batch"] == 1],
+                       "family:jetson, batch 1": [r for r in sel if r["family"] == "jetson" and r["batch"] == 1],
+                       "batch:>1": [r for r in sel if r["batch"] > 1]}
         out[split] = {}
         for name, g in groups.items():
             if not g:
@@ -131,8 +143,9 @@ def text(rec: dict) -> list[str]:
     out += [f"interval (range of the leave-out errors) {reg}: own device x"
             f"{v['own_device'][0]:.2f}..x{v['own_device'][1]:.2f}, transferred x{v['transferred'][0]:.2f}.."
             f"x{v['transferred'][1]:.2f}" for reg, v in rec["intervals"].items()]
-    out += [f"power {p['id']} ({p['device']}, {p['scope']}, in-sample): measured {p['measured_w']:.4g} W, "
-            f"model {p['predicted_w']:.4g} W ({_pct(p['error'])})" for p in rec["power"]]
+    out += [f"power {p['id']} ({p['device']}, {p['scope']}, {'in-sample' if p['in_sample'] else 'HELD OUT'}): "
+            f"measured {p['measured_w']:.4g} W, model {p['predicted_w']:.4g} W ({_pct(p['error'])})"
+            + (f"; energy {_pct(p['energy_error'])}" if "energy_error" in p else "") for p in rec["power"]]
     return out
 
 
@@ -150,6 +163,12 @@ def markdown(rec: dict) -> list[str]:
     for r in _ordered([r for r in rec["time"] if r["split"] == "heldout"]):
         out.append(f"| {r['id']} | {r['device']} | {r['neurons']:,} | {r['regime']} | {r['measured_s']:.4g} | "
                    f"{r['predicted_s']:.4g} | {_pct(r['error'])} | {'yes' if r['covered'] else 'no'} |")
+    held = [p for p in rec["power"] if not p["in_sample"]]
+    if held:
+        out += ["", "| held-out power | device | scope | measured W | predicted W | power error | energy error |",
+                "|---|---|---|---|---|---|---|"]
+        out += [f"| {p['id']} | {p['device']} | {p['scope']} | {p['measured_w']:.3g} | {p['predicted_w']:.3g} | "
+                f"{_pct(p['error'])} | {_pct(p['energy_error']) if 'energy_error' in p else '--'} |" for p in held]
     out += ["", "| interval (by regime) | own device | transferred device |", "|---|---|---|"]
     out += [f"| {reg} | x{v['own_device'][0]:.2f} .. x{v['own_device'][1]:.2f} | x{v['transferred'][0]:.2f} .. "
             f"x{v['transferred'][1]:.2f} |" for reg, v in rec["intervals"].items()]

@@ -31,18 +31,19 @@ def counts(kernels=None, simulator=None, copies=None, steps=1000, events=800_000
 
 
 def by_hand(p, steps, K, C, events, updates, footprint, dense=False, float64=False, family="jetson",
-            bw=NANO_BW, l2=NANO_L2, fp64_ratio=1 / 32, sim="brian2cuda", rows=0.0, targets=400):
+            bw=NANO_BW, l2=NANO_L2, fp64_ratio=1 / 32, sim="brian2cuda", rows=0.0, targets=400, writes=None):
     """The time model written out from docs/targets.md §3.3 (rows: presynaptic spikes walked; each
-    event streams its synapse's bytes and updates one of ``targets`` float inputs)."""
+    event streams its synapse's bytes and updates one of ``targets`` float inputs, or ``writes``
+    updates in all)."""
     h = p["h_jetson"] if family == "jetson" else 1.0
     floor = h * (p[f"s_{sim}"] + K * p["t_launch"])
     hit = min(1.0, l2 / footprint)
     hit_t = min(1.0, l2 / (targets * (8 if float64 else 4)))
-    per_event = ((4 if dense else 8) * (hit / p["r_l2"] + 1 - hit)
-                 + p["b_target"] * (hit_t / p["r_rmw"] + 1 - hit_t))
+    stream_bytes = events * (4 if dense else 8) * (hit / p["r_l2"] + 1 - hit)
+    target_bytes = (events if writes is None else writes) * p["b_target"] * (hit_t / p["r_rmw"] + 1 - hit_t)
     upd = p["b_update"] * (p["f_fp64"] if float64 and fp64_ratio <= 1 / 16 else 1.0)
     t_row = p[f"t_row_{sim}"] * p[f"tau_{family}"] / p["tau_desktop"]
-    work = (rows * t_row + (events * per_event + updates * upd) / bw) / steps
+    work = (rows * t_row + (stream_bytes + target_bytes + updates * upd) / bw) / steps
     stream = K * p[f"tau_{family}"] + work
     step = C * p[f"t_copy_{family}"] + (floor ** p["p"] + stream ** p["p"]) ** (1 / p["p"])
     return steps * step, steps * floor, steps * work
@@ -67,6 +68,27 @@ def test_time_formula_by_hand():
     d = estimate(counts(kernels=12, copies=1, n_syn=313_600, float_bits=64), "jetson-nano")
     assert d.latency_s == pytest.approx(by_hand(p, 1000, 12, 1, 800_000, U, 313_600 * 4, dense=True,
                                                 float64=True, rows=800_000 * 784 / 313_600)[0], rel=1e-12)
+
+
+def test_genn_dense_writes_each_target_once_per_step():
+    # GeNN's postsynaptic-parallel kernel over a dense matrix sums a step's spikes per target in a
+    # register: 1000 steps x 400 targets writes instead of 800,000 (one per event); brian2cuda's
+    # dense pathway (and a sparse GeNN one) still update the target at every event
+    p = gpu.fitted()
+    U, rows = (784 + 400) * 1000, 800_000 * 784 / 313_600
+    g = estimate(counts(kernels=3, copies=0, simulator="genn-5", n_syn=313_600), "jetson-nano")
+    t, _, work = by_hand(p, 1000, 3, 0, 800_000, U, 313_600 * 4, dense=True, sim="genn", rows=rows,
+                         writes=1000 * 400)
+    assert g.latency_s == pytest.approx(t, rel=1e-12)
+    assert g.time_split_s["kernel_work"] == pytest.approx(work, rel=1e-12)
+    b = estimate(counts(kernels=3, copies=0, n_syn=313_600), "jetson-nano")
+    assert b.time_split_s["kernel_work"] == pytest.approx(
+        by_hand(p, 1000, 3, 0, 800_000, U, 313_600 * 4, dense=True, rows=rows)[2], rel=1e-12)
+    # fewer events than targets x steps: never more writes than events
+    few = estimate(counts(kernels=3, copies=0, simulator="genn-5", n_syn=313_600, events=1000), "jetson-nano")
+    assert few.time_split_s["kernel_work"] == pytest.approx(
+        by_hand(p, 1000, 3, 0, 1000, U, 313_600 * 4, dense=True, sim="genn", rows=1000 * 784 / 313_600)[2],
+        rel=1e-12)
 
 
 def test_launch_bound_time_is_flat_and_bandwidth_bound_time_grows_with_events():
@@ -233,6 +255,13 @@ def test_validate_summary_is_computed_from_its_rows(capsys):
         assert r["predicted_s"] / r["measured_s"] - 1 == pytest.approx(r["error"])
         lo, hi = r["interval_s"]
         assert r["covered"] == (lo <= r["measured_s"] <= hi)
+    times = {r["id"]: r for r in rows}
+    for pw in d["power"]:            # in the row's own scope; held-out readings are not the power model's data
+        assert pw["in_sample"] == (times.get(pw["id"], {"split": "fit"})["split"] == "fit")
+        if "energy_error" in pw:     # energy = power x time: its error combines the two
+            t = times[pw["id"]]
+            assert 1 + pw["energy_error"] == pytest.approx((1 + pw["error"]) * t["predicted_s"] / t["measured_s"])
+    assert {pw["scope"] for pw in d["power"]} >= {"wall", "soc"}
     assert hw_main(["validate", "--markdown"]) == 0
     assert capsys.readouterr().out.startswith("| rows | regime / family")
 
