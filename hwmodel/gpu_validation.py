@@ -179,6 +179,7 @@ def plot_sweeps(rec: dict, path: str) -> None:
     """Measured (points) and predicted (lines) time over neurons, one panel per sweep of three or
     more sizes; held-out sweeps with the interval an estimate prints."""
     import matplotlib
+    import matplotlib.ticker
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -202,6 +203,9 @@ def plot_sweeps(rec: dict, path: str) -> None:
                             alpha=0.2, label="printed interval")
         ax.set_title(f"{name}\n{g[0]['device']}, {'HELD OUT' if held else 'fitted'}", fontsize=9)
         ax.set_xlabel("neurons")
+        if n[-1] < 20 * n[0]:          # a narrow sweep: its own sizes as ticks (log minor labels would overlap)
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+            ax.set_xticks(n, [f"{x:,}" for x in n], fontsize=7)
         ax.set_ylabel("time (s)")
         ax.grid(True, which="both", alpha=0.3)
     for ax in list(axes.flat)[len(names):]:
