@@ -102,6 +102,11 @@ def delay_slots(spec, pres) -> int:
     return int(round(spec.max_delay_ms / pres.dt_ms)) + 1 if spec.max_delay_ms > 0 else 0
 
 
+def best_of(runs):
+    """The fastest of one bound's runs, with every run's rate."""
+    return dict(max(runs, key=lambda b: b["samples_per_s"]), all_samples_per_s=[b["samples_per_s"] for b in runs])
+
+
 def brian_flags():
     from brian2 import prefs
     return list(prefs.codegen.cpp.extra_compile_args_gcc)
@@ -231,22 +236,19 @@ def main():
             for _ in range(a.reps):
                 comp, spec, pres = compiled(model, a.neurons, a.samples)
                 runs.append(comp)
-                args = bound_args(model, spec, pres, comp)
+                args, slots = bound_args(model, spec, pres, comp), delay_slots(spec, pres)
                 bounds.append(run_bound(exe, args, samples=200, reps=1))
-                if delay_slots(spec, pres):
-                    delayed.append(run_bound(exe, dict(args, delay_slots=delay_slots(spec, pres)), samples=200, reps=1))
+                if slots:
+                    delayed.append(run_bound(exe, dict(args, delay_slots=slots), samples=200, reps=1))
             comp = max(runs, key=lambda c: c["samples_per_s"])
             comp["labelling_samples_per_s"] = max(c["labelling_samples_per_s"] for c in runs)
             comp["all_samples_per_s"] = [c["samples_per_s"] for c in runs]
             comp["all_labelling_samples_per_s"] = [c["labelling_samples_per_s"] for c in runs]
             r = {"compiled": comp}
-            r["bound"] = max(bounds, key=lambda b: b["samples_per_s"])
-            r["bound"]["all_samples_per_s"] = [b["samples_per_s"] for b in bounds]
-            r["fraction_of_bound"] = comp["samples_per_s"] / r["bound"]["samples_per_s"]
-            if delayed:
-                r["bound_with_delays"] = max(delayed, key=lambda b: b["samples_per_s"])
-                r["bound_with_delays"]["all_samples_per_s"] = [b["samples_per_s"] for b in delayed]
-                r["fraction_of_bound_with_delays"] = comp["samples_per_s"] / r["bound_with_delays"]["samples_per_s"]
+            for key, runs_of_bound in (("bound", bounds), ("bound_with_delays", delayed)):
+                if runs_of_bound:
+                    r[key] = best_of(runs_of_bound)
+                    r[key.replace("bound", "fraction_of_bound")] = comp["samples_per_s"] / r[key]["samples_per_s"]
             r["runtime_loop"] = runtime_loop(model, a.neurons, a.baseline_samples)
             r["speedup"] = comp["samples_per_s"] / r["runtime_loop"]["samples_per_s"]
             r["profile"] = perf_profile(model, a.neurons, a.profile_samples)

@@ -443,9 +443,10 @@ def _gpu_workload(c, L, bits) -> gpu.Workload:
         kernels = 4 * len(sim_pops) + 3 * len(c.pathways)
         L.notes.append(f"counts carry no kernels_per_step: assumed {kernels} (brian2cuda: 4 per simulated "
                        "population, 3 per pathway); give \"kernels_per_step\" in the counts for your simulator")
+    kind = gpu.simulator_kind(sim)
     copies = ex.get("host_copies_per_step")
     if copies is None:
-        copies = 0 if gpu.simulator_kind(sim) == "genn" else sum(1 for s in c.pathways if s.synaptic_events)
+        copies = 0 if kind == "genn" else sum(1 for s in c.pathways if s.synaptic_events)
     batch = ex.get("batch", 1)
     if batch != 1:
         L.notes.append(f"one copy of a batch of {batch}: it pays 1/{batch} of each step's launches and copies, and "
@@ -459,11 +460,11 @@ def _gpu_workload(c, L, bits) -> gpu.Workload:
         rows = s.synaptic_events * sizes[s.pre] / s.n_synapses if s.n_synapses else 0.0   # presynaptic spikes
         per_synapse = bits[s.name] / 8 + (0 if dense else 4)
         events = float(s.synaptic_events + s.plasticity_updates)
-        writes = gpu.target_writes(gpu.simulator_kind(sim), dense, events, float(c.steps), sizes[s.post])
+        writes = gpu.target_writes(kind, dense, events, float(c.steps), sizes[s.post])
         paths.append(gpu.Pathway(events, s.n_synapses * per_synapse, float(rows), per_synapse,
                                  sizes[s.post] * (8 if float64 else 4), writes))
     return gpu.Workload(float(c.steps) / batch, kernels, copies, float(c.neuron_updates), tuple(paths),
-                        gpu.simulator_kind(sim), float64=float64)
+                        kind, float64=float64)
 
 
 def _mode_clock_factor(L, idx, m) -> float:
