@@ -274,7 +274,7 @@ def calibrate(measurements: dict, base: str | None = None, power_mode: str | Non
             idle = base_est.prices["power.idle"]["value"]
             notes.append(f"no idle_w measured: the built-in idle power {idle:.3g} W is kept")
         times = [_scaled_time(parts[id(r)], a, b, overlap) for r in er]
-        work = [b * parts[id(r)]["kernel_work"] for r in er]
+        work = [b * parts[id(r)]["kernel_streaming"] for r in er]     # the bandwidth-bound share (gpu.work_share)
         d_light, d_heavy = _nnls2([tm - w for tm, w in zip(times, work)], work,
                                   [r.energy_j - idle * tm for r, tm in zip(er, times)])
         if d_light == 0 and d_heavy == 0:
@@ -287,7 +287,7 @@ def calibrate(measurements: dict, base: str | None = None, power_mode: str | Non
         notes.append("no energy measurements: the built-in power parameters are kept")
     tid = target_id or f"{t.id}-calibrated"
     prices = {"launch": ("s", a), "sync": ("s", a), "host_copy": ("s", a), "kernel_latency": ("s", b), "row_walk": ("s", b),
-              "stream_factor": ("1", b), "bytes_per_target_update": ("B", b), "bytes_per_update": ("B", b)}
+              "stream_factor": ("1", b), "bytes_per_target_update": ("B", b), "update_bytes_factor": ("1", b)}
     gpu_over = {k: _base_price(t, base_est, k) * f for k, (u, f) in prices.items()}
     power = {"idle": idle, "light": light, "heavy": heavy} if er else {}
     if not er and idle is not None:

@@ -46,7 +46,8 @@ class Estimate:
     prices: dict = field(default_factory=dict)    # field -> {value, unit, evidence, source}
     sources: dict = field(default_factory=dict)   # source key -> citation
     latency_interval_s: list | None = None        # [low, high] (GPU targets: leave-one-out errors)
-    time_split_s: dict | None = None              # GPU: {launch_floor, kernel_latency, kernel_work, host_copies} s
+    time_split_s: dict | None = None              # GPU: {launch_floor, kernel_latency, kernel_work (of which
+    #                                               kernel_streaming: the bytes' share), host_copies} s
     power_scope: str | None = None                # where the power is measured (GPU targets)
     gpu_regime: str | None = None                 # GPU: launch-bound | transition | bandwidth-bound
 
@@ -388,10 +389,10 @@ def _gpu(c, L, bits, sbits, mode, ops, scope=None):
                                  f"; no row of this device: {family}-family parameters moved by its bandwidth and L2"))
     w = _gpu_workload(c, L, bits)
     units = {"sync": "s", "launch": "s", "host_copy": "s", "kernel_latency": "s", "row_walk": "s",
-             "fp64_update_factor": "1", "stream_factor": "1", "bytes_per_target_update": "B", "bytes_per_update": "B",
+             "fp64_update_bytes": "B", "stream_factor": "1", "bytes_per_target_update": "B", "update_bytes_factor": "1",
              "l2_speedup": "1", "l2_rmw_speedup": "1", "overlap": "1"}
     evented = any(s.events for s in w.pathways)
-    used = {"bytes_per_target_update": evented, "fp64_update_factor": w.float64, "l2_speedup": evented,
+    used = {"bytes_per_target_update": evented, "fp64_update_bytes": w.float64, "l2_speedup": evented,
             "l2_rmw_speedup": evented, "row_walk": any(s.rows for s in w.pathways),
             "stream_factor": False}             # the model's own 1, not a fitted price: listed only when a file sets it
     q = {}
@@ -419,12 +420,13 @@ def _gpu(c, L, bits, sbits, mode, ops, scope=None):
     E, E_lo, E_hi = (gpu.mean_power(pw, u, end) * time * f for end, f in ((0, 1.0), (1, lo_f), (2, hi_f)))
     static = pw["idle"][0] * time
     b = {"static_idle": static, "launch_bound": (1 - u) * (pw["light"][0] - pw["idle"][0]) * time,
-         "kernel_work": u * (pw["heavy"][0] - pw["idle"][0]) * time}
+         "streaming": u * (pw["heavy"][0] - pw["idle"][0]) * time}
     return {"breakdown": b, "dynamic": E - static, "static": static, "latency": time,
             "latency_interval": [time * lo_f, time * hi_f], "energy_interval": [min(E_lo, E), max(E_hi, E)],
             "power_scope": power["scope"], "gpu_regime": parts["regime"],
             "time_split": {"launch_floor": parts["floor"], "kernel_latency": parts["latency"],
-                           "kernel_work": parts["work"], "host_copies": parts["copies"]}}
+                           "kernel_work": parts["work"], "kernel_streaming": parts["stream"],
+                           "host_copies": parts["copies"]}}
 
 
 def _gpu_workload(c, L, bits) -> gpu.Workload:
@@ -449,9 +451,8 @@ def _gpu_workload(c, L, bits) -> gpu.Workload:
         copies = 0 if kind == "genn" else sum(1 for s in c.pathways if s.synaptic_events)
     batch = ex.get("batch", 1)
     if batch != 1:
-        L.notes.append(f"one copy of a batch of {batch}: it pays 1/{batch} of each step's launches and copies, and "
-                       "its own kernel work as if the copies ran one after another -- published batched GeNN runs "
-                       "(batch 32-256, an Orin Nano) took 6-11x less time than that prices (hwmodel validate)")
+        L.notes.append(f"one copy of a batch of {batch}: it pays 1/{batch} of each step's launches, copies and row-walk "
+                       "latency (the copies run side by side in each kernel) and all of its own streamed bytes")
     sizes = {p.name: p.n for p in c.populations}
     float64 = ex.get("float_bits") == 64
     paths = []
@@ -463,8 +464,12 @@ def _gpu_workload(c, L, bits) -> gpu.Workload:
         writes = gpu.target_writes(kind, dense, events, float(c.steps), sizes[s.post])
         paths.append(gpu.Pathway(events, s.n_synapses * per_synapse, float(rows), per_synapse,
                                  sizes[s.post] * (8 if float64 else 4), writes))
+    word = 8 if float64 else 4
+    updated = [p for p in c.populations if p.neuron_updates]
+    neuron_bytes = (sum(p.neuron_updates * 2 * p.state_vars * word for p in updated) / c.neuron_updates
+                    if c.neuron_updates else 0.0)        # each state word read and written per update
     return gpu.Workload(float(c.steps) / batch, kernels, copies, float(c.neuron_updates), tuple(paths),
-                        kind, float64=float64)
+                        kind, float64=float64, neuron_bytes=neuron_bytes, batch=float(batch))
 
 
 def _mode_clock_factor(L, idx, m) -> float:

@@ -6,8 +6,8 @@ kernels are short costs the launch floor; one whose kernels are long costs their
 device-to-host copies per step wait for both (docs/targets.md §3.3):
 
     floor  = h_family · (s_simulator + K · t_launch)                         host, per step
-    work   = Σ_pathways R · t_row_sim
-             + [Σ_pathways E · (b_syn · m(F, r_l2) + f_sim · b_target · m(T, r_rmw)) + f_sim · b_update · U]
+    work   = Σ_pathways (R / B) · t_row_sim
+             + [Σ_pathways E · (b_syn · m(F, r_l2) + f_sim · b_target · m(T, r_rmw)) + f_sim · f_update · b_neuron · U]
                / (bandwidth · steps)
     m(X, r) = hit / r + (1 − hit),   hit = min(1, L2 / X)                    cache vs DRAM
     t      = steps · ( C · t_copy_family + smax_p(floor, work) ),   smax_p(a, b) = (a^p + b^p)^(1/p)
@@ -26,15 +26,21 @@ spikes inside each thread block, so a spike costs t_row_genn of latency however 
 Brian2CUDA gives each spike its own blocks (t_row_brian2cuda, fitted, comes out ~0); on a Jetson
 t_row scales like the kernel latency (tau_jetson / tau_desktop).  A Jetson's host is no faster
 than a desktop's (h_jetson ≥ 1).  p is fitted: p → ∞ is a hard max, p = 1 the sum of both
-streams.
+streams.  A neuron update streams b_neuron bytes, counted from the model (each state variable
+and postsynaptic input read and written, a random generator's state read and written where the
+update draws numbers); f_update (fitted) is the achieved DRAM bytes per counted byte.  B copies
+of a batch (GeNN) run in one grid: their bytes all stream, but each copy walks only its own
+spikes' rows, side by side with the others, so a step's row-walk latency is one copy's.
 
 Power is per device and per **scope** (wall: developer kit at the socket; module: the module's
 input rail, tegrastats VDD_IN; soc: CPU/GPU/SoC rails, VDD_CPU_GPU_CV + VDD_SOC), from published
 readings in hwmodel/data/jetson_power.json:
 
-    P = P_idle + (1 − u) · (P_light − P_idle) + u · (P_heavy − P_idle),   u = work share of a step
+    P = P_idle + (1 − u) · (P_light − P_idle) + u · (P_heavy − P_idle),   u = streaming share of the run
 
-P_light is the power of a launch-bound GPU workload, P_heavy of a bandwidth-bound one.
+P_light is the power of a launch-bound GPU workload, P_heavy of a bandwidth-bound one; u is the
+share of the run's time spent streaming bytes (launch floors, kernel start-up and row walks wait
+on latency and count as launch-bound).
 
 ``fit()`` fits the time parameters by least squares on log(predicted / measured) over the rows of
 hwmodel/data/gpu_calibration.json marked ``"split": "fit"`` (each sweep weighted as one
@@ -60,18 +66,18 @@ SCOPES = ("wall", "module", "soc")
 REGIMES = ("launch-bound", "transition", "bandwidth-bound")
 TIME_PARAMS = ("h_jetson", "s_genn", "s_brian2cuda", "t_launch", "t_copy_desktop",
                "t_copy_jetson", "tau_desktop", "tau_jetson", "t_row_genn", "t_row_brian2cuda", "b_target", "r_l2",
-               "r_rmw", "b_update", "f_fp64", "f_genn3", "p")
+               "r_rmw", "f_update", "b_fp64", "f_genn3", "p")
 _UNITS = {"h_jetson": "1", "s_genn": "s", "s_brian2cuda": "s", "t_launch": "s",
           "t_copy_desktop": "s", "t_copy_jetson": "s", "tau_desktop": "s", "tau_jetson": "s", "t_row_genn": "s",
-          "t_row_brian2cuda": "s", "b_target": "B", "r_l2": "1", "r_rmw": "1", "b_update": "B", "f_fp64": "1",
+          "t_row_brian2cuda": "s", "b_target": "B", "r_l2": "1", "r_rmw": "1", "f_update": "1", "b_fp64": "B",
           "f_genn3": "1", "p": "1"}
 _X0 = {"h_jetson": 2.0, "s_genn": 4e-6, "s_brian2cuda": 8e-6, "t_launch": 3e-6,
        "t_copy_desktop": 10e-6, "t_copy_jetson": 4e-6, "tau_desktop": 3e-6, "tau_jetson": 6e-6, "t_row_genn": 2e-7,
-       "t_row_brian2cuda": 2e-8, "b_target": 64.0, "r_l2": 3.0, "r_rmw": 4.0, "b_update": 100.0, "f_fp64": 3.0,
+       "t_row_brian2cuda": 2e-8, "b_target": 64.0, "r_l2": 3.0, "r_rmw": 4.0, "f_update": 1.5, "b_fp64": 500.0,
        "f_genn3": 1.0, "p": 4.0}
 _BOUNDS = {"s": (1e-9, 1e-2), "B": (1e-2, 1e5), "1": (1e-2, 1e3)}
 _BOUNDS_OF = {"r_l2": (1.0, 4.0), "r_rmw": (1.0, 100.0), "p": (1.0, 50.0), "h_jetson": (1.0, 20.0)}
-SLOW_FP64 = 1 / 16                            # FP64/FP32 throughput at or below which float64 updates pay f_fp64
+SLOW_FP64 = 1 / 16                            # FP64/FP32 throughput at or below which float64 updates pay b_fp64
 LAUNCH_BOUND, BANDWIDTH_BOUND = 0.5, 2.0      # work / floor of a step at the regimes' edges
 
 
@@ -111,21 +117,24 @@ class Workload:
     simulator: str = "brian2cuda"
     generation: str = ""      # "genn3" for GeNN 3.x (its own kernel-work factor)
     float64: bool = False     # the simulation's floating-point type is float64 (Brian2's default)
+    neuron_bytes: float = 8.0     # bytes a neuron update reads and writes (state, inputs, RNG state), counted
+    batch: float = 1.0        # copies of the network that each kernel runs side by side (GeNN's batch)
 
 
 def device_prices(p: dict, family: str, simulator: str, generation: str = "") -> dict:
     """The fitted parameters as one device's prices (the names a target file may override):
-    sync, launch, host_copy, kernel_latency, row_walk in s; bytes_per_target_update,
-    bytes_per_update in B; fp64_update_factor, l2_speedup, l2_rmw_speedup and overlap (the smooth
-    max's exponent) dimensionless; stream_factor (achieved / stored bytes of a synapse row read) is
-    1 in the model itself and exists so that a calibration can scale every byte of kernel work."""
+    sync, launch, host_copy, kernel_latency, row_walk in s; bytes_per_target_update in B;
+    update_bytes_factor (achieved DRAM bytes per counted byte of a neuron update),
+    fp64_update_bytes (B: a float64 update on a slow-FP64 device), l2_speedup, l2_rmw_speedup and overlap (the smooth max's exponent)
+    dimensionless; stream_factor (achieved / stored bytes of a synapse row read) is 1 in the model
+    itself and exists so that a calibration can scale every byte of kernel work."""
     h = p["h_jetson"] if family == "jetson" else 1.0
     f = p["f_genn3"] if generation == "genn3" else 1.0
     return {"sync": h * p[f"s_{simulator}"], "launch": h * p["t_launch"],
             "host_copy": p[f"t_copy_{family}"], "kernel_latency": p[f"tau_{family}"],
             "row_walk": p[f"t_row_{simulator}"] * p[f"tau_{family}"] / p["tau_desktop"],
-            "stream_factor": 1.0, "bytes_per_target_update": f * p["b_target"], "bytes_per_update": f * p["b_update"],
-            "fp64_update_factor": p["f_fp64"], "l2_speedup": p["r_l2"], "l2_rmw_speedup": p["r_rmw"],
+            "stream_factor": 1.0, "bytes_per_target_update": f * p["b_target"], "update_bytes_factor": f * p["f_update"],
+            "fp64_update_bytes": p["b_fp64"], "l2_speedup": p["r_l2"], "l2_rmw_speedup": p["r_rmw"],
             "overlap": p["p"]}
 
 
@@ -140,22 +149,30 @@ def floor_step_s(q: dict, w: Workload) -> float:
     return q["sync"] + w.kernels * q["launch"]
 
 
-def work_s(q: dict, bandwidth: float, l2_bytes: float, w: Workload, synapses=True, neurons=True,
-           fp64_ratio: float = 1.0) -> float:
-    """Kernel work of the whole run (optionally only its synaptic or its neuron kernels); float64
-    neuron updates on a device with slow FP64 (``fp64_ratio`` <= SLOW_FP64) are compute-bound and
-    cost fp64_update_factor times as much."""
+def work_parts(q: dict, bandwidth: float, l2_bytes: float, w: Workload, synapses=True, neurons=True,
+               fp64_ratio: float = 1.0) -> tuple[float, float]:
+    """Kernel work of the whole run as (row-walk latency, streaming time) in s, optionally of only
+    its synaptic or its neuron kernels.  A batch's copies walk their rows side by side, so the
+    latency of a step is one copy's (rows / batch); their bytes all stream.  Float64 neuron
+    updates on a device with slow FP64 (``fp64_ratio`` <= SLOW_FP64) are compute-bound and cost
+    fp64_update_bytes of DRAM time each, whatever their counted bytes."""
     b, t = 0.0, 0.0
     if synapses:
         for s in w.pathways:
             writes = s.events if s.target_writes is None else s.target_writes
             b += (s.events * q["stream_factor"] * s.synapse_bytes * l2_factor(s.footprint, l2_bytes, q["l2_speedup"])
                   + writes * q["bytes_per_target_update"] * l2_factor(s.target_bytes, l2_bytes, q["l2_rmw_speedup"]))
-            t += s.rows * q["row_walk"]
+            t += s.rows * q["row_walk"] / w.batch
     if neurons:
         slow = w.float64 and fp64_ratio <= SLOW_FP64
-        b += q["bytes_per_update"] * w.updates * (q["fp64_update_factor"] if slow else 1.0)
-    return t + b / bandwidth
+        b += w.updates * (q["fp64_update_bytes"] if slow else q["update_bytes_factor"] * w.neuron_bytes)
+    return t, b / bandwidth
+
+
+def work_s(q: dict, bandwidth: float, l2_bytes: float, w: Workload, synapses=True, neurons=True,
+           fp64_ratio: float = 1.0) -> float:
+    """Kernel work of the whole run (:func:`work_parts` summed)."""
+    return sum(work_parts(q, bandwidth, l2_bytes, w, synapses, neurons, fp64_ratio))
 
 
 def smax(a: float, b: float, p: float) -> float:
@@ -164,15 +181,17 @@ def smax(a: float, b: float, p: float) -> float:
 
 
 def time_parts(q: dict, bandwidth: float, l2_bytes: float, w: Workload, fp64_ratio: float = 1.0) -> dict:
-    """{total, floor, gpu, work, copies} in s for the whole run, and the step's regime.  The GPU
-    stream of a step is its K kernels' start-up latencies plus their work; it overlaps the host's
-    issue floor; the blocking copies follow both."""
+    """{total, floor, latency, work, stream, copies} in s for the whole run, and the step's regime.
+    The GPU stream of a step is its K kernels' start-up latencies plus their work (row walks and
+    streamed bytes: ``stream`` is the latter); it overlaps the host's issue floor; the blocking
+    copies follow both."""
     steps = max(w.steps, 1e-300)
-    floor, work = floor_step_s(q, w), work_s(q, bandwidth, l2_bytes, w, fp64_ratio=fp64_ratio) / steps
-    stream = w.kernels * q["kernel_latency"] + work
-    step = w.copies * q["host_copy"] + smax(floor, stream, q["overlap"])
+    walk, stream_s = work_parts(q, bandwidth, l2_bytes, w, fp64_ratio=fp64_ratio)
+    floor, work = floor_step_s(q, w), (walk + stream_s) / steps
+    gpu_step = w.kernels * q["kernel_latency"] + work
+    step = w.copies * q["host_copy"] + smax(floor, gpu_step, q["overlap"])
     return {"total": w.steps * step, "floor": w.steps * floor, "latency": w.steps * w.kernels * q["kernel_latency"],
-            "work": w.steps * work, "copies": w.steps * w.copies * q["host_copy"],
+            "work": w.steps * work, "stream": stream_s, "copies": w.steps * w.copies * q["host_copy"],
             "regime": regime(max(floor, w.kernels * q["kernel_latency"]), work)}
 
 
@@ -182,8 +201,10 @@ def regime(floor: float, work: float) -> str:
 
 
 def work_share(parts: dict) -> float:
-    """u: the fraction of the run during which the GPU is busy with work beyond the launch floor's."""
-    return min(1.0, parts["work"] / parts["total"]) if parts["total"] > 0 else 0.0
+    """u: the fraction of the run during which the GPU streams bytes from memory.  Launch floors,
+    kernel start-up and row walks wait on latency with the memory system mostly idle: they draw
+    the launch-bound power, not the bandwidth-bound one."""
+    return min(1.0, parts["stream"] / parts["total"]) if parts["total"] > 0 else 0.0
 
 
 # -- calibration data ---------------------------------------------------------------------------
@@ -218,7 +239,8 @@ def workload_of(run: dict) -> Workload:
                            target / (8 if f64 else 4))
     path = Pathway(events, fp, rows, bytes_per_synapse(run), target, writes)
     return Workload(steps, run["kernels_per_step"], run["host_copies_per_step"], updates, (path,),
-                    sim, "genn3" if run["simulator"].startswith("genn-3") else "", f64)
+                    sim, "genn3" if run["simulator"].startswith("genn-3") else "", f64,
+                    run["neuron_bytes"] if updates else 0.0, run.get("batch", 1))
 
 
 def _group(run: dict) -> str:
@@ -319,7 +341,7 @@ def _identifiable(name: str, runs) -> bool:
         return any(simulator_kind(r["simulator"]) == name[6:] for r in evented)
     if name == "f_genn3":
         return any(r["simulator"].startswith("genn-3") for r in timed)
-    if name == "f_fp64":
+    if name == "b_fp64":
         return any(r.get("precision") == "float64" and (devices[r["device"]].get("fp64_ratio") or 1) <= SLOW_FP64
                    for r in timed)
     if name == "b_target":

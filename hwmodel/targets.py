@@ -55,7 +55,7 @@ KEYS = {
                  "capacity.memory",
                  "gpu.tdp", "gpu.max_clock", "gpu.peak_fp32", "gpu.peak_fp16", "gpu.peak_int8", "gpu.mem_bandwidth",
                  "gpu.l2_cache", "gpu.fp64_ratio", "gpu.sync", "gpu.launch", "gpu.host_copy", "gpu.kernel_latency", "gpu.row_walk",
-                 "gpu.fp64_update_factor", "gpu.stream_factor", "gpu.bytes_per_target_update", "gpu.bytes_per_update",
+                 "gpu.fp64_update_bytes", "gpu.stream_factor", "gpu.bytes_per_target_update", "gpu.update_bytes_factor",
                  "gpu.l2_speedup", "gpu.l2_rmw_speedup", "gpu.overlap",
                  "power.idle", "power.light", "power.heavy", "power_modes[].power", "power_modes[].gpu_clock"),
     # quantities whose value must be a whole number (bit widths, neurons, cores): the models use them

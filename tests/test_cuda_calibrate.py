@@ -24,11 +24,12 @@ def counts(n, steps, rate):
 def device(c, a=TRUE["a"], b=TRUE["b"]):
     """(time, bandwidth-bound work) of the device for these counts: the built-in model's host side
     (launch floor, copies) scaled by a and GPU stream (kernel latencies, work) by b, overlapped by
-    the model's smooth max (hwmodel.gpu, written out here)."""
+    the model's smooth max (hwmodel.gpu, written out here); the bandwidth-bound work is the
+    kernels' streaming share (their row walks wait on latency)."""
     e = hwmodel.estimate(c, "h100-sxm5")
     sp, p = e.time_split_s, e.prices["gpu.overlap"]["value"]
     host, stream = a * sp["launch_floor"], b * (sp["kernel_latency"] + sp["kernel_work"])
-    return a * sp["host_copies"] + (host ** p + stream ** p) ** (1 / p), b * sp["kernel_work"]
+    return a * sp["host_copies"] + (host ** p + stream ** p) ** (1 / p), b * sp["kernel_streaming"]
 
 
 def synthetic(noise=0.01, seed=3):

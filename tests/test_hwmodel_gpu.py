@@ -41,7 +41,8 @@ def by_hand(p, steps, K, C, events, updates, footprint, dense=False, float64=Fal
     hit_t = min(1.0, l2 / (targets * (8 if float64 else 4)))
     stream_bytes = events * (4 if dense else 8) * (hit / p["r_l2"] + 1 - hit)
     target_bytes = (events if writes is None else writes) * p["b_target"] * (hit_t / p["r_rmw"] + 1 - hit_t)
-    upd = p["b_update"] * (p["f_fp64"] if float64 and fp64_ratio <= 1 / 16 else 1.0)
+    word = 8 if float64 else 4                      # one state word per neuron (the counts' default), read and written
+    upd = p["b_fp64"] if float64 and fp64_ratio <= 1 / 16 else p["f_update"] * 2 * word
     t_row = p[f"t_row_{sim}"] * p[f"tau_{family}"] / p["tau_desktop"]
     work = (rows * t_row + (stream_bytes + target_bytes + updates * upd) / bw) / steps
     stream = K * p[f"tau_{family}"] + work
@@ -126,7 +127,7 @@ def test_a_pathway_that_fits_l2_pays_the_l2_price():
     big = estimate(counts(kernels=14, events=1e10, n_syn=100_000, steps=steps), "orin-nano-8gb")   # 800 kB < 2 MB L2
     huge = estimate(counts(kernels=14, events=1e10, n_syn=300_000, steps=steps), "orin-nano-8gb")  # 2.4 MB > 2 MB
     t_row = p["t_row_brian2cuda"] * p["tau_jetson"] / p["tau_desktop"]
-    syn_work = lambda e, n_syn: (e.time_split_s["kernel_work"] - p["b_update"] * 1184 * steps / 68e9  # noqa: E731
+    syn_work = lambda e, n_syn: (e.time_split_s["kernel_work"] - p["f_update"] * 8 * 1184 * steps / 68e9  # noqa: E731
                                  - 1e10 * 784 / n_syn * t_row)                                       # row walk
     target = p["b_target"] / p["r_rmw"]                  # 400 float32 targets: in L2 either way
     assert syn_work(big, 100_000) == pytest.approx(1e10 * (8 / p["r_l2"] + target) / 68e9, rel=1e-9)
@@ -148,7 +149,7 @@ def test_orin_module_power_is_its_published_readings():
     idle, light, heavy = _geo(pick("idle")), _geo(pick("busy-light")), _geo(pick("busy-heavy"))
     assert 3 < idle < 6 and light == 7.142 and heavy == 12.479
     e = estimate(counts(kernels=14, copies=1), "orin-nano-8gb", power_scope="module")
-    u = e.time_split_s["kernel_work"] / e.latency_s
+    u = e.time_split_s["kernel_streaming"] / e.latency_s
     assert e.energy_j["total"] == pytest.approx(e.latency_s * (idle + (1 - u) * (light - idle) + u * (heavy - idle)))
     assert e.energy_j["static"] == pytest.approx(idle * e.latency_s)
     assert sum(e.energy_j["breakdown"].values()) == pytest.approx(e.energy_j["total"])
@@ -199,7 +200,7 @@ def test_fit_recovers_known_parameters_from_synthetic_runs():
     cal = gpu.calibration_set()
     true = dict(gpu.fitted(), h_jetson=2.5, s_genn=3e-6, t_launch=4e-6,
                 tau_desktop=2e-6, tau_jetson=6e-6, t_copy_desktop=12e-6, t_copy_jetson=4e-6, b_target=150.0,
-                b_update=250.0, f_genn3=2.0, f_fp64=5.0, p=3.0)
+                f_update=2.5, f_genn3=2.0, b_fp64=700.0, p=3.0)
     runs = []
     for r in cal["runs"]:
         if r.get("energy_only") or r.get("excluded") or r.get("split", "fit") != "fit":
@@ -216,7 +217,7 @@ def test_fit_recovers_known_parameters_from_synthetic_runs():
     for r in runs:                     # the synthetic data are reproduced ...
         if "time_s" in r:
             assert gpu.predict(got, r, "time_s", cal["devices"]) == pytest.approx(r["time_s"], rel=1e-3), r["id"]
-    for k in ("h_jetson", "t_launch", "tau_jetson", "b_target", "b_update", "f_fp64", "f_genn3"):
+    for k in ("h_jetson", "t_launch", "tau_jetson", "b_target", "f_update", "b_fp64", "f_genn3"):
         assert got[k] == pytest.approx(true[k], rel=0.05), k       # ... by the parameters that made them
 
 
@@ -284,13 +285,19 @@ def test_bad_gpu_structure_fields_are_refused(field, value, msg):
         Counts.from_dict(d, "c.json")
 
 
-def test_a_copy_of_a_batch_pays_its_share_of_the_host_side():
-    one = estimate(counts(kernels=20), "jetson-nano")
-    d = counts(kernels=20).to_dict()
+def test_a_copy_of_a_batch_pays_its_share_of_the_host_side_and_of_the_row_walks():
+    # the copies run side by side in each kernel: a copy pays 1/4 of the launches and of its rows'
+    # walk latency, and all of its streamed bytes
+    p = gpu.fitted()
+    one = estimate(counts(kernels=20, simulator="genn-4"), "jetson-nano")
+    d = counts(kernels=20, simulator="genn-4").to_dict()
     d["batch"] = 4
     four = estimate(Counts.from_dict(d), "jetson-nano")
     assert four.time_split_s["launch_floor"] == pytest.approx(one.time_split_s["launch_floor"] / 4)
-    assert four.time_split_s["kernel_work"] == pytest.approx(one.time_split_s["kernel_work"])
+    walk = 800_000 * 784 / (313_600 // 2) * p["t_row_genn"] * p["tau_jetson"] / p["tau_desktop"]
+    assert walk > 0.1 * one.time_split_s["kernel_work"]                # a term this test can see
+    assert four.time_split_s["kernel_work"] == pytest.approx(one.time_split_s["kernel_work"] - 0.75 * walk, rel=1e-9)
+    assert four.time_split_s["kernel_streaming"] == pytest.approx(one.time_split_s["kernel_streaming"], rel=1e-12)
 
 
 def test_validation_record_plot(tmp_path):
@@ -325,10 +332,44 @@ def test_a_target_with_its_own_idle_power_keeps_the_published_busy_powers(tmp_pa
     f.write_text('extends = "orin-nano-8gb"\nid = "orin-mine"\n[sources]\nmine = "my tegrastats"\n[power]\n'
                  'scope = "module"\nidle = { value = 3.0, unit = "W", evidence = "measured", source = "mine" }\n')
     mine, pub = estimate(counts(kernels=14), str(f)), estimate(counts(kernels=14), "orin-nano-8gb")
-    u = mine.time_split_s["kernel_work"] / mine.latency_s
+    u = mine.time_split_s["kernel_streaming"] / mine.latency_s
     light, heavy = (pub.prices[f"power.{k}"]["value"] for k in ("light", "heavy"))
     assert mine.energy_j["total"] == pytest.approx(mine.latency_s * (3.0 + (1 - u) * (light - 3.0) + u * (heavy - 3.0)))
     assert mine.prices["power.idle"]["evidence"] == "measured" and mine.power_scope.startswith("module")
     f.write_text(f.read_text().replace('scope = "module"', 'scope = "my bench"'))
     with pytest.raises(Exception, match="is not one of wall, module, soc"):
         estimate(counts(kernels=14), str(f))
+
+
+def test_a_neuron_update_streams_its_counted_state_words():
+    # each state word of a population is read and written once per update, at f_update achieved
+    # bytes per counted byte: 2 more float32 words for 400 neurons x 1000 steps cost 16 B x 400,000
+    p = gpu.fitted()
+    d = counts(kernels=12, copies=1).to_dict()
+    base = estimate(Counts.from_dict(d), "orin-nano-8gb")
+    d["populations"][1]["state_vars"] = 3
+    more = estimate(Counts.from_dict(d), "orin-nano-8gb")
+    extra = p["f_update"] * 2 * 2 * 4 * 400 * 1000 / 68e9
+    assert more.time_split_s["kernel_work"] - base.time_split_s["kernel_work"] == pytest.approx(extra, rel=1e-9)
+    assert more.time_split_s["kernel_streaming"] - base.time_split_s["kernel_streaming"] == pytest.approx(extra,
+                                                                                                          rel=1e-9)
+
+
+def test_every_timed_calibration_row_counts_its_neuron_bytes():
+    for r in gpu.timed_runs():
+        if gpu.workload_of(r).updates:
+            assert r["neuron_bytes"] > 0 and r["neuron_bytes_from"], r["id"]
+    # the SHD classifier's weighted mean, by hand: 700 inputs x 12 B, H hidden x 24 B, 20 readouts x 16 B
+    shd = {r["id"]: r for r in gpu.timed_runs()}["mlgenn-shd-orin-1024"]
+    assert shd["neuron_bytes"] == pytest.approx((700 * 12 + 1024 * 24 + 20 * 16) / 1744, abs=1e-3)
+
+
+def test_row_walks_draw_launch_bound_power():
+    # a GeNN run walks rows (latency) and streams bytes: only the streaming share draws the
+    # bandwidth-bound power
+    e = estimate(counts(kernels=3, copies=0, simulator="genn-5"), "orin-nano-8gb", power_scope="soc")
+    sp = e.time_split_s
+    assert 0 < sp["kernel_streaming"] < sp["kernel_work"]
+    u = sp["kernel_streaming"] / e.latency_s
+    idle, light, heavy = (e.prices[f"power.{k}"]["value"] for k in ("idle", "light", "heavy"))
+    assert e.energy_j["total"] == pytest.approx(e.latency_s * (idle + (1 - u) * (light - idle) + u * (heavy - idle)))
