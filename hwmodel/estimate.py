@@ -451,8 +451,9 @@ def _gpu_workload(c, L, bits) -> gpu.Workload:
         copies = 0 if kind == "genn" else sum(1 for s in c.pathways if s.synaptic_events)
     batch = ex.get("batch", 1)
     if batch != 1:
-        L.notes.append(f"one copy of a batch of {batch}: it pays 1/{batch} of each step's launches, copies and row-walk "
-                       "latency (the copies run side by side in each kernel) and all of its own streamed bytes")
+        L.notes.append(f"one copy of a batch of {batch}: it pays 1/{batch} of each step's launches, copies and "
+                       "row-walk latency (the copies run side by side in each kernel) and all of its own streamed "
+                       "bytes")
     sizes = {p.name: p.n for p in c.populations}
     float64 = ex.get("float_bits") == 64
     paths = []

@@ -7,8 +7,8 @@ device-to-host copies per step wait for both (docs/targets.md §3.3):
 
     floor  = h_family · (s_simulator + K · t_launch)                         host, per step
     work   = Σ_pathways (R / B) · t_row_sim
-             + [Σ_pathways E · (b_syn · m(F, r_l2) + f_sim · b_target · m(T, r_rmw)) + f_sim · f_update · b_neuron · U]
-               / (bandwidth · steps)
+             + [Σ_pathways E · (b_syn · m(F, r_l2) + f_sim · b_target · m(T, r_rmw))
+                + f_sim · f_update · b_neuron · U] / (bandwidth · steps)
     m(X, r) = hit / r + (1 − hit),   hit = min(1, L2 / X)                    cache vs DRAM
     t      = steps · ( C · t_copy_family + smax_p(floor, work) ),   smax_p(a, b) = (a^p + b^p)^(1/p)
 
@@ -124,16 +124,18 @@ class Workload:
 def device_prices(p: dict, family: str, simulator: str, generation: str = "") -> dict:
     """The fitted parameters as one device's prices (the names a target file may override):
     sync, launch, host_copy, kernel_latency, row_walk in s; bytes_per_target_update in B;
-    update_bytes_factor (achieved DRAM bytes per counted byte of a neuron update),
-    fp64_update_bytes (B: a float64 update on a slow-FP64 device), l2_speedup, l2_rmw_speedup and overlap (the smooth max's exponent)
-    dimensionless; stream_factor (achieved / stored bytes of a synapse row read) is 1 in the model
-    itself and exists so that a calibration can scale every byte of kernel work."""
+    update_bytes_factor (achieved DRAM bytes per counted byte of a neuron update);
+    fp64_update_bytes (B: a float64 update on a slow-FP64 device); l2_speedup, l2_rmw_speedup and
+    overlap (the smooth max's exponent) dimensionless; stream_factor (achieved / stored bytes of a
+    synapse row read) is 1 in the model itself and exists so that a calibration can scale every
+    byte of kernel work."""
     h = p["h_jetson"] if family == "jetson" else 1.0
     f = p["f_genn3"] if generation == "genn3" else 1.0
     return {"sync": h * p[f"s_{simulator}"], "launch": h * p["t_launch"],
             "host_copy": p[f"t_copy_{family}"], "kernel_latency": p[f"tau_{family}"],
             "row_walk": p[f"t_row_{simulator}"] * p[f"tau_{family}"] / p["tau_desktop"],
-            "stream_factor": 1.0, "bytes_per_target_update": f * p["b_target"], "update_bytes_factor": f * p["f_update"],
+            "stream_factor": 1.0, "bytes_per_target_update": f * p["b_target"],
+            "update_bytes_factor": f * p["f_update"],
             "fp64_update_bytes": p["b_fp64"], "l2_speedup": p["r_l2"], "l2_rmw_speedup": p["r_rmw"],
             "overlap": p["p"]}
 
