@@ -7,9 +7,8 @@ runs rescale the two sides:
     t = a·C + smax_p(a·F, b·(L + W))        E − P_idle·t = ΔP_light·(t − b·S) + ΔP_heavy·b·S
 
 F, C, L, W (of which S streams bytes; the rest of W is row-walk latency) and p are the built-in
-model's for each run's counts; a, b > 0 are a least-squares fit
-on log(model / measured); the two dynamic powers >= 0 a non-negative least-squares fit (closed
-form).  A measured idle power is recorded as ``power.idle``; launch-bound and bandwidth-bound
+model's for each run's counts; a, b > 0 are a least-squares fit on log(model / measured); the two
+dynamic powers >= 0 a non-negative least-squares fit (closed form).  A measured idle power is recorded as ``power.idle``; launch-bound and bandwidth-bound
 power as ``power.light`` / ``power.heavy`` (idle + their dynamic part), in the measurements'
 ``power_scope``.  The calibrated target (a TOML that ``extends`` the base) holds the rescaled
 prices with evidence ``calibrated`` and overrides the built-in fit.

@@ -456,6 +456,7 @@ def _gpu_workload(c, L, bits) -> gpu.Workload:
                        "bytes")
     sizes = {p.name: p.n for p in c.populations}
     float64 = ex.get("float_bits") == 64
+    word = 8 if float64 else 4                      # bytes of one float variable
     paths = []
     for s in c.pathways:
         dense = s.n_synapses >= sizes[s.pre] * sizes[s.post]
@@ -464,10 +465,8 @@ def _gpu_workload(c, L, bits) -> gpu.Workload:
         events = float(s.synaptic_events + s.plasticity_updates)
         writes = gpu.target_writes(kind, dense, events, float(c.steps), sizes[s.post])
         paths.append(gpu.Pathway(events, s.n_synapses * per_synapse, float(rows), per_synapse,
-                                 sizes[s.post] * (8 if float64 else 4), writes))
-    word = 8 if float64 else 4
-    updated = [p for p in c.populations if p.neuron_updates]
-    neuron_bytes = (sum(p.neuron_updates * 2 * p.state_vars * word for p in updated) / c.neuron_updates
+                                 sizes[s.post] * word, writes))
+    neuron_bytes = (sum(p.neuron_updates * 2 * p.state_vars * word for p in c.populations) / c.neuron_updates
                     if c.neuron_updates else 0.0)        # each state word read and written per update
     return gpu.Workload(float(c.steps) / batch, kernels, copies, float(c.neuron_updates), tuple(paths),
                         kind, float64=float64, neuron_bytes=neuron_bytes, batch=float(batch))
